@@ -1,0 +1,168 @@
+/** Shared plumbing for benchmarks: child processes on loopback, autocannon runs, result records. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+
+export interface BenchResult {
+  name: string;
+  metric: string;
+  unit: string;
+  value: number;
+  baseline: number | null;
+  ratio: number | null;
+}
+
+export const ROOT = path.resolve(import.meta.dirname, '..');
+export const RESULTS_FILE = path.join(ROOT, 'bench', 'results', 'latest.json');
+
+/** Starts a process and resolves with the URL once it prints "listening on URL". */
+export function startListening(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 180_000,
+): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${cmd} ${args.join(' ')} did not start:\n${out}\n${err}`));
+    }, timeoutMs);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1]! });
+      }
+    });
+    child.stderr!.on('data', (d) => {
+      err = (err + d).slice(-4000);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${cmd} exited with ${code}:\n${out}\n${err}`));
+    });
+  });
+}
+
+export async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.removeAllListeners('exit');
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+  });
+}
+
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+/** Loopback-only load: bounded by duration and connection count. */
+export async function load(opts: {
+  url: string;
+  body: string;
+  headers: Record<string, string>;
+  connections: number;
+  seconds: number;
+}): Promise<LoadResult> {
+  if (!/^http:\/\/(127\.\d+\.\d+\.\d+|\[::1\]|localhost)(:\d+)?\//.test(opts.url)) {
+    throw new Error(`refusing to load a non-loopback address: ${opts.url}`);
+  }
+  const r = await autocannon({
+    url: opts.url,
+    method: 'POST',
+    body: opts.body,
+    headers: { 'content-type': 'application/json', ...opts.headers },
+    connections: opts.connections,
+    duration: opts.seconds,
+  });
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors,
+    non2xx: r.non2xx,
+  };
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+export function result(
+  name: string,
+  metric: string,
+  unit: string,
+  value: number,
+  baseline: number | null = null,
+  higherIsBetter = true,
+): BenchResult {
+  const round = (v: number) => Math.round(v * 100) / 100;
+  let ratio: number | null = null;
+  if (baseline !== null && baseline !== 0 && value !== 0)
+    ratio = round(higherIsBetter ? value / baseline : value / baseline);
+  return {
+    name,
+    metric,
+    unit,
+    value: round(value),
+    baseline: baseline === null ? null : round(baseline),
+    ratio,
+  };
+}
+
+/** Merges this run's results into bench/results/latest.json (results of other benches are kept). */
+export async function saveResults(results: BenchResult[]): Promise<void> {
+  let previous: { results?: BenchResult[] } = {};
+  try {
+    previous = JSON.parse(await readFile(RESULTS_FILE, 'utf8'));
+  } catch {}
+  const names = new Set(results.map((r) => `${r.name}|${r.metric}`));
+  const kept = (previous.results ?? []).filter((r) => !names.has(`${r.name}|${r.metric}`));
+  const machine = {
+    cpus: os.cpus().length,
+    cpu_model: os.cpus()[0]?.model ?? 'unknown',
+    memory_gib: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    date: new Date().toISOString(),
+  };
+  await writeFile(RESULTS_FILE, `${JSON.stringify({ machine, results: [...kept, ...results] }, null, 2)}\n`);
+}
+
+export function printTable(results: BenchResult[]): void {
+  const rows = results.map((r) => [
+    r.name,
+    r.metric,
+    `${r.value} ${r.unit}`,
+    r.baseline === null ? '' : `${r.baseline} ${r.unit}`,
+    r.ratio === null ? '' : `${r.ratio}×`,
+  ]);
+  const header = ['benchmark', 'metric', 'value', 'baseline', 'ratio'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  process.stdout.write(`${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
+  for (const r of rows) process.stdout.write(`${line(r)}\n`);
+}

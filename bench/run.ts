@@ -1,0 +1,74 @@
+/**
+ * `npm run bench`: starts the service (embedded PostgreSQL, 1,000,000 demo sales rows, kept in
+ * os.tmpdir()/spectra-bench between runs) in a child process, runs each suite against it and
+ * against its baseline in the same run, prints a table and merges bench/results/latest.json.
+ * `npm run bench -- query guard` runs only the named suites. Traffic goes to loopback only.
+ */
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { type BenchResult, printTable, saveResults, startListening, stop } from './lib.js';
+
+export interface BenchContext {
+  url: string;
+  home: string;
+  tenants: { tenant_id: string; api_key: string; db_user: string }[];
+  pg: { host: string; port: number; user: string; password: string; database: string };
+}
+
+type Suite = (ctx: BenchContext) => Promise<BenchResult[]>;
+
+const SUITES: Record<string, () => Promise<Suite>> = {
+  query: async () => (await import('./query.bench.js')).default,
+};
+
+async function main() {
+  const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const names = wanted.length ? wanted : Object.keys(SUITES);
+  for (const n of names)
+    if (!SUITES[n]) throw new Error(`unknown suite ${n}; known: ${Object.keys(SUITES).join(', ')}`);
+
+  const home = process.env.SPECTRA_BENCH_HOME ?? path.join(os.tmpdir(), 'spectra-bench');
+  process.stdout.write(`starting the service (home ${home}; the first run seeds 1,000,000 rows)…\n`);
+  const server = await startListening(
+    process.execPath,
+    ['bin/spectra.js', 'serve', '--port', '0', '--home', home, '--log-level', 'warn'],
+    { SPECTRA_RATE_LIMIT_PER_MINUTE: '0' },
+  );
+  const all: BenchResult[] = [];
+  try {
+    const creds = JSON.parse(await readFile(path.join(home, 'credentials.json'), 'utf8'));
+    const roles = JSON.parse(await readFile(path.join(home, 'pg', 'roles.json'), 'utf8'));
+    const port = Number((await readFile(path.join(home, 'pg', 'port'), 'utf8')).trim());
+    const ctx: BenchContext = {
+      url: server.url,
+      home,
+      tenants: creds.tenants,
+      pg: {
+        host: '127.0.0.1',
+        port,
+        user: roles.authenticator.user,
+        password: roles.authenticator.password,
+        database: 'spectra_warehouse',
+      },
+    };
+    for (const name of names) {
+      process.stdout.write(`\n== ${name}\n`);
+      const suite = await SUITES[name]!();
+      const results = await suite(ctx);
+      printTable(results);
+      all.push(...results);
+    }
+  } finally {
+    await stop(server.child);
+  }
+  await saveResults(all);
+  process.stdout.write('\nall results:\n');
+  printTable(all);
+  process.stdout.write('\nwritten to bench/results/latest.json\n');
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e?.stack ?? e}\n`);
+  process.exit(1);
+});

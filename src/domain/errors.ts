@@ -1,0 +1,68 @@
+/**
+ * The one error algebra of the service. Every failure, from any layer, becomes an ApiError whose
+ * code decides the HTTP status (API.md "Errors"). Handlers never pick status codes themselves.
+ */
+
+export const ERROR_STATUS = {
+  INVALID_REQUEST: 400,
+  INVALID_SQL: 400,
+  UNSUPPORTED_SYNTAX: 400,
+  SQL_BLOCKED: 400,
+  COMPLEXITY_EXCEEDED: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  IDEMPOTENCY_CONFLICT: 422,
+  QUERY_FAILED: 422,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  WAREHOUSE_UNAVAILABLE: 503,
+  QUERY_TIMEOUT: 504,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+export type ErrorDetails = Record<string, unknown>;
+
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+  /** Seconds a client should wait before retrying (sets `Retry-After`). */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}, retryAfterSeconds?: number) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.details = details;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export const isApiError = (e: unknown): e is ApiError => e instanceof ApiError;
+
+/** The JSON body every error response carries. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details: ErrorDetails; request_id: string };
+}
+
+export function errorBody(err: ApiError, requestId: string): ErrorBody {
+  return { error: { code: err.code, message: err.message, details: err.details, request_id: requestId } };
+}
+
+export const invalidRequest = (message: string, details: ErrorDetails = {}) =>
+  new ApiError('INVALID_REQUEST', message, details);
+export const notFound = (what: string) => new ApiError('NOT_FOUND', `${what} not found`);
+export const conflict = (message: string, details: ErrorDetails = {}) =>
+  new ApiError('CONFLICT', message, details);
+export const unauthorized = (message = 'missing or invalid credentials') =>
+  new ApiError('UNAUTHORIZED', message);
+export const forbidden = (message: string, details: ErrorDetails = {}) =>
+  new ApiError('FORBIDDEN', message, details);

@@ -1,0 +1,27 @@
+/** Who is calling, as decided by authentication. Never built from unverified request data. */
+export interface Principal {
+  tenantId: string;
+  /** Database role every statement of this principal runs as. */
+  dbUser: string;
+  dbGroups: string[];
+  permissions: string[];
+  /** How the caller authenticated, and which credential (key id or JWT subject): for audit and logs. */
+  authMethod: 'api_key' | 'jwt' | 'trusted_header' | 'authorizer';
+  credentialId: string;
+}
+
+export const PERMISSIONS = [
+  'query:execute',
+  'query:cancel',
+  'bulk:create',
+  'bulk:read',
+  'bulk:cancel',
+  'admin:*',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+/** `*` grants everything; `bulk:*` grants every `bulk:` permission; otherwise exact match. */
+export function hasPermission(granted: readonly string[], needed: string): boolean {
+  const [area] = needed.split(':');
+  return granted.some((g) => g === '*' || g === needed || g === `${area}:*`);
+}

@@ -1,0 +1,157 @@
+/**
+ * Request and response schemas: the single source of validation, TypeScript types and the
+ * OpenAPI document (`/openapi.json`).
+ */
+import { z } from '@hono/zod-openapi';
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'INVALID_REQUEST' }),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()),
+      request_id: z.string(),
+    }),
+  })
+  .openapi('Error');
+
+const ParamValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+const DataApiParameter = z
+  .object({ name: z.string().min(1), value: ParamValue })
+  .strict()
+  .openapi('DataApiParameter');
+
+export const QueryOptionsSchema = z
+  .object({
+    limit: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .openapi({ description: 'Rows to return (default and max 10,000, configurable).' }),
+    timeout_seconds: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .openapi({ description: 'Statement timeout (default 60, max 300, configurable).' }),
+  })
+  .strict();
+
+export const QueryRequestSchema = z
+  .object({
+    sql: z.string().min(1).openapi({
+      description:
+        'One SELECT or WITH … SELECT statement. Named placeholders `:name` are bound from `params`.',
+      example: 'SELECT region, SUM(amount) AS total FROM sales WHERE sold_at >= :since GROUP BY region',
+    }),
+    params: z
+      .record(z.string(), ParamValue)
+      .optional()
+      .openapi({
+        description: 'Values for `:name` placeholders, bound as bind parameters.',
+        example: { since: '2024-01-01' },
+      }),
+    parameters: z
+      .union([QueryOptionsSchema, z.array(DataApiParameter)])
+      .optional()
+      .openapi({
+        description:
+          'Either execution options `{limit, timeout_seconds}`, or Data-API-style bind parameters `[{"name", "value"}]`.',
+      }),
+    limit: z.number().int().min(0).optional(),
+    timeout_seconds: z.number().int().min(1).optional(),
+    async: z.boolean().optional().default(false),
+  })
+  .strict()
+  .openapi('QueryRequest');
+
+export const QueryMetadataSchema = z
+  .object({
+    columns: z.array(z.string()),
+    column_types: z.array(z.string()),
+    row_count: z.number().int(),
+    truncated: z.boolean(),
+    execution_time_ms: z.number().int(),
+    query_id: z.string(),
+    message: z.string().nullable(),
+  })
+  .openapi('QueryMetadata');
+
+export const QueryResponseSchema = z
+  .object({
+    job_id: z.string(),
+    status: z.literal('COMPLETED'),
+    data: z.array(z.record(z.string(), z.unknown())),
+    metadata: QueryMetadataSchema,
+  })
+  .openapi('QueryResponse');
+
+export const JobStatusSchema = z.enum(['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED']);
+
+export const JobSchema = z
+  .object({
+    job_id: z.string(),
+    tenant_id: z.string(),
+    status: JobStatusSchema,
+    sql: z.string(),
+    async: z.boolean(),
+    submitted_at: z.string(),
+    started_at: z.string().nullable(),
+    completed_at: z.string().nullable(),
+    row_count: z.number().int().nullable(),
+    truncated: z.boolean().nullable(),
+    execution_time_ms: z.number().int().nullable(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  })
+  .openapi('Job');
+
+export const JobListSchema = z
+  .object({ jobs: z.array(JobSchema), next_cursor: z.string().nullable() })
+  .openapi('JobList');
+
+export const JobIdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(100)
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'job-3f2a9c…' }),
+});
+
+export const JobListQuery = z.object({
+  status: JobStatusSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(100).optional().default(50),
+  cursor: z.string().max(500).optional(),
+});
+
+export const HealthSchema = z
+  .object({ status: z.string(), service: z.string(), version: z.string() })
+  .openapi('Health');
+
+export const ReadySchema = z
+  .object({ status: z.enum(['ready', 'not_ready']), checks: z.record(z.string(), z.string()) })
+  .openapi('Ready');
+
+/** Standard error responses, referenced by every route. */
+export function errorResponses(...statuses: number[]) {
+  const descriptions: Record<number, string> = {
+    400: 'Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED)',
+    401: 'Missing or invalid credential (UNAUTHORIZED)',
+    403: 'Permission missing, tenant mismatch or tenant suspended (FORBIDDEN)',
+    404: 'Unknown id, or an id of another tenant (NOT_FOUND)',
+    409: 'Illegal state transition (CONFLICT)',
+    413: 'Body or SQL over the limit (PAYLOAD_TOO_LARGE)',
+    422: 'The warehouse failed the statement (QUERY_FAILED), or idempotency key reuse (IDEMPOTENCY_CONFLICT)',
+    429: 'Rate limited (RATE_LIMITED)',
+    500: 'Internal error',
+    503: 'Warehouse unavailable (WAREHOUSE_UNAVAILABLE), with Retry-After',
+    504: 'Statement timed out and was cancelled (QUERY_TIMEOUT)',
+  };
+  return Object.fromEntries(
+    statuses.map((s) => [
+      s,
+      { description: descriptions[s] ?? 'Error', content: { 'application/json': { schema: ErrorSchema } } },
+    ]),
+  );
+}

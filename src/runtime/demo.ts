@@ -1,0 +1,66 @@
+/**
+ * Demo tenants of the embedded shape: registry entries and one API key each, written to
+ * SPECTRA_HOME/credentials.json (mode 0600). Their database roles and rows come from the bootstrap.
+ */
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DEFAULT_KEY_PERMISSIONS, issueApiKey } from '../auth/api-key.js';
+import type { StateStore } from '../state/port.js';
+
+export interface DemoCredentials {
+  tenants: { tenant_id: string; api_key: string; db_user: string }[];
+  admin_key?: string;
+}
+
+export const credentialsPath = (home: string) => path.join(home, 'credentials.json');
+
+async function readCredentials(home: string): Promise<DemoCredentials | null> {
+  try {
+    const c = JSON.parse(await readFile(credentialsPath(home), 'utf8')) as DemoCredentials;
+    return Array.isArray(c.tenants) ? c : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Ensures each demo tenant is registered and has a key on file; returns what credentials.json holds. */
+export async function ensureDemoTenants(
+  state: StateStore,
+  opts: { home: string; pepper: string; tenants: { tenantId: string; dbUser: string }[] },
+): Promise<DemoCredentials> {
+  const existing = await readCredentials(opts.home);
+  const out: DemoCredentials = {
+    tenants: [],
+    ...(existing?.admin_key ? { admin_key: existing.admin_key } : {}),
+  };
+  for (const { tenantId, dbUser } of opts.tenants) {
+    if (!(await state.tenants.get(tenantId))) {
+      const now = new Date().toISOString();
+      await state.tenants.create({
+        tenantId,
+        name: tenantId[0]!.toUpperCase() + tenantId.slice(1),
+        dbUser,
+        dbGroups: [],
+        status: 'active',
+        defaultPermissions: DEFAULT_KEY_PERMISSIONS,
+        createdAt: now,
+        updatedAt: now,
+      });
+    }
+    const onFile = existing?.tenants.find((t) => t.tenant_id === tenantId);
+    const keyId = onFile ? /^spk_[a-z0-9-]+_([0-9a-f]{16})/.exec(onFile.api_key)?.[1] : undefined;
+    const stored = keyId ? await state.apiKeys.get(keyId) : null;
+    if (onFile && stored && !stored.revokedAt) {
+      out.tenants.push(onFile);
+      continue;
+    }
+    const issued = issueApiKey(opts.pepper, tenantId);
+    await state.apiKeys.create(issued.record);
+    out.tenants.push({ tenant_id: tenantId, api_key: issued.apiKey, db_user: dbUser });
+  }
+  if (JSON.stringify(out) !== JSON.stringify(existing)) {
+    await writeFile(credentialsPath(opts.home), `${JSON.stringify(out, null, 2)}\n`, { mode: 0o600 });
+    await chmod(credentialsPath(opts.home), 0o600);
+  }
+  return out;
+}

@@ -1,0 +1,23 @@
+/**
+ * The SQL guard: decides on PostgreSQL's own parse tree what tenant SQL may run, and writes the SQL
+ * the warehouse actually runs. Pure and synchronous once `initSqlGuard()` has loaded the parser.
+ * Policy and its security levels: docs/security.md "SQL guard".
+ */
+export { initSqlGuard } from './parser.js';
+export {
+  bindParams,
+  clearPlanCache,
+  type PlanRequest,
+  planCacheStats,
+  planQuery,
+  planQueryUncached,
+  type SqlPlan,
+} from './plan.js';
+export type { PlanCacheStats } from './plan-cache.js';
+export {
+  DEFAULT_MAX_LENGTH,
+  defaultGuardPolicy,
+  type GuardPolicy,
+  SECURITY_LEVELS,
+  type SecurityLevel,
+} from './policy.js';

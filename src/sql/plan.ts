@@ -1,0 +1,241 @@
+/**
+ * planQuery: the SQL guard's one entry point. Tenant SQL in, a validated SqlPlan (or an ApiError)
+ * out: length cap → placeholders → parse → one SELECT? → analyze → policy → row cap → deparse and
+ * verify. Outcomes, rejections included, are cached by (policy, row cap, SQL text).
+ */
+import { createHash } from 'node:crypto';
+import type { SelectStmt } from 'libpg-query';
+import { ApiError, isApiError } from '../domain/errors.js';
+import { analyzeStatement } from './analyze.js';
+import { enforcePolicy } from './enforce.js';
+import { applyRowCap } from './limit-rewrite.js';
+import { explainParseFailure } from './parse-errors.js';
+import { ParseFailure, type ParseResult, parseSql } from './parser.js';
+import { replacePlaceholders } from './placeholders.js';
+import { PlanCache, type PlanCacheStats } from './plan-cache.js';
+import type { GuardPolicy } from './policy.js';
+import { renderVerified } from './render.js';
+import { SourceMap } from './source-map.js';
+import { blockedStatementHint, statementKeyword } from './statement-kinds.js';
+
+export interface PlanRequest {
+  sql: string;
+  /** Query API row cap (e.g. 10_000 → rows returned ≤ cap). Undefined = exports: no LIMIT rewrite. */
+  rowCap?: number;
+}
+
+export interface SqlPlan {
+  /** Deparsed SQL that the warehouse runs, placeholders as $1..$n. */
+  sql: string;
+  /** paramNames[i] is the :name bound to $(i+1). */
+  paramNames: string[];
+  /** Max rows to return to the client (null without a row cap); the statement may yield one more. */
+  returnLimit: number | null;
+  /** Relations as written (schema-qualified if written so), lower-cased; WITH query names excluded. */
+  relations: string[];
+  /** Functions as the parser reports them, lower-cased (`sum`, `pg_catalog.extract`). */
+  functions: string[];
+  statementKind: 'select';
+  /** sha256 (hex, 32 chars) of `sql`: stable for audit and metrics. */
+  fingerprint: string;
+}
+
+type Outcome = { plan: SqlPlan } | { error: ApiError };
+
+const cache = new PlanCache<Outcome>();
+const policyIds = new WeakMap<GuardPolicy, number>();
+let nextPolicyId = 1;
+
+function cacheKey(req: PlanRequest, policy: GuardPolicy): string {
+  let id = policyIds.get(policy);
+  if (id === undefined) {
+    id = nextPolicyId++;
+    policyIds.set(policy, id);
+  }
+  return `${policy.level}:${id}:${req.rowCap ?? '-'}\n${req.sql}`;
+}
+
+/** Validates and rewrites one tenant statement. Synchronous; throws ApiError. Cached. */
+export function planQuery(req: PlanRequest, policy: GuardPolicy): SqlPlan {
+  checkRequest(req, policy);
+  const key = cacheKey(req, policy);
+  const cached = cache.get(key);
+  if (cached !== undefined) {
+    if ('plan' in cached) return cached.plan;
+    throw new ApiError(cached.error.code, cached.error.message, structuredClone(cached.error.details));
+  }
+  try {
+    const plan = planQueryUncached(req, policy);
+    cache.set(key, { plan }, key.length + plan.sql.length);
+    return plan;
+  } catch (error) {
+    if (isApiError(error) && error.code !== 'INTERNAL_ERROR') cache.set(key, { error }, key.length);
+    throw error;
+  }
+}
+
+/** Empties the plan cache (tests, benchmarks, policy reloads). */
+export function clearPlanCache(): void {
+  cache.clear();
+}
+
+export function planCacheStats(): PlanCacheStats {
+  return cache.stats();
+}
+
+function checkRequest(req: PlanRequest, policy: GuardPolicy): void {
+  if (typeof req.sql !== 'string') {
+    throw new ApiError('INVALID_REQUEST', 'sql must be a string', { field: 'sql' });
+  }
+  if (req.sql.length > policy.maxLength) {
+    throw new ApiError(
+      'COMPLEXITY_EXCEEDED',
+      `SQL is ${req.sql.length} characters; the limit is ${policy.maxLength}`,
+      {
+        construct: 'length',
+        limit: 'max_length',
+        max: policy.maxLength,
+        actual: req.sql.length,
+        reason: 'statement too long',
+      },
+    );
+  }
+  if (req.rowCap !== undefined && (!Number.isSafeInteger(req.rowCap) || req.rowCap < 0)) {
+    throw new ApiError('INVALID_REQUEST', 'row limit must be a non-negative integer', { field: 'limit' });
+  }
+}
+
+/** planQuery without the cache: what a cache miss costs (benchmarks call this). */
+export function planQueryUncached(req: PlanRequest, policy: GuardPolicy): SqlPlan {
+  checkRequest(req, policy);
+  const sql = req.sql;
+  if (sql.trim() === '') throw emptyStatement();
+  const nul = sql.indexOf('\0');
+  if (nul >= 0) {
+    throw new ApiError('INVALID_SQL', 'SQL must not contain NUL characters', {
+      construct: 'NUL character',
+      reason: 'the parser would stop reading at it',
+      hint: 'remove the \\u0000 character',
+      ...new SourceMap(sql, sql).fromLocation(Buffer.byteLength(sql.slice(0, nul))),
+    });
+  }
+
+  let sourceMap = new SourceMap(sql, sql);
+  let text = sql;
+  try {
+    const placeholders = replacePlaceholders(sql);
+    ({ text, sourceMap } = placeholders);
+    const tree = parseSql(text);
+    const select = singleSelect(tree, sourceMap);
+    const analysis = analyzeStatement({ SelectStmt: select });
+    enforcePolicy(analysis, policy, placeholders.paramNames.length, sourceMap);
+
+    const capped =
+      req.rowCap === undefined
+        ? { statement: { SelectStmt: select }, returnLimit: null }
+        : applyRowCap(select, req.rowCap);
+    const rendered = renderVerified({ version: tree.version, stmts: [{ stmt: capped.statement }] });
+
+    const plan: SqlPlan = {
+      sql: rendered,
+      paramNames: Object.freeze([...placeholders.paramNames]) as string[],
+      returnLimit: capped.returnLimit,
+      relations: Object.freeze(
+        unique(analysis.relations.filter((r) => !r.cte).map((r) => r.display)),
+      ) as string[],
+      functions: Object.freeze(unique(analysis.functions.map((f) => f.name))) as string[],
+      statementKind: 'select',
+      fingerprint: createHash('sha256').update(rendered).digest('hex').slice(0, 32),
+    };
+    return Object.freeze(plan);
+  } catch (error) {
+    if (error instanceof ParseFailure) throw explainParseFailure(error, text, sourceMap);
+    if (error instanceof RangeError) {
+      throw new ApiError('COMPLEXITY_EXCEEDED', 'statement is nested too deeply to be validated', {
+        construct: 'nesting',
+        limit: 'expression_depth',
+        reason: 'expressions or subqueries nested too deeply',
+      });
+    }
+    throw error;
+  }
+}
+
+const emptyStatement = () =>
+  new ApiError('INVALID_SQL', 'SQL contains no statement', {
+    construct: 'empty statement',
+    reason: 'nothing to run (only whitespace, comments or semicolons)',
+    hint: 'send one SELECT statement',
+  });
+
+function singleSelect(tree: ParseResult, sourceMap: SourceMap): SelectStmt {
+  const stmts = tree.stmts ?? [];
+  if (stmts.length === 0) throw emptyStatement();
+  if (stmts.length > 1) {
+    throw new ApiError('SQL_BLOCKED', 'multiple statements are not allowed', {
+      construct: 'multiple statements',
+      reason: 'exactly one statement per request',
+      statements: stmts.length,
+      ...sourceMap.fromLocation(stmts[1]?.stmt_location ?? 0),
+    });
+  }
+  const stmt = (stmts[0]?.stmt ?? {}) as Record<string, unknown>;
+  if (!('SelectStmt' in stmt)) {
+    const keyword = statementKeyword(stmt);
+    throw new ApiError('SQL_BLOCKED', `${keyword} statements are not allowed`, {
+      construct: keyword,
+      reason: blockedStatementHint(keyword),
+      ...sourceMap.fromLocation(stmts[0]?.stmt_location ?? 0),
+    });
+  }
+  return stmt.SelectStmt as SelectStmt;
+}
+
+const unique = (values: string[]) => [...new Set(values)];
+
+type ParamValue = string | number | boolean | null;
+
+/** Values for $1..$n in order, from `{name: value}`; every placeholder needs a value and every value a placeholder. */
+export function bindParams(plan: SqlPlan, params: Record<string, ParamValue>): unknown[] {
+  if (params === null || typeof params !== 'object' || Array.isArray(params)) {
+    throw new ApiError('INVALID_REQUEST', 'params must be an object of name → value', { field: 'params' });
+  }
+  const values = plan.paramNames.map((name) => {
+    if (!Object.hasOwn(params, name)) {
+      throw new ApiError('INVALID_REQUEST', `no value given for placeholder :${name}`, {
+        field: 'params',
+        param: name,
+        reason: 'missing',
+      });
+    }
+    const value: unknown = params[name];
+    const scalar =
+      value === null ||
+      typeof value === 'string' ||
+      typeof value === 'boolean' ||
+      (typeof value === 'number' && Number.isFinite(value));
+    if (!scalar) {
+      throw new ApiError(
+        'INVALID_REQUEST',
+        `value for :${name} must be a string, finite number, boolean or null`,
+        {
+          field: 'params',
+          param: name,
+          reason: 'not a scalar',
+        },
+      );
+    }
+    return value;
+  });
+  for (const name of Object.keys(params)) {
+    if (!plan.paramNames.includes(name)) {
+      throw new ApiError('INVALID_REQUEST', `parameter "${name}" has no :${name} placeholder in the SQL`, {
+        field: 'params',
+        param: name,
+        reason: 'unused',
+        placeholders: [...plan.paramNames],
+      });
+    }
+  }
+  return values;
+}

@@ -1,0 +1,338 @@
+/** StateStore on PostgreSQL (embedded and cluster shapes). The only place control-state SQL lives. */
+import pg from 'pg';
+import { ApiError, conflict, invalidRequest, notFound } from '../../domain/errors.js';
+import type { JobStatus, QueryJob } from '../../domain/query-job.js';
+import type { ApiKeyRecord, Tenant } from '../../domain/tenant.js';
+import type { JobPatch, Page, PageRequest, StateStore } from '../port.js';
+import { MIGRATIONS } from './migrations.js';
+
+const iso = (v: unknown): string | null => (v == null ? null : (v as Date).toISOString());
+
+/** Cursor = base64url JSON of the last item's sort key. Tenant is never inside: it comes from the caller. */
+function encodeCursor(parts: (string | number)[]): string {
+  return Buffer.from(JSON.stringify(parts)).toString('base64url');
+}
+function decodeCursor(cursor: string, arity: number): string[] {
+  try {
+    const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(parts) && parts.length === arity && parts.every((p) => typeof p === 'string'))
+      return parts;
+  } catch {}
+  throw invalidRequest('malformed cursor', { field: 'cursor' });
+}
+
+function rowToTenant(r: Record<string, unknown>): Tenant {
+  return {
+    tenantId: r.tenant_id as string,
+    name: r.name as string,
+    dbUser: r.db_user as string,
+    dbGroups: r.db_groups as string[],
+    status: r.status as Tenant['status'],
+    defaultPermissions: r.default_permissions as string[],
+    createdAt: iso(r.created_at)!,
+    updatedAt: iso(r.updated_at)!,
+  };
+}
+
+function rowToKey(r: Record<string, unknown>): ApiKeyRecord {
+  return {
+    keyId: r.key_id as string,
+    tenantId: r.tenant_id as string,
+    secretHash: r.secret_hash as string,
+    permissions: r.permissions as string[],
+    createdAt: iso(r.created_at)!,
+    expiresAt: iso(r.expires_at),
+    revokedAt: iso(r.revoked_at),
+    lastUsedAt: iso(r.last_used_at),
+  };
+}
+
+function rowToJob(r: Record<string, unknown>): QueryJob {
+  return {
+    jobId: r.job_id as string,
+    tenantId: r.tenant_id as string,
+    status: r.status as JobStatus,
+    sql: r.sql as string,
+    plannedSql: (r.planned_sql as string | null) ?? null,
+    async: r.async as boolean,
+    rowLimit: r.row_limit as number,
+    timeoutSeconds: r.timeout_seconds as number,
+    submittedAt: iso(r.submitted_at)!,
+    startedAt: iso(r.started_at),
+    completedAt: iso(r.completed_at),
+    rowCount: r.row_count == null ? null : Number(r.row_count),
+    truncated: (r.truncated as boolean | null) ?? null,
+    executionTimeMs: (r.execution_time_ms as number | null) ?? null,
+    error: (r.error as QueryJob['error']) ?? null,
+    statementRef: (r.statement_ref as string | null) ?? null,
+    submittedBy: r.submitted_by as string,
+    expiresAt: iso(r.expires_at)!,
+    version: r.version as number,
+  };
+}
+
+const JOB_PATCH_COLUMNS: Record<keyof JobPatch, string> = {
+  status: 'status',
+  plannedSql: 'planned_sql',
+  startedAt: 'started_at',
+  completedAt: 'completed_at',
+  rowCount: 'row_count',
+  truncated: 'truncated',
+  executionTimeMs: 'execution_time_ms',
+  error: 'error',
+  statementRef: 'statement_ref',
+};
+
+export interface PostgresStateOptions {
+  connectionString?: string;
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+  poolSize: number;
+}
+
+export class PostgresStateStore implements StateStore {
+  private readonly pool: pg.Pool;
+
+  constructor(opts: PostgresStateOptions) {
+    this.pool = new pg.Pool({
+      connectionString: opts.connectionString || undefined,
+      host: opts.host,
+      port: opts.port,
+      user: opts.user,
+      password: opts.password,
+      database: opts.database,
+      max: opts.poolSize,
+      application_name: 'spectra-state',
+    });
+    // An idle client that loses its server must not crash the process; the pool replaces it.
+    this.pool.on('error', () => {});
+  }
+
+  private async q(sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
+    try {
+      return await this.pool.query(sql, params);
+    } catch (e) {
+      if (e instanceof ApiError) throw e;
+      const code = (e as { code?: string }).code;
+      if (code === undefined || code.startsWith('08') || code === '57P01' || code === '57P03') {
+        throw new ApiError('WAREHOUSE_UNAVAILABLE', 'control state store unavailable', {}, 5);
+      }
+      throw e;
+    }
+  }
+
+  /** Applies pending migrations under an advisory lock so concurrent starts are safe. */
+  async migrate(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query(`SELECT pg_advisory_lock(hashtext('spectra_state_migrations'))`);
+      await client.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+      );
+      const done = new Set(
+        (await client.query('SELECT version FROM schema_migrations')).rows.map((r) => r.version),
+      );
+      for (const m of MIGRATIONS) {
+        if (done.has(m.version)) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(m.sql);
+          await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+            m.version,
+            m.name,
+          ]);
+          await client.query('COMMIT');
+        } catch (e) {
+          await client.query('ROLLBACK');
+          throw e;
+        }
+      }
+    } finally {
+      await client.query(`SELECT pg_advisory_unlock(hashtext('spectra_state_migrations'))`).catch(() => {});
+      client.release();
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.q('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  readonly tenants = {
+    get: async (tenantId: string): Promise<Tenant | null> => {
+      const r = await this.q('SELECT * FROM tenants WHERE tenant_id = $1', [tenantId]);
+      return r.rows[0] ? rowToTenant(r.rows[0]) : null;
+    },
+    create: async (t: Tenant): Promise<void> => {
+      const r = await this.q(
+        `INSERT INTO tenants (tenant_id, name, db_user, db_groups, status, default_permissions, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+        [t.tenantId, t.name, t.dbUser, t.dbGroups, t.status, t.defaultPermissions, t.createdAt, t.updatedAt],
+      );
+      if (r.rowCount === 0) throw conflict(`tenant ${t.tenantId} already exists (or its db_user is taken)`);
+    },
+    update: async (
+      tenantId: string,
+      patch: Partial<Pick<Tenant, 'name' | 'status' | 'defaultPermissions' | 'dbGroups'>>,
+    ) => {
+      const r = await this.q(
+        `UPDATE tenants SET name = COALESCE($2, name), status = COALESCE($3, status),
+           default_permissions = COALESCE($4, default_permissions), db_groups = COALESCE($5, db_groups), updated_at = now()
+         WHERE tenant_id = $1 RETURNING *`,
+        [
+          tenantId,
+          patch.name ?? null,
+          patch.status ?? null,
+          patch.defaultPermissions ?? null,
+          patch.dbGroups ?? null,
+        ],
+      );
+      if (!r.rows[0]) throw notFound('tenant');
+      return rowToTenant(r.rows[0]);
+    },
+    delete: async (tenantId: string): Promise<void> => {
+      await this.q('DELETE FROM tenants WHERE tenant_id = $1', [tenantId]);
+    },
+    list: async (page: PageRequest): Promise<Page<Tenant>> => {
+      const after = page.cursor ? decodeCursor(page.cursor, 1)[0] : '';
+      const r = await this.q('SELECT * FROM tenants WHERE tenant_id > $1 ORDER BY tenant_id LIMIT $2', [
+        after,
+        page.limit + 1,
+      ]);
+      const items = r.rows.slice(0, page.limit).map(rowToTenant);
+      const last = items[items.length - 1];
+      return { items, nextCursor: r.rows.length > page.limit && last ? encodeCursor([last.tenantId]) : null };
+    },
+  };
+
+  readonly apiKeys = {
+    get: async (keyId: string): Promise<ApiKeyRecord | null> => {
+      const r = await this.q('SELECT * FROM api_keys WHERE key_id = $1', [keyId]);
+      return r.rows[0] ? rowToKey(r.rows[0]) : null;
+    },
+    create: async (k: ApiKeyRecord): Promise<void> => {
+      await this.q(
+        `INSERT INTO api_keys (key_id, tenant_id, secret_hash, permissions, created_at, expires_at, revoked_at, last_used_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [
+          k.keyId,
+          k.tenantId,
+          k.secretHash,
+          k.permissions,
+          k.createdAt,
+          k.expiresAt,
+          k.revokedAt,
+          k.lastUsedAt,
+        ],
+      );
+    },
+    listByTenant: async (tenantId: string): Promise<ApiKeyRecord[]> => {
+      const r = await this.q('SELECT * FROM api_keys WHERE tenant_id = $1 ORDER BY created_at', [tenantId]);
+      return r.rows.map(rowToKey);
+    },
+    update: async (
+      keyId: string,
+      patch: Partial<Pick<ApiKeyRecord, 'revokedAt' | 'expiresAt' | 'lastUsedAt'>>,
+    ) => {
+      const sets: string[] = [];
+      const params: unknown[] = [keyId];
+      for (const [field, col] of [
+        ['revokedAt', 'revoked_at'],
+        ['expiresAt', 'expires_at'],
+        ['lastUsedAt', 'last_used_at'],
+      ] as const) {
+        if (field in patch) {
+          params.push(patch[field]);
+          sets.push(`${col} = $${params.length}`);
+        }
+      }
+      if (sets.length === 0) return;
+      await this.q(`UPDATE api_keys SET ${sets.join(', ')} WHERE key_id = $1`, params);
+    },
+  };
+
+  readonly jobs = {
+    create: async (j: QueryJob): Promise<void> => {
+      await this.q(
+        `INSERT INTO query_jobs (tenant_id, job_id, status, sql, planned_sql, async, row_limit, timeout_seconds,
+           submitted_at, started_at, completed_at, row_count, truncated, execution_time_ms, error, statement_ref,
+           submitted_by, expires_at, version)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`,
+        [
+          j.tenantId,
+          j.jobId,
+          j.status,
+          j.sql,
+          j.plannedSql,
+          j.async,
+          j.rowLimit,
+          j.timeoutSeconds,
+          j.submittedAt,
+          j.startedAt,
+          j.completedAt,
+          j.rowCount,
+          j.truncated,
+          j.executionTimeMs,
+          j.error && JSON.stringify(j.error),
+          j.statementRef,
+          j.submittedBy,
+          j.expiresAt,
+          j.version,
+        ],
+      );
+    },
+    get: async (tenantId: string, jobId: string): Promise<QueryJob | null> => {
+      const r = await this.q(
+        'SELECT * FROM query_jobs WHERE tenant_id = $1 AND job_id = $2 AND expires_at > now()',
+        [tenantId, jobId],
+      );
+      return r.rows[0] ? rowToJob(r.rows[0]) : null;
+    },
+    transition: async (tenantId: string, jobId: string, from: readonly JobStatus[], patch: JobPatch) => {
+      const sets = ['version = version + 1'];
+      const params: unknown[] = [tenantId, jobId, from];
+      for (const [field, col] of Object.entries(JOB_PATCH_COLUMNS) as [keyof JobPatch, string][]) {
+        if (field in patch) {
+          const v = patch[field];
+          params.push(field === 'error' && v != null ? JSON.stringify(v) : v);
+          sets.push(`${col} = $${params.length}`);
+        }
+      }
+      const r = await this.q(
+        `UPDATE query_jobs SET ${sets.join(', ')}
+         WHERE tenant_id = $1 AND job_id = $2 AND status = ANY($3) AND expires_at > now() RETURNING *`,
+        params,
+      );
+      if (r.rows[0]) return rowToJob(r.rows[0]);
+      const current = await this.jobs.get(tenantId, jobId);
+      if (!current) throw notFound('job');
+      throw conflict(`job is ${current.status}`, { status: current.status });
+    },
+    list: async (tenantId: string, filter: { status?: JobStatus | undefined }, page: PageRequest) => {
+      const params: unknown[] = [tenantId, filter.status ?? null, page.limit + 1];
+      let where = 'tenant_id = $1 AND ($2::text IS NULL OR status = $2) AND expires_at > now()';
+      if (page.cursor) {
+        const [t, id] = decodeCursor(page.cursor, 2);
+        if (Number.isNaN(Date.parse(t!))) throw invalidRequest('malformed cursor', { field: 'cursor' });
+        params.push(t, id);
+        where += ' AND (submitted_at, job_id) < ($4::timestamptz, $5)';
+      }
+      const r = await this.q(
+        `SELECT * FROM query_jobs WHERE ${where} ORDER BY submitted_at DESC, job_id DESC LIMIT $3`,
+        params,
+      );
+      const items = r.rows.slice(0, page.limit).map(rowToJob);
+      const last = items[items.length - 1];
+      return {
+        items,
+        nextCursor: r.rows.length > page.limit && last ? encodeCursor([last.submittedAt, last.jobId]) : null,
+      };
+    },
+  };
+}

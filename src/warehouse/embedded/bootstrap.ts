@@ -1,0 +1,537 @@
+/**
+ * Bootstrap of the embedded PostgreSQL: roles, the warehouse and control databases, the demo
+ * tenant tables with row-level security, and one role per tenant. Idempotent: a marker row in
+ * `spectra_meta.bootstrap` (with a schema version for later migrations) makes the second start a
+ * single query. Everything that matters for isolation is done by PostgreSQL itself:
+ *
+ *   spectra_authenticator  LOGIN NOINHERIT, no other rights; member of each tenant role WITH SET only
+ *   tenant_<id>            NOLOGIN, member of spectra_tenants (INHERIT, no SET)
+ *   spectra_tenants        NOLOGIN; SELECT on the tenant tables, INSERT/UPDATE/DELETE on customers
+ *   spectra_owner          NOLOGIN; owns the tenant tables and the tenant→role mapping
+ *   spectra_state          LOGIN; owns the control-state database
+ *
+ * Every tenant table has RLS enabled and forced, with a policy for spectra_tenants that compares
+ * `tenant_id` with `(SELECT spectra_rls.tenant_of(current_user))` — an InitPlan, evaluated once
+ * per statement, not per row.
+ */
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
+import { loadDemoData, planDemoData, TENANT_TABLE_KEYS, TENANT_TABLES_DDL } from './demo-data.js';
+
+export interface WarehouseBootstrap {
+  warehouseDb: string;
+  controlDb: string;
+  authenticator: { user: string; password: string };
+  stateUser: { user: string; password: string };
+  /** The tenants seeded at first bootstrap, with their database roles. */
+  tenants: Array<{ tenantId: string; dbUser: string }>;
+  /** True when this call created the databases and seeded the demo data; false on a later start. */
+  created: boolean;
+}
+
+export interface BootstrapOptions {
+  /** SPECTRA_HOME; generated passwords are kept in `<home>/pg/roles.json` (mode 0600). */
+  home: string;
+  /** Rows in `sales`, split unevenly across tenants. Only used on the first bootstrap. */
+  demoRows: number;
+  tenants?: readonly string[];
+  log?: (line: string) => void;
+}
+
+export interface PgAdminConnection {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+export const DEMO_TENANTS: readonly string[] = ['acme', 'globex', 'initech'];
+export const DEFAULT_DEMO_ROWS = 1_000_000;
+export const WAREHOUSE_DB = 'spectra_warehouse';
+export const CONTROL_DB = 'spectra_control';
+export const WAREHOUSE_ROLES = {
+  owner: 'spectra_owner',
+  tenants: 'spectra_tenants',
+  authenticator: 'spectra_authenticator',
+  state: 'spectra_state',
+} as const;
+/** Bump when the bootstrap changes, and add the step from the previous version to MIGRATIONS. */
+export const BOOTSTRAP_SCHEMA_VERSION = 1;
+
+const TENANT_ID_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+const ROLE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+const RESERVED_ROLE_PREFIXES = ['pg_', 'spectra_'];
+const SCRAM_ITERATIONS = 4096;
+/** The current tenant, evaluated once per statement as an InitPlan. */
+const CURRENT_TENANT_SQL = '(SELECT spectra_rls.tenant_of(current_user))';
+
+/** Steps from version `to - 1` to `to`, each run in its own transaction. Version 1 is the initial bootstrap. */
+const MIGRATIONS: Array<{ to: number; apply(client: pg.ClientBase): Promise<void> }> = [];
+
+const ident = (name: string) => pg.escapeIdentifier(name);
+
+export function validateTenantId(tenantId: string): void {
+  if (!TENANT_ID_PATTERN.test(tenantId)) {
+    throw new Error(`invalid tenant id ${JSON.stringify(tenantId)}: expected ^[a-z][a-z0-9-]{0,62}$`);
+  }
+}
+
+/** `tenant_<id>` with hyphens as underscores. Ids longer than 56 characters would exceed PostgreSQL's 63-byte names. */
+export function tenantRoleName(tenantId: string): string {
+  validateTenantId(tenantId);
+  const role = `tenant_${tenantId.replaceAll('-', '_')}`;
+  if (role.length > 63)
+    throw new Error(`tenant id ${JSON.stringify(tenantId)} is too long for a role name (max 56)`);
+  return role;
+}
+
+export async function bootstrapEmbedded(
+  pgAdmin: PgAdminConnection,
+  opts: BootstrapOptions,
+): Promise<WarehouseBootstrap> {
+  const log = opts.log ?? (() => {});
+  const tenants = [...(opts.tenants ?? DEMO_TENANTS)];
+  if (new Set(tenants).size !== tenants.length) {
+    throw new Error(`duplicate tenant ids: ${tenants.join(', ')}`);
+  }
+  if (!Number.isSafeInteger(opts.demoRows) || opts.demoRows < 0) {
+    throw new Error(`demoRows must be a non-negative integer, got ${opts.demoRows}`);
+  }
+  const tenantRoles = tenants.map((tenantId) => ({ tenantId, dbUser: tenantRoleName(tenantId) }));
+  const secrets = await loadOrCreateRoleSecrets(opts.home);
+  const result = (created: boolean, seeded = tenantRoles): WarehouseBootstrap => ({
+    warehouseDb: WAREHOUSE_DB,
+    controlDb: CONTROL_DB,
+    authenticator: secrets.authenticator,
+    stateUser: secrets.stateUser,
+    tenants: seeded,
+    created,
+  });
+
+  const existing = await connectIfExists(pgAdmin, WAREHOUSE_DB);
+  if (existing) {
+    try {
+      const marker = await readMarker(existing);
+      if (marker) {
+        if (marker.schemaVersion > BOOTSTRAP_SCHEMA_VERSION) {
+          throw new Error(
+            `the embedded warehouse was bootstrapped by a newer version (schema ${marker.schemaVersion}, ` +
+              `this build knows ${BOOTSTRAP_SCHEMA_VERSION})`,
+          );
+        }
+        await migrate(existing, marker.schemaVersion, log);
+        // roles.json was lost or replaced: make the roles' passwords match the file again.
+        if (secrets.generated) await setLoginPasswords(existing, secrets);
+        if (marker.demoRows !== opts.demoRows || marker.tenants.join() !== tenants.join()) {
+          log(
+            `demo data already seeded (${marker.demoRows} sales rows for ${marker.tenants.join(', ')}); ` +
+              'delete SPECTRA_HOME to reseed with other settings',
+          );
+        }
+        const seeded = marker.tenants.map((tenantId) => ({ tenantId, dbUser: tenantRoleName(tenantId) }));
+        return result(false, seeded);
+      }
+    } finally {
+      await existing.end();
+    }
+  }
+
+  const started = performance.now();
+  await bootstrapCluster(pgAdmin, secrets);
+  const warehouse = await connect(pgAdmin, WAREHOUSE_DB);
+  try {
+    await bootstrapWarehouse(warehouse, tenantRoles, opts.demoRows, log);
+    log(
+      `seeded the demo warehouse (${opts.demoRows} sales rows) in ${Math.round(performance.now() - started)} ms`,
+    );
+    // Sets hint bits and the visibility map now, so the first tenant query does not pay for them.
+    await warehouse.query('VACUUM (ANALYZE) public.products, public.customers, public.sales');
+    for (const { tenantId, dbUser } of tenantRoles) await verifyTenantIsolation(warehouse, dbUser, tenantId);
+  } finally {
+    await warehouse.end();
+  }
+  log(`bootstrapped the embedded warehouse in ${Math.round(performance.now() - started)} ms`);
+  return result(true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cluster level: roles, databases
+
+async function bootstrapCluster(pgAdmin: PgAdminConnection, secrets: RoleSecrets): Promise<void> {
+  const admin = await connect(pgAdmin, 'postgres');
+  try {
+    const { owner, tenants, authenticator, state } = WAREHOUSE_ROLES;
+    const limits = 'NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS';
+    for (const role of [owner, tenants, authenticator, state]) await ensureRole(admin, role);
+    await admin.query(`
+      ALTER ROLE ${ident(owner)} NOLOGIN ${limits};
+      ALTER ROLE ${ident(tenants)} NOLOGIN ${limits};
+      ALTER ROLE ${ident(authenticator)} LOGIN NOINHERIT ${limits};
+      ALTER ROLE ${ident(state)} LOGIN INHERIT ${limits};
+      REVOKE CONNECT, TEMPORARY ON DATABASE postgres FROM PUBLIC;
+      REVOKE CONNECT, TEMPORARY ON DATABASE template1 FROM PUBLIC;`);
+    await setLoginPasswords(admin, secrets);
+
+    const { rows } = await admin.query<{ datname: string }>(
+      'SELECT datname FROM pg_database WHERE datname = ANY($1)',
+      [[WAREHOUSE_DB, CONTROL_DB]],
+    );
+    const present = new Set(rows.map((r) => r.datname));
+    if (!present.has(WAREHOUSE_DB))
+      // FILE_COPY: on a young cluster its checkpoint is cheap, and it is ~150 ms faster than WAL_LOG.
+      await admin.query(`CREATE DATABASE ${ident(WAREHOUSE_DB)} TEMPLATE template0 STRATEGY FILE_COPY`);
+    if (!present.has(CONTROL_DB)) {
+      await admin.query(
+        `CREATE DATABASE ${ident(CONTROL_DB)} OWNER ${ident(state)} TEMPLATE template0 STRATEGY FILE_COPY`,
+      );
+    }
+    await admin.query(`
+      REVOKE ALL ON DATABASE ${ident(WAREHOUSE_DB)} FROM PUBLIC;
+      GRANT CONNECT ON DATABASE ${ident(WAREHOUSE_DB)} TO ${ident(authenticator)};
+      REVOKE ALL ON DATABASE ${ident(CONTROL_DB)} FROM PUBLIC;`);
+
+    // Statement statistics for operators and tests; only where the superuser can read them.
+    const preload = await admin.query<{ loaded: boolean }>(
+      `SELECT 'pg_stat_statements' = ANY (string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ',')) AS loaded`,
+    );
+    if (preload.rows[0]?.loaded) await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  } finally {
+    await admin.end();
+  }
+}
+
+async function ensureRole(client: pg.ClientBase, role: string): Promise<void> {
+  const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+  if (!rowCount) await client.query(`CREATE ROLE ${ident(role)} NOLOGIN`);
+}
+
+/** Passwords go over the wire as SCRAM verifiers, so no statement log or pg_stat_statements holds them. */
+async function setLoginPasswords(client: pg.ClientBase, secrets: RoleSecrets): Promise<void> {
+  for (const { user, password } of [secrets.authenticator, secrets.stateUser]) {
+    await client.query(`ALTER ROLE ${ident(user)} PASSWORD ${pg.escapeLiteral(scramVerifier(password))}`);
+  }
+}
+
+function scramVerifier(password: string): string {
+  const salt = randomBytes(16);
+  const salted = pbkdf2Sync(password, salt, SCRAM_ITERATIONS, 32, 'sha256');
+  const storedKey = createHash('sha256')
+    .update(createHmac('sha256', salted).update('Client Key').digest())
+    .digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${SCRAM_ITERATIONS}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Warehouse database: mapping, policies, demo tables — one transaction, so a crash leaves nothing half-done
+
+async function bootstrapWarehouse(
+  client: pg.ClientBase,
+  tenantRoles: Array<{ tenantId: string; dbUser: string }>,
+  demoRows: number,
+  log: (line: string) => void,
+): Promise<void> {
+  const { owner, tenants } = WAREHOUSE_ROLES;
+  let mark = performance.now();
+  const step = (what: string) => {
+    log(`bootstrap: ${what} in ${Math.round(performance.now() - mark)} ms`);
+    mark = performance.now();
+  };
+  await client.query('BEGIN');
+  try {
+    await client.query(`
+      SET LOCAL synchronous_commit = off;
+      REVOKE ALL ON SCHEMA public FROM PUBLIC;
+      GRANT USAGE ON SCHEMA public TO ${ident(tenants)};
+      ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+      ALTER DEFAULT PRIVILEGES FOR ROLE ${ident(owner)} REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+
+      CREATE SCHEMA spectra_meta;
+      CREATE TABLE spectra_meta.bootstrap (
+        schema_version integer     NOT NULL,
+        demo_rows      bigint      NOT NULL,
+        tenants        text[]      NOT NULL,
+        completed_at   timestamptz NOT NULL DEFAULT now()
+      );
+
+      CREATE SCHEMA spectra_rls AUTHORIZATION ${ident(owner)};
+      CREATE TABLE spectra_rls.tenant_roles (role_name text PRIMARY KEY, tenant_id text NOT NULL);
+      ALTER TABLE spectra_rls.tenant_roles OWNER TO ${ident(owner)};
+      -- Inside a SECURITY DEFINER function current_user is the definer: the caller passes its own name.
+      CREATE FUNCTION spectra_rls.tenant_of(member text) RETURNS text
+        LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+        SET search_path = pg_catalog, pg_temp
+        AS $$ SELECT tenant_id FROM spectra_rls.tenant_roles WHERE role_name = $1 $$;
+      ALTER FUNCTION spectra_rls.tenant_of(text) OWNER TO ${ident(owner)};
+      REVOKE ALL ON FUNCTION spectra_rls.tenant_of(text) FROM PUBLIC;
+      GRANT EXECUTE ON FUNCTION spectra_rls.tenant_of(text) TO ${ident(tenants)};
+      ${TENANT_TABLES_DDL}`);
+
+    step('schema');
+    await loadDemoData(
+      client,
+      planDemoData(
+        tenantRoles.map((t) => t.tenantId),
+        demoRows,
+      ),
+      log,
+    );
+    mark = performance.now();
+
+    for (const [table, key] of Object.entries(TENANT_TABLE_KEYS)) {
+      const t = `public.${ident(table)}`;
+      await client.query(`
+        ALTER TABLE ${t} ADD PRIMARY KEY (tenant_id, ${ident(key)});
+        ALTER TABLE ${t} OWNER TO ${ident(owner)};
+        ALTER TABLE ${t} ENABLE ROW LEVEL SECURITY;
+        ALTER TABLE ${t} FORCE ROW LEVEL SECURITY;
+        CREATE POLICY tenant_isolation ON ${t} AS PERMISSIVE FOR ALL TO ${ident(tenants)}
+          USING (tenant_id = ${CURRENT_TENANT_SQL})
+          WITH CHECK (tenant_id = ${CURRENT_TENANT_SQL});
+        GRANT SELECT ON ${t} TO ${ident(tenants)};`);
+    }
+    step('primary keys and policies');
+    // The writable table (bulk imports); a row written without tenant_id belongs to the writer.
+    await client.query(`
+      GRANT INSERT, UPDATE, DELETE ON public.customers TO ${ident(tenants)};
+      ALTER TABLE public.customers ALTER COLUMN tenant_id SET DEFAULT spectra_rls.tenant_of(current_user);`);
+
+    for (const { tenantId, dbUser } of tenantRoles) await provisionTenantRole(client, tenantId, dbUser);
+    await client.query(
+      'INSERT INTO spectra_meta.bootstrap (schema_version, demo_rows, tenants) VALUES ($1, $2, $3)',
+      [BOOTSTRAP_SCHEMA_VERSION, demoRows, tenantRoles.map((t) => t.tenantId)],
+    );
+    await client.query('COMMIT');
+    step('tenant roles and commit');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+interface BootstrapMarker {
+  schemaVersion: number;
+  demoRows: number;
+  tenants: string[];
+}
+
+async function readMarker(client: pg.ClientBase): Promise<BootstrapMarker | undefined> {
+  try {
+    const { rows } = await client.query<{ schema_version: number; demo_rows: string; tenants: string[] }>(
+      'SELECT schema_version, demo_rows, tenants FROM spectra_meta.bootstrap ORDER BY schema_version DESC LIMIT 1',
+    );
+    const row = rows[0];
+    return row
+      ? { schemaVersion: row.schema_version, demoRows: Number(row.demo_rows), tenants: row.tenants }
+      : undefined;
+  } catch (error) {
+    if ((error as { code?: string }).code === '42P01' || (error as { code?: string }).code === '3F000')
+      return undefined;
+    throw error;
+  }
+}
+
+async function migrate(client: pg.ClientBase, from: number, log: (line: string) => void): Promise<void> {
+  for (const step of MIGRATIONS.filter((m) => m.to > from).sort((a, b) => a.to - b.to)) {
+    await client.query('BEGIN');
+    try {
+      await step.apply(client);
+      await client.query('UPDATE spectra_meta.bootstrap SET schema_version = $1', [step.to]);
+      await client.query('COMMIT');
+      log(`migrated the embedded warehouse to schema version ${step.to}`);
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tenant roles
+
+/**
+ * Idempotent: creates `dbUser` NOLOGIN if missing, makes it a member of spectra_tenants, lets the
+ * authenticator `SET ROLE` to it (without inheriting its rights) and maps it to `tenantId`.
+ * Refuses a privileged existing role and a role already mapped to another tenant. Does not open a
+ * transaction: run it inside one for atomicity.
+ */
+export async function provisionTenantRole(
+  adminClientOnWarehouseDb: pg.ClientBase,
+  tenantId: string,
+  dbUser: string,
+): Promise<void> {
+  const client = adminClientOnWarehouseDb;
+  validateTenantId(tenantId);
+  validateTenantRoleName(dbUser);
+  const { tenants, authenticator } = WAREHOUSE_ROLES;
+
+  const { rows } = await client.query<{ privileged: boolean }>(
+    `SELECT rolsuper OR rolbypassrls OR rolcreaterole OR rolcreatedb OR rolreplication AS privileged
+       FROM pg_roles WHERE rolname = $1`,
+    [dbUser],
+  );
+  if (rows[0]?.privileged) throw new Error(`role ${dbUser} has privileges a tenant role must not have`);
+  if (!rows[0]) await client.query(`CREATE ROLE ${ident(dbUser)} NOLOGIN INHERIT`);
+
+  const mapped = await client.query<{ tenant_id: string }>(
+    'SELECT tenant_id FROM spectra_rls.tenant_roles WHERE role_name = $1',
+    [dbUser],
+  );
+  const current = mapped.rows[0]?.tenant_id;
+  if (current !== undefined && current !== tenantId) {
+    throw new Error(`role ${dbUser} already belongs to tenant ${current}, not ${tenantId}`);
+  }
+
+  if (await supportsGrantOptions(client)) {
+    // No SET on the group: the authenticator cannot reach spectra_tenants through the tenant role.
+    await client.query(`GRANT ${ident(tenants)} TO ${ident(dbUser)} WITH INHERIT TRUE, SET FALSE`);
+    await client.query(`GRANT ${ident(dbUser)} TO ${ident(authenticator)} WITH INHERIT FALSE, SET TRUE`);
+  } else {
+    await client.query(`GRANT ${ident(tenants)} TO ${ident(dbUser)}`);
+    await client.query(`GRANT ${ident(dbUser)} TO ${ident(authenticator)}`);
+  }
+  if (current === undefined) {
+    await client.query('INSERT INTO spectra_rls.tenant_roles (role_name, tenant_id) VALUES ($1, $2)', [
+      dbUser,
+      tenantId,
+    ]);
+  }
+}
+
+/** Removes a tenant role created by provisionTenantRole. Refuses roles that are not mapped to a tenant. */
+export async function dropTenantRole(adminClientOnWarehouseDb: pg.ClientBase, dbUser: string): Promise<void> {
+  const client = adminClientOnWarehouseDb;
+  validateTenantRoleName(dbUser);
+  const role = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [dbUser]);
+  const mapped = await client.query('DELETE FROM spectra_rls.tenant_roles WHERE role_name = $1', [dbUser]);
+  if (!role.rowCount) return;
+  if (!mapped.rowCount) throw new Error(`role ${dbUser} is not a tenant role; refusing to drop it`);
+  await client.query(`DROP OWNED BY ${ident(dbUser)}`);
+  await client.query(`DROP ROLE ${ident(dbUser)}`);
+}
+
+/**
+ * Runs, as `dbUser`, a probe of every tenant table (every `public` table with a `tenant_id`
+ * column): no visible row may belong to another tenant, and RLS must be enabled and forced.
+ * Opens and rolls back its own transaction, so call it outside one. Throws on failure.
+ */
+export async function verifyTenantIsolation(
+  adminClientOnWarehouseDb: pg.ClientBase,
+  dbUser: string,
+  tenantId: string,
+): Promise<void> {
+  const client = adminClientOnWarehouseDb;
+  validateTenantId(tenantId);
+  validateTenantRoleName(dbUser);
+  const { rows: tables } = await client.query<{
+    name: string;
+    rls: boolean;
+    forced: boolean;
+    readable: boolean;
+  }>(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS name, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
+            has_table_privilege($1, c.oid, 'SELECT') AS readable
+       FROM pg_class c
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+      WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+      ORDER BY 1`,
+    [dbUser],
+  );
+  const problems = tables
+    .filter((t) => !t.rls || !t.forced)
+    .map((t) => `${t.name}: row-level security not forced`);
+  await client.query('BEGIN');
+  try {
+    await client.query(`SET LOCAL ROLE ${ident(dbUser)}`);
+    for (const table of tables.filter((t) => t.readable)) {
+      const { rows } = await client.query<{ foreign: string }>(
+        `SELECT count(*) FILTER (WHERE tenant_id IS DISTINCT FROM $1) AS foreign FROM ${table.name}`,
+        [tenantId],
+      );
+      const foreign = Number(rows[0]?.foreign ?? 0);
+      if (foreign > 0) problems.push(`${table.name}: ${foreign} rows of other tenants visible`);
+    }
+  } finally {
+    await client.query('ROLLBACK');
+  }
+  if (problems.length > 0) {
+    throw new Error(
+      `tenant isolation check failed for ${dbUser} (tenant ${tenantId}): ${problems.join('; ')}`,
+    );
+  }
+}
+
+function validateTenantRoleName(dbUser: string): void {
+  if (!ROLE_NAME_PATTERN.test(dbUser) || RESERVED_ROLE_PREFIXES.some((p) => dbUser.startsWith(p))) {
+    throw new Error(`invalid tenant role name ${JSON.stringify(dbUser)}`);
+  }
+}
+
+async function supportsGrantOptions(client: pg.ClientBase): Promise<boolean> {
+  const { rows } = await client.query<{ v: number }>(
+    `SELECT current_setting('server_version_num')::int AS v`,
+  );
+  return (rows[0]?.v ?? 0) >= 160_000;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections and secrets
+
+function connect(admin: PgAdminConnection, database: string): Promise<pg.Client> {
+  const client = new pg.Client({ ...admin, database, application_name: 'spectra-bootstrap' });
+  return client.connect().then(
+    () => client,
+    async (error) => {
+      await client.end().catch(() => undefined);
+      throw error;
+    },
+  );
+}
+
+async function connectIfExists(admin: PgAdminConnection, database: string): Promise<pg.Client | undefined> {
+  try {
+    return await connect(admin, database);
+  } catch (error) {
+    if ((error as { code?: string }).code === '3D000') return undefined;
+    throw error;
+  }
+}
+
+interface RoleSecrets {
+  authenticator: { user: string; password: string };
+  stateUser: { user: string; password: string };
+  /** True when the passwords were generated now (first run, or roles.json lost). */
+  generated: boolean;
+}
+
+async function loadOrCreateRoleSecrets(home: string): Promise<RoleSecrets> {
+  const file = path.join(path.resolve(home), 'pg', 'roles.json');
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<RoleSecrets>;
+    const a = parsed.authenticator;
+    const s = parsed.stateUser;
+    if (
+      a?.user === WAREHOUSE_ROLES.authenticator &&
+      a.password &&
+      s?.user === WAREHOUSE_ROLES.state &&
+      s.password
+    ) {
+      return { authenticator: a, stateUser: s, generated: false };
+    }
+  } catch {
+    // Missing or unreadable: generate below.
+  }
+  const secrets = {
+    authenticator: { user: WAREHOUSE_ROLES.authenticator, password: randomBytes(24).toString('base64url') },
+    stateUser: { user: WAREHOUSE_ROLES.state, password: randomBytes(24).toString('base64url') },
+  };
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  await chmod(tmp, 0o600);
+  await rename(tmp, file);
+  return { ...secrets, generated: true };
+}

@@ -1,0 +1,275 @@
+/**
+ * Warehouse adapter for PostgreSQL (embedded and cluster shapes; Redshift over the wire later).
+ *
+ * Connects as a non-superuser authenticator role. Every statement runs in its own transaction:
+ * `BEGIN; SET LOCAL ROLE <db_user>; SET LOCAL statement_timeout …` in one round trip, then the
+ * statement through a cursor, then COMMIT. The role is never set at session level, so a pooled
+ * connection that fails half-way cannot carry a tenant's role into the next request: on any
+ * failure we ROLLBACK, and a connection whose state we cannot confirm is destroyed, not reused.
+ */
+import pg from 'pg';
+import Cursor from 'pg-cursor';
+import { ApiError } from '../../domain/errors.js';
+import type {
+  ColumnInfo,
+  ExecutionContext,
+  ExecutionResult,
+  Row,
+  RowSink,
+  StatementInput,
+  StatementRef,
+  Warehouse,
+} from '../port.js';
+import { columnTypeName, decoderFor, type PgFieldInfo, type ValueDecoder } from './types.js';
+
+/** Rows per cursor fetch when the caller set no `maxRows` (async jobs, exports). */
+const STREAM_BATCH_ROWS = 2000;
+/** How long past its own statement_timeout a statement may run before we cancel it from outside. */
+const TIMEOUT_GRACE_MS = 2000;
+const RETRY_AFTER_SECONDS = 5;
+
+/** Every value arrives as PostgreSQL's text; types.ts decodes it per column. */
+const rawText = { getTypeParser: () => (value: string) => value };
+
+const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
+const LABEL_PATTERN = /^[A-Za-z0-9_.:-]{1,60}$/;
+
+export interface PostgresWarehouseOptions {
+  connectionString?: string;
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+  poolSize: number;
+  connectTimeoutMs?: number;
+}
+
+/** Thrown when a statement was cancelled on purpose (job cancel, client gone). */
+export class StatementCancelledError extends ApiError {
+  constructor() {
+    super('QUERY_FAILED', 'the statement was cancelled', { reason: 'cancelled', sqlstate: '57014' });
+  }
+}
+
+export class PostgresWarehouse implements Warehouse {
+  private readonly pool: pg.Pool;
+  private readonly connection: pg.ClientConfig;
+  private readonly instanceId = crypto.randomUUID().slice(0, 8);
+  private statementSeq = 0;
+
+  constructor(opts: PostgresWarehouseOptions) {
+    this.connection = {
+      connectionString: opts.connectionString || undefined,
+      host: opts.host,
+      port: opts.port,
+      user: opts.user,
+      password: opts.password,
+      database: opts.database,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
+      // Fixed session settings the value decoders rely on; tenants cannot change them (the SQL guard blocks SET).
+      options: '-c TimeZone=UTC -c IntervalStyle=iso_8601 -c DateStyle=ISO,MDY -c bytea_output=hex',
+      application_name: 'spectra',
+    };
+    this.pool = new pg.Pool({ ...this.connection, max: opts.poolSize, idleTimeoutMillis: 30_000 });
+    // An idle client that loses its server must not crash the process; the pool replaces it.
+    this.pool.on('error', () => {});
+  }
+
+  get poolStats() {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
+  }
+
+  async execute(ctx: ExecutionContext, statement: StatementInput, sink: RowSink): Promise<ExecutionResult> {
+    if (ctx.signal?.aborted) throw new StatementCancelledError();
+    const client = await this.connect();
+    const label = this.statementLabel(ctx.label);
+    const statementRef = `pg:${(client as unknown as { processID: number }).processID}:${label}`;
+    let destroy: Error | undefined;
+    let outsideCancel: Promise<boolean> | undefined;
+    const cancelFromOutside = () => {
+      outsideCancel ??= this.cancel(statementRef);
+    };
+    const onAbort = () => cancelFromOutside();
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
+    const watchdog = setTimeout(cancelFromOutside, ctx.timeoutMs + TIMEOUT_GRACE_MS);
+    try {
+      await client.query(
+        `BEGIN; SET LOCAL ROLE ${quoteIdent(ctx.dbUser)}; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(ctx.timeoutMs))}; SET LOCAL application_name = '${label}'`,
+      );
+      ctx.onStatement?.(statementRef);
+      const result = await this.streamRows(client, ctx, statement, sink);
+      await client.query('COMMIT');
+      return { ...result, statementRef };
+    } catch (e) {
+      const err = this.translate(e, ctx);
+      if (isConnectionLevel(e)) destroy = err;
+      else {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          destroy = err;
+        }
+      }
+      throw err;
+    } finally {
+      clearTimeout(watchdog);
+      ctx.signal?.removeEventListener('abort', onAbort);
+      client.release(destroy ?? false);
+      if (outsideCancel) await outsideCancel.catch(() => false);
+    }
+  }
+
+  private async streamRows(
+    client: pg.PoolClient,
+    ctx: ExecutionContext,
+    statement: StatementInput,
+    sink: RowSink,
+  ): Promise<Omit<ExecutionResult, 'statementRef'>> {
+    const cursor = client.query(
+      new Cursor(statement.sql, statement.params, { rowMode: 'array', types: rawText as never }),
+    );
+    const max = ctx.maxRows ?? Number.POSITIVE_INFINITY;
+    let decoders: ValueDecoder[] | undefined;
+    let rowCount = 0;
+    let finished = false;
+    try {
+      while (rowCount < max) {
+        const want = Math.min(max - rowCount, Number.isFinite(max) ? max : STREAM_BATCH_ROWS);
+        const { rows, fields } = await readCursor(cursor, want);
+        if (!decoders) {
+          const infos = fields as PgFieldInfo[];
+          decoders = infos.map(decoderFor);
+          const columns: ColumnInfo[] = infos.map((f) => ({ name: f.name, type: columnTypeName(f) }));
+          await sink.columns(columns);
+        }
+        if (rows.length > 0) {
+          decodeInPlace(rows, decoders);
+          rowCount += rows.length;
+          await sink.rows(rows);
+        }
+        if (rows.length < want) {
+          finished = true;
+          break;
+        }
+      }
+    } finally {
+      if (!finished) await closeCursor(cursor);
+    }
+    return { rowCount, stoppedAtMaxRows: !finished };
+  }
+
+  async cancel(ref: StatementRef): Promise<boolean> {
+    const m = /^pg:(\d+):([A-Za-z0-9_.:-]+)$/.exec(ref);
+    if (!m) return false;
+    const client = new pg.Client({ ...this.connection, application_name: 'spectra-cancel' });
+    try {
+      await client.connect();
+      // The label check stops a late cancel from hitting the next statement on a reused connection.
+      const r = await client.query(
+        'SELECT pg_cancel_backend(pid) AS ok FROM pg_stat_activity WHERE pid = $1 AND application_name = $2',
+        [Number(m[1]), m[2]],
+      );
+      return r.rows[0]?.ok === true;
+    } catch {
+      return false;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  async ping(): Promise<void> {
+    const client = await this.connect();
+    try {
+      await client.query('SELECT 1');
+      client.release();
+    } catch (e) {
+      client.release(true);
+      throw this.translate(e, undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (e) {
+      throw unavailable(e);
+    }
+  }
+
+  private statementLabel(label: string | undefined): string {
+    const base = label && LABEL_PATTERN.test(label) ? label : `s${++this.statementSeq}`;
+    return `spectra:${this.instanceId}:${base}`.slice(0, 63);
+  }
+
+  private translate(e: unknown, ctx: ExecutionContext | undefined): ApiError {
+    if (e instanceof ApiError) return e;
+    const err = e as { code?: string; message?: string; position?: string };
+    if (isConnectionLevel(e)) return unavailable(e);
+    if (err.code === '57014') {
+      if (ctx?.signal?.aborted) return new StatementCancelledError();
+      const seconds = ctx ? Math.round(ctx.timeoutMs / 1000) : undefined;
+      return new ApiError(
+        'QUERY_TIMEOUT',
+        `the statement exceeded its timeout of ${seconds}s and was cancelled`,
+        {
+          timeout_seconds: seconds,
+        },
+      );
+    }
+    const details: Record<string, unknown> = { sqlstate: err.code ?? null };
+    if (err.position) details.position = Number(err.position);
+    return new ApiError('QUERY_FAILED', err.message ?? 'the warehouse failed the statement', details);
+  }
+}
+
+function readCursor(cursor: Cursor, rows: number): Promise<{ rows: Row[]; fields: unknown[] }> {
+  return new Promise((resolve, reject) => {
+    cursor.read(rows, (err, result, meta) => {
+      if (err) reject(err);
+      else resolve({ rows: result as Row[], fields: (meta as unknown as pg.QueryResult).fields });
+    });
+  });
+}
+
+function closeCursor(cursor: Cursor): Promise<void> {
+  return new Promise((resolve) => cursor.close(() => resolve()));
+}
+
+function decodeInPlace(rows: Row[], decoders: ValueDecoder[]): void {
+  const n = decoders.length;
+  for (const row of rows) {
+    for (let i = 0; i < n; i++) {
+      const v = row[i];
+      if (v !== null) row[i] = decoders[i]!(v as string);
+    }
+  }
+}
+
+/** Errors after which the connection's state is unknown: it must be destroyed, and the caller may retry. */
+function isConnectionLevel(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  if (code === undefined) return !(e instanceof ApiError);
+  return (
+    code.startsWith('08') ||
+    code === '57P01' ||
+    code === '57P02' ||
+    code === '57P03' ||
+    code === '53300' ||
+    /^E[A-Z]+$/.test(code)
+  );
+}
+
+function unavailable(e: unknown): ApiError {
+  const detail = (e as { code?: string }).code;
+  return new ApiError(
+    'WAREHOUSE_UNAVAILABLE',
+    'the warehouse cannot be reached; retry later',
+    detail ? { cause: detail } : {},
+    RETRY_AFTER_SECONDS,
+  );
+}
