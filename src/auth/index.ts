@@ -4,13 +4,12 @@
  * authorizer core are separate entry points built on the same rules.
  */
 import { unauthorized } from '../domain/errors.js';
-import type { Principal } from '../domain/principal.js';
+import type { Authenticate } from '../domain/principal.js';
 import type { StateStore } from '../state/port.js';
 import { ApiKeyAuthenticator, looksLikeApiKey } from './api-key.js';
 import { JwtAuthenticator, type JwtOptions, looksLikeJwt } from './jwt.js';
 
-/** Same shape as the HTTP middleware's `Authenticate`. */
-export type Authenticate = (credential: string) => Promise<Principal>;
+export type { Authenticate };
 
 /** Longest credential accepted, whatever its kind (the HTTP middleware applies the same cap). */
 export const MAX_CREDENTIAL_LENGTH = 8192;

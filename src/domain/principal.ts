@@ -25,3 +25,6 @@ export function hasPermission(granted: readonly string[], needed: string): boole
   const [area] = needed.split(':');
   return granted.some((g) => g === '*' || g === needed || g === `${area}:*`);
 }
+
+/** Verifies a bearer credential (API key or JWT) and says who is calling; throws UNAUTHORIZED/FORBIDDEN. */
+export type Authenticate = (credential: string) => Promise<Principal>;

@@ -7,13 +7,16 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import type { TrustedHeaderAuthenticate } from '../auth/trusted-header.js';
 import { ApiError, errorBody } from '../domain/errors.js';
 import type { QueryService } from '../services/query-service.js';
+import type { TenantService } from '../services/tenant-service.js';
 import type { StateStore } from '../state/port.js';
 import type { AppEnv } from './env.js';
 import { type Authenticate, authenticate } from './middleware/authenticate.js';
 import { requestId } from './middleware/request-id.js';
 import { serverTiming } from './middleware/server-timing.js';
+import { registerAdminRoutes } from './routes/admin.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerQueryRoutes } from './routes/queries.js';
 import { type ReadinessCheck, registerSystemRoutes } from './routes/system.js';
@@ -22,7 +25,11 @@ export interface AppDeps {
   version: string;
   maxBodyBytes: number;
   authenticate: Authenticate;
+  /** Internal deployments: header auth for requests without `Authorization` (off unless configured). */
+  trustedHeader?: TrustedHeaderAuthenticate | undefined;
+  remoteAddress?: ((c: Context<AppEnv>) => string | undefined) | undefined;
   queries: QueryService;
+  tenants?: TenantService | undefined;
   state: StateStore;
   readiness: ReadinessCheck[];
   isShuttingDown?: () => boolean;
@@ -76,7 +83,13 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       },
     }),
   );
-  app.use('/v1/*', authenticate(deps.authenticate));
+  app.use(
+    '/v1/*',
+    authenticate(
+      deps.authenticate,
+      deps.trustedHeader && { verify: deps.trustedHeader, remoteAddress: deps.remoteAddress },
+    ),
+  );
 
   registerSystemRoutes(app, {
     version: deps.version,
@@ -85,6 +98,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   });
   registerQueryRoutes(app, { queries: deps.queries });
   registerJobRoutes(app, { state: deps.state });
+  if (deps.tenants) registerAdminRoutes(app, { tenants: deps.tenants });
 
   app.notFound((c) => {
     const allowed = allowedMethods(app, c.req.path, c.req.method);

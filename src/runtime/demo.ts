@@ -5,6 +5,7 @@
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_KEY_PERMISSIONS, issueApiKey } from '../auth/api-key.js';
+import { ApiError } from '../domain/errors.js';
 import type { StateStore } from '../state/port.js';
 
 export interface DemoCredentials {
@@ -26,31 +27,40 @@ async function readCredentials(home: string): Promise<DemoCredentials | null> {
 /** Ensures each demo tenant is registered and has a key on file; returns what credentials.json holds. */
 export async function ensureDemoTenants(
   state: StateStore,
-  opts: { home: string; pepper: string; tenants: { tenantId: string; dbUser: string }[] },
+  opts: {
+    home: string;
+    pepper: string;
+    tenants: { tenantId: string; dbUser: string }[];
+    /** Issues the admin key when credentials.json holds no valid one. */
+    adminKey: () => Promise<{ apiKey: string }>;
+  },
 ): Promise<DemoCredentials> {
   const existing = await readCredentials(opts.home);
-  const out: DemoCredentials = {
-    tenants: [],
-    ...(existing?.admin_key ? { admin_key: existing.admin_key } : {}),
-  };
+  const out: DemoCredentials = { tenants: [] };
+  out.admin_key = (await stillValid(state, existing?.admin_key))
+    ? existing!.admin_key
+    : (await opts.adminKey()).apiKey;
   for (const { tenantId, dbUser } of opts.tenants) {
     if (!(await state.tenants.get(tenantId))) {
       const now = new Date().toISOString();
-      await state.tenants.create({
-        tenantId,
-        name: tenantId[0]!.toUpperCase() + tenantId.slice(1),
-        dbUser,
-        dbGroups: [],
-        status: 'active',
-        defaultPermissions: DEFAULT_KEY_PERMISSIONS,
-        createdAt: now,
-        updatedAt: now,
-      });
+      // Another process may register the same demo tenant at the same moment: that is fine.
+      await state.tenants
+        .create({
+          tenantId,
+          name: tenantId[0]!.toUpperCase() + tenantId.slice(1),
+          dbUser,
+          dbGroups: [],
+          status: 'active',
+          defaultPermissions: DEFAULT_KEY_PERMISSIONS,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .catch((e) => {
+          if (!(e instanceof ApiError && e.code === 'CONFLICT')) throw e;
+        });
     }
     const onFile = existing?.tenants.find((t) => t.tenant_id === tenantId);
-    const keyId = onFile ? /^spk_[a-z0-9-]+_([0-9a-f]{16})/.exec(onFile.api_key)?.[1] : undefined;
-    const stored = keyId ? await state.apiKeys.get(keyId) : null;
-    if (onFile && stored && !stored.revokedAt) {
+    if (onFile && (await stillValid(state, onFile.api_key))) {
       out.tenants.push(onFile);
       continue;
     }
@@ -63,4 +73,12 @@ export async function ensureDemoTenants(
     await chmod(credentialsPath(opts.home), 0o600);
   }
   return out;
+}
+
+/** A key on file is reused only while its record exists and is neither revoked nor expired. */
+async function stillValid(state: StateStore, apiKey: string | undefined): Promise<boolean> {
+  const keyId = apiKey ? /^spk_[a-z0-9-]+_([0-9a-f]{16})/.exec(apiKey)?.[1] : undefined;
+  const stored = keyId ? await state.apiKeys.get(keyId) : null;
+  const now = new Date().toISOString();
+  return !!stored && !stored.revokedAt && !(stored.expiresAt && stored.expiresAt <= now);
 }

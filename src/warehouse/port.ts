@@ -60,3 +60,16 @@ export interface Warehouse {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * Tenant roles in the warehouse (the admin side of isolation): create a tenant's database role,
+ * prove RLS confines it, and drop it. Needs a connection with the right to create roles.
+ */
+export interface TenantRoles {
+  /** Idempotent. Creates the role (no login), grants the tenant group, maps it to `tenantId`. */
+  provision(tenantId: string, dbUser: string): Promise<void>;
+  /** Runs a probe as `dbUser`: it must see no row of another tenant in any tenant table. Throws otherwise. */
+  verifyIsolation(tenantId: string, dbUser: string): Promise<void>;
+  drop(dbUser: string): Promise<void>;
+  close(): Promise<void>;
+}

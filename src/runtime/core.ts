@@ -1,0 +1,222 @@
+/**
+ * Composition root shared by every process shape on Node (serve, worker, tests, bench): picks
+ * the adapters from configuration and wires the services. Only runtime/ knows the adapters.
+ */
+import { mkdir } from 'node:fs/promises';
+import { type IssuedKey, issueApiKey } from '../auth/api-key.js';
+import { createAuthenticator } from '../auth/index.js';
+import type { JwtOptions } from '../auth/jwt.js';
+import { createTrustedHeaderAuthenticator, type TrustedHeaderAuthenticate } from '../auth/trusted-header.js';
+import type { Config } from '../config/index.js';
+import type { Authenticate } from '../domain/principal.js';
+import { QueryService } from '../services/query-service.js';
+import { SYSTEM_TENANT_ID, TenantService } from '../services/tenant-service.js';
+import { defaultGuardPolicy, type GuardPolicy, initSqlGuard } from '../sql/index.js';
+import { PostgresStateStore } from '../state/postgres/index.js';
+import { bootstrapEmbedded, DEMO_TENANTS, tenantRoleName } from '../warehouse/embedded/bootstrap.js';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from '../warehouse/embedded/postgres-process.js';
+import type { TenantRoles } from '../warehouse/port.js';
+import { PostgresWarehouse } from '../warehouse/postgres/index.js';
+import { PostgresTenantRoles } from '../warehouse/postgres/tenant-roles.js';
+import { type DemoCredentials, ensureDemoTenants } from './demo.js';
+import type { Logger } from './logger.js';
+import { loadOrCreateSecrets, type ServerSecrets } from './secrets.js';
+
+/** Days a query job record is kept. */
+const JOB_RETENTION_DAYS = 7;
+
+export interface Core {
+  config: Config;
+  log: Logger;
+  secrets: ServerSecrets;
+  pepper: string;
+  warehouse: PostgresWarehouse;
+  state: PostgresStateStore;
+  tenantRoles: TenantRoles | null;
+  guardPolicy: GuardPolicy;
+  queries: QueryService;
+  tenants: TenantService;
+  authenticate: Authenticate;
+  trustedHeader: TrustedHeaderAuthenticate;
+  /** Embedded shape with demo data: what credentials.json holds. */
+  credentials: DemoCredentials | null;
+  embedded: EmbeddedPostgres | null;
+  close(): Promise<void>;
+}
+
+export function jwtOptionsFrom(config: Config): JwtOptions | undefined {
+  if (!config.jwtSecret && !config.jwtPublicKey && !config.jwtJwksUrl) return undefined;
+  return {
+    secret: config.jwtSecret || undefined,
+    publicKey: config.jwtPublicKey || undefined,
+    jwksUrl: config.jwtJwksUrl || undefined,
+    algorithms: config.jwtAlgorithms.length ? (config.jwtAlgorithms as JwtOptions['algorithms']) : undefined,
+    issuer: config.jwtIssuer.length ? config.jwtIssuer : undefined,
+    audience: config.jwtAudience.length ? config.jwtAudience : undefined,
+    clockSkewSeconds: config.jwtClockSkewSeconds,
+    maxLifetimeSeconds: config.jwtMaxLifetimeSeconds || undefined,
+    cacheTtlMs: config.jwtCacheTtlMs,
+    jwksCooldownMs: config.jwtJwksCooldownMs,
+    claims: {
+      tenantId: config.jwtTenantClaim,
+      dbUser: config.jwtDbUserClaim,
+      permissions: config.jwtPermissionsClaim,
+      subject: config.jwtSubjectClaim,
+    },
+  };
+}
+
+export async function buildCore(config: Config, log: Logger): Promise<Core> {
+  // 0711: when running as root, PostgreSQL runs as the OS user postgres and must traverse the folder.
+  await mkdir(config.home, { recursive: true, mode: 0o711 });
+  const secrets = await loadOrCreateSecrets(config.home);
+  const pepper = config.apiKeyPepper || secrets.apiKeyPepper;
+  const cleanups: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const fn of cleanups.splice(0).reverse())
+      await fn().catch((e) => log.warn({ err: e }, 'shutdown step failed'));
+  };
+
+  try {
+    const guardReady = initSqlGuard();
+    let embedded: EmbeddedPostgres | null = null;
+    let demoTenants: { tenantId: string; dbUser: string }[] = [];
+    let warehouseConn: ConstructorParameters<typeof PostgresWarehouse>[0];
+    let stateConn: ConstructorParameters<typeof PostgresStateStore>[0];
+    let adminConn: ConstructorParameters<typeof PostgresTenantRoles>[0] | null = config.warehouseAdminUrl
+      ? { connectionString: config.warehouseAdminUrl }
+      : null;
+
+    if (!config.warehouseUrl || !config.stateUrl) {
+      const pgLog = log.child({ component: 'postgres' });
+      const pg = await startEmbeddedPostgres({ home: config.home, log: (line) => pgLog.debug(line) });
+      embedded = pg;
+      cleanups.push(() => pg.stop());
+      const tenants = config.demo ? DEMO_TENANTS : [];
+      const boot = await bootstrapEmbedded(
+        { host: pg.host, port: pg.port, user: pg.superuser, password: pg.superuserPassword },
+        { home: config.home, demoRows: config.demoRows, tenants, log: (s) => log.info(s) },
+      );
+      demoTenants = boot.tenants.map((t) => ({ tenantId: t.tenantId, dbUser: tenantRoleName(t.tenantId) }));
+      const local = { host: pg.host, port: pg.port };
+      warehouseConn = config.warehouseUrl
+        ? { connectionString: config.warehouseUrl, poolSize: config.warehousePoolSize }
+        : { ...local, ...boot.authenticator, database: boot.warehouseDb, poolSize: config.warehousePoolSize };
+      stateConn = config.stateUrl
+        ? { connectionString: config.stateUrl, poolSize: config.statePoolSize }
+        : { ...local, ...boot.stateUser, database: boot.controlDb, poolSize: config.statePoolSize };
+      adminConn ??= {
+        ...local,
+        user: pg.superuser,
+        password: pg.superuserPassword,
+        database: boot.warehouseDb,
+      };
+    } else {
+      warehouseConn = { connectionString: config.warehouseUrl, poolSize: config.warehousePoolSize };
+      stateConn = { connectionString: config.stateUrl, poolSize: config.statePoolSize };
+    }
+
+    const warehouse = new PostgresWarehouse(warehouseConn);
+    cleanups.push(() => warehouse.close());
+    const state = new PostgresStateStore(stateConn);
+    cleanups.push(() => state.close());
+    const tenantRoles = adminConn ? new PostgresTenantRoles(adminConn) : null;
+    if (tenantRoles) cleanups.push(() => tenantRoles.close());
+    await state.migrate();
+    await guardReady;
+
+    let credentials: DemoCredentials | null = null;
+    if (embedded) {
+      credentials = await ensureDemoTenants(state, {
+        home: config.home,
+        pepper,
+        tenants: demoTenants,
+        adminKey: () => issueAdminKey(state, pepper),
+      });
+    }
+
+    const guardPolicy = defaultGuardPolicy({
+      level: config.sqlSecurityLevel,
+      maxLength: config.sqlMaxQueryLength,
+      maxJoins: config.sqlMaxJoins,
+      maxDepth: config.sqlMaxSubqueries,
+      allowFunctions: config.sqlAllowFunctions,
+      denyFunctions: config.sqlDenyFunctions,
+      allowedSchemas: config.sqlAllowedSchemas,
+    });
+    const queries = new QueryService({
+      warehouse,
+      state,
+      guardPolicy,
+      limits: {
+        defaultRows: config.queryDefaultRows,
+        maxRows: config.queryMaxRows,
+        defaultTimeoutSeconds: config.defaultTimeoutSeconds,
+        maxTimeoutSeconds: config.maxTimeoutSeconds,
+        maxSqlLength: config.sqlMaxQueryLength,
+        jobRetentionDays: JOB_RETENTION_DAYS,
+      },
+    });
+    const tenants = new TenantService({
+      state,
+      tenantRoles,
+      pepper,
+      dbUserTemplate: config.tenantDbUserTemplate,
+      rotationGraceMs: config.apiKeyRotationGraceHours * 3_600_000,
+    });
+    const authenticate = createAuthenticator({
+      state,
+      pepper,
+      apiKeyCacheTtlMs: config.authCacheTtlMs,
+      jwt: jwtOptionsFrom(config),
+    });
+    const trustedHeader = createTrustedHeaderAuthenticator(state, {
+      secret: config.trustedHeaderSecret || undefined,
+      secretHeader: config.trustedHeaderSecretHeader,
+      trustedProxies: config.trustedProxies,
+    });
+
+    return {
+      config,
+      log,
+      secrets,
+      pepper,
+      warehouse,
+      state,
+      tenantRoles,
+      guardPolicy,
+      queries,
+      tenants,
+      authenticate,
+      trustedHeader,
+      credentials,
+      embedded,
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** The service's own admin principal: a system tenant with no database role and only `admin:*`. */
+export async function issueAdminKey(state: PostgresStateStore, pepper: string): Promise<IssuedKey> {
+  if (!(await state.tenants.get(SYSTEM_TENANT_ID))) {
+    const now = new Date().toISOString();
+    await state.tenants
+      .create({
+        tenantId: SYSTEM_TENANT_ID,
+        name: 'Spectra administration',
+        dbUser: '-',
+        dbGroups: [],
+        status: 'active',
+        defaultPermissions: ['admin:*'],
+        createdAt: now,
+        updatedAt: now,
+      })
+      .catch(() => {});
+  }
+  const issued = issueApiKey(pepper, SYSTEM_TENANT_ID, { permissions: ['admin:*'] });
+  await state.apiKeys.create(issued.record);
+  return issued;
+}
