@@ -2,16 +2,22 @@
  * The `spectra` command. Subcommands: `serve` (API + embedded warehouse by default).
  * Flags override SPECTRA_* environment variables (docs/configuration.md).
  */
+
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, type Flags, loadConfig } from '../config/index.js';
 import { createLogger } from '../runtime/logger.js';
 import { startServer } from '../runtime/server.js';
 import { VERSION } from '../runtime/version.js';
+import { ADMIN_USAGE, runAdminCommand } from './admin-client.js';
 
 const USAGE = `Usage: spectra <command> [flags]
 
 Commands:
   serve      start the HTTP API (and, by default, an embedded PostgreSQL with demo data)
+  tenants    manage tenants of a running server (see below)
+  keys       manage API keys of a running server (see below)
   version    print the version
 
 Flags for serve (each also settable as an environment variable, see docs/configuration.md):
@@ -23,7 +29,8 @@ Flags for serve (each also settable as an environment variable, see docs/configu
   --warehouse-url URL   external warehouse instead of the embedded PostgreSQL (SPECTRA_WAREHOUSE_URL)
   --state-url URL       external control-state PostgreSQL (SPECTRA_STATE_URL)
   --log-level LEVEL     debug|info|warn|error|silent (SPECTRA_LOG_LEVEL)
-`;
+
+${ADMIN_USAGE}`;
 
 const STRING_FLAGS = [
   'home',
@@ -47,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
+  if (command === 'tenants' || command === 'keys') return runAdminCommand(command, rest);
   if (command !== 'serve') {
     process.stderr.write(`spectra: unknown command "${command}"\n\n${USAGE}`);
     return 2;
@@ -81,6 +89,11 @@ export async function main(argv: string[]): Promise<number> {
   const log = createLogger(config.logLevel);
   const server = await startServer(config, log);
   const out = process.stdout;
+  // Lets `spectra tenants …` and `spectra keys …` find this server.
+  await writeFile(
+    path.join(config.home, 'server.json'),
+    `${JSON.stringify({ url: server.url, pid: process.pid })}\n`,
+  );
   out.write(`listening on ${server.url}\n`);
   if (server.credentials) {
     out.write(`\nDemo credentials (also in ${config.home}/credentials.json):\n`);
