@@ -20,6 +20,7 @@ type Suite = (ctx: BenchContext) => Promise<BenchResult[]>;
 
 const SUITES: Record<string, () => Promise<Suite>> = {
   query: async () => (await import('./query.bench.js')).default,
+  auth: async () => (await import('./auth.bench.js')).default,
 };
 
 async function main() {
