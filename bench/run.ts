@@ -21,6 +21,10 @@ type Suite = (ctx: BenchContext) => Promise<BenchResult[]>;
 const SUITES: Record<string, () => Promise<Suite>> = {
   query: async () => (await import('./query.bench.js')).default,
   auth: async () => (await import('./auth.bench.js')).default,
+  guard: async () => (await import('./guard.bench.js')).default,
+  operability: async () => (await import('./operability.bench.js')).default,
+  jobs: async () => (await import('./jobs.bench.js')).default,
+  'data-api': async () => (await import('./data-api-decode.bench.js')).default,
 };
 
 async function main() {
@@ -34,7 +38,8 @@ async function main() {
   const server = await startListening(
     process.execPath,
     ['bin/spectra.js', 'serve', '--port', '0', '--home', home, '--log-level', 'warn'],
-    { SPECTRA_RATE_LIMIT_PER_MINUTE: '0' },
+    // No in-process job worker: the jobs suite starts `spectra worker` processes and counts them.
+    { SPECTRA_RATE_LIMIT_PER_MINUTE: '0', SPECTRA_WORKER: 'false' },
   );
   const all: BenchResult[] = [];
   try {

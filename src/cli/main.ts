@@ -1,23 +1,28 @@
 /**
- * The `spectra` command. Subcommands: `serve` (API + embedded warehouse by default).
+ * The `spectra` command. Subcommands: `serve` (API + async-job worker + embedded warehouse by
+ * default), `worker` (async-job workers only).
  * Flags override SPECTRA_* environment variables (docs/configuration.md).
  */
 
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, type Flags, loadConfig } from '../config/index.js';
-import { createLogger } from '../runtime/logger.js';
+import { type Config, ConfigError, type Flags, loadConfig } from '../config/index.js';
+import { createLogger, type Logger } from '../runtime/logger.js';
 import { startServer } from '../runtime/server.js';
 import { VERSION } from '../runtime/version.js';
+import { startWorkerProcess } from '../runtime/worker.js';
 import { ADMIN_USAGE, runAdminCommand } from './admin-client.js';
+import { AUDIT_USAGE, runAuditCommand } from './audit.js';
 
 const USAGE = `Usage: spectra <command> [flags]
 
 Commands:
-  serve      start the HTTP API (and, by default, an embedded PostgreSQL with demo data)
+  serve      start the HTTP API and an async-job worker (and, by default, an embedded PostgreSQL with demo data)
+  worker     run async-job workers only, beside API processes started with --no-worker
   tenants    manage tenants of a running server (see below)
   keys       manage API keys of a running server (see below)
+  audit      read the audit trail of a running server (see below)
   version    print the version
 
 Flags for serve (each also settable as an environment variable, see docs/configuration.md):
@@ -29,8 +34,16 @@ Flags for serve (each also settable as an environment variable, see docs/configu
   --warehouse-url URL   external warehouse instead of the embedded PostgreSQL (SPECTRA_WAREHOUSE_URL)
   --state-url URL       external control-state PostgreSQL (SPECTRA_STATE_URL)
   --log-level LEVEL     debug|info|warn|error|silent (SPECTRA_LOG_LEVEL)
+  --metrics-port N      also serve GET /metrics without credentials on 127.0.0.1:N (SPECTRA_METRICS_PORT)
+  --no-worker           serve the API only; async jobs wait for \`spectra worker\` processes (SPECTRA_WORKER=false)
+  --worker-concurrency N  async jobs this process runs at once (SPECTRA_WORKER_CONCURRENCY, default 4)
+  --result-dir DIR      result files, shared by API and workers (SPECTRA_RESULT_DIR, default HOME/results)
 
-${ADMIN_USAGE}`;
+\`spectra worker\` takes the same flags (without the HTTP ones); with no --warehouse-url/--state-url it
+attaches to the embedded PostgreSQL of a \`spectra serve\` running in the same --home.
+
+${ADMIN_USAGE}
+${AUDIT_USAGE}`;
 
 const STRING_FLAGS = [
   'home',
@@ -42,6 +55,9 @@ const STRING_FLAGS = [
   'log-level',
   'warehouse-pool-size',
   'state-pool-size',
+  'metrics-port',
+  'worker-concurrency',
+  'result-dir',
 ];
 
 export async function main(argv: string[]): Promise<number> {
@@ -55,7 +71,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'tenants' || command === 'keys') return runAdminCommand(command, rest);
-  if (command !== 'serve') {
+  if (command === 'audit') return runAuditCommand(rest);
+  if (command !== 'serve' && command !== 'worker') {
     process.stderr.write(`spectra: unknown command "${command}"\n\n${USAGE}`);
     return 2;
   }
@@ -67,11 +84,14 @@ export async function main(argv: string[]): Promise<number> {
         ...Object.fromEntries(STRING_FLAGS.map((f) => [f, { type: 'string' as const }])),
         demo: { type: 'boolean' },
         'no-demo': { type: 'boolean' },
+        worker: { type: 'boolean' },
+        'no-worker': { type: 'boolean' },
       },
       strict: true,
     });
     flags = { ...values } as Flags;
     if (values['no-demo']) flags.demo = false;
+    if (values['no-worker']) flags.worker = false;
   } catch (e) {
     process.stderr.write(`spectra: ${(e as Error).message}\n\n${USAGE}`);
     return 2;
@@ -87,6 +107,7 @@ export async function main(argv: string[]): Promise<number> {
     throw e;
   }
   const log = createLogger(config.logLevel);
+  if (command === 'worker') return runWorker(config, log);
   const server = await startServer(config, log);
   const out = process.stdout;
   // Lets `spectra tenants …` and `spectra keys …` find this server.
@@ -115,6 +136,27 @@ export async function main(argv: string[]): Promise<number> {
       stopping = true;
       log.info({ signal }, 'shutting down');
       server.close().then(resolve, (e) => {
+        log.error({ err: e }, 'shutdown failed');
+        resolve();
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  log.flush();
+  return 0;
+}
+
+/** `spectra worker`: runs until SIGINT/SIGTERM, then lets running jobs finish (bounded) and re-queues the rest. */
+async function runWorker(config: Config, log: Logger): Promise<number> {
+  const running = await startWorkerProcess(config, log);
+  process.stdout.write(
+    `worker started (owner ${running.worker.owner}, concurrency ${config.workerConcurrency})\n`,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      running.close().then(resolve, (e) => {
         log.error({ err: e }, 'shutdown failed');
         resolve();
       });

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { parseTenantOverrides } from '../domain/rate-limit.js';
 
 const bool = z.union([z.boolean(), z.string()]).transform((v, ctx) => {
   if (typeof v === 'boolean') return v;
@@ -14,7 +15,18 @@ const bool = z.union([z.boolean(), z.string()]).transform((v, ctx) => {
   ctx.addIssue({ code: 'custom', message: `expected a boolean, got "${v}"` });
   return z.NEVER;
 });
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+/** An integer in [min, max]. Strict: `""` is an error, not 0 (an empty SPECTRA_PORT must not mean "any port"). */
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.union([z.number(), z.string()]).transform((v, ctx) => {
+    const text = String(v).trim();
+    const n = /^[+-]?\d+$/.test(text) ? Number(text) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
+      ctx.addIssue({ code: 'custom', message: `expected an integer ${range}, got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    return n;
+  });
 const list = z
   .union([z.array(z.string()), z.string()])
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
@@ -91,6 +103,92 @@ export const SETTINGS = {
     schema: int(1, 1000),
     default: 10,
     doc: 'Connections in the control-state pool (per process).',
+  },
+  warehouse: {
+    env: 'SPECTRA_WAREHOUSE',
+    flag: 'warehouse',
+    schema: z.enum(['postgres', 'redshift-data']),
+    default: 'postgres',
+    doc: 'Warehouse adapter: `postgres` (embedded, or SPECTRA_WAREHOUSE_URL: PostgreSQL or Redshift over the wire) or `redshift-data` (Amazon Redshift through the Data API; docs/aws.md).',
+  },
+  state: {
+    env: 'SPECTRA_STATE',
+    flag: 'state',
+    schema: z.enum(['postgres', 'dynamodb']),
+    default: 'postgres',
+    doc: 'Control-state adapter: `postgres` (embedded, or SPECTRA_STATE_URL) or `dynamodb` (the SPECTRA_DYNAMODB_*_TABLE_NAME tables; docs/aws.md).',
+  },
+  awsRegion: {
+    env: 'SPECTRA_AWS_REGION',
+    schema: z.string(),
+    default: '',
+    doc: "AWS region of the Data API and DynamoDB clients. Empty = the SDK's own lookup (AWS_REGION, profile). Endpoints: the SDK's AWS_ENDPOINT_URL_REDSHIFT_DATA / AWS_ENDPOINT_URL_DYNAMODB.",
+  },
+  redshiftClusterId: {
+    env: 'SPECTRA_REDSHIFT_CLUSTER_ID',
+    schema: z.string(),
+    default: '',
+    doc: 'redshift-data: identifier of a provisioned cluster (exclusive with SPECTRA_REDSHIFT_WORKGROUP_NAME).',
+  },
+  redshiftWorkgroupName: {
+    env: 'SPECTRA_REDSHIFT_WORKGROUP_NAME',
+    schema: z.string(),
+    default: '',
+    doc: 'redshift-data: Redshift Serverless workgroup (needs per-tenant secrets: SPECTRA_REDSHIFT_SECRET_ARN or SPECTRA_REDSHIFT_TENANT_SECRET_PREFIX).',
+  },
+  redshiftDatabase: {
+    env: 'SPECTRA_REDSHIFT_DATABASE',
+    schema: z.string().min(1),
+    default: 'dev',
+    doc: 'redshift-data: database the statements run in.',
+  },
+  redshiftSecretArn: {
+    env: 'SPECTRA_REDSHIFT_SECRET_ARN',
+    schema: z.string(),
+    default: '',
+    doc: 'redshift-data: Secrets Manager ARN template of each tenant’s credentials, with `{tenant}` and/or `{db_user}` (e.g. `arn:aws:secretsmanager:eu-west-1:123456789012:secret:spectra/{db_user}`). Empty = temporary credentials for the tenant’s DbUser (provisioned clusters).',
+  },
+  redshiftTenantSecretPrefix: {
+    env: 'SPECTRA_REDSHIFT_TENANT_SECRET_PREFIX',
+    schema: z.string(),
+    default: '',
+    doc: 'redshift-data: per-tenant secrets named `<prefix><db_user>` (e.g. `spectra/redshift/`), as the CDK stack creates them; shorthand for SPECTRA_REDSHIFT_SECRET_ARN=`<prefix>{db_user}`.',
+  },
+  redshiftSessionKeepAliveSeconds: {
+    env: 'SPECTRA_REDSHIFT_SESSION_KEEP_ALIVE_SECONDS',
+    schema: int(0, 86_400),
+    default: 3600,
+    doc: 'redshift-data: idle seconds a Data API session is kept for reuse by the same tenant and db user; 0 = no session reuse.',
+  },
+  redshiftMaxSessionsPerUser: {
+    env: 'SPECTRA_REDSHIFT_MAX_SESSIONS_PER_USER',
+    schema: int(1, 500),
+    default: 4,
+    doc: 'redshift-data: sessions kept per (tenant, db user) and process; concurrent statements beyond it run without a session.',
+  },
+  redshiftResultFormat: {
+    env: 'SPECTRA_REDSHIFT_RESULT_FORMAT',
+    schema: z.enum(['csv', 'json']),
+    default: 'csv',
+    doc: 'redshift-data: `csv` (GetStatementResultV2) or `json` (typed GetStatementResult; BIGINT beyond 2^53 loses precision there).',
+  },
+  dynamodbTableName: {
+    env: 'SPECTRA_DYNAMODB_TABLE_NAME',
+    schema: z.string().min(3).max(255),
+    default: 'spectra-jobs',
+    doc: 'dynamodb: the jobs table (tables and indexes: docs/aws.md, infra/lib/table-design.ts).',
+  },
+  dynamodbTenantsTableName: {
+    env: 'SPECTRA_DYNAMODB_TENANTS_TABLE_NAME',
+    schema: z.string().min(3).max(255),
+    default: 'spectra-tenants',
+    doc: 'dynamodb: the tenants table.',
+  },
+  dynamodbApiKeysTableName: {
+    env: 'SPECTRA_DYNAMODB_API_KEYS_TABLE_NAME',
+    schema: z.string().min(3).max(255),
+    default: 'spectra-api-keys',
+    doc: 'dynamodb: the API keys table (hashes only).',
   },
   demo: {
     env: 'SPECTRA_DEMO',
@@ -177,6 +275,18 @@ export const SETTINGS = {
     schema: list,
     default: ['public'],
     doc: 'Schemas tenants may name explicitly. System schemas are always denied.',
+  },
+  sqlPlannerThreads: {
+    env: 'SPECTRA_SQL_PLANNER_THREADS',
+    schema: int(0, 16),
+    default: 1,
+    doc: 'Worker threads that plan large SQL statements off the event loop (started on first use). 0 = plan every statement on the main thread.',
+  },
+  sqlPlannerOffloadChars: {
+    env: 'SPECTRA_SQL_PLANNER_OFFLOAD_CHARS',
+    schema: int(0),
+    default: 4096,
+    doc: 'Statements of at least this many characters are planned in a worker thread; shorter ones (about 3 ms or less) on the main thread.',
   },
   apiKeyPepper: {
     env: 'SPECTRA_API_KEY_PEPPER',
@@ -309,6 +419,286 @@ export const SETTINGS = {
     schema: int(0),
     default: 10,
     doc: 'On SIGINT/SIGTERM, how long in-flight requests may finish before they are cancelled.',
+  },
+  worker: {
+    env: 'SPECTRA_WORKER',
+    flag: 'worker',
+    schema: bool,
+    default: true,
+    doc: '`spectra serve` also runs an async-job worker in the same process (`--no-worker` for API-only processes; run `spectra worker` beside them).',
+  },
+  workerConcurrency: {
+    env: 'SPECTRA_WORKER_CONCURRENCY',
+    flag: 'worker-concurrency',
+    schema: int(1, 256),
+    default: 4,
+    doc: 'Async jobs one worker process runs at once (the global per-process cap).',
+  },
+  workerPollIntervalMs: {
+    env: 'SPECTRA_WORKER_POLL_INTERVAL_MS',
+    schema: int(10),
+    default: 1000,
+    doc: 'Workers are woken by LISTEN/NOTIFY; this is the fallback scan period of the job queue.',
+  },
+  tenantMaxRunningJobs: {
+    env: 'SPECTRA_TENANT_MAX_RUNNING_JOBS',
+    schema: int(1),
+    default: 5,
+    doc: 'RUNNING async jobs per tenant across all workers; the rest wait QUEUED.',
+  },
+  tenantMaxRunningJobsOverrides: {
+    env: 'SPECTRA_TENANT_MAX_RUNNING_JOBS_OVERRIDES',
+    schema: list.transform((items, ctx) => {
+      const out: Record<string, number> = {};
+      for (const item of items) {
+        const m = /^([a-z][a-z0-9-]{0,62})=(\d{1,6})$/.exec(item);
+        if (!m || Number(m[2]) < 1) {
+          ctx.addIssue({ code: 'custom', message: `expected tenant=count (count ≥ 1), got "${item}"` });
+          return z.NEVER;
+        }
+        out[m[1]!] = Number(m[2]);
+      }
+      return out;
+    }),
+    default: [],
+    doc: 'Per-tenant exceptions to SPECTRA_TENANT_MAX_RUNNING_JOBS, comma-separated `tenant=count` (e.g. `acme=10,globex=2`).',
+  },
+  jobLeaseSeconds: {
+    env: 'SPECTRA_JOB_LEASE_SECONDS',
+    schema: int(1, 3600),
+    default: 30,
+    doc: 'A RUNNING job’s lease; its worker renews it (at least every second). A job whose lease expires (its worker died) is re-queued.',
+  },
+  jobMaxAttempts: {
+    env: 'SPECTRA_JOB_MAX_ATTEMPTS',
+    schema: int(1, 100),
+    default: 3,
+    doc: 'Times a job may be started (lost workers and transient warehouse errors count) before it is FAILED.',
+  },
+  jobRetryBaseMs: {
+    env: 'SPECTRA_JOB_RETRY_BASE_MS',
+    schema: int(0),
+    default: 1000,
+    doc: 'Backoff before retrying a job after a transient warehouse error; doubles with each attempt (±20% jitter, max 60 s).',
+  },
+  jobDefaultTimeoutSeconds: {
+    env: 'SPECTRA_JOB_DEFAULT_TIMEOUT_SECONDS',
+    schema: int(1),
+    default: 900,
+    doc: 'Statement timeout of an async job whose request gives no `timeout_seconds`.',
+  },
+  jobMaxTimeoutSeconds: {
+    env: 'SPECTRA_JOB_MAX_TIMEOUT_SECONDS',
+    schema: int(1),
+    default: 3600,
+    doc: 'Largest `timeout_seconds` an async job may ask for.',
+  },
+  jobTtlDays: {
+    env: 'SPECTRA_JOB_TTL_DAYS',
+    schema: int(1),
+    default: 7,
+    doc: 'Days a job record (sync or async) is kept; expired jobs are hidden at once and deleted by the sweeper.',
+  },
+  resultTtlHours: {
+    env: 'SPECTRA_RESULT_TTL_HOURS',
+    schema: int(1),
+    default: 24,
+    doc: 'Hours an async job’s result files are kept after it completes.',
+  },
+  retentionSweepIntervalSeconds: {
+    env: 'SPECTRA_RETENTION_SWEEP_INTERVAL_SECONDS',
+    schema: int(1),
+    default: 600,
+    doc: 'How often workers delete expired jobs, result files and idempotency records.',
+  },
+  resultSizeThreshold: {
+    env: 'SPECTRA_RESULT_SIZE_THRESHOLD',
+    schema: int(1),
+    default: 10_000,
+    doc: '`GET /v1/jobs/{id}/results` without `cursor`/`limit` answers results with more rows than this with a download URL instead of a page.',
+  },
+  presignedUrlExpiry: {
+    env: 'SPECTRA_PRESIGNED_URL_EXPIRY',
+    schema: int(1, 7 * 86_400),
+    default: 3600,
+    doc: 'Seconds a download URL stays valid.',
+  },
+  resultDir: {
+    env: 'SPECTRA_RESULT_DIR',
+    flag: 'result-dir',
+    schema: z.string(),
+    default: '',
+    doc: 'Folder of result files (the filesystem ResultStore). Empty = SPECTRA_HOME/results. API and worker processes of a cluster must share it.',
+  },
+  urlSigningKey: {
+    env: 'SPECTRA_URL_SIGNING_KEY',
+    schema: z.string().refine((v) => v === '' || v.length >= 32, 'at least 32 characters'),
+    default: '',
+    doc: 'HMAC key of download URLs (≥ 32 characters). Empty = generated once into SPECTRA_HOME/secrets.json. Must be the same for every process of a cluster.',
+  },
+  publicUrl: {
+    env: 'SPECTRA_PUBLIC_URL',
+    schema: z.string(),
+    default: '',
+    doc: 'Origin clients reach the API at (e.g. behind a proxy), for download URLs. Empty = the origin of the request.',
+  },
+  idempotencyTtlHours: {
+    env: 'SPECTRA_IDEMPOTENCY_TTL_HOURS',
+    schema: int(1),
+    default: 24,
+    doc: 'Hours an idempotency key is remembered with its response.',
+  },
+  idempotencyWaitSeconds: {
+    env: 'SPECTRA_IDEMPOTENCY_WAIT_SECONDS',
+    schema: int(0, 300),
+    default: 30,
+    doc: 'How long a duplicate request waits for the first one (same key, still running) before it gets 409 CONFLICT.',
+  },
+  shutdownDelaySeconds: {
+    env: 'SPECTRA_SHUTDOWN_DELAY_SECONDS',
+    schema: int(0, 300),
+    default: 0,
+    doc: 'On SIGINT/SIGTERM, how long to keep serving with /ready answering 503 before refusing new connections (lets a load balancer drain this instance).',
+  },
+  rateLimitPerMinute: {
+    env: 'SPECTRA_RATE_LIMIT_PER_MINUTE',
+    schema: int(0),
+    default: 100,
+    doc: "Requests per minute per tenant for POST /v1/queries; the other classes scale from it (job reads and admin 3×, bulk reads 1×, bulk creates 0.1×). Bursts up to a full minute's worth. 0 = no rate limits.",
+  },
+  rateLimitStore: {
+    env: 'SPECTRA_RATE_LIMIT_STORE',
+    schema: z.enum(['auto', 'local', 'state']),
+    default: 'auto',
+    doc: 'Where the rate-limit buckets live: `local` = this process (exact for one API process), `state` = the control-state database, shared by all API processes (one round trip per request, batched per tenant under load). `auto` = `state` when SPECTRA_STATE_URL is set, else `local`.',
+  },
+  rateLimitTenants: {
+    env: 'SPECTRA_RATE_LIMIT_TENANTS',
+    schema: z.string().transform((v, ctx) => {
+      try {
+        return parseTenantOverrides(v);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        return z.NEVER;
+      }
+    }),
+    default: '',
+    doc: 'Per-tenant overrides, a JSON object: `{"acme": 1000}` scales every class like SPECTRA_RATE_LIMIT_PER_MINUTE; `{"bi": {"queries": 600, "job_reads": 0}}` sets classes (0 = unlimited).',
+  },
+  maxConcurrentQueries: {
+    env: 'SPECTRA_MAX_CONCURRENT_QUERIES',
+    schema: int(0),
+    default: 10,
+    doc: 'Synchronous queries one tenant may run at once in this process; more wait briefly, then get 429. 0 = only the global cap.',
+  },
+  maxConcurrentQueriesTotal: {
+    env: 'SPECTRA_MAX_CONCURRENT_QUERIES_TOTAL',
+    schema: int(0),
+    default: 0,
+    doc: 'Synchronous queries all tenants may run at once in this process; more wait briefly, then get 503. 0 = the warehouse pool size.',
+  },
+  queryQueueSize: {
+    env: 'SPECTRA_QUERY_QUEUE_SIZE',
+    schema: int(0),
+    default: 100,
+    doc: 'Synchronous queries that may wait for a slot; beyond it they are refused at once.',
+  },
+  queryQueueWaitMs: {
+    env: 'SPECTRA_QUERY_QUEUE_WAIT_MS',
+    schema: int(0),
+    default: 1000,
+    doc: 'Longest wait for a query slot before 503 WAREHOUSE_UNAVAILABLE (or 429 for a tenant over its share), with Retry-After.',
+  },
+  maxResultBytes: {
+    env: 'SPECTRA_MAX_RESULT_BYTES',
+    schema: int(0),
+    default: 64 * 1024 * 1024,
+    doc: 'Approximate cap on a synchronous result (JSON size); rows beyond it are cut and `truncated` is true. 0 = only the row limit.',
+  },
+  audit: {
+    env: 'SPECTRA_AUDIT',
+    schema: bool,
+    default: true,
+    doc: 'Record an audit entry for every authenticated /v1 request (GET /v1/admin/audit, `spectra audit`).',
+  },
+  auditRetentionDays: {
+    env: 'SPECTRA_AUDIT_RETENTION_DAYS',
+    schema: int(1),
+    default: 90,
+    doc: 'Audit entries older than this are deleted (hourly sweep).',
+  },
+  auditBufferSize: {
+    env: 'SPECTRA_AUDIT_BUFFER_SIZE',
+    schema: int(1),
+    default: 10_000,
+    doc: 'Audit entries held in memory while waiting to be written; see SPECTRA_AUDIT_ON_OVERFLOW.',
+  },
+  auditFlushMs: {
+    env: 'SPECTRA_AUDIT_FLUSH_MS',
+    schema: int(10),
+    default: 1000,
+    doc: 'Longest time an audit entry waits in memory before its batch is written.',
+  },
+  auditOnOverflow: {
+    env: 'SPECTRA_AUDIT_ON_OVERFLOW',
+    schema: z.enum(['drop', 'reject']),
+    default: 'drop',
+    doc: 'When the audit buffer is full (the state store is down or too slow): `drop` new entries (counted and logged) or `reject` requests with 503 until there is room.',
+  },
+  metrics: {
+    env: 'SPECTRA_METRICS',
+    schema: bool,
+    default: true,
+    doc: 'Collect Prometheus metrics and serve GET /metrics (admin credential).',
+  },
+  metricsPort: {
+    env: 'SPECTRA_METRICS_PORT',
+    flag: 'metrics-port',
+    schema: z.union([z.number(), z.string()]).transform((v, ctx) => {
+      if (v === '') return null;
+      const n = Number(v);
+      if (Number.isInteger(n) && n >= 0 && n <= 65535) return n;
+      ctx.addIssue({ code: 'custom', message: 'expected a port (0 = any free port) or empty' });
+      return z.NEVER;
+    }),
+    default: '',
+    doc: 'Also serve GET /metrics without credentials on this port (SPECTRA_METRICS_HOST). Empty = off.',
+  },
+  metricsHost: {
+    env: 'SPECTRA_METRICS_HOST',
+    schema: z.string().min(1),
+    default: '127.0.0.1',
+    doc: 'Address of the unauthenticated metrics listener. Keep it on loopback or a private interface.',
+  },
+  metricsTenants: {
+    env: 'SPECTRA_METRICS_TENANTS',
+    schema: list,
+    default: [],
+    doc: 'Tenants that get their own `tenant` label in spectra_tenant_requests_total; all others count as `_other` (bounded cardinality).',
+  },
+  accessLog: {
+    env: 'SPECTRA_ACCESS_LOG',
+    schema: bool,
+    default: true,
+    doc: 'One JSON log line per request at info level (request id, tenant, route, status, duration, bytes, job id).',
+  },
+  otlpEndpoint: {
+    env: 'SPECTRA_OTLP_ENDPOINT',
+    schema: z.string(),
+    default: '',
+    doc: 'OpenTelemetry collector for traces (OTLP/HTTP JSON), e.g. http://127.0.0.1:4318. Empty = spans are not exported (trace ids still propagate).',
+  },
+  otlpHeaders: {
+    env: 'SPECTRA_OTLP_HEADERS',
+    schema: z.string(),
+    default: '',
+    doc: 'Headers for the OTLP collector, `key=value,key2=value2` (e.g. an API key).',
+  },
+  traceSampleRatio: {
+    env: 'SPECTRA_TRACE_SAMPLE_RATIO',
+    schema: z.coerce.number().min(0).max(1),
+    default: 1,
+    doc: 'Fraction of new traces recorded when exporting; requests with a `traceparent` follow its sampled flag.',
   },
 } satisfies Record<string, Setting>;
 

@@ -31,6 +31,20 @@ export interface JobError {
   details?: Record<string, unknown>;
 }
 
+/** A result column as the job records it (name and warehouse type name). */
+export interface ResultColumn {
+  name: string;
+  type: string;
+}
+
+/** Where a finished async job's rows are, in the ResultStore, and until when. */
+export interface JobResultLocation {
+  /** ResultStore key of the NDJSON data file (one JSON object per row). */
+  key: string;
+  columns: ResultColumn[];
+  expiresAt: string;
+}
+
 export interface QueryJob {
   jobId: string;
   tenantId: string;
@@ -55,7 +69,60 @@ export interface QueryJob {
   submittedBy: string;
   expiresAt: string;
   version: number;
+
+  // What only the asynchronous path fills (`asyncFieldsUnset()` for sync jobs).
+  /** Bind values for `$1..$n` of `plannedSql`. */
+  params: unknown[];
+  /** Database role the worker runs the statement as (the submitter's, at submission). */
+  dbUser: string | null;
+  /** Times a worker claimed the job (lease expiry and transient errors re-queue it). */
+  attempts: number;
+  /** The worker process holding the job while RUNNING, and until when (renewed by heartbeats). */
+  leaseOwner: string | null;
+  leaseExpiresAt: string | null;
+  /** A re-queued job is not claimed before this time (backoff after a transient error). */
+  notBefore: string | null;
+  /** Rows written so far while RUNNING. */
+  rowsFetched: number | null;
+  /** Bytes of the stored result (NDJSON) once COMPLETED. */
+  sizeBytes: number | null;
+  result: JobResultLocation | null;
 }
+
+/** The async-only fields of a job that never went through the queue (sync queries). */
+export function asyncFieldsUnset(): Pick<
+  QueryJob,
+  | 'params'
+  | 'dbUser'
+  | 'attempts'
+  | 'leaseOwner'
+  | 'leaseExpiresAt'
+  | 'notBefore'
+  | 'rowsFetched'
+  | 'sizeBytes'
+  | 'result'
+> {
+  return {
+    params: [],
+    dbUser: null,
+    attempts: 0,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    notBefore: null,
+    rowsFetched: null,
+    sizeBytes: null,
+    result: null,
+  };
+}
+
+/** `rowLimit` of an async job submitted without `limit`: every row is kept. */
+export const UNLIMITED_ROWS = 2_147_483_647;
+
+/** Error codes a job records beyond the API's own (API.md "Errors"). */
+export const JOB_ERROR_CODES = {
+  /** The job's worker stopped renewing its lease too many times. */
+  MAX_ATTEMPTS_EXCEEDED: 'MAX_ATTEMPTS_EXCEEDED',
+} as const;
 
 export function newJobId(): string {
   return `job-${crypto.randomUUID().replaceAll('-', '').slice(0, 20)}`;

@@ -1,23 +1,42 @@
 /**
- * The Hono application: middleware order is request id → timing → body limit → (for /v1) auth →
- * route (permission, validation, handler). Every failure leaves through `onError` as the one
+ * The Hono application: middleware order is request id → timing → request context (logger, trace,
+ * access log) → metrics → body limit → (for /v1) auth → rate limit → audit → (sync queries)
+ * admission → route (permission, validation, handler). Every failure leaves through `onError` as the one
  * error envelope (API.md "Errors"); unknown routes are 404 and known paths with the wrong method 405.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { TrustedHeaderAuthenticate } from '../auth/trusted-header.js';
 import { ApiError, errorBody } from '../domain/errors.js';
+import type { AuditWriter } from '../observability/audit-writer.js';
+import type { ServiceMetrics } from '../observability/service-metrics.js';
+import type { Tracer } from '../observability/tracing.js';
+import type { Logger } from '../runtime/logger.js';
+import type { AuditService } from '../services/audit-service.js';
+import type { JobService } from '../services/job-service.js';
+import type { QueryAdmission } from '../services/query-admission.js';
 import type { QueryService } from '../services/query-service.js';
+import type { RateLimiter } from '../services/rate-limiter.js';
 import type { TenantService } from '../services/tenant-service.js';
 import type { StateStore } from '../state/port.js';
 import type { AppEnv } from './env.js';
+import { auditTrail } from './middleware/audit.js';
 import { type Authenticate, authenticate } from './middleware/authenticate.js';
+import { bindPrincipal } from './middleware/bind-principal.js';
+import { concurrencyLimit } from './middleware/concurrency.js';
+import { httpMetrics } from './middleware/metrics.js';
+import { rateLimit } from './middleware/rate-limit.js';
+import { requestContext } from './middleware/request-context.js';
 import { requestId } from './middleware/request-id.js';
 import { serverTiming } from './middleware/server-timing.js';
+import { documentRateLimitHeaders } from './openapi-headers.js';
 import { registerAdminRoutes } from './routes/admin.js';
+import { registerAuditRoutes } from './routes/admin-audit.js';
+import { type DownloadDeps, registerDownloadRoutes } from './routes/downloads.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { registerMetricsRoute } from './routes/metrics.js';
 import { registerQueryRoutes } from './routes/queries.js';
 import { type ReadinessCheck, registerSystemRoutes } from './routes/system.js';
 
@@ -31,10 +50,31 @@ export interface AppDeps {
   queries: QueryService;
   tenants?: TenantService | undefined;
   state: StateStore;
+  /** Async jobs; without it `"async": true` is refused and job results/cancel are not routed. */
+  jobs?: JobService | undefined;
+  /** Signed-URL downloads served by the API (filesystem ResultStore). */
+  downloads?: DownloadDeps | undefined;
+  /** Idempotency-key handling for POSTs (middleware/idempotency.ts). */
+  idempotency?: MiddlewareHandler<AppEnv> | undefined;
   readiness: ReadinessCheck[];
   isShuttingDown?: () => boolean;
   /** Called with unexpected errors (500s) for logging; never with client mistakes. */
   onInternalError?: (err: unknown, requestId: string) => void;
+  /** Logs, traces, metrics, audit trail, rate limits, overload protection (docs/operations.md). */
+  operability?: Operability | undefined;
+}
+
+export interface Operability {
+  log: Logger;
+  tracer: Tracer;
+  accessLog: boolean;
+  metrics: ServiceMetrics | null;
+  rateLimiter: RateLimiter;
+  admission: QueryAdmission;
+  auditWriter: AuditWriter | null;
+  /** SPECTRA_AUDIT_ON_OVERFLOW=reject. */
+  auditRejectWhenFull: boolean;
+  audit: AuditService;
 }
 
 export function errorResponse(c: Context<AppEnv>, err: ApiError): Response {
@@ -48,15 +88,20 @@ export function errorResponse(c: Context<AppEnv>, err: ApiError): Response {
 
 /** Translate a zod issue path + message into our INVALID_REQUEST details. */
 function validationError(
-  issues: { path: PropertyKey[]; message: string; code?: string }[],
+  issues: { path: PropertyKey[]; message: string; code?: string; keys?: string[] }[],
   target: string,
 ): ApiError {
+  // An unknown key is reported at its parent's path; name the key itself, as for any other field.
+  const fieldOf = (i: (typeof issues)[number]) =>
+    [...i.path.map(String), ...(i.code === 'unrecognized_keys' && i.keys?.length ? [i.keys[0]!] : [])].join(
+      '.',
+    );
   const first = issues[0];
-  const field = first?.path.map(String).join('.') || target;
+  const field = (first && fieldOf(first)) || target;
   const message = first ? `${field}: ${first.message}` : `invalid ${target}`;
   return new ApiError('INVALID_REQUEST', message, {
     field,
-    issues: issues.slice(0, 10).map((i) => ({ field: i.path.map(String).join('.'), message: i.message })),
+    issues: issues.slice(0, 10).map((i) => ({ field: fieldOf(i), message: i.message })),
   });
 }
 
@@ -70,16 +115,26 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     },
   });
 
+  const ops = deps.operability;
   app.use('*', requestId());
   app.use('*', serverTiming());
+  if (ops) app.use('*', requestContext({ log: ops.log, tracer: ops.tracer, accessLog: ops.accessLog }));
+  if (ops?.metrics) app.use('*', httpMetrics(ops.metrics));
+  // Before the body limit (uploads) and authentication: a signed URL is its own credential.
+  if (deps.downloads) registerDownloadRoutes(app, deps.downloads);
   app.use(
     '/v1/*',
     bodyLimit({
       maxSize: deps.maxBodyBytes,
-      onError: () => {
-        throw new ApiError('PAYLOAD_TOO_LARGE', `request body is larger than ${deps.maxBodyBytes} bytes`, {
-          max_bytes: deps.maxBodyBytes,
-        });
+      onError: (c) => {
+        // The unread rest of the body makes this connection unusable: the client must not reuse it.
+        c.header('Connection', 'close');
+        return errorResponse(
+          c,
+          new ApiError('PAYLOAD_TOO_LARGE', `request body is larger than ${deps.maxBodyBytes} bytes`, {
+            max_bytes: deps.maxBodyBytes,
+          }),
+        );
       },
     }),
   );
@@ -90,15 +145,45 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       deps.trustedHeader && { verify: deps.trustedHeader, remoteAddress: deps.remoteAddress },
     ),
   );
+  if (ops) {
+    app.use('/v1/*', bindPrincipal());
+    if (ops.rateLimiter.enabled) {
+      const { metrics } = ops;
+      app.use(
+        '/v1/*',
+        rateLimit({ limiter: ops.rateLimiter, onRefused: (cls) => metrics?.rateLimited.inc({ class: cls }) }),
+      );
+    }
+    if (ops.auditWriter) {
+      app.use(
+        '/v1/*',
+        auditTrail({
+          writer: ops.auditWriter,
+          rejectWhenFull: ops.auditRejectWhenFull,
+          remoteAddress: deps.remoteAddress,
+        }),
+      );
+    }
+    app.use('/v1/queries', concurrencyLimit({ admission: ops.admission }));
+  }
 
   registerSystemRoutes(app, {
     version: deps.version,
     checks: deps.readiness,
     isShuttingDown: deps.isShuttingDown ?? (() => false),
   });
-  registerQueryRoutes(app, { queries: deps.queries });
-  registerJobRoutes(app, { state: deps.state });
+  if (deps.idempotency) app.on('POST', ['/v1/queries'], deps.idempotency);
+  registerQueryRoutes(app, { queries: deps.queries, jobs: deps.jobs });
+  registerJobRoutes(app, { state: deps.state, jobs: deps.jobs });
   if (deps.tenants) registerAdminRoutes(app, { tenants: deps.tenants });
+  if (ops) registerAuditRoutes(app, { audit: ops.audit });
+  if (ops?.metrics) {
+    registerMetricsRoute(app, {
+      metrics: ops.metrics,
+      authenticate: authenticate(deps.authenticate),
+    });
+  }
+  documentRateLimitHeaders(app);
 
   app.notFound((c) => {
     const allowed = allowedMethods(app, c.req.path, c.req.method);
@@ -116,6 +201,15 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     if (err instanceof ApiError) return errorResponse(c, err);
     if (err instanceof HTTPException) {
       // Hono's own validators: malformed JSON, wrong content type.
+      if (err.status === 415) {
+        return errorResponse(
+          c,
+          new ApiError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json', {
+            field: 'content-type',
+            expected: 'application/json',
+          }),
+        );
+      }
       const code =
         err.status === 413 ? 'PAYLOAD_TOO_LARGE' : err.status === 400 ? 'INVALID_REQUEST' : undefined;
       if (code) return errorResponse(c, new ApiError(code, err.message || 'malformed request'));

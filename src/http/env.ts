@@ -1,11 +1,22 @@
 /** Hono context typing shared by middleware and routes. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../domain/principal.js';
+import type { RequestScope } from '../observability/request-scope.js';
+import type { Logger } from '../runtime/logger.js';
 import type { PhaseTimings } from './middleware/server-timing.js';
 
 export type AppEnv = {
+  /** Node's request and response when served by @hono/node-server; absent in `app.request()` and on Lambda. */
+  Bindings: {
+    incoming?: IncomingMessage;
+    outgoing?: ServerResponse;
+  };
   Variables: {
     requestId: string;
     principal: Principal;
     timings: PhaseTimings;
+    /** The request's child logger (request id, trace id; tenant and job id once known). */
+    log: Logger;
+    scope: RequestScope;
   };
 };

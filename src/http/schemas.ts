@@ -103,7 +103,33 @@ export const JobSchema = z
     row_count: z.number().int().nullable(),
     truncated: z.boolean().nullable(),
     execution_time_ms: z.number().int().nullable(),
-    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    error: z
+      .object({
+        code: z.string(),
+        message: z.string(),
+        details: z
+          .record(z.string(), z.unknown())
+          .optional()
+          .openapi({ description: 'E.g. the warehouse’s `sqlstate` for QUERY_FAILED.' }),
+      })
+      .nullable(),
+    rows_fetched: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: 'Async jobs: rows written so far (moves while RUNNING).' }),
+    size_bytes: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: 'Async jobs: bytes of the stored result (NDJSON) once COMPLETED.' }),
+    attempts: z.number().int().openapi({
+      description: 'Async jobs: times a worker started the job (a retry after a lost worker counts).',
+    }),
+    result_expires_at: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Async jobs: when the stored result is deleted.' }),
   })
   .openapi('Job');
 

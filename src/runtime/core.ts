@@ -3,35 +3,37 @@
  * the adapters from configuration and wires the services. Only runtime/ knows the adapters.
  */
 import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { type IssuedKey, issueApiKey } from '../auth/api-key.js';
 import { createAuthenticator } from '../auth/index.js';
 import type { JwtOptions } from '../auth/jwt.js';
 import { createTrustedHeaderAuthenticator, type TrustedHeaderAuthenticate } from '../auth/trusted-header.js';
 import type { Config } from '../config/index.js';
 import type { Authenticate } from '../domain/principal.js';
+import { JobService } from '../services/job-service.js';
 import { QueryService } from '../services/query-service.js';
 import { SYSTEM_TENANT_ID, TenantService } from '../services/tenant-service.js';
-import { defaultGuardPolicy, type GuardPolicy, initSqlGuard } from '../sql/index.js';
+import { configurePlanner, defaultGuardPolicy, type GuardPolicy, initSqlGuard } from '../sql/index.js';
+import type { StateStore } from '../state/port.js';
 import { PostgresStateStore } from '../state/postgres/index.js';
+import { FsResultStore } from '../storage/fs/index.js';
 import { bootstrapEmbedded, DEMO_TENANTS, tenantRoleName } from '../warehouse/embedded/bootstrap.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../warehouse/embedded/postgres-process.js';
-import type { TenantRoles } from '../warehouse/port.js';
+import type { TenantRoles, Warehouse } from '../warehouse/port.js';
 import { PostgresWarehouse } from '../warehouse/postgres/index.js';
 import { PostgresTenantRoles } from '../warehouse/postgres/tenant-roles.js';
 import { type DemoCredentials, ensureDemoTenants } from './demo.js';
 import type { Logger } from './logger.js';
+import { buildObservability, createServiceMetrics, type Observability } from './observability.js';
 import { loadOrCreateSecrets, type ServerSecrets } from './secrets.js';
-
-/** Days a query job record is kept. */
-const JOB_RETENTION_DAYS = 7;
 
 export interface Core {
   config: Config;
   log: Logger;
   secrets: ServerSecrets;
   pepper: string;
-  warehouse: PostgresWarehouse;
-  state: PostgresStateStore;
+  warehouse: Warehouse;
+  state: StateStore;
   tenantRoles: TenantRoles | null;
   guardPolicy: GuardPolicy;
   queries: QueryService;
@@ -41,6 +43,13 @@ export interface Core {
   /** Embedded shape with demo data: what credentials.json holds. */
   credentials: DemoCredentials | null;
   embedded: EmbeddedPostgres | null;
+  /** Result files of async jobs (filesystem adapter: SPECTRA_RESULT_DIR or SPECTRA_HOME/results). */
+  results: FsResultStore;
+  jobs: JobService;
+  /** Runs `fn` first on close (e.g. stop a worker before the pools it uses). */
+  onClose(fn: () => Promise<void>): void;
+  /** Metrics, tracer, audit trail, rate limits, query admission. */
+  observability: Observability;
   close(): Promise<void>;
 }
 
@@ -87,7 +96,10 @@ export async function buildCore(config: Config, log: Logger): Promise<Core> {
       ? { connectionString: config.warehouseAdminUrl }
       : null;
 
-    if (!config.warehouseUrl || !config.stateUrl) {
+    // The embedded PostgreSQL serves whichever of warehouse and state is PostgreSQL without a URL.
+    const embeddedWarehouse = config.warehouse === 'postgres' && !config.warehouseUrl;
+    const embeddedState = config.state === 'postgres' && !config.stateUrl;
+    if (embeddedWarehouse || embeddedState) {
       const pgLog = log.child({ component: 'postgres' });
       const pg = await startEmbeddedPostgres({ home: config.home, log: (line) => pgLog.debug(line) });
       embedded = pg;
@@ -105,24 +117,38 @@ export async function buildCore(config: Config, log: Logger): Promise<Core> {
       stateConn = config.stateUrl
         ? { connectionString: config.stateUrl, poolSize: config.statePoolSize }
         : { ...local, ...boot.stateUser, database: boot.controlDb, poolSize: config.statePoolSize };
-      adminConn ??= {
-        ...local,
-        user: pg.superuser,
-        password: pg.superuserPassword,
-        database: boot.warehouseDb,
-      };
+      // Tenant roles of the embedded warehouse; a Redshift Data API warehouse needs SPECTRA_WAREHOUSE_ADMIN_URL.
+      if (config.warehouse === 'postgres')
+        adminConn ??= {
+          ...local,
+          user: pg.superuser,
+          password: pg.superuserPassword,
+          database: boot.warehouseDb,
+        };
     } else {
       warehouseConn = { connectionString: config.warehouseUrl, poolSize: config.warehousePoolSize };
       stateConn = { connectionString: config.stateUrl, poolSize: config.statePoolSize };
     }
 
-    const warehouse = new PostgresWarehouse(warehouseConn);
+    const metrics = createServiceMetrics(config);
+    const pgWarehouse =
+      config.warehouse === 'postgres'
+        ? new PostgresWarehouse({
+            ...warehouseConn,
+            onConnectWait: metrics ? (ms) => metrics.poolWait.observe(undefined, ms / 1000) : undefined,
+          })
+        : null;
+    // The AWS adapters (and the SDK, ~200 ms to load) are imported only when configured.
+    const aws =
+      config.warehouse !== 'postgres' || config.state !== 'postgres' ? await import('./aws.js') : null;
+    const warehouse: Warehouse = pgWarehouse ?? aws!.buildRedshiftDataWarehouse(config);
     cleanups.push(() => warehouse.close());
-    const state = new PostgresStateStore(stateConn);
+    const state: StateStore =
+      config.state === 'dynamodb' ? aws!.buildDynamoStateStore(config) : new PostgresStateStore(stateConn);
     cleanups.push(() => state.close());
+    if (state instanceof PostgresStateStore) await state.migrate();
     const tenantRoles = adminConn ? new PostgresTenantRoles(adminConn) : null;
     if (tenantRoles) cleanups.push(() => tenantRoles.close());
-    await state.migrate();
     await guardReady;
 
     let credentials: DemoCredentials | null = null;
@@ -144,9 +170,23 @@ export async function buildCore(config: Config, log: Logger): Promise<Core> {
       denyFunctions: config.sqlDenyFunctions,
       allowedSchemas: config.sqlAllowedSchemas,
     });
+    configurePlanner({ threads: config.sqlPlannerThreads, offloadChars: config.sqlPlannerOffloadChars });
+    // The Data API has no connection pool to report.
+    const poolStats = () => pgWarehouse?.poolStats ?? { total: 0, idle: 0, waiting: 0 };
+    const observability = buildObservability(config, log, {
+      metrics,
+      state,
+      warehouse: {
+        get poolStats() {
+          return poolStats();
+        },
+      },
+    });
+    cleanups.push(() => observability.close());
     const queries = new QueryService({
       warehouse,
       state,
+      observer: observability.queryObserver,
       guardPolicy,
       limits: {
         defaultRows: config.queryDefaultRows,
@@ -154,7 +194,28 @@ export async function buildCore(config: Config, log: Logger): Promise<Core> {
         defaultTimeoutSeconds: config.defaultTimeoutSeconds,
         maxTimeoutSeconds: config.maxTimeoutSeconds,
         maxSqlLength: config.sqlMaxQueryLength,
-        jobRetentionDays: JOB_RETENTION_DAYS,
+        jobRetentionDays: config.jobTtlDays,
+        maxResultBytes: config.maxResultBytes || undefined,
+      },
+    });
+    const results = new FsResultStore({
+      root: config.resultDir || path.join(config.home, 'results'),
+      signingKey: config.urlSigningKey || secrets.urlSigningKey,
+      publicUrl: config.publicUrl,
+    });
+    const jobs = new JobService({
+      state,
+      warehouse,
+      results,
+      guardPolicy,
+      settings: {
+        defaultTimeoutSeconds: Math.min(config.jobDefaultTimeoutSeconds, config.jobMaxTimeoutSeconds),
+        maxTimeoutSeconds: config.jobMaxTimeoutSeconds,
+        maxSqlLength: config.sqlMaxQueryLength,
+        jobTtlDays: config.jobTtlDays,
+        maxPageRows: 10_000,
+        resultSizeThreshold: config.resultSizeThreshold,
+        downloadUrlExpirySeconds: config.presignedUrlExpiry,
       },
     });
     const tenants = new TenantService({
@@ -191,6 +252,12 @@ export async function buildCore(config: Config, log: Logger): Promise<Core> {
       trustedHeader,
       credentials,
       embedded,
+      observability,
+      results,
+      jobs,
+      onClose: (fn) => {
+        cleanups.push(fn);
+      },
       close,
     };
   } catch (e) {
@@ -200,7 +267,7 @@ export async function buildCore(config: Config, log: Logger): Promise<Core> {
 }
 
 /** The service's own admin principal: a system tenant with no database role and only `admin:*`. */
-export async function issueAdminKey(state: PostgresStateStore, pepper: string): Promise<IssuedKey> {
+export async function issueAdminKey(state: StateStore, pepper: string): Promise<IssuedKey> {
   if (!(await state.tenants.get(SYSTEM_TENANT_ID))) {
     const now = new Date().toISOString();
     await state.tenants

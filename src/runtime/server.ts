@@ -1,18 +1,24 @@
 /**
- * `spectra serve`: the core services behind the HTTP app on Node, listening until asked to stop;
- * on shutdown it stops accepting, lets in-flight requests finish (bounded), then closes pools
- * and the embedded PostgreSQL.
+ * `spectra serve`: the core services behind the HTTP app on Node, listening until asked to stop.
+ * Shutdown: `/ready` answers 503 at once (and for SPECTRA_SHUTDOWN_DELAY_SECONDS the server keeps
+ * serving, so load balancers stop routing here), then it stops accepting, lets in-flight requests
+ * finish for SPECTRA_SHUTDOWN_GRACE_SECONDS, cancels what is left (their statements are cancelled
+ * in the warehouse), writes buffered audit entries, and closes pools and the embedded PostgreSQL.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Config } from '../config/index.js';
 import { createApp } from '../http/app.js';
+import { idempotency } from '../http/middleware/idempotency.js';
+import { type MetricsServer, startMetricsServer } from '../observability/metrics-server.js';
 import { buildCore, type Core } from './core.js';
 import type { DemoCredentials } from './demo.js';
 import type { Logger } from './logger.js';
 import { VERSION } from './version.js';
+import { startJobWorker } from './worker.js';
 
 export interface RunningServer {
   url: string;
@@ -20,13 +26,24 @@ export interface RunningServer {
   port: number;
   core: Core;
   credentials: DemoCredentials | null;
+  /** The unauthenticated metrics listener (`--metrics-port`), when configured. */
+  metricsUrl: string | null;
+  /** Graceful shutdown; later calls return the same promise. */
   close(): Promise<void>;
 }
+
+/** Recorded responses larger than this go to the ResultStore (a DynamoDB item holds at most 400 KB). */
+const IDEMPOTENT_INLINE_BODY_BYTES = 256 * 1024;
+
+/** After the grace period, how long cancelled requests get to unwind (cancel statements, record jobs). */
+const CANCEL_GRACE_MS = 5000;
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const core = await buildCore(config, log);
   try {
-    return await listen(core);
+    const server = await listen(core);
+    if (config.worker) await startJobWorker(core);
+    return server;
   } catch (e) {
     await core.close();
     throw e;
@@ -36,6 +53,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 export async function listen(core: Core): Promise<RunningServer> {
   const { config, log } = core;
   let shuttingDown = false;
+  const ops = core.observability;
   const app = createApp({
     version: VERSION,
     maxBodyBytes: config.maxBodyBytes,
@@ -45,11 +63,33 @@ export async function listen(core: Core): Promise<RunningServer> {
     queries: core.queries,
     tenants: core.tenants,
     state: core.state,
+    jobs: core.jobs,
+    downloads: { store: core.results, signer: core.results.signer },
+    idempotency: idempotency({
+      store: core.state.idempotency,
+      ttlMs: config.idempotencyTtlHours * 3_600_000,
+      waitMs: config.idempotencyWaitSeconds * 1000,
+      // A first request still "in progress" after its longest possible run is taken as abandoned.
+      lockMs: (Math.max(config.maxTimeoutSeconds, config.shutdownGraceSeconds) + 60) * 1000,
+      maxInlineBodyBytes: IDEMPOTENT_INLINE_BODY_BYTES,
+      spill: core.results,
+    }),
     readiness: [
       { name: 'warehouse', check: () => core.warehouse.ping() },
       { name: 'state', check: () => core.state.ping() },
     ],
     isShuttingDown: () => shuttingDown,
+    operability: {
+      log,
+      tracer: ops.tracer,
+      accessLog: config.accessLog,
+      metrics: ops.metrics,
+      rateLimiter: ops.rateLimiter,
+      admission: ops.admission,
+      auditWriter: ops.auditWriter,
+      auditRejectWhenFull: config.auditOnOverflow === 'reject',
+      audit: ops.audit,
+    },
     onInternalError: (err, requestId) => log.error({ err, request_id: requestId }, 'internal error'),
   });
 
@@ -74,6 +114,27 @@ export async function listen(core: Core): Promise<RunningServer> {
     s.once('error', reject);
   });
   const serverClosed = new Promise<void>((resolve) => server.once('close', () => resolve()));
+  let metricsServer: MetricsServer | null = null;
+  let closing: Promise<void> | undefined;
+  if (ops.metrics && config.metricsPort !== null) {
+    try {
+      metricsServer = await startMetricsServer(ops.metrics, {
+        host: config.metricsHost,
+        port: config.metricsPort,
+      });
+      log.info({ url: metricsServer.url }, 'metrics listener started');
+    } catch (e) {
+      server.close();
+      throw e;
+    }
+  }
+  const waitForInFlight = (ms: number) =>
+    inFlight === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          drained = resolve;
+          setTimeout(resolve, ms).unref();
+        });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
 
@@ -83,20 +144,24 @@ export async function listen(core: Core): Promise<RunningServer> {
     port: addr.port,
     core,
     credentials: core.credentials,
-    close: async () => {
-      if (shuttingDown) return;
-      shuttingDown = true;
-      server.close();
-      server.closeIdleConnections();
-      if (inFlight > 0) {
-        await new Promise<void>((resolve) => {
-          drained = resolve;
-          setTimeout(resolve, config.shutdownGraceSeconds * 1000).unref();
-        });
-      }
-      server.closeAllConnections();
-      await serverClosed;
-      await core.close();
+    metricsUrl: metricsServer?.url ?? null,
+    close: () => {
+      closing ??= (async () => {
+        shuttingDown = true;
+        if (config.shutdownDelaySeconds > 0) await sleep(config.shutdownDelaySeconds * 1000);
+        server.close();
+        server.closeIdleConnections();
+        await waitForInFlight(config.shutdownGraceSeconds * 1000);
+        if (inFlight > 0)
+          log.warn({ in_flight: inFlight }, 'shutdown grace over: cancelling in-flight requests');
+        // Closing the sockets aborts the requests' signals: their statements are cancelled in the warehouse.
+        server.closeAllConnections();
+        await waitForInFlight(CANCEL_GRACE_MS);
+        await metricsServer?.close();
+        await serverClosed;
+        await core.close();
+      })();
+      return closing;
     },
   };
 }

@@ -4,8 +4,8 @@
  */
 import { ApiError, invalidRequest } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
-import { newJobId, type QueryJob } from '../domain/query-job.js';
-import { bindParams, type GuardPolicy, planQuery, type SqlPlan } from '../sql/index.js';
+import { asyncFieldsUnset, newJobId, type QueryJob } from '../domain/query-job.js';
+import { bindParams, type GuardPolicy, planQueryAsync, type SqlPlan } from '../sql/index.js';
 import type { StateStore } from '../state/port.js';
 import type { ColumnInfo, Row, RowSink, Warehouse } from '../warehouse/port.js';
 
@@ -25,6 +25,18 @@ export interface QueryLimits {
   maxTimeoutSeconds: number;
   maxSqlLength: number;
   jobRetentionDays: number;
+  /** Approximate cap on a sync result's encoded size; rows past it are cut (`truncated: true`). */
+  maxResultBytes?: number | undefined;
+}
+
+/** Told what a query did, for metrics and the audit trail; must not throw or block. */
+export interface QueryObserver {
+  /** The SQL guard accepted the statement. */
+  planned?(plan: SqlPlan): void;
+  /** The request was refused before running (SQL guard, limits). */
+  refused?(err: ApiError, sql: string): void;
+  /** The query's job record was written (COMPLETED or FAILED). */
+  finished?(job: QueryJob): void;
 }
 
 /** Receives the capped result as it streams. `begin` is called once, before any rows. */
@@ -51,11 +63,14 @@ export class QueryService {
       state: StateStore;
       guardPolicy: GuardPolicy;
       limits: QueryLimits;
+      observer?: QueryObserver | undefined;
     },
   ) {}
 
-  /** Validates limits and plans the statement; throws ApiError for the client's mistakes. */
-  plan(req: QueryRequest): { plan: SqlPlan; params: unknown[]; limit: number; timeoutSeconds: number } {
+  /** Validates limits and plans the statement (large ones off the event loop); rejects with ApiError. */
+  async plan(
+    req: QueryRequest,
+  ): Promise<{ plan: SqlPlan; params: unknown[]; limit: number; timeoutSeconds: number }> {
     const { limits } = this.deps;
     if (req.sql.length > limits.maxSqlLength) {
       throw new ApiError('PAYLOAD_TOO_LARGE', `sql is longer than ${limits.maxSqlLength} characters`, {
@@ -77,7 +92,7 @@ export class QueryService {
         max: limits.maxTimeoutSeconds,
       });
     }
-    const plan = planQuery({ sql: req.sql, rowCap: limit }, this.deps.guardPolicy);
+    const plan = await planQueryAsync({ sql: req.sql, rowCap: limit }, this.deps.guardPolicy);
     const params = bindParams(plan, req.params);
     return { plan, params, limit, timeoutSeconds };
   }
@@ -90,7 +105,16 @@ export class QueryService {
     opts: { signal?: AbortSignal; timing?: PhaseTimer } = {},
   ): Promise<QueryOutcome> {
     const t0 = performance.now();
-    const { plan, params, limit, timeoutSeconds } = this.plan(req);
+    const observer = this.deps.observer;
+    let planned: Awaited<ReturnType<QueryService['plan']>>;
+    try {
+      planned = await this.plan(req);
+    } catch (e) {
+      if (e instanceof ApiError) observer?.refused?.(e, req.sql);
+      throw e;
+    }
+    const { plan, params, limit, timeoutSeconds } = planned;
+    observer?.planned?.(plan);
     const tPlanned = performance.now();
     opts.timing?.('plan', tPlanned - t0);
 
@@ -100,9 +124,12 @@ export class QueryService {
     let columns: ColumnInfo[] = [];
     let delivered = 0;
     let truncated = false;
+    const byteBudget = this.deps.limits.maxResultBytes;
+    let bytesLeft = byteBudget ?? 0;
     const sink: RowSink = {
       columns: (cols) => {
         columns = cols;
+        if (byteBudget) bytesLeft -= cols.reduce((n, c) => n + c.name.length + 4, 0);
         return delivery.begin(cols, { jobId, limit: returnLimit });
       },
       rows: (batch) => {
@@ -111,12 +138,21 @@ export class QueryService {
           truncated = true;
           batch = batch.slice(0, room);
         }
+        if (byteBudget) {
+          const fit = rowsWithin(batch, columns, bytesLeft);
+          if (fit.rows < batch.length) {
+            truncated = true;
+            batch = batch.slice(0, fit.rows);
+          }
+          bytesLeft -= fit.bytes;
+        }
         delivered += batch.length;
         return batch.length > 0 ? delivery.rows(batch) : undefined;
       },
     };
 
     const base = {
+      ...asyncFieldsUnset(),
       jobId,
       tenantId: principal.tenantId,
       sql: req.sql,
@@ -155,17 +191,17 @@ export class QueryService {
       const err = e instanceof ApiError ? e : new ApiError('INTERNAL_ERROR', 'internal error');
       const executionTimeMs = Math.round(performance.now() - tPlanned);
       opts.timing?.('db', executionTimeMs);
-      await this.deps.state.jobs
-        .create({
-          ...base,
-          status: 'FAILED',
-          completedAt: new Date().toISOString(),
-          rowCount: delivered,
-          truncated: null,
-          executionTimeMs,
-          error: { code: err.code, message: err.message },
-        })
-        .catch(() => {});
+      const failed: QueryJob = {
+        ...base,
+        status: 'FAILED',
+        completedAt: new Date().toISOString(),
+        rowCount: delivered,
+        truncated: null,
+        executionTimeMs,
+        error: { code: err.code, message: err.message },
+      };
+      await this.deps.state.jobs.create(failed).catch(() => {});
+      observer?.finished?.(failed);
       throw e;
     }
     const executionTimeMs = Math.round(performance.now() - tPlanned);
@@ -181,6 +217,27 @@ export class QueryService {
     };
     // Sync queries are recorded once, when they end: the caller learns the job id only then.
     await this.deps.state.jobs.create(job);
+    observer?.finished?.(job);
     return { job, columns, rowCount: delivered, truncated, executionTimeMs, queryId };
   }
+}
+
+/**
+ * How many leading rows of `batch` fit in `budget` bytes of JSON (an estimate: the envelope
+ * repeats column names per row; strings count their length plus quoting).
+ */
+function rowsWithin(batch: Row[], columns: ColumnInfo[], budget: number): { rows: number; bytes: number } {
+  const perRow = columns.reduce((n, c) => n + c.name.length + 4, 2);
+  let bytes = 0;
+  for (let i = 0; i < batch.length; i++) {
+    let size = perRow;
+    for (const v of batch[i]!) {
+      if (typeof v === 'string') size += v.length + 2;
+      else if (v === null || typeof v === 'number' || typeof v === 'boolean') size += 8;
+      else size += JSON.stringify(v)?.length ?? 4;
+    }
+    if (bytes + size > budget) return { rows: i, bytes };
+    bytes += size;
+  }
+  return { rows: batch.length, bytes };
 }

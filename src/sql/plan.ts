@@ -40,13 +40,15 @@ export interface SqlPlan {
   fingerprint: string;
 }
 
-type Outcome = { plan: SqlPlan } | { error: ApiError };
+/** A cached planning outcome: the plan, or the rejection to answer again. */
+export type PlanOutcome = { plan: SqlPlan } | { error: ApiError };
 
-const cache = new PlanCache<Outcome>();
+const cache = new PlanCache<PlanOutcome>();
 const policyIds = new WeakMap<GuardPolicy, number>();
 let nextPolicyId = 1;
 
-function cacheKey(req: PlanRequest, policy: GuardPolicy): string {
+/** The plan cache key of a request: policy identity, row cap, SQL text. */
+export function planCacheKey(req: PlanRequest, policy: GuardPolicy): string {
   let id = policyIds.get(policy);
   if (id === undefined) {
     id = nextPolicyId++;
@@ -55,21 +57,35 @@ function cacheKey(req: PlanRequest, policy: GuardPolicy): string {
   return `${policy.level}:${id}:${req.rowCap ?? '-'}\n${req.sql}`;
 }
 
+/** The cached plan for `key`, undefined on a miss; a cached rejection is thrown as a fresh ApiError. */
+export function cachedPlan(key: string): SqlPlan | undefined {
+  const cached = cache.get(key);
+  if (cached === undefined) return undefined;
+  if ('plan' in cached) return cached.plan;
+  throw new ApiError(cached.error.code, cached.error.message, structuredClone(cached.error.details));
+}
+
+/** Caches a plan or a client-caused rejection (internal errors are never cached). */
+export function rememberOutcome(key: string, outcome: PlanOutcome): void {
+  if ('plan' in outcome) cache.set(key, outcome, key.length + outcome.plan.sql.length);
+  else if (outcome.error.code !== 'INTERNAL_ERROR') cache.set(key, outcome, key.length);
+}
+
 /** Validates and rewrites one tenant statement. Synchronous; throws ApiError. Cached. */
 export function planQuery(req: PlanRequest, policy: GuardPolicy): SqlPlan {
   checkRequest(req, policy);
-  const key = cacheKey(req, policy);
-  const cached = cache.get(key);
-  if (cached !== undefined) {
-    if ('plan' in cached) return cached.plan;
-    throw new ApiError(cached.error.code, cached.error.message, structuredClone(cached.error.details));
-  }
+  const key = planCacheKey(req, policy);
+  return cachedPlan(key) ?? planAndRemember(key, req, policy);
+}
+
+/** A cache miss planned on this thread; its outcome is cached under `key`. */
+export function planAndRemember(key: string, req: PlanRequest, policy: GuardPolicy): SqlPlan {
   try {
     const plan = planQueryUncached(req, policy);
-    cache.set(key, { plan }, key.length + plan.sql.length);
+    rememberOutcome(key, { plan });
     return plan;
   } catch (error) {
-    if (isApiError(error) && error.code !== 'INTERNAL_ERROR') cache.set(key, { error }, key.length);
+    if (isApiError(error)) rememberOutcome(key, { error });
     throw error;
   }
 }
@@ -83,7 +99,8 @@ export function planCacheStats(): PlanCacheStats {
   return cache.stats();
 }
 
-function checkRequest(req: PlanRequest, policy: GuardPolicy): void {
+/** The checks made before any parsing or cache look-up: the request's shape and the length cap. */
+export function checkRequest(req: PlanRequest, policy: GuardPolicy): void {
   if (typeof req.sql !== 'string') {
     throw new ApiError('INVALID_REQUEST', 'sql must be a string', { field: 'sql' });
   }

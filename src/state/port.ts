@@ -1,10 +1,13 @@
 /**
- * The StateStore port: tenants, API keys, query jobs. Shaped so DynamoDB can implement it:
- * get/put by key, conditional single-item updates, per-tenant time-ordered listing with an opaque
- * cursor, expiry. No joins, no cross-item transactions. One contract suite runs against each adapter.
+ * The StateStore port: tenants, API keys, query jobs, the job queue, idempotency records, the audit
+ * trail, shared rate-limit buckets. Shaped so DynamoDB can implement it: get/put by key,
+ * conditional single-item updates, per-tenant time-ordered listing with an opaque cursor, expiry.
+ * No joins, no cross-item transactions. One contract suite runs against each adapter.
  */
 
+import type { AuditEntry } from '../domain/audit-entry.js';
 import type { JobStatus, QueryJob } from '../domain/query-job.js';
+import type { RateDecision } from '../domain/rate-limit.js';
 import type { ApiKeyRecord, Tenant } from '../domain/tenant.js';
 
 export interface Page<T> {
@@ -52,8 +55,20 @@ export type JobPatch = Partial<
     | 'executionTimeMs'
     | 'error'
     | 'statementRef'
+    | 'rowsFetched'
+    | 'sizeBytes'
+    | 'result'
+    | 'leaseOwner'
+    | 'leaseExpiresAt'
+    | 'notBefore'
   >
 >;
+
+/** Extra conditions of a transition besides the current status. */
+export interface TransitionGuard {
+  /** Only the worker holding the job's lease may move it (finish, re-queue, record its statement). */
+  leaseOwner?: string;
+}
 
 export interface JobStore {
   create(job: QueryJob): Promise<void>;
@@ -63,7 +78,13 @@ export interface JobStore {
    * Conditional update: applies `patch` only if the job's status is one of `from`. Returns the
    * updated job, or throws CONFLICT (with the current status) / NOT_FOUND. Bumps `version`.
    */
-  transition(tenantId: string, jobId: string, from: readonly JobStatus[], patch: JobPatch): Promise<QueryJob>;
+  transition(
+    tenantId: string,
+    jobId: string,
+    from: readonly JobStatus[],
+    patch: JobPatch,
+    guard?: TransitionGuard,
+  ): Promise<QueryJob>;
   /** Newest first. */
   list(
     tenantId: string,
@@ -72,10 +93,156 @@ export interface JobStore {
   ): Promise<Page<QueryJob>>;
 }
 
+/** A tenant's next claimable jobs (oldest first) and how many of its jobs are RUNNING now. */
+export interface QueueHead {
+  tenantId: string;
+  /** Oldest first; at most `perTenant` of them. */
+  jobs: { jobId: string; submittedAt: string }[];
+  running: number;
+}
+
+export type QueueEvent =
+  /** A job became claimable (submitted or re-queued), or the event source reconnected: scan. */
+  | { type: 'queued' }
+  /** A RUNNING job was cancelled: whoever runs it stops. */
+  | { type: 'cancelled'; tenantId: string; jobId: string };
+
+/**
+ * The async job queue. Every operation is a conditional update of one job item (plus, for
+ * `claim`, the tenant's count of RUNNING jobs: on DynamoDB a per-tenant counter item updated in
+ * the same conditional write), so any number of worker processes can share it.
+ */
+export interface JobQueueStore {
+  /** Tenants with claimable jobs (QUEUED, not expired, past `notBefore`): their oldest jobs and RUNNING counts. */
+  heads(opts: { perTenant: number; maxTenants: number }): Promise<QueueHead[]>;
+  /**
+   * QUEUED → RUNNING, only if the job is still claimable and its tenant has fewer than
+   * `maxRunning` RUNNING jobs. Sets the lease, increments `attempts`. Null when another worker won
+   * or the tenant is at its cap.
+   */
+  claim(
+    tenantId: string,
+    jobId: string,
+    lease: { owner: string; ms: number },
+    maxRunning: number,
+  ): Promise<QueryJob | null>;
+  /** Renews the lease of a RUNNING job held by `owner` and records progress. False when it is not ours any more. */
+  heartbeat(
+    tenantId: string,
+    jobId: string,
+    lease: { owner: string; ms: number },
+    progress: { rowsFetched: number },
+  ): Promise<boolean>;
+  /**
+   * RUNNING jobs whose lease expired (their worker died): back to QUEUED, or FAILED with
+   * MAX_ATTEMPTS_EXCEEDED once they were claimed `maxAttempts` times. At most `limit` per call.
+   */
+  requeueExpired(maxAttempts: number, limit: number): Promise<{ requeued: QueryJob[]; failed: QueryJob[] }>;
+  /** Queue events (PostgreSQL: LISTEN/NOTIFY). Best effort: workers also scan periodically. */
+  subscribe(onEvent: (event: QueueEvent) => void): Promise<() => Promise<void>>;
+}
+
+/** Retention of jobs and their results: expired items for the sweeper (reads already hide them). */
+export interface JobRetentionStore {
+  /** Jobs whose result files expired: what to delete from the ResultStore. */
+  expiredResults(limit: number): Promise<{ tenantId: string; jobId: string; key: string }[]>;
+  /** Forgets a job's result location (conditional on `key`, so a newer result is kept). */
+  clearResult(tenantId: string, jobId: string, key: string): Promise<void>;
+  /** Deletes expired job records (never RUNNING ones); returns what was deleted. */
+  deleteExpired(limit: number): Promise<{ tenantId: string; jobId: string }[]>;
+}
+
+/** A response kept for replay: status, the headers that describe it, and its body. */
+export interface StoredResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** The body inline (UTF-8), or null when it was spilled to the ResultStore under `bodyKey`. */
+  body: string | null;
+  bodyKey: string | null;
+}
+
+export interface IdempotencyRecord {
+  tenantId: string;
+  key: string;
+  /** sha256 of method, path and canonical body: a different hash under the same key is a conflict. */
+  requestHash: string;
+  state: 'in_progress' | 'completed';
+  /** Random token of the request that holds the key; only it may complete or release the record. */
+  owner: string;
+  response: StoredResponse | null;
+  createdAt: string;
+  expiresAt: string;
+  /** An in-progress record older than this is abandoned (its process died): the key may be taken over. */
+  lockedUntil: string;
+}
+
+export interface IdempotencyStore {
+  /**
+   * Creates an in-progress record unless a live one exists (conditional put: absent, expired, or
+   * abandoned). Returns the live record when the key is taken.
+   */
+  acquire(
+    record: Pick<
+      IdempotencyRecord,
+      'tenantId' | 'key' | 'requestHash' | 'owner' | 'expiresAt' | 'lockedUntil'
+    >,
+  ): Promise<{ acquired: true } | { acquired: false; record: IdempotencyRecord }>;
+  /** Null when absent or expired. */
+  get(tenantId: string, key: string): Promise<IdempotencyRecord | null>;
+  /** in_progress → completed with the response, only by `owner`. False when the record is not ours any more. */
+  complete(tenantId: string, key: string, owner: string, response: StoredResponse): Promise<boolean>;
+  /** Deletes an in-progress record held by `owner` (the request failed: a retry may run again). */
+  release(tenantId: string, key: string, owner: string): Promise<void>;
+  /** Deletes expired records; returns them (the sweeper deletes their spilled bodies). */
+  deleteExpired(limit: number): Promise<IdempotencyRecord[]>;
+}
+
+export interface AuditFilter {
+  tenantId?: string | undefined;
+  /** RFC 3339, inclusive. */
+  since?: string | undefined;
+  /** RFC 3339, exclusive. */
+  until?: string | undefined;
+}
+
+/** The audit trail: append-only, read oldest first, trimmed by age (DynamoDB: TTL on `at`). */
+export interface AuditStore {
+  /** Appends a batch of entries (one round trip where the store allows it). */
+  append(entries: AuditEntry[]): Promise<void>;
+  /** Oldest first (by `at`, then entry id). */
+  list(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEntry>>;
+  /** Deletes at most `max` entries older than `before`; returns how many. */
+  deleteBefore(before: string, max: number): Promise<number>;
+}
+
+/**
+ * Rate-limit buckets shared by every API process: one conditional single-item update per call
+ * (GCRA: the item holds the bucket's theoretical arrival time), decided on the store's clock.
+ */
+export interface RateLimitStore {
+  /**
+   * Takes `count` requests at once from bucket `key` (`limitPerMinute`, refilled at limit/60 per
+   * second): as many as fit are granted, in order. One decision per request.
+   */
+  take(key: string, limitPerMinute: number, count: number): Promise<RateDecision[]>;
+}
+
+/** Cheap counts for metrics, read at scrape time. */
+export interface OperationalStats {
+  /** Jobs in active states (QUEUED, RUNNING, …) by kind (`query`, `bulk`) and status. */
+  activeJobCounts(): Promise<{ kind: string; status: string; count: number }[]>;
+}
+
 export interface StateStore {
   tenants: TenantStore;
   apiKeys: ApiKeyStore;
   jobs: JobStore;
+  jobQueue: JobQueueStore;
+  jobRetention: JobRetentionStore;
+  idempotency: IdempotencyStore;
+  audit: AuditStore;
+  rateLimits: RateLimitStore;
+  stats: OperationalStats;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

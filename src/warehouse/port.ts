@@ -1,6 +1,6 @@
 /**
  * The Warehouse port: run one validated statement as a tenant's database user and stream its rows.
- * Adapters: postgres/ (pg over the wire), later redshift-data/. One contract suite runs against each.
+ * Adapters: postgres/ (pg over the wire), redshift-data/ (the Redshift Data API). One contract suite runs against each.
  */
 
 /** A column as the warehouse describes it, with a Redshift-style type name (`INTEGER`, `DECIMAL(12,2)`, …). */

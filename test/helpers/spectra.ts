@@ -9,7 +9,7 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import { buildCore, type Core, issueAdminKey } from '../../src/runtime/core.js';
 import { ensureDemoTenants } from '../../src/runtime/demo.js';
-import { createLogger } from '../../src/runtime/logger.js';
+import { createLogger, type Logger } from '../../src/runtime/logger.js';
 import { listen } from '../../src/runtime/server.js';
 import { pgFacts } from './pg-fixture.js';
 
@@ -39,19 +39,24 @@ export function pgUrl(user: string, password: string, database: string): string 
   return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${f.host}:${f.port}/${database}`;
 }
 
-export async function startSpectra(env: Record<string, string> = {}): Promise<TestSpectra> {
+export async function startSpectra(
+  env: Record<string, string> = {},
+  opts: { log?: Logger } = {},
+): Promise<TestSpectra> {
   const f = pgFacts();
   const home = await mkdtemp(path.join(os.tmpdir(), 'spectra-e2e-'));
   const config = loadConfig({
     SPECTRA_HOME: home,
     SPECTRA_PORT: '0',
     SPECTRA_LOG_LEVEL: 'silent',
+    // Test files share tenant ids and fire many requests: rate limits only where a test asks for them.
+    SPECTRA_RATE_LIMIT_PER_MINUTE: '0',
     SPECTRA_WAREHOUSE_URL: pgUrl(f.authenticator.user, f.authenticator.password, f.warehouseDb),
     SPECTRA_STATE_URL: pgUrl(f.stateUser.user, f.stateUser.password, f.controlDb),
     SPECTRA_WAREHOUSE_ADMIN_URL: pgUrl(f.superuser, f.superuserPassword, f.warehouseDb),
     ...env,
   });
-  const core = await buildCore(config, createLogger(config.logLevel));
+  const core = await buildCore(config, opts.log ?? createLogger(config.logLevel));
   const creds = await ensureDemoTenants(core.state, {
     home,
     pepper: core.pepper,

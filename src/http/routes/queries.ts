@@ -2,18 +2,24 @@
  * `POST /v1/queries`: HTTP ⇄ QueryService. Content negotiation: JSON envelope by default;
  * `Accept: application/x-ndjson` or `text/csv` stream rows with backpressure, metadata in headers.
  */
-import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { invalidRequest } from '../../domain/errors.js';
 import { createEncoder, type StreamFormat } from '../../formats/index.js';
+import type { JobService } from '../../services/job-service.js';
 import type { ParamValue, QueryRequest, QueryService } from '../../services/query-service.js';
 import type { ColumnInfo, Row } from '../../warehouse/port.js';
 import type { AppEnv } from '../env.js';
+import { IdempotencyHeaders } from '../middleware/idempotency.js';
 import { requirePermission } from '../middleware/require-permission.js';
 import { errorResponses, QueryRequestSchema, QueryResponseSchema } from '../schemas.js';
 
 const TRUNCATION_MESSAGE =
   'The result was truncated at the row limit. Use the Bulk API (POST /v1/bulk/jobs, operation "query") to export all rows.';
+
+const JobSubmittedSchema = z
+  .object({ job_id: z.string(), status: z.literal('QUEUED') })
+  .openapi('JobSubmitted');
 
 const runQuery = createRoute({
   method: 'post',
@@ -26,8 +32,16 @@ const runQuery = createRoute({
     'or `text/csv` rows stream instead (metadata in `X-Spectra-*` headers; row count and truncation in the job record).',
   security: [{ bearer: [] }],
   middleware: [requirePermission('query:execute')] as const,
-  request: { body: { required: true, content: { 'application/json': { schema: QueryRequestSchema } } } },
+  request: {
+    headers: IdempotencyHeaders,
+    body: { required: true, content: { 'application/json': { schema: QueryRequestSchema } } },
+  },
   responses: {
+    202: {
+      description: '`"async": true`: the job is QUEUED; poll `Location`.',
+      headers: { Location: { description: '/v1/jobs/{job_id}', schema: { type: 'string' } } },
+      content: { 'application/json': { schema: JobSubmittedSchema } },
+    },
     200: {
       description: 'Rows (JSON envelope, or a stream for NDJSON/CSV)',
       content: {
@@ -36,7 +50,7 @@ const runQuery = createRoute({
         'text/csv': { schema: { type: 'string' } },
       },
     },
-    ...errorResponses(400, 401, 403, 413, 422, 429, 503, 504),
+    ...errorResponses(400, 401, 403, 409, 413, 422, 429, 503, 504),
   },
 });
 
@@ -90,12 +104,20 @@ function metadataHeaders(columns: ColumnInfo[], jobId: string, limit: number): R
   };
 }
 
-export function registerQueryRoutes(app: OpenAPIHono<AppEnv>, deps: { queries: QueryService }): void {
+export function registerQueryRoutes(
+  app: OpenAPIHono<AppEnv>,
+  deps: { queries: QueryService; jobs?: JobService | undefined },
+): void {
   app.openapi(runQuery, async (c) => {
     const body = c.req.valid('json');
     const req = toQueryRequest(body);
     if (body.async) {
-      throw invalidRequest('asynchronous queries are not available on this server yet', { field: 'async' });
+      if (!deps.jobs)
+        throw invalidRequest('asynchronous queries are not available on this server', { field: 'async' });
+      const job = await deps.jobs.submit(c.get('principal'), req);
+      return c.json({ job_id: job.jobId, status: 'QUEUED' as const }, 202, {
+        Location: `/v1/jobs/${job.jobId}`,
+      });
     }
     const format = negotiate(c.req.header('accept'));
     if (format === 'json') return runJson(c, deps.queries, req);

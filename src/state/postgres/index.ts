@@ -3,10 +3,14 @@ import pg from 'pg';
 import { ApiError, conflict, invalidRequest, notFound } from '../../domain/errors.js';
 import type { JobStatus, QueryJob } from '../../domain/query-job.js';
 import type { ApiKeyRecord, Tenant } from '../../domain/tenant.js';
-import type { JobPatch, Page, PageRequest, StateStore } from '../port.js';
+import type { JobPatch, Page, PageRequest, StateStore, TransitionGuard } from '../port.js';
+import { PostgresAuditStore } from './audit.js';
+import { PostgresIdempotencyStore } from './idempotency.js';
+import { PostgresJobQueue, PostgresJobRetention } from './job-queue.js';
+import { iso, JOB_INSERT_COLUMNS, jobInsertValues, patchAssignments, rowToJob } from './job-rows.js';
 import { MIGRATIONS } from './migrations.js';
-
-const iso = (v: unknown): string | null => (v == null ? null : (v as Date).toISOString());
+import { PostgresOperationalStats } from './operational-stats.js';
+import { PostgresRateLimitStore } from './rate-limits.js';
 
 /** Cursor = base64url JSON of the last item's sort key. Tenant is never inside: it comes from the caller. */
 function encodeCursor(parts: (string | number)[]): string {
@@ -47,42 +51,6 @@ function rowToKey(r: Record<string, unknown>): ApiKeyRecord {
   };
 }
 
-function rowToJob(r: Record<string, unknown>): QueryJob {
-  return {
-    jobId: r.job_id as string,
-    tenantId: r.tenant_id as string,
-    status: r.status as JobStatus,
-    sql: r.sql as string,
-    plannedSql: (r.planned_sql as string | null) ?? null,
-    async: r.async as boolean,
-    rowLimit: r.row_limit as number,
-    timeoutSeconds: r.timeout_seconds as number,
-    submittedAt: iso(r.submitted_at)!,
-    startedAt: iso(r.started_at),
-    completedAt: iso(r.completed_at),
-    rowCount: r.row_count == null ? null : Number(r.row_count),
-    truncated: (r.truncated as boolean | null) ?? null,
-    executionTimeMs: (r.execution_time_ms as number | null) ?? null,
-    error: (r.error as QueryJob['error']) ?? null,
-    statementRef: (r.statement_ref as string | null) ?? null,
-    submittedBy: r.submitted_by as string,
-    expiresAt: iso(r.expires_at)!,
-    version: r.version as number,
-  };
-}
-
-const JOB_PATCH_COLUMNS: Record<keyof JobPatch, string> = {
-  status: 'status',
-  plannedSql: 'planned_sql',
-  startedAt: 'started_at',
-  completedAt: 'completed_at',
-  rowCount: 'row_count',
-  truncated: 'truncated',
-  executionTimeMs: 'execution_time_ms',
-  error: 'error',
-  statementRef: 'statement_ref',
-};
-
 export interface PostgresStateOptions {
   connectionString?: string;
   host?: string;
@@ -95,20 +63,32 @@ export interface PostgresStateOptions {
 
 export class PostgresStateStore implements StateStore {
   private readonly pool: pg.Pool;
+  readonly jobQueue: PostgresJobQueue;
+  readonly jobRetention: PostgresJobRetention;
+  readonly idempotency: PostgresIdempotencyStore;
+  readonly audit: PostgresAuditStore;
+  readonly rateLimits: PostgresRateLimitStore;
+  readonly stats: PostgresOperationalStats;
 
   constructor(opts: PostgresStateOptions) {
-    this.pool = new pg.Pool({
+    const connection: pg.ClientConfig = {
       connectionString: opts.connectionString || undefined,
       host: opts.host,
       port: opts.port,
       user: opts.user,
       password: opts.password,
       database: opts.database,
-      max: opts.poolSize,
-      application_name: 'spectra-state',
-    });
+    };
+    this.pool = new pg.Pool({ ...connection, max: opts.poolSize, application_name: 'spectra-state' });
     // An idle client that loses its server must not crash the process; the pool replaces it.
     this.pool.on('error', () => {});
+    const q = (sql: string, params?: unknown[]) => this.q(sql, params);
+    this.jobQueue = new PostgresJobQueue(q, connection);
+    this.jobRetention = new PostgresJobRetention(q);
+    this.idempotency = new PostgresIdempotencyStore(q);
+    this.audit = new PostgresAuditStore(q, () => this.pool.connect());
+    this.rateLimits = new PostgresRateLimitStore(q);
+    this.stats = new PostgresOperationalStats(q);
   }
 
   private async q(sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
@@ -260,31 +240,9 @@ export class PostgresStateStore implements StateStore {
   readonly jobs = {
     create: async (j: QueryJob): Promise<void> => {
       await this.q(
-        `INSERT INTO query_jobs (tenant_id, job_id, status, sql, planned_sql, async, row_limit, timeout_seconds,
-           submitted_at, started_at, completed_at, row_count, truncated, execution_time_ms, error, statement_ref,
-           submitted_by, expires_at, version)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`,
-        [
-          j.tenantId,
-          j.jobId,
-          j.status,
-          j.sql,
-          j.plannedSql,
-          j.async,
-          j.rowLimit,
-          j.timeoutSeconds,
-          j.submittedAt,
-          j.startedAt,
-          j.completedAt,
-          j.rowCount,
-          j.truncated,
-          j.executionTimeMs,
-          j.error && JSON.stringify(j.error),
-          j.statementRef,
-          j.submittedBy,
-          j.expiresAt,
-          j.version,
-        ],
+        `INSERT INTO query_jobs (${JOB_INSERT_COLUMNS.join(', ')})
+         VALUES (${JOB_INSERT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`,
+        jobInsertValues(j),
       );
     },
     get: async (tenantId: string, jobId: string): Promise<QueryJob | null> => {
@@ -294,24 +252,30 @@ export class PostgresStateStore implements StateStore {
       );
       return r.rows[0] ? rowToJob(r.rows[0]) : null;
     },
-    transition: async (tenantId: string, jobId: string, from: readonly JobStatus[], patch: JobPatch) => {
-      const sets = ['version = version + 1'];
+    transition: async (
+      tenantId: string,
+      jobId: string,
+      from: readonly JobStatus[],
+      patch: JobPatch,
+      guard: TransitionGuard = {},
+    ) => {
       const params: unknown[] = [tenantId, jobId, from];
-      for (const [field, col] of Object.entries(JOB_PATCH_COLUMNS) as [keyof JobPatch, string][]) {
-        if (field in patch) {
-          const v = patch[field];
-          params.push(field === 'error' && v != null ? JSON.stringify(v) : v);
-          sets.push(`${col} = $${params.length}`);
-        }
+      const sets = ['version = version + 1', ...patchAssignments(patch, params)];
+      let where = 'tenant_id = $1 AND job_id = $2 AND status = ANY($3) AND expires_at > now()';
+      if (guard.leaseOwner !== undefined) {
+        params.push(guard.leaseOwner);
+        where += ` AND lease_owner = $${params.length}`;
       }
-      const r = await this.q(
-        `UPDATE query_jobs SET ${sets.join(', ')}
-         WHERE tenant_id = $1 AND job_id = $2 AND status = ANY($3) AND expires_at > now() RETURNING *`,
-        params,
-      );
+      const r = await this.q(`UPDATE query_jobs SET ${sets.join(', ')} WHERE ${where} RETURNING *`, params);
       if (r.rows[0]) return rowToJob(r.rows[0]);
       const current = await this.jobs.get(tenantId, jobId);
       if (!current) throw notFound('job');
+      if (
+        guard.leaseOwner !== undefined &&
+        current.leaseOwner !== guard.leaseOwner &&
+        from.includes(current.status)
+      )
+        throw conflict('the job is held by another worker', { status: current.status });
       throw conflict(`job is ${current.status}`, { status: current.status });
     },
     list: async (tenantId: string, filter: { status?: JobStatus | undefined }, page: PageRequest) => {

@@ -50,4 +50,131 @@ CREATE TABLE query_jobs (
 CREATE INDEX query_jobs_by_tenant_time ON query_jobs (tenant_id, submitted_at DESC, job_id DESC);
 `,
   },
+  {
+    version: 2,
+    name: 'async jobs: queue, leases, results, retention, idempotency records',
+    sql: `
+ALTER TABLE query_jobs
+  ADD COLUMN params jsonb NOT NULL DEFAULT '[]',
+  ADD COLUMN db_user text,
+  ADD COLUMN attempts integer NOT NULL DEFAULT 0,
+  ADD COLUMN lease_owner text,
+  ADD COLUMN lease_expires_at timestamptz,
+  ADD COLUMN not_before timestamptz,
+  ADD COLUMN rows_fetched bigint,
+  ADD COLUMN size_bytes bigint,
+  ADD COLUMN result jsonb,
+  ADD COLUMN result_expires_at timestamptz;
+-- The queue: claimable jobs per tenant in submission order, and RUNNING jobs (counts, lease expiry).
+CREATE INDEX query_jobs_queued ON query_jobs (tenant_id, submitted_at, job_id) WHERE status = 'QUEUED';
+CREATE INDEX query_jobs_running ON query_jobs (tenant_id, lease_expires_at) WHERE status = 'RUNNING';
+CREATE INDEX query_jobs_expiry ON query_jobs (expires_at);
+CREATE INDEX query_jobs_result_expiry ON query_jobs (result_expires_at) WHERE result_expires_at IS NOT NULL;
+
+-- Claims one job for a worker. The per-tenant advisory lock serialises claims of one tenant, so
+-- the RUNNING count read after taking it is exact and the tenant's cap holds across processes.
+CREATE FUNCTION spectra_claim_job(p_tenant text, p_job text, p_owner text, p_lease_ms integer, p_max_running integer)
+RETURNS SETOF query_jobs LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('spectra_claim'), hashtext(p_tenant));
+  IF (SELECT count(*) FROM query_jobs WHERE tenant_id = p_tenant AND status = 'RUNNING') >= p_max_running THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+    UPDATE query_jobs SET status = 'RUNNING', attempts = attempts + 1, lease_owner = p_owner,
+      lease_expires_at = clock_timestamp() + p_lease_ms * interval '1 millisecond',
+      started_at = clock_timestamp(), statement_ref = NULL, rows_fetched = 0, not_before = NULL,
+      version = version + 1
+    WHERE tenant_id = p_tenant AND job_id = p_job AND status = 'QUEUED' AND expires_at > now()
+      AND (not_before IS NULL OR not_before <= clock_timestamp())
+    RETURNING *;
+END $$;
+
+-- Wakes workers (LISTEN spectra_jobs) when a job becomes claimable or a RUNNING job is cancelled.
+CREATE FUNCTION spectra_job_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.status = 'QUEUED' THEN
+    PERFORM pg_notify('spectra_jobs', 'queued');
+  ELSIF TG_OP = 'UPDATE' AND OLD.status = 'RUNNING' AND NEW.status = 'CANCELLED' THEN
+    PERFORM pg_notify('spectra_jobs', 'cancelled ' || NEW.tenant_id || ' ' || NEW.job_id);
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER query_jobs_notify AFTER INSERT OR UPDATE OF status ON query_jobs
+  FOR EACH ROW WHEN (NEW.status IN ('QUEUED', 'CANCELLED')) EXECUTE FUNCTION spectra_job_notify();
+
+CREATE TABLE idempotency_records (
+  tenant_id text NOT NULL,
+  idem_key text NOT NULL,
+  request_hash text NOT NULL,
+  state text NOT NULL CHECK (state IN ('in_progress', 'completed')),
+  owner text NOT NULL,
+  response jsonb,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  expires_at timestamptz NOT NULL,
+  locked_until timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id, idem_key)
+);
+CREATE INDEX idempotency_records_expiry ON idempotency_records (expires_at);
+`,
+  },
+  {
+    version: 3,
+    name: 'audit trail, shared rate-limit buckets',
+    sql: `
+CREATE TABLE audit_entries (
+  at timestamptz NOT NULL,
+  entry_id text NOT NULL,
+  tenant_id text NOT NULL,
+  request_id text NOT NULL,
+  trace_id text,
+  principal text NOT NULL,
+  auth_method text NOT NULL,
+  method text NOT NULL,
+  route text NOT NULL,
+  status smallint NOT NULL,
+  outcome text NOT NULL,
+  error_code text,
+  job_id text,
+  sql_fingerprint text,
+  sql text,
+  param_names text[] NOT NULL DEFAULT '{}',
+  row_count bigint,
+  bytes bigint,
+  duration_ms double precision NOT NULL,
+  client_ip text,
+  PRIMARY KEY (at, entry_id)
+);
+CREATE INDEX audit_entries_by_tenant ON audit_entries (tenant_id, at, entry_id);
+-- One row per (tenant, class): the bucket's theoretical arrival time. Unlogged: a crash or a
+-- failover only refills the buckets, and no WAL is written per request.
+CREATE UNLOGGED TABLE rate_limit_buckets (
+  bucket text PRIMARY KEY,
+  tat_ms double precision NOT NULL
+) WITH (fillfactor = 50);
+
+-- GCRA for p_n requests at once on the database clock: grants as many as fit, in one round trip.
+CREATE FUNCTION spectra_rate_take(p_bucket text, p_interval_ms float8, p_window_ms float8, p_n integer)
+RETURNS TABLE (now_ms float8, tat_ms float8, granted integer) LANGUAGE plpgsql AS $$
+DECLARE
+  v_now float8 := extract(epoch FROM clock_timestamp())::float8 * 1000;
+  v_tat float8;
+  v_base float8;
+  v_granted integer;
+BEGIN
+  SELECT b.tat_ms INTO v_tat FROM rate_limit_buckets b WHERE b.bucket = p_bucket FOR UPDATE;
+  IF NOT FOUND THEN
+    INSERT INTO rate_limit_buckets (bucket, tat_ms) VALUES (p_bucket, v_now) ON CONFLICT (bucket) DO NOTHING;
+    SELECT b.tat_ms INTO v_tat FROM rate_limit_buckets b WHERE b.bucket = p_bucket FOR UPDATE;
+  END IF;
+  v_base := greatest(v_tat, v_now);
+  v_granted := greatest(0, least(p_n, floor((p_window_ms - (v_base - v_now)) / p_interval_ms)::integer));
+  IF v_granted > 0 THEN
+    v_tat := v_base + v_granted * p_interval_ms;
+    UPDATE rate_limit_buckets b SET tat_ms = v_tat WHERE b.bucket = p_bucket;
+  END IF;
+  RETURN QUERY SELECT v_now, v_tat, v_granted;
+END $$;
+`,
+  },
 ];

@@ -20,10 +20,16 @@ import type {
   StatementRef,
   Warehouse,
 } from '../port.js';
+import { StatementCancelledError } from '../statement-cancelled.js';
 import { columnTypeName, decoderFor, type PgFieldInfo, type ValueDecoder } from './types.js';
 
 /** Rows per cursor fetch when the caller set no `maxRows` (async jobs, exports). */
 const STREAM_BATCH_ROWS = 2000;
+/**
+ * Most rows per cursor fetch with a `maxRows`: the default sync cap (10,000 + 1) still comes in one
+ * round trip, while a larger configured cap streams in batches instead of being held in memory whole.
+ */
+const CAPPED_BATCH_ROWS = 10_001;
 /** How long past its own statement_timeout a statement may run before we cancel it from outside. */
 const TIMEOUT_GRACE_MS = 2000;
 const RETRY_AFTER_SECONDS = 5;
@@ -43,13 +49,15 @@ export interface PostgresWarehouseOptions {
   database?: string;
   poolSize: number;
   connectTimeoutMs?: number;
+  /** Told how long each statement waited for a pooled connection (metrics). */
+  onConnectWait?: ((ms: number) => void) | undefined;
 }
 
-/** Thrown when a statement was cancelled on purpose (job cancel, client gone). */
-export class StatementCancelledError extends ApiError {
-  constructor() {
-    super('QUERY_FAILED', 'the statement was cancelled', { reason: 'cancelled', sqlstate: '57014' });
-  }
+export { StatementCancelledError };
+
+/** An error thrown by the caller's sink: passed through as is, it says nothing about the warehouse. */
+class SinkFailure {
+  constructor(readonly cause: unknown) {}
 }
 
 export class PostgresWarehouse implements Warehouse {
@@ -58,7 +66,10 @@ export class PostgresWarehouse implements Warehouse {
   private readonly instanceId = crypto.randomUUID().slice(0, 8);
   private statementSeq = 0;
 
+  private readonly onConnectWait: ((ms: number) => void) | undefined;
+
   constructor(opts: PostgresWarehouseOptions) {
+    this.onConnectWait = opts.onConnectWait;
     this.connection = {
       connectionString: opts.connectionString || undefined,
       host: opts.host,
@@ -77,12 +88,24 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   get poolStats() {
-    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
+    return {
+      total: this.pool.totalCount,
+      idle: this.pool.idleCount,
+      waiting: this.pool.waitingCount,
+      max: this.pool.options.max,
+    };
   }
 
   async execute(ctx: ExecutionContext, statement: StatementInput, sink: RowSink): Promise<ExecutionResult> {
     if (ctx.signal?.aborted) throw new StatementCancelledError();
     const client = await this.connect();
+    // A checked-out client has no pool listener: without ours, a killed backend's 'error' event crashes the process.
+    let clientError: Error | undefined;
+    const onClientError = (e: Error) => {
+      clientError ??= e;
+    };
+    client.on('error', onClientError);
+    const startedAt = performance.now();
     const label = this.statementLabel(ctx.label);
     const statementRef = `pg:${(client as unknown as { processID: number }).processID}:${label}`;
     let destroy: Error | undefined;
@@ -102,8 +125,16 @@ export class PostgresWarehouse implements Warehouse {
       await client.query('COMMIT');
       return { ...result, statementRef };
     } catch (e) {
-      const err = this.translate(e, ctx);
-      if (isConnectionLevel(e)) destroy = err;
+      if (e instanceof SinkFailure) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackError) {
+          destroy = rollbackError as Error;
+        }
+        throw e.cause;
+      }
+      const err = this.translate(e, ctx, performance.now() - startedAt);
+      if (isConnectionLevel(e) || clientError) destroy = err;
       else {
         try {
           await client.query('ROLLBACK');
@@ -115,7 +146,8 @@ export class PostgresWarehouse implements Warehouse {
     } finally {
       clearTimeout(watchdog);
       ctx.signal?.removeEventListener('abort', onAbort);
-      client.release(destroy ?? false);
+      client.release(destroy ?? clientError ?? false);
+      client.off('error', onClientError);
       if (outsideCancel) await outsideCancel.catch(() => false);
     }
   }
@@ -133,28 +165,33 @@ export class PostgresWarehouse implements Warehouse {
     let decoders: ValueDecoder[] | undefined;
     let rowCount = 0;
     let finished = false;
+    let connectionLost = false;
     try {
       while (rowCount < max) {
-        const want = Math.min(max - rowCount, Number.isFinite(max) ? max : STREAM_BATCH_ROWS);
+        const want = Math.min(max - rowCount, Number.isFinite(max) ? CAPPED_BATCH_ROWS : STREAM_BATCH_ROWS);
         const { rows, fields } = await readCursor(cursor, want);
         if (!decoders) {
           const infos = fields as PgFieldInfo[];
           decoders = infos.map(decoderFor);
           const columns: ColumnInfo[] = infos.map((f) => ({ name: f.name, type: columnTypeName(f) }));
-          await sink.columns(columns);
+          await toSink(() => sink.columns(columns));
         }
         if (rows.length > 0) {
           decodeInPlace(rows, decoders);
           rowCount += rows.length;
-          await sink.rows(rows);
+          await toSink(() => sink.rows(rows));
         }
         if (rows.length < want) {
           finished = true;
           break;
         }
       }
+    } catch (e) {
+      // Closing a cursor waits for the server's answer, which a dead connection never sends.
+      connectionLost = !(e instanceof SinkFailure) && isConnectionLevel(e);
+      throw e;
     } finally {
-      if (!finished) await closeCursor(cursor);
+      if (!finished && !connectionLost) await closeCursor(cursor);
     }
     return { rowCount, stoppedAtMaxRows: !finished };
   }
@@ -163,6 +200,7 @@ export class PostgresWarehouse implements Warehouse {
     const m = /^pg:(\d+):([A-Za-z0-9_.:-]+)$/.exec(ref);
     if (!m) return false;
     const client = new pg.Client({ ...this.connection, application_name: 'spectra-cancel' });
+    client.on('error', () => {});
     try {
       await client.connect();
       // The label check stops a late cancel from hitting the next statement on a reused connection.
@@ -180,12 +218,16 @@ export class PostgresWarehouse implements Warehouse {
 
   async ping(): Promise<void> {
     const client = await this.connect();
+    const ignore = () => {};
+    client.on('error', ignore);
     try {
       await client.query('SELECT 1');
       client.release();
     } catch (e) {
       client.release(true);
       throw this.translate(e, undefined);
+    } finally {
+      client.off('error', ignore);
     }
   }
 
@@ -194,10 +236,13 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   private async connect(): Promise<pg.PoolClient> {
+    const t0 = performance.now();
     try {
       return await this.pool.connect();
     } catch (e) {
       throw unavailable(e);
+    } finally {
+      this.onConnectWait?.(performance.now() - t0);
     }
   }
 
@@ -206,12 +251,13 @@ export class PostgresWarehouse implements Warehouse {
     return `spectra:${this.instanceId}:${base}`.slice(0, 63);
   }
 
-  private translate(e: unknown, ctx: ExecutionContext | undefined): ApiError {
+  private translate(e: unknown, ctx: ExecutionContext | undefined, elapsedMs = 0): ApiError {
     if (e instanceof ApiError) return e;
     const err = e as { code?: string; message?: string; position?: string };
     if (isConnectionLevel(e)) return unavailable(e);
     if (err.code === '57014') {
-      if (ctx?.signal?.aborted) return new StatementCancelledError();
+      // statement_timeout cannot fire before timeoutMs has passed: an earlier 57014 is a cancel (ours or another process's).
+      if (ctx?.signal?.aborted || (ctx && elapsedMs < ctx.timeoutMs)) return new StatementCancelledError();
       const seconds = ctx ? Math.round(ctx.timeoutMs / 1000) : undefined;
       return new ApiError(
         'QUERY_TIMEOUT',
@@ -238,6 +284,14 @@ function readCursor(cursor: Cursor, rows: number): Promise<{ rows: Row[]; fields
 
 function closeCursor(cursor: Cursor): Promise<void> {
   return new Promise((resolve) => cursor.close(() => resolve()));
+}
+
+async function toSink(deliver: () => void | Promise<void>): Promise<void> {
+  try {
+    await deliver();
+  } catch (e) {
+    throw new SinkFailure(e);
+  }
 }
 
 function decodeInPlace(rows: Row[], decoders: ValueDecoder[]): void {

@@ -330,6 +330,9 @@ const TEXT_ONLY_NAMES = new Map<number, string>([
   [5069, 'XID8'],
 ]);
 
+/** Upper-case names of the built-in types sent as their text (other adapters name them alike). */
+export const TEXT_ONLY_TYPE_NAMES: ReadonlySet<string> = new Set(TEXT_ONLY_NAMES.values());
+
 const VARHDRSZ = 4;
 
 function scalarTypeName(oid: number, typmod: number): string | undefined {

@@ -64,6 +64,15 @@ export class MemoryState implements StateStore {
     list: async () => notImplemented(),
   };
 
+  // The async-job stores are not part of this double either (test/integration/jobs covers them).
+  readonly jobQueue = {} as StateStore['jobQueue'];
+  readonly jobRetention = {} as StateStore['jobRetention'];
+  readonly idempotency = {} as StateStore['idempotency'];
+  // Nor are the operability stores (test/integration/audit covers them).
+  readonly audit = {} as StateStore['audit'];
+  readonly rateLimits = {} as StateStore['rateLimits'];
+  readonly stats = {} as StateStore['stats'];
+
   async ping(): Promise<void> {}
   async close(): Promise<void> {}
 

@@ -1,0 +1,135 @@
+/**
+ * Worker function: DynamoDB Streams batches from the jobs and bulk-jobs tables. A record whose new
+ * image makes a job runnable (infra/lib/table-design.ts WORKER_TRIGGERS: a QUEUED query job, an
+ * UploadComplete bulk job) is run through `RunJob`; everything else is skipped: TTL deletions
+ * (`userIdentity` dynamodb.amazonaws.com; DynamoDB Local reports them as UNKNOWN_TO_SDK_VERSION),
+ * REMOVEs, and changes that do not make a job runnable. A record whose run throws is reported in
+ * `batchItemFailures`, so Lambda retries from it (then bisects, then sends it to the DLQ).
+ *
+ * `RunJob` must claim the job with a conditional update and do nothing when the claim is lost: the
+ * stream delivers at least once, and a retried batch repeats records that already ran.
+ */
+import type { LambdaContext } from 'hono/aws-lambda';
+import { JOB_KEY_ATTRIBUTES, WORKER_TRIGGERS } from '../../../infra/lib/table-design.js';
+import { METRIC, SERVICE_NAMES } from './metric-names.js';
+import { createTelemetry, invocation, recordMetric, type Telemetry } from './observability.js';
+
+/** What a run ended as; `undefined` when the job was not ours to run (claim lost, already finished). */
+export type RunJobOutcome = { status: 'COMPLETED' | 'FAILED' | 'CANCELLED' | string } | undefined;
+
+/** Claims and runs one job; throws only when the attempt should be retried. */
+export type RunJob = (tenantId: string, jobId: string) => Promise<RunJobOutcome | undefined>;
+
+/** DynamoDB attribute values as they appear in stream images (only the shapes read here). */
+export type StreamAttributeValue = { S?: string; N?: string; BOOL?: boolean; NULL?: boolean } & Record<
+  string,
+  unknown
+>;
+
+export interface DynamoDBStreamRecord {
+  eventID?: string;
+  eventName?: 'INSERT' | 'MODIFY' | 'REMOVE' | string;
+  eventSourceARN?: string;
+  userIdentity?: { type?: string; principalId?: string } | null;
+  dynamodb?: {
+    SequenceNumber?: string;
+    NewImage?: Record<string, StreamAttributeValue>;
+    OldImage?: Record<string, StreamAttributeValue>;
+  };
+}
+
+export interface DynamoDBStreamEvent {
+  Records: DynamoDBStreamRecord[];
+}
+
+export interface DynamoDBBatchResponse {
+  batchItemFailures: { itemIdentifier: string }[];
+}
+
+export interface RunnableJob {
+  tenantId: string;
+  jobId: string;
+}
+
+export type SkipReason = 'ttl-deletion' | 'not-an-insert-or-modify' | 'not-runnable' | 'no-job-key';
+
+/** A stream record → the job it makes runnable, or why it is skipped. Pure. */
+export function runnableJob(record: DynamoDBStreamRecord): RunnableJob | { skip: SkipReason } {
+  if (record.userIdentity?.principalId === 'dynamodb.amazonaws.com') return { skip: 'ttl-deletion' };
+  if (record.eventName !== 'INSERT' && record.eventName !== 'MODIFY')
+    return { skip: 'not-an-insert-or-modify' };
+  const next = record.dynamodb?.NewImage;
+  const prev = record.eventName === 'MODIFY' ? record.dynamodb?.OldImage : undefined;
+  const becameRunnable = WORKER_TRIGGERS.some(
+    (t) => next?.[t.attribute]?.S === t.value && prev?.[t.attribute]?.S !== t.value,
+  );
+  if (!becameRunnable) return { skip: 'not-runnable' };
+  const tenantId = next?.[JOB_KEY_ATTRIBUTES.tenantId]?.S;
+  const jobId = next?.[JOB_KEY_ATTRIBUTES.jobId]?.S;
+  if (!tenantId || !jobId) return { skip: 'no-job-key' };
+  return { tenantId, jobId };
+}
+
+export interface StreamWorkerOptions {
+  /** The container's job runner, built once. */
+  runJob: () => Promise<RunJob>;
+  telemetry?: Telemetry;
+}
+
+export function createStreamWorker(options: StreamWorkerOptions) {
+  const telemetry = options.telemetry ?? createTelemetry(SERVICE_NAMES.worker);
+  return async function streamWorker(
+    event: DynamoDBStreamEvent,
+    context?: LambdaContext,
+  ): Promise<DynamoDBBatchResponse> {
+    return invocation(telemetry, context, async () => {
+      const work: { record: DynamoDBStreamRecord; job: RunnableJob }[] = [];
+      for (const record of event.Records) {
+        const job = runnableJob(record);
+        if ('skip' in job) {
+          recordMetric(telemetry, METRIC.recordsSkipped, null);
+          telemetry.logger.debug('stream record skipped', { reason: job.skip, event_id: record.eventID });
+        } else {
+          work.push({ record, job });
+        }
+      }
+      if (work.length === 0) return { batchItemFailures: [] };
+
+      const runJob = await options.runJob();
+      const failed: string[] = [];
+      await Promise.all(
+        work.map(async ({ record, job }) => {
+          const log = { tenant_id: job.tenantId, job_id: job.jobId };
+          try {
+            const outcome = await runJob(job.tenantId, job.jobId);
+            if (outcome?.status === 'FAILED') recordMetric(telemetry, METRIC.jobsFailed, job.tenantId);
+            else if (outcome?.status === 'COMPLETED')
+              recordMetric(telemetry, METRIC.jobsCompleted, job.tenantId);
+            telemetry.logger.info('job run', { ...log, status: outcome?.status ?? 'not claimed' });
+          } catch (error) {
+            recordMetric(telemetry, METRIC.jobRunErrors, job.tenantId);
+            telemetry.logger.error('job run failed; the record will be retried', {
+              ...log,
+              error: error as Error,
+            });
+            // Without a sequence number Lambda cannot checkpoint: fail the whole batch instead.
+            const id = record.dynamodb?.SequenceNumber;
+            if (!id) throw error;
+            failed.push(id);
+          }
+        }),
+      );
+      return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
+    });
+  };
+}
+
+/**
+ * Until src/worker exposes a function that claims and runs one job, the deployed worker cannot run
+ * jobs: every runnable record fails, is retried, and lands in the DLQ (which alarms).
+ */
+async function unwiredRunJob(): Promise<RunJob> {
+  throw new Error('no job runner is wired into the Lambda worker yet (src/worker must export one)');
+}
+
+export const handler = createStreamWorker({ runJob: unwiredRunJob });

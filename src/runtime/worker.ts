@@ -1,0 +1,110 @@
+/**
+ * The async-job worker shape: `spectra worker` (workers only, any number of processes beside the
+ * API processes) and the worker `spectra serve` runs in-process unless `--no-worker`. Without
+ * --warehouse-url/--state-url it attaches to the embedded PostgreSQL that `spectra serve` started
+ * in the same SPECTRA_HOME.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config/index.js';
+import { CONTROL_DB, WAREHOUSE_DB } from '../warehouse/embedded/bootstrap.js';
+import { JobWorker, type JobWorkerOptions, RetentionSweeper } from '../worker/index.js';
+import { buildCore, type Core } from './core.js';
+import type { Logger } from './logger.js';
+
+export interface RunningJobWorker {
+  worker: JobWorker;
+  sweeper: RetentionSweeper;
+  /** Stops claiming, lets running jobs finish for the shutdown grace period, re-queues the rest. */
+  stop(): Promise<void>;
+}
+
+export function jobWorkerOptions(core: Core): JobWorkerOptions {
+  const { config } = core;
+  const overrides = config.tenantMaxRunningJobsOverrides;
+  return {
+    state: core.state,
+    warehouse: core.warehouse,
+    results: core.results,
+    log: core.log.child({ component: 'worker' }),
+    concurrency: config.workerConcurrency,
+    tenantCap: (tenantId) => overrides[tenantId] ?? config.tenantMaxRunningJobs,
+    leaseMs: config.jobLeaseSeconds * 1000,
+    maxAttempts: config.jobMaxAttempts,
+    pollIntervalMs: config.workerPollIntervalMs,
+    retryBaseMs: config.jobRetryBaseMs,
+    resultTtlMs: config.resultTtlHours * 3_600_000,
+  };
+}
+
+/** Starts a worker (and the retention sweeper) on `core`; it stops before the core closes. */
+export async function startJobWorker(
+  core: Core,
+  overrides: Partial<JobWorkerOptions> = {},
+): Promise<RunningJobWorker> {
+  const worker = new JobWorker({ ...jobWorkerOptions(core), ...overrides });
+  const sweeper = new RetentionSweeper({
+    state: core.state,
+    results: core.results,
+    log: core.log.child({ component: 'retention' }),
+    intervalMs: core.config.retentionSweepIntervalSeconds * 1000,
+  });
+  await worker.start();
+  sweeper.start();
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      await sweeper.stop();
+      await worker.stop(core.config.shutdownGraceSeconds * 1000);
+    })();
+    return stopping;
+  };
+  core.onClose(stop);
+  return { worker, sweeper, stop };
+}
+
+/** Connection URLs of the embedded PostgreSQL a `spectra serve` runs in `home`. */
+async function embeddedUrls(home: string): Promise<{ warehouseUrl: string; stateUrl: string }> {
+  let roles: {
+    authenticator: { user: string; password: string };
+    stateUser: { user: string; password: string };
+  };
+  let port: number;
+  try {
+    roles = JSON.parse(await readFile(path.join(home, 'pg', 'roles.json'), 'utf8'));
+    port = Number((await readFile(path.join(home, 'pg', 'port'), 'utf8')).trim());
+  } catch {
+    throw new Error(
+      `no embedded PostgreSQL in ${home}: start \`spectra serve\` there first, or pass --warehouse-url and --state-url`,
+    );
+  }
+  const url = (u: { user: string; password: string }, db: string) =>
+    `postgres://${encodeURIComponent(u.user)}:${encodeURIComponent(u.password)}@127.0.0.1:${port}/${db}`;
+  return { warehouseUrl: url(roles.authenticator, WAREHOUSE_DB), stateUrl: url(roles.stateUser, CONTROL_DB) };
+}
+
+export interface RunningWorkerProcess extends RunningJobWorker {
+  core: Core;
+  close(): Promise<void>;
+}
+
+/** `spectra worker`: the core without HTTP, and a job worker. */
+export async function startWorkerProcess(config: Config, log: Logger): Promise<RunningWorkerProcess> {
+  let effective = config;
+  if (!config.warehouseUrl || !config.stateUrl) {
+    const urls = await embeddedUrls(config.home);
+    effective = {
+      ...config,
+      warehouseUrl: config.warehouseUrl || urls.warehouseUrl,
+      stateUrl: config.stateUrl || urls.stateUrl,
+    };
+  }
+  const core = await buildCore(effective, log);
+  try {
+    const running = await startJobWorker(core);
+    return { ...running, core, close: () => core.close() };
+  } catch (e) {
+    await core.close();
+    throw e;
+  }
+}

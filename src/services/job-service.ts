@@ -1,0 +1,185 @@
+/**
+ * Use cases of asynchronous query jobs: submit (validated by the SQL guard at once, then QUEUED for
+ * a worker), read, cancel (from any process: a conditional transition, then the statement is
+ * cancelled in the warehouse), and read results (pages or a signed download). Depends on ports only.
+ */
+import { ApiError, invalidRequest, notFound } from '../domain/errors.js';
+import type { Principal } from '../domain/principal.js';
+import { asyncFieldsUnset, newJobId, type QueryJob, UNLIMITED_ROWS } from '../domain/query-job.js';
+import { bindParams, type GuardPolicy, planQueryAsync } from '../sql/index.js';
+import type { StateStore } from '../state/port.js';
+import type { ResultStore } from '../storage/port.js';
+import type { Warehouse } from '../warehouse/port.js';
+import {
+  type ExportCompression,
+  type ExportFormat,
+  exportFilename,
+  materializeExport,
+  type ResultPage,
+  readResultPage,
+} from './job-results.js';
+import type { QueryRequest } from './query-service.js';
+
+export interface JobSettings {
+  defaultTimeoutSeconds: number;
+  maxTimeoutSeconds: number;
+  maxSqlLength: number;
+  jobTtlDays: number;
+  /** Largest page of `GET /v1/jobs/{id}/results`. */
+  maxPageRows: number;
+  /** Results with more rows answer `GET …/results` (no cursor, no limit) with a download descriptor. */
+  resultSizeThreshold: number;
+  downloadUrlExpirySeconds: number;
+}
+
+export interface DownloadDescriptor {
+  downloadUrl: string;
+  expiresAt: string;
+  format: ExportFormat;
+  compression: ExportCompression;
+  sizeBytes: number;
+  rowCount: number;
+}
+
+export type JobResults =
+  | ({ kind: 'page'; job: QueryJob } & ResultPage)
+  | ({ kind: 'download'; job: QueryJob } & DownloadDescriptor);
+
+export interface ResultsRequest {
+  cursor?: string | undefined;
+  limit?: number | undefined;
+  format?: ExportFormat | undefined;
+  compression?: ExportCompression | undefined;
+}
+
+export class JobService {
+  constructor(
+    private readonly deps: {
+      state: StateStore;
+      warehouse: Warehouse;
+      results: ResultStore;
+      guardPolicy: GuardPolicy;
+      settings: JobSettings;
+    },
+  ) {}
+
+  /** Validates and plans the statement now (a bad statement is a 400 here, not a FAILED job later), then queues it. */
+  async submit(principal: Principal, req: QueryRequest): Promise<QueryJob> {
+    const { settings } = this.deps;
+    if (req.sql.length > settings.maxSqlLength) {
+      throw new ApiError('PAYLOAD_TOO_LARGE', `sql is longer than ${settings.maxSqlLength} characters`, {
+        field: 'sql',
+        max_length: settings.maxSqlLength,
+      });
+    }
+    const timeoutSeconds = req.timeoutSeconds ?? settings.defaultTimeoutSeconds;
+    if (timeoutSeconds > settings.maxTimeoutSeconds) {
+      throw invalidRequest(`timeout_seconds of an async job must be at most ${settings.maxTimeoutSeconds}`, {
+        field: 'timeout_seconds',
+        max: settings.maxTimeoutSeconds,
+      });
+    }
+    // A job keeps every row unless the request sets `limit`.
+    const plan = await planQueryAsync(
+      req.limit === undefined ? { sql: req.sql } : { sql: req.sql, rowCap: req.limit },
+      this.deps.guardPolicy,
+    );
+    const params = bindParams(plan, req.params);
+    const now = new Date();
+    const job: QueryJob = {
+      ...asyncFieldsUnset(),
+      jobId: newJobId(),
+      tenantId: principal.tenantId,
+      status: 'QUEUED',
+      sql: req.sql,
+      plannedSql: plan.sql,
+      async: true,
+      rowLimit: req.limit ?? UNLIMITED_ROWS,
+      timeoutSeconds,
+      submittedAt: now.toISOString(),
+      startedAt: null,
+      completedAt: null,
+      rowCount: null,
+      truncated: null,
+      executionTimeMs: null,
+      error: null,
+      statementRef: null,
+      submittedBy: principal.credentialId,
+      expiresAt: new Date(now.getTime() + settings.jobTtlDays * 86_400_000).toISOString(),
+      version: 1,
+      params,
+      dbUser: principal.dbUser,
+    };
+    await this.deps.state.jobs.create(job);
+    return job;
+  }
+
+  async get(principal: Principal, jobId: string): Promise<QueryJob> {
+    const job = await this.deps.state.jobs.get(principal.tenantId, jobId);
+    if (!job) throw notFound('job');
+    return job;
+  }
+
+  /**
+   * QUEUED or RUNNING → CANCELLED in one conditional update (CONFLICT when already finished). A
+   * RUNNING job's statement is then cancelled in the warehouse by its reference, whichever process
+   * runs it; its worker hears of it too and deletes what it wrote.
+   */
+  async cancel(principal: Principal, jobId: string): Promise<QueryJob> {
+    const { state, warehouse, results } = this.deps;
+    const job = await state.jobs.transition(principal.tenantId, jobId, ['QUEUED', 'RUNNING'], {
+      status: 'CANCELLED',
+      completedAt: new Date().toISOString(),
+    });
+    if (job.statementRef) await warehouse.cancel(job.statementRef).catch(() => false);
+    await results.deletePrefix(`${job.tenantId}/${job.jobId}/`).catch(() => {});
+    return job;
+  }
+
+  /** A page of rows, or (with `format`, or for a large result read without cursor/limit) a download. */
+  async results(principal: Principal, jobId: string, req: ResultsRequest): Promise<JobResults> {
+    const { settings, results } = this.deps;
+    const job = await this.get(principal, jobId);
+    if (job.status !== 'COMPLETED') {
+      throw new ApiError('CONFLICT', `job is ${job.status}; results exist only for COMPLETED jobs`, {
+        status: job.status,
+        ...(job.error ? { error: { code: job.error.code, message: job.error.message } } : {}),
+      });
+    }
+    if (!job.async) {
+      throw new ApiError('NOT_FOUND', 'results of synchronous queries are returned inline and not stored', {
+        reason: 'not_stored',
+      });
+    }
+    const result = job.result;
+    if (!result || Date.parse(result.expiresAt) <= Date.now()) {
+      throw new ApiError('NOT_FOUND', 'the job’s results have expired', { reason: 'expired' });
+    }
+    const rowCount = job.rowCount ?? 0;
+    const wantsPage = req.cursor !== undefined || req.limit !== undefined;
+    if (req.format === undefined && (wantsPage || rowCount <= settings.resultSizeThreshold)) {
+      if (req.compression !== undefined)
+        throw invalidRequest('compression applies to downloads: add format', { field: 'compression' });
+      const limit = Math.min(req.limit ?? settings.maxPageRows, settings.maxPageRows);
+      const page = await readResultPage(results, result, job.sizeBytes ?? 0, { cursor: req.cursor, limit });
+      return { kind: 'page', job, ...page };
+    }
+    if (wantsPage) throw invalidRequest('cursor and limit page the rows; they do not apply to downloads');
+    const format = req.format ?? 'ndjson';
+    const compression = req.compression ?? 'none';
+    const file = await materializeExport(results, result, format, compression);
+    const url = await results.signedUrl('GET', file.key, settings.downloadUrlExpirySeconds, {
+      filename: exportFilename(job.jobId, format, compression),
+    });
+    return {
+      kind: 'download',
+      job,
+      downloadUrl: url.url,
+      expiresAt: url.expiresAt,
+      format,
+      compression,
+      sizeBytes: file.sizeBytes,
+      rowCount,
+    };
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The DynamoDB tables of the StateStore, as infra/lib/table-design.ts defines them for the CDK
+ * stack (names copied here, pinned by test/unit/state/dynamodb-tables.test.ts): one table per
+ * entity, string keys, on-demand capacity, TTL on `expires_at` (epoch seconds), streams.
+ *
+ *   table      key        indexes (partition / sort)
+ *   tenants    tenant_id  by-db-user (db_user)
+ *   api-keys   key_id     by-tenant (tenant_id / created_at)
+ *   jobs       job_id     by-tenant-submitted (tenant_id / submitted_at)
+ *                         by-tenant-status (tenant_status = `<tenant>#<STATUS>` / submitted_at)
+ *                         by-status-lease (status / lease_expires_at; only leased jobs)
+ *
+ * Jobs are keyed by their own id (stream records stay ordered per job, not per tenant); the
+ * adapter checks `tenant_id` on every read and write. Each item keeps its domain record in the
+ * map attribute `doc`; keys, index keys and `expires_at` sit beside it.
+ */
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+
+export const TTL_ATTRIBUTE = 'expires_at';
+
+export interface IndexDesign {
+  name: string;
+  partitionKey: string;
+  sortKey?: string;
+}
+
+export const STATE_TABLES = {
+  tenants: {
+    suffix: 'tenants',
+    partitionKey: 'tenant_id',
+    indexes: [{ name: 'by-db-user', partitionKey: 'db_user' }],
+  },
+  apiKeys: {
+    suffix: 'api-keys',
+    partitionKey: 'key_id',
+    indexes: [{ name: 'by-tenant', partitionKey: 'tenant_id', sortKey: 'created_at' }],
+  },
+  jobs: {
+    suffix: 'jobs',
+    partitionKey: 'job_id',
+    indexes: [
+      { name: 'by-tenant-submitted', partitionKey: 'tenant_id', sortKey: 'submitted_at' },
+      { name: 'by-tenant-status', partitionKey: 'tenant_status', sortKey: 'submitted_at' },
+      { name: 'by-status-lease', partitionKey: 'status', sortKey: 'lease_expires_at' },
+    ],
+  },
+} as const satisfies Record<
+  string,
+  { suffix: string; partitionKey: string; indexes: readonly IndexDesign[] }
+>;
+
+export type StateTable = keyof typeof STATE_TABLES;
+export type StateTableNames = Record<StateTable, string>;
+
+/** `<prefix>-<suffix>` for every table, as the CDK stack names them. */
+export function stateTableNames(prefix = 'spectra'): StateTableNames {
+  return {
+    tenants: `${prefix}-${STATE_TABLES.tenants.suffix}`,
+    apiKeys: `${prefix}-${STATE_TABLES.apiKeys.suffix}`,
+    jobs: `${prefix}-${STATE_TABLES.jobs.suffix}`,
+  };
+}
+
+/**
+ * Creates the tables (as the CDK stack does, minus PITR and deletion protection) and turns on TTL.
+ * Idempotent: existing tables are left as they are. Used by tests and by `spectra aws init`.
+ */
+export async function createTables(client: DynamoDBClient, names: StateTableNames): Promise<void> {
+  for (const table of Object.keys(STATE_TABLES) as StateTable[]) {
+    const design = STATE_TABLES[table];
+    const tableName = names[table];
+    const indexes: readonly IndexDesign[] = design.indexes;
+    const attributes = new Set<string>([design.partitionKey]);
+    for (const i of indexes) {
+      attributes.add(i.partitionKey);
+      if (i.sortKey) attributes.add(i.sortKey);
+    }
+    try {
+      await client.send(
+        new CreateTableCommand({
+          TableName: tableName,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+          KeySchema: [{ AttributeName: design.partitionKey, KeyType: 'HASH' }],
+          GlobalSecondaryIndexes: indexes.map((i) => ({
+            IndexName: i.name,
+            KeySchema: [
+              { AttributeName: i.partitionKey, KeyType: 'HASH' as const },
+              ...(i.sortKey ? [{ AttributeName: i.sortKey, KeyType: 'RANGE' as const }] : []),
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          })),
+          StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+        }),
+      );
+    } catch (e) {
+      if (!(e instanceof ResourceInUseException)) throw e;
+    }
+    await waitUntilActive(client, tableName);
+    try {
+      await client.send(
+        new UpdateTimeToLiveCommand({
+          TableName: tableName,
+          TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+        }),
+      );
+    } catch (e) {
+      // Already enabled: DynamoDB refuses to "change" TTL to the setting it has.
+      if (!/already enabled/i.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function waitUntilActive(client: DynamoDBClient, tableName: string): Promise<void> {
+  for (let i = 0; i < 240; i++) {
+    const d = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const indexesReady = (d.Table?.GlobalSecondaryIndexes ?? []).every((g) => g.IndexStatus === 'ACTIVE');
+    if (d.Table?.TableStatus === 'ACTIVE' && indexesReady) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`DynamoDB table ${tableName} did not become ACTIVE`);
+}

@@ -1,0 +1,204 @@
+/**
+ * The job queue and job retention on PostgreSQL. Claims go through `spectra_claim_job` (migration
+ * 2), which serialises one tenant's claims with an advisory lock so its RUNNING cap is exact; the
+ * `query_jobs_notify` trigger publishes queue events that `subscribe` receives with LISTEN.
+ */
+import pg from 'pg';
+import { JOB_ERROR_CODES, type QueryJob } from '../../domain/query-job.js';
+import type { JobQueueStore, JobRetentionStore, QueueEvent, QueueHead } from '../port.js';
+import { rowToJob } from './job-rows.js';
+
+type Query = (sql: string, params?: unknown[]) => Promise<pg.QueryResult>;
+
+const CHANNEL = 'spectra_jobs';
+const RECONNECT_MIN_MS = 200;
+const RECONNECT_MAX_MS = 5000;
+
+export class PostgresJobQueue implements JobQueueStore {
+  constructor(
+    private readonly q: Query,
+    private readonly listenConfig: pg.ClientConfig,
+  ) {}
+
+  async heads(opts: { perTenant: number; maxTenants: number }): Promise<QueueHead[]> {
+    // A loose index scan over the tenants with QUEUED jobs, then each one's oldest claimable jobs.
+    const r = await this.q(
+      `WITH RECURSIVE t(tenant_id) AS (
+         (SELECT tenant_id FROM query_jobs WHERE status = 'QUEUED' ORDER BY tenant_id LIMIT 1)
+         UNION ALL
+         SELECT (SELECT q.tenant_id FROM query_jobs q WHERE q.status = 'QUEUED' AND q.tenant_id > t.tenant_id
+                 ORDER BY q.tenant_id LIMIT 1)
+         FROM t WHERE t.tenant_id IS NOT NULL
+       )
+       SELECT t.tenant_id, h.jobs,
+         (SELECT count(*) FROM query_jobs r WHERE r.tenant_id = t.tenant_id AND r.status = 'RUNNING')::int AS running
+       FROM t CROSS JOIN LATERAL (
+         SELECT json_agg(json_build_object('jobId', c.job_id, 'submittedAt', c.submitted_at)
+                         ORDER BY c.submitted_at, c.job_id) AS jobs
+         FROM (SELECT job_id, submitted_at FROM query_jobs q
+               WHERE q.tenant_id = t.tenant_id AND q.status = 'QUEUED' AND q.expires_at > now()
+                 AND (q.not_before IS NULL OR q.not_before <= now())
+               ORDER BY q.submitted_at, q.job_id LIMIT $1) c
+       ) h
+       WHERE t.tenant_id IS NOT NULL AND h.jobs IS NOT NULL
+       LIMIT $2`,
+      [opts.perTenant, opts.maxTenants],
+    );
+    return r.rows.map((row) => ({
+      tenantId: row.tenant_id as string,
+      jobs: (row.jobs as { jobId: string; submittedAt: string }[]).map((j) => ({
+        jobId: j.jobId,
+        submittedAt: new Date(j.submittedAt).toISOString(),
+      })),
+      running: row.running as number,
+    }));
+  }
+
+  async claim(
+    tenantId: string,
+    jobId: string,
+    lease: { owner: string; ms: number },
+    maxRunning: number,
+  ): Promise<QueryJob | null> {
+    const r = await this.q('SELECT * FROM spectra_claim_job($1, $2, $3, $4, $5)', [
+      tenantId,
+      jobId,
+      lease.owner,
+      Math.ceil(lease.ms),
+      maxRunning,
+    ]);
+    return r.rows[0] ? rowToJob(r.rows[0]) : null;
+  }
+
+  async heartbeat(
+    tenantId: string,
+    jobId: string,
+    lease: { owner: string; ms: number },
+    progress: { rowsFetched: number },
+  ): Promise<boolean> {
+    const r = await this.q(
+      `UPDATE query_jobs SET lease_expires_at = clock_timestamp() + $4 * interval '1 millisecond', rows_fetched = $5
+       WHERE tenant_id = $1 AND job_id = $2 AND status = 'RUNNING' AND lease_owner = $3`,
+      [tenantId, jobId, lease.owner, Math.ceil(lease.ms), progress.rowsFetched],
+    );
+    return r.rowCount === 1;
+  }
+
+  async requeueExpired(
+    maxAttempts: number,
+    limit: number,
+  ): Promise<{ requeued: QueryJob[]; failed: QueryJob[] }> {
+    const r = await this.q(
+      `UPDATE query_jobs j SET
+         status = CASE WHEN j.attempts >= $1 THEN 'FAILED' ELSE 'QUEUED' END,
+         completed_at = CASE WHEN j.attempts >= $1 THEN clock_timestamp() END,
+         error = CASE WHEN j.attempts >= $1 THEN jsonb_build_object(
+           'code', $3::text,
+           'message', 'the job was started ' || j.attempts || ' times and its worker stopped each time; giving up',
+           'details', jsonb_build_object('attempts', j.attempts)) END,
+         lease_owner = NULL, lease_expires_at = NULL, statement_ref = NULL, version = j.version + 1
+       FROM (SELECT tenant_id, job_id FROM query_jobs
+             WHERE status = 'RUNNING' AND lease_expires_at < clock_timestamp()
+             ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) x
+       WHERE j.tenant_id = x.tenant_id AND j.job_id = x.job_id
+         AND j.status = 'RUNNING' AND j.lease_expires_at < clock_timestamp()
+       RETURNING j.*`,
+      [maxAttempts, limit, JOB_ERROR_CODES.MAX_ATTEMPTS_EXCEEDED],
+    );
+    const jobs = r.rows.map(rowToJob);
+    return {
+      requeued: jobs.filter((j) => j.status === 'QUEUED'),
+      failed: jobs.filter((j) => j.status === 'FAILED'),
+    };
+  }
+
+  /** LISTENs on a dedicated connection, reconnecting with backoff; a reconnect is reported as `queued`. */
+  async subscribe(onEvent: (event: QueueEvent) => void): Promise<() => Promise<void>> {
+    let client: pg.Client | undefined;
+    let closed = false;
+    let delay = RECONNECT_MIN_MS;
+    let retry: NodeJS.Timeout | undefined;
+
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({ ...this.listenConfig, application_name: 'spectra-listen' });
+      c.on('notification', (msg) => {
+        const payload = msg.payload ?? '';
+        if (payload === 'queued') onEvent({ type: 'queued' });
+        else if (payload.startsWith('cancelled ')) {
+          const [, tenantId, jobId] = payload.split(' ');
+          if (tenantId && jobId) onEvent({ type: 'cancelled', tenantId, jobId });
+        }
+      });
+      const lost = () => {
+        if (client !== c) return;
+        client = undefined;
+        c.end().catch(() => {});
+        if (!closed) schedule();
+      };
+      c.on('error', lost);
+      c.on('end', lost);
+      await c.connect();
+      await c.query(`LISTEN ${CHANNEL}`);
+      if (closed) {
+        await c.end().catch(() => {});
+        return;
+      }
+      client = c;
+      delay = RECONNECT_MIN_MS;
+    };
+    const schedule = () => {
+      retry = setTimeout(() => {
+        connect().then(
+          () => onEvent({ type: 'queued' }),
+          () => {
+            delay = Math.min(delay * 2, RECONNECT_MAX_MS);
+            if (!closed) schedule();
+          },
+        );
+      }, delay);
+      retry.unref();
+    };
+
+    await connect();
+    return async () => {
+      closed = true;
+      clearTimeout(retry);
+      const c = client;
+      client = undefined;
+      await c?.end().catch(() => {});
+    };
+  }
+}
+
+export class PostgresJobRetention implements JobRetentionStore {
+  constructor(private readonly q: Query) {}
+
+  async expiredResults(limit: number): Promise<{ tenantId: string; jobId: string; key: string }[]> {
+    const r = await this.q(
+      `SELECT tenant_id, job_id, result->>'key' AS key FROM query_jobs
+       WHERE result_expires_at <= now() ORDER BY result_expires_at LIMIT $1`,
+      [limit],
+    );
+    return r.rows.map((row) => ({ tenantId: row.tenant_id, jobId: row.job_id, key: row.key }));
+  }
+
+  async clearResult(tenantId: string, jobId: string, key: string): Promise<void> {
+    await this.q(
+      `UPDATE query_jobs SET result = NULL, result_expires_at = NULL
+       WHERE tenant_id = $1 AND job_id = $2 AND result->>'key' = $3`,
+      [tenantId, jobId, key],
+    );
+  }
+
+  async deleteExpired(limit: number): Promise<{ tenantId: string; jobId: string }[]> {
+    const r = await this.q(
+      `DELETE FROM query_jobs j USING (
+         SELECT tenant_id, job_id FROM query_jobs WHERE expires_at <= now() AND status <> 'RUNNING'
+         ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED) x
+       WHERE j.tenant_id = x.tenant_id AND j.job_id = x.job_id
+       RETURNING j.tenant_id, j.job_id`,
+      [limit],
+    );
+    return r.rows.map((row) => ({ tenantId: row.tenant_id, jobId: row.job_id }));
+  }
+}

@@ -1,0 +1,500 @@
+/**
+ * Warehouse adapter for Amazon Redshift through the Redshift Data API (serverless shape).
+ *
+ * One statement = ExecuteStatement (as the tenant: `DbUser` on a provisioned cluster, or the
+ * tenant's `SecretArn`) → DescribeStatement polled with backoff until a deadline → result pages
+ * streamed into the sink (CSV through GetStatementResultV2 by default, typed JSON through
+ * GetStatementResult as the fallback). Sessions are reused per (tenant, db user) through
+ * `SessionKeepAliveSeconds` / `SessionId`; a session the API refuses (busy, expired, gone) is
+ * dropped and the statement resubmitted without it. Timeouts, aborts and `cancel(ref)` call
+ * CancelStatement. Design notes: docs/aws.md.
+ */
+import {
+  CancelStatementCommand,
+  type ColumnMetadata,
+  DescribeStatementCommand,
+  type DescribeStatementResponse,
+  ExecuteStatementCommand,
+  type ExecuteStatementInput,
+  type Field,
+  GetStatementResultCommand,
+  GetStatementResultV2Command,
+  RedshiftDataClient,
+  type RedshiftDataClientConfig,
+} from '@aws-sdk/client-redshift-data';
+import { ApiError } from '../../domain/errors.js';
+import { type DataApiParameter, toDataApiStatement } from '../../sql/data-api-params.js';
+import { initSqlGuard } from '../../sql/index.js';
+import type {
+  ExecutionContext,
+  ExecutionResult,
+  Row,
+  RowSink,
+  StatementInput,
+  StatementRef,
+  Warehouse,
+} from '../port.js';
+import { StatementCancelledError } from '../statement-cancelled.js';
+import { type CsvField, CsvRecordReader } from './csv-records.js';
+import { awsErrorName, isSessionRefusal, statementFailure, translateAwsError } from './errors.js';
+import { InMemorySessionStore, type SessionStore, type WarehouseSession } from './sessions.js';
+import { type ResultColumn, resultColumns } from './types.js';
+
+export type { SessionStore, WarehouseSession } from './sessions.js';
+export { InMemorySessionStore } from './sessions.js';
+
+const REF_PREFIX = 'rsd:';
+/** A session this close to its expiry is not reused: the statement could outlive it. */
+const SESSION_EXPIRY_MARGIN_MS = 10_000;
+const LABEL_PATTERN = /^[A-Za-z0-9_.:-]{1,60}$/;
+/** After CancelStatement, how long to wait for the statement to reach a final status. */
+const CANCEL_SETTLE_MS = 2000;
+const CANCEL_SETTLE_POLL_MS = 20;
+const FINAL_STATUSES = new Set(['FINISHED', 'FAILED', 'ABORTED']);
+
+export type RedshiftTarget = { clusterIdentifier: string } | { workgroupName: string };
+
+/**
+ * How a statement authenticates as its tenant. `db-user`: temporary credentials for the tenant's
+ * db user (provisioned clusters only). `secret`: one Secrets Manager secret per tenant, its ARN
+ * built from a template with `{tenant}` and/or `{db_user}`.
+ */
+export type RedshiftAuth = { kind: 'db-user' } | { kind: 'secret'; secretArnTemplate: string };
+
+export interface PollingOptions {
+  /** First DescribeStatement wait. */
+  initialMs: number;
+  maxMs: number;
+  factor: number;
+}
+
+export interface RedshiftDataWarehouseOptions {
+  target: RedshiftTarget;
+  database: string;
+  auth: RedshiftAuth;
+  /** A ready client (tests, shared clients); otherwise one is made from `clientConfig`. */
+  client?: RedshiftDataClient;
+  clientConfig?: RedshiftDataClientConfig;
+  /** `CSV` (default): GetStatementResultV2; `JSON`: typed GetStatementResult. */
+  resultFormat?: 'CSV' | 'JSON';
+  /** 0 disables session reuse. */
+  sessionKeepAliveSeconds: number;
+  /** Sessions kept per (tenant, db user); beyond it, statements run without a session. */
+  maxSessionsPerUser?: number;
+  sessions?: SessionStore;
+  polling?: Partial<PollingOptions>;
+}
+
+export interface SessionStats {
+  /** Statements that ran on a reused session. */
+  hits: number;
+  /** Statements that found no idle session. */
+  misses: number;
+  /** Sessions the Data API opened for us. */
+  created: number;
+  /** Reused sessions the Data API refused (busy, expired, closed): dropped, statement resubmitted. */
+  replaced: number;
+  /** Statements that ran without a session (disabled, per-user cap, or session limit reached). */
+  sessionless: number;
+}
+
+interface Submitted {
+  id: string;
+  session: WarehouseSession | null;
+}
+
+/** Builds a Data API client; the SDK's Node-version notice is not for our users (NOTES.md). */
+export function createRedshiftDataClient(config: RedshiftDataClientConfig = {}): RedshiftDataClient {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  return new RedshiftDataClient(config);
+}
+
+export class RedshiftDataWarehouse implements Warehouse {
+  private readonly client: RedshiftDataClient;
+  private readonly ownsClient: boolean;
+  private readonly sessions: SessionStore;
+  private readonly polling: PollingOptions;
+  private readonly maxSessionsPerUser: number;
+  private resultFormat: 'CSV' | 'JSON';
+  /** Sessions being opened right now per (tenant, db user): they count against the cap before they exist. */
+  private readonly opening = new Map<string, number>();
+  private readonly stats: SessionStats = { hits: 0, misses: 0, created: 0, replaced: 0, sessionless: 0 };
+
+  constructor(private readonly opts: RedshiftDataWarehouseOptions) {
+    if ('workgroupName' in opts.target && opts.auth.kind === 'db-user') {
+      throw new Error(
+        'Redshift Serverless derives the database user from the IAM identity, so DbUser cannot select a tenant: configure a per-tenant secret ARN template',
+      );
+    }
+    if (opts.auth.kind === 'secret' && !/\{(tenant|db_user)\}/.test(opts.auth.secretArnTemplate)) {
+      throw new Error(
+        'the secret ARN must contain {tenant} or {db_user}: one shared secret would run every tenant as the same database user',
+      );
+    }
+    this.client = opts.client ?? createRedshiftDataClient(opts.clientConfig);
+    this.ownsClient = opts.client === undefined;
+    this.sessions = opts.sessions ?? new InMemorySessionStore();
+    this.polling = { initialMs: 50, maxMs: 500, factor: 1.5, ...opts.polling };
+    this.maxSessionsPerUser = opts.maxSessionsPerUser ?? 4;
+    this.resultFormat = opts.resultFormat ?? 'CSV';
+  }
+
+  get sessionStats(): SessionStats {
+    return { ...this.stats };
+  }
+
+  async execute(ctx: ExecutionContext, statement: StatementInput, sink: RowSink): Promise<ExecutionResult> {
+    if (ctx.signal?.aborted) throw new StatementCancelledError();
+    const deadline = Date.now() + ctx.timeoutMs;
+    await initSqlGuard(); // the parameter rewrite uses the guard's tokenizer (loaded once)
+    const { sql, parameters } = toDataApiStatement(statement.sql, statement.params);
+    const submitted = await this.submit(ctx, sql, parameters);
+    const statementRef = REF_PREFIX + submitted.id;
+    ctx.onStatement?.(statementRef);
+    let description: DescribeStatementResponse;
+    try {
+      description = await this.waitForCompletion(submitted.id, ctx, deadline);
+    } finally {
+      // The result is cached by the Data API: the session is free once the statement has ended.
+      if (submitted.session) {
+        await this.sessions
+          .release(submitted.session.sessionId, Date.now() + this.opts.sessionKeepAliveSeconds * 1000)
+          .catch(() => {});
+      }
+    }
+    const result = await this.readResult(submitted.id, description, ctx, sink);
+    return { ...result, statementRef };
+  }
+
+  async cancel(ref: StatementRef): Promise<boolean> {
+    if (!ref.startsWith(REF_PREFIX)) return false;
+    try {
+      const out = await this.client.send(new CancelStatementCommand({ Id: ref.slice(REF_PREFIX.length) }));
+      return out.Status === true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Proves the Data API answers with our credentials (a statement id that cannot exist is looked up). */
+  async ping(): Promise<void> {
+    try {
+      await this.client.send(new DescribeStatementCommand({ Id: crypto.randomUUID() }));
+    } catch (e) {
+      const name = awsErrorName(e);
+      if (name === 'ResourceNotFoundException' || name === 'ValidationException') return;
+      throw translateAwsError(e, 'DescribeStatement');
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) this.client.destroy();
+  }
+
+  private connection(ctx: ExecutionContext): Partial<ExecuteStatementInput> {
+    const { target, auth, database } = this.opts;
+    const where =
+      'clusterIdentifier' in target
+        ? { ClusterIdentifier: target.clusterIdentifier }
+        : { WorkgroupName: target.workgroupName };
+    const who =
+      auth.kind === 'secret'
+        ? {
+            SecretArn: auth.secretArnTemplate
+              .replaceAll('{tenant}', ctx.tenantId)
+              .replaceAll('{db_user}', ctx.dbUser),
+          }
+        : { DbUser: ctx.dbUser };
+    return { ...where, Database: database, ...who };
+  }
+
+  /** ExecuteStatement on a reused session, a new session, or none; returns the statement id. */
+  private async submit(
+    ctx: ExecutionContext,
+    sql: string,
+    parameters: DataApiParameter[],
+  ): Promise<Submitted> {
+    const base: ExecuteStatementInput = {
+      Sql: sql,
+      ResultFormat: this.resultFormat,
+      ...(parameters.length ? { Parameters: parameters } : {}),
+      ...(ctx.label && LABEL_PATTERN.test(ctx.label) ? { StatementName: ctx.label } : {}),
+    };
+    const keepAlive = this.opts.sessionKeepAliveSeconds;
+    if (keepAlive <= 0) {
+      this.stats.sessionless++;
+      return { id: await this.send({ ...base, ...this.connection(ctx) }, ctx), session: null };
+    }
+
+    const claim = await this.sessions.claim(ctx.tenantId, ctx.dbUser, Date.now() + SESSION_EXPIRY_MARGIN_MS);
+    let live = claim.live;
+    const reusable = claim.session;
+    if (reusable && reusable.tenantId === ctx.tenantId && reusable.dbUser === ctx.dbUser) {
+      try {
+        // A session already knows its cluster, database and user: only the statement goes with it.
+        const id = await this.send({ ...base, SessionId: reusable.sessionId }, ctx, { raw: true });
+        this.stats.hits++;
+        return { id, session: reusable };
+      } catch (e) {
+        await this.sessions.drop(reusable.sessionId).catch(() => {});
+        live--;
+        if (!isSessionRefusal(e)) throw translateAwsError(e, 'ExecuteStatement');
+        this.stats.replaced++;
+      }
+    } else if (reusable) {
+      await this.sessions.release(reusable.sessionId, reusable.expiresAt).catch(() => {});
+    }
+    this.stats.misses++;
+
+    const connection = this.connection(ctx);
+    const key = `${ctx.tenantId}\u0000${ctx.dbUser}`;
+    const opening = this.opening.get(key) ?? 0;
+    if (live + opening < this.maxSessionsPerUser) {
+      this.opening.set(key, opening + 1);
+      try {
+        const out = await this.executeRaw(
+          { ...base, ...connection, SessionKeepAliveSeconds: keepAlive },
+          ctx,
+        );
+        if (!out.SessionId) return { id: out.Id!, session: null };
+        const now = Date.now();
+        const session: WarehouseSession = {
+          sessionId: out.SessionId,
+          tenantId: ctx.tenantId,
+          dbUser: ctx.dbUser,
+          createdAt: now,
+          expiresAt: now + keepAlive * 1000,
+        };
+        await this.sessions.add(session).catch(() => {});
+        this.stats.created++;
+        return { id: out.Id!, session };
+      } catch (e) {
+        if (awsErrorName(e) !== 'ActiveSessionsExceededException')
+          throw translateAwsError(e, 'ExecuteStatement');
+      } finally {
+        const left = (this.opening.get(key) ?? 1) - 1;
+        if (left > 0) this.opening.set(key, left);
+        else this.opening.delete(key);
+      }
+    }
+    this.stats.sessionless++;
+    return { id: await this.send({ ...base, ...connection }, ctx), session: null };
+  }
+
+  private async send(input: ExecuteStatementInput, ctx: ExecutionContext, opts: { raw?: boolean } = {}) {
+    try {
+      return (await this.executeRaw(input, ctx)).Id!;
+    } catch (e) {
+      if (opts.raw) throw e;
+      throw translateAwsError(e, 'ExecuteStatement');
+    }
+  }
+
+  /** ExecuteStatement; falls back to JSON results for good if the endpoint refuses `ResultFormat: CSV`. */
+  private async executeRaw(input: ExecuteStatementInput, ctx: ExecutionContext) {
+    try {
+      return await this.client.send(new ExecuteStatementCommand(input));
+    } catch (e) {
+      if (
+        input.ResultFormat === 'CSV' &&
+        awsErrorName(e) === 'ValidationException' &&
+        /result ?format/i.test((e as Error).message)
+      ) {
+        this.resultFormat = 'JSON';
+        return await this.client.send(new ExecuteStatementCommand({ ...input, ResultFormat: 'JSON' }));
+      }
+      if (ctx.signal?.aborted) throw new StatementCancelledError();
+      throw e;
+    }
+  }
+
+  private async waitForCompletion(
+    id: string,
+    ctx: ExecutionContext,
+    deadline: number,
+  ): Promise<DescribeStatementResponse> {
+    let delay = this.polling.initialMs;
+    for (;;) {
+      if (ctx.signal?.aborted) {
+        await this.cancelAndSettle(id);
+        throw new StatementCancelledError();
+      }
+      let d: DescribeStatementResponse;
+      try {
+        d = await this.client.send(new DescribeStatementCommand({ Id: id }));
+      } catch (e) {
+        await this.cancelAndSettle(id);
+        throw translateAwsError(e, 'DescribeStatement');
+      }
+      if (d.Status === 'FINISHED') return d;
+      if (d.Status === 'FAILED') throw statementFailure(d.Error, id);
+      if (d.Status === 'ABORTED') throw new StatementCancelledError();
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        await this.cancelAndSettle(id);
+        const seconds = Math.round(ctx.timeoutMs / 1000);
+        throw new ApiError(
+          'QUERY_TIMEOUT',
+          `the statement exceeded its timeout of ${seconds}s and was cancelled`,
+          {
+            timeout_seconds: seconds,
+          },
+        );
+      }
+      await sleep(Math.min(delay, remaining), ctx.signal);
+      delay = Math.min(delay * this.polling.factor, this.polling.maxMs);
+    }
+  }
+
+  /** CancelStatement, then a short wait for a final status, so the caller knows the statement is gone. */
+  private async cancelAndSettle(id: string): Promise<void> {
+    if (!(await this.cancel(REF_PREFIX + id))) return;
+    const until = Date.now() + CANCEL_SETTLE_MS;
+    while (Date.now() < until) {
+      try {
+        const d = await this.client.send(new DescribeStatementCommand({ Id: id }));
+        if (FINAL_STATUSES.has(d.Status ?? '')) return;
+      } catch {
+        return;
+      }
+      await sleep(CANCEL_SETTLE_POLL_MS, undefined);
+    }
+  }
+
+  private async readResult(
+    id: string,
+    description: DescribeStatementResponse,
+    ctx: ExecutionContext,
+    sink: RowSink,
+  ): Promise<Omit<ExecutionResult, 'statementRef'>> {
+    if (description.HasResultSet === false) {
+      await sink.columns([]);
+      return { rowCount: 0, stoppedAtMaxRows: false };
+    }
+    const csv = (description.ResultFormat ?? this.resultFormat).toUpperCase() === 'CSV';
+    const max = ctx.maxRows ?? Number.POSITIVE_INFINITY;
+    let columns: ResultColumn[] | undefined;
+    let metadata: ColumnMetadata[] = [];
+    let reader: CsvRecordReader | undefined;
+    let rowCount = 0;
+    let token: string | undefined;
+    let firstPage = true;
+    for (;;) {
+      if (ctx.signal?.aborted) throw new StatementCancelledError();
+      const page = await this.fetchPage(id, token, csv, ctx);
+      if (!columns) {
+        metadata = page.ColumnMetadata ?? [];
+        columns = resultColumns(metadata);
+        reader = new CsvRecordReader(columns.length);
+        await sink.columns(columns.map((c) => c.info));
+      }
+      token = page.NextToken || undefined;
+      let rows: Row[];
+      if (csv) {
+        const startsAtRecord = reader!.atRecordBoundary;
+        const records: CsvField[][] = [];
+        for (const chunk of page.csv ?? []) reader!.read(chunk, records);
+        if (!token) reader!.finish(records);
+        if (startsAtRecord && isHeaderRecord(records, metadata, firstPage && !token, page.TotalNumRows)) {
+          records.shift();
+        }
+        rows = decodeCsvRows(records, columns);
+      } else {
+        rows = (page.fields ?? []).map((record) => record.map((f, i) => columns![i]!.decodeField(f)));
+      }
+      firstPage = false;
+      const room = max - rowCount;
+      if (rows.length > room) {
+        rows = rows.slice(0, room);
+        if (rows.length) await sink.rows(rows);
+        return { rowCount: rowCount + rows.length, stoppedAtMaxRows: true };
+      }
+      if (rows.length) await sink.rows(rows);
+      rowCount += rows.length;
+      if (!token) return { rowCount, stoppedAtMaxRows: false };
+      if (rowCount >= max) return { rowCount, stoppedAtMaxRows: true };
+    }
+  }
+
+  private async fetchPage(
+    id: string,
+    token: string | undefined,
+    csv: boolean,
+    ctx: ExecutionContext,
+  ): Promise<{
+    ColumnMetadata?: ColumnMetadata[];
+    NextToken?: string;
+    TotalNumRows?: number;
+    csv?: string[];
+    fields?: Field[][];
+  }> {
+    const input = { Id: id, ...(token ? { NextToken: token } : {}) };
+    const options = ctx.signal ? { abortSignal: ctx.signal } : {};
+    try {
+      if (csv) {
+        const out = await this.client.send(new GetStatementResultV2Command(input), options);
+        return {
+          ...pageInfo(out),
+          csv: (out.Records ?? []).map((r) => r.CSVRecords ?? ''),
+        };
+      }
+      const out = await this.client.send(new GetStatementResultCommand(input), options);
+      return { ...pageInfo(out), fields: out.Records ?? [] };
+    } catch (e) {
+      if (ctx.signal?.aborted) throw new StatementCancelledError();
+      throw translateAwsError(e, csv ? 'GetStatementResultV2' : 'GetStatementResult');
+    }
+  }
+}
+
+function pageInfo(out: { ColumnMetadata?: ColumnMetadata[]; NextToken?: string; TotalNumRows?: number }) {
+  return {
+    ...(out.ColumnMetadata ? { ColumnMetadata: out.ColumnMetadata } : {}),
+    ...(out.NextToken ? { NextToken: out.NextToken } : {}),
+    ...(out.TotalNumRows !== undefined ? { TotalNumRows: out.TotalNumRows } : {}),
+  };
+}
+
+/**
+ * The API reference does not say whether CSV pages start with a header line. A first record that
+ * spells the column names is taken for one, unless the page is the whole result and its record
+ * count already equals `TotalNumRows` (a data row that happens to equal the names).
+ */
+function isHeaderRecord(
+  records: CsvField[][],
+  metadata: ColumnMetadata[],
+  wholeResult: boolean,
+  totalRows: number | undefined,
+): boolean {
+  const first = records[0];
+  if (!first || first.length !== metadata.length) return false;
+  const spellsNames = first.every(
+    (v, i) => v !== null && (v === metadata[i]?.name || v === metadata[i]?.label),
+  );
+  if (!spellsNames) return false;
+  return !(wholeResult && totalRows !== undefined && records.length === totalRows);
+}
+
+function decodeCsvRows(records: CsvField[][], columns: ResultColumn[]): Row[] {
+  const n = columns.length;
+  const decoders = columns.map((c) => c.decodeText);
+  for (const record of records) {
+    for (let i = 0; i < n; i++) {
+      const v = record[i];
+      if (v !== null && v !== undefined) (record as unknown[])[i] = decoders[i]!(v);
+    }
+  }
+  return records;
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

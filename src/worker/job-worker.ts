@@ -1,0 +1,186 @@
+/**
+ * The job worker of one process: up to `concurrency` jobs at a time, claimed in fair order
+ * (claim-order.ts) with a conditional update only one process can win. It wakes on queue events
+ * (PostgreSQL LISTEN/NOTIFY), on a periodic scan as fallback, and whenever a slot frees up; it
+ * re-queues jobs whose worker died (expired leases) and stops runs cancelled from any process.
+ */
+import os from 'node:os';
+import type { QueryJob } from '../domain/query-job.js';
+import type { StateStore } from '../state/port.js';
+import type { ResultStore } from '../storage/port.js';
+import type { Warehouse } from '../warehouse/port.js';
+import { claimOrder } from './claim-order.js';
+import { JobRun, type WorkerLog } from './run-job.js';
+
+export interface JobWorkerOptions {
+  state: StateStore;
+  warehouse: Warehouse;
+  results: ResultStore;
+  log: WorkerLog;
+  /** Jobs this process runs at once (the global per-process cap). */
+  concurrency: number;
+  /** RUNNING jobs per tenant across all workers. */
+  tenantCap: (tenantId: string) => number;
+  leaseMs: number;
+  maxAttempts: number;
+  /** Fallback scan period when no queue event arrives. */
+  pollIntervalMs: number;
+  /** First retry delay after a transient failure (doubles per attempt). */
+  retryBaseMs: number;
+  resultTtlMs: number;
+  /** Identifies this worker in leases; unique per process by default. */
+  owner?: string;
+  /** Called for every job this worker claims (metrics, tests). */
+  onClaim?: (job: QueryJob) => void;
+}
+
+/** Expired leases are looked for at this fraction of the lease. */
+const REQUEUE_CHECK_FRACTION = 0.5;
+/** How many tenants a scan considers. */
+const MAX_TENANTS_PER_SCAN = 1000;
+
+export class JobWorker {
+  readonly owner: string;
+  private readonly runs = new Map<string, JobRun>();
+  private readonly finished = new Set<Promise<void>>();
+  private unsubscribe: (() => Promise<void>) | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private scanning = false;
+  private rescan = false;
+  private stopping = false;
+  /** Claims made by this worker (tests count them across processes). */
+  claims = 0;
+
+  constructor(private readonly opts: JobWorkerOptions) {
+    this.owner = opts.owner ?? `${os.hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`;
+  }
+
+  get running(): number {
+    return this.runs.size;
+  }
+
+  async start(): Promise<void> {
+    const { state, log } = this.opts;
+    this.unsubscribe = await state.jobQueue.subscribe((event) => {
+      if (event.type === 'queued') this.wake();
+      else this.runs.get(`${event.tenantId}/${event.jobId}`)?.stop('cancelled');
+    });
+    this.timers.push(setInterval(() => this.wake(), this.opts.pollIntervalMs));
+    this.timers.push(
+      setInterval(
+        () => void this.requeueExpired(),
+        Math.max(100, Math.floor(this.opts.leaseMs * REQUEUE_CHECK_FRACTION)),
+      ),
+    );
+    for (const t of this.timers) t.unref();
+    log.info({ owner: this.owner, concurrency: this.opts.concurrency }, 'job worker started');
+    void this.requeueExpired();
+    this.wake();
+  }
+
+  /** Looks for claimable jobs now (coalesces concurrent calls into one more scan). */
+  wake(): void {
+    if (this.stopping) return;
+    if (this.scanning) {
+      this.rescan = true;
+      return;
+    }
+    this.scanning = true;
+    void this.scanLoop();
+  }
+
+  private async scanLoop(): Promise<void> {
+    try {
+      do {
+        this.rescan = false;
+        await this.scanOnce();
+      } while (this.rescan && !this.stopping && this.runs.size < this.opts.concurrency);
+    } catch (e) {
+      this.opts.log.warn({ err: e }, 'job scan failed; retrying on the next poll');
+    } finally {
+      this.scanning = false;
+    }
+  }
+
+  private async scanOnce(): Promise<void> {
+    const { state, concurrency, tenantCap, leaseMs } = this.opts;
+    const free = concurrency - this.runs.size;
+    if (free <= 0) return;
+    const heads = await state.jobQueue.heads({ perTenant: free, maxTenants: MAX_TENANTS_PER_SCAN });
+    if (heads.length === 0) return;
+    let claimed = 0;
+    for (const candidate of claimOrder(heads, free, tenantCap)) {
+      if (this.stopping || this.runs.size >= concurrency) break;
+      const job = await state.jobQueue.claim(
+        candidate.tenantId,
+        candidate.jobId,
+        { owner: this.owner, ms: leaseMs },
+        tenantCap(candidate.tenantId),
+      );
+      if (!job) {
+        // Another worker won it, or the tenant reached its cap meanwhile: look again.
+        this.rescan = true;
+        continue;
+      }
+      claimed++;
+      this.launch(job);
+    }
+    // A full batch may mean more is waiting.
+    if (claimed > 0 && claimed === free) this.rescan = true;
+  }
+
+  private launch(job: QueryJob): void {
+    this.claims++;
+    this.opts.onClaim?.(job);
+    this.opts.log.info(
+      { job_id: job.jobId, tenant_id: job.tenantId, attempt: job.attempts, owner: this.owner },
+      'job claimed',
+    );
+    const run = new JobRun(job, { ...this.opts, owner: this.owner });
+    const id = `${job.tenantId}/${job.jobId}`;
+    this.runs.set(id, run);
+    const done: Promise<void> = run
+      .run()
+      .catch((e) => this.opts.log.error({ err: e, job_id: job.jobId }, 'job run crashed'))
+      .finally(() => {
+        this.runs.delete(id);
+        this.finished.delete(done);
+        this.wake();
+      });
+    this.finished.add(done);
+  }
+
+  private async requeueExpired(): Promise<void> {
+    if (this.stopping) return;
+    try {
+      const { requeued, failed } = await this.opts.state.jobQueue.requeueExpired(this.opts.maxAttempts, 100);
+      for (const j of requeued)
+        this.opts.log.warn({ job_id: j.jobId, attempts: j.attempts }, 'lease expired; job re-queued');
+      for (const j of failed)
+        this.opts.log.warn({ job_id: j.jobId, attempts: j.attempts }, 'lease expired; out of attempts');
+      if (requeued.length > 0) this.wake();
+    } catch (e) {
+      this.opts.log.warn({ err: e }, 'lease check failed');
+    }
+  }
+
+  /**
+   * Stops claiming, lets running jobs finish for up to `graceMs`, then stops the rest; they go
+   * back to the queue for another worker.
+   */
+  async stop(graceMs = 0): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.unsubscribe?.().catch(() => {});
+    if (this.finished.size > 0 && graceMs > 0) {
+      await Promise.race([
+        Promise.allSettled([...this.finished]),
+        new Promise((resolve) => setTimeout(resolve, graceMs).unref()),
+      ]);
+    }
+    for (const run of this.runs.values()) run.stop('shutdown');
+    await Promise.allSettled([...this.finished]);
+  }
+}

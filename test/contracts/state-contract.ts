@@ -1,0 +1,415 @@
+/**
+ * The StateStore port's contract for tenants, API keys and query jobs: what every adapter
+ * (PostgreSQL now, DynamoDB later) must do, written against the port only. An adapter's test file
+ * calls `stateContract(name, factory)`.
+ *
+ * The store may be shared with other tests: every id made here carries a random run prefix, and
+ * no assertion depends on the store being empty. Only what DynamoDB can do is asked for: key
+ * lookups, conditional single-item updates, per-tenant listing in time order with opaque cursors,
+ * expiry filtered on read.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiError } from '../../src/domain/errors.js';
+import { asyncFieldsUnset, type JobStatus, type QueryJob } from '../../src/domain/query-job.js';
+import type { ApiKeyRecord, Tenant } from '../../src/domain/tenant.js';
+import type { Page, StateStore } from '../../src/state/port.js';
+
+export interface StateUnderTest {
+  store: StateStore;
+  close(): Promise<void>;
+}
+
+export type StateFactory = () => Promise<StateUnderTest>;
+
+const HOUR = 3_600_000;
+
+async function rejection(p: Promise<unknown>): Promise<ApiError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ApiError);
+    return e as ApiError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** Walks every page with `limit` per page; fails on a loop. */
+async function allPages<T>(fetch: (cursor: string | undefined) => Promise<Page<T>>): Promise<T[][]> {
+  const pages: T[][] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await fetch(cursor);
+    pages.push(page.items);
+    cursor = page.nextCursor ?? undefined;
+    if (pages.length > 1000) throw new Error('cursor never ends');
+  } while (cursor);
+  return pages;
+}
+
+export function stateContract(name: string, factory: StateFactory): void {
+  describe(`StateStore contract: ${name}`, () => {
+    let sut: StateUnderTest;
+    let store: StateStore;
+    const run = `sc${randomBytes(3).toString('hex')}`;
+    let seq = 0;
+    const id = (what: string) => `${run}-${what}-${++seq}`;
+
+    beforeAll(async () => {
+      sut = await factory();
+      store = sut.store;
+    });
+    afterAll(async () => {
+      await sut?.close();
+    });
+
+    const now = () => new Date().toISOString();
+
+    function tenant(overrides: Partial<Tenant> = {}): Tenant {
+      const tenantId = overrides.tenantId ?? id('t');
+      return {
+        tenantId,
+        name: `Tenant ${tenantId}`,
+        dbUser: `db_${tenantId.replaceAll('-', '_')}`,
+        dbGroups: [],
+        status: 'active',
+        defaultPermissions: ['query:*', 'bulk:*'],
+        createdAt: now(),
+        updatedAt: now(),
+        ...overrides,
+      };
+    }
+
+    function apiKey(tenantId: string, overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
+      return {
+        keyId: randomBytes(8).toString('hex'),
+        tenantId,
+        secretHash: randomBytes(32).toString('hex'),
+        permissions: ['query:*'],
+        createdAt: now(),
+        expiresAt: null,
+        revokedAt: null,
+        lastUsedAt: null,
+        ...overrides,
+      };
+    }
+
+    function job(tenantId: string, overrides: Partial<QueryJob> = {}): QueryJob {
+      const submittedAt = overrides.submittedAt ?? now();
+      return {
+        jobId: `job-${randomBytes(10).toString('hex')}`,
+        tenantId,
+        status: 'QUEUED',
+        sql: 'SELECT 1',
+        plannedSql: 'SELECT 1 LIMIT 10001',
+        async: true,
+        rowLimit: 10_000,
+        timeoutSeconds: 60,
+        submittedAt,
+        startedAt: null,
+        completedAt: null,
+        rowCount: null,
+        truncated: null,
+        executionTimeMs: null,
+        error: null,
+        statementRef: null,
+        submittedBy: 'key-contract',
+        expiresAt: new Date(Date.parse(submittedAt) + 24 * HOUR).toISOString(),
+        version: 1,
+        ...asyncFieldsUnset(),
+        ...overrides,
+      };
+    }
+
+    describe('tenants', () => {
+      it('create then get returns the same tenant; an unknown id is null', async () => {
+        const t = tenant({ dbGroups: ['analysts'], defaultPermissions: ['query:execute'] });
+        await store.tenants.create(t);
+        expect(await store.tenants.get(t.tenantId)).toEqual(t);
+        expect(await store.tenants.get(id('absent'))).toBeNull();
+      });
+
+      it('creating an existing tenant id → CONFLICT, and the first one is kept', async () => {
+        const t = tenant();
+        await store.tenants.create(t);
+        const e = await rejection(store.tenants.create({ ...t, name: 'impostor' }));
+        expect(e.code).toBe('CONFLICT');
+        expect((await store.tenants.get(t.tenantId))?.name).toBe(t.name);
+      });
+
+      it('a second tenant with a db_user already mapped → CONFLICT (two tenants must never share a role)', async () => {
+        const first = tenant();
+        await store.tenants.create(first);
+        const e = await rejection(store.tenants.create(tenant({ dbUser: first.dbUser })));
+        expect(e.code).toBe('CONFLICT');
+      });
+
+      it('update patches only the given fields and moves updatedAt; an unknown id → NOT_FOUND', async () => {
+        const t = tenant({ createdAt: '2024-01-01T00:00:00.000Z', updatedAt: '2024-01-01T00:00:00.000Z' });
+        await store.tenants.create(t);
+        const updated = await store.tenants.update(t.tenantId, { status: 'suspended' });
+        expect(updated).toEqual({ ...t, status: 'suspended', updatedAt: expect.any(String) });
+        expect(updated.updatedAt > t.updatedAt).toBe(true);
+        expect(await store.tenants.get(t.tenantId)).toEqual(updated);
+        expect((await rejection(store.tenants.update(id('absent'), { status: 'active' }))).code).toBe(
+          'NOT_FOUND',
+        );
+      });
+
+      it('delete removes the tenant; deleting again is harmless', async () => {
+        const t = tenant();
+        await store.tenants.create(t);
+        await store.tenants.delete(t.tenantId);
+        expect(await store.tenants.get(t.tenantId)).toBeNull();
+        await store.tenants.delete(t.tenantId);
+      });
+
+      it('list pages through every tenant exactly once, in a stable order', async () => {
+        const mine = [tenant(), tenant(), tenant(), tenant(), tenant()];
+        for (const t of mine) await store.tenants.create(t);
+        const pages = await allPages((cursor) => store.tenants.list({ limit: 2, cursor }));
+        for (const p of pages) expect(p.length).toBeLessThanOrEqual(2);
+        const ids = pages.flat().map((t) => t.tenantId);
+        expect(new Set(ids).size).toBe(ids.length);
+        const seen = ids.filter((i) => mine.some((t) => t.tenantId === i));
+        expect(seen.sort()).toEqual(mine.map((t) => t.tenantId).sort());
+        const again = (await allPages((cursor) => store.tenants.list({ limit: 3, cursor })))
+          .flat()
+          .map((t) => t.tenantId);
+        expect(again.filter((i) => ids.includes(i))).toEqual(ids.filter((i) => again.includes(i)));
+      });
+
+      it('a malformed tenant cursor → INVALID_REQUEST naming the cursor', async () => {
+        const e = await rejection(store.tenants.list({ limit: 2, cursor: '%%%' }));
+        expect(e.code).toBe('INVALID_REQUEST');
+        expect(e.details.field).toBe('cursor');
+      });
+    });
+
+    describe('api keys (hashes only)', () => {
+      let owner: Tenant;
+      beforeAll(async () => {
+        owner = tenant();
+        await store.tenants.create(owner);
+      });
+
+      it('create then get by key id; an unknown key id is null', async () => {
+        const k = apiKey(owner.tenantId, { expiresAt: new Date(Date.now() + HOUR).toISOString() });
+        await store.apiKeys.create(k);
+        expect(await store.apiKeys.get(k.keyId)).toEqual(k);
+        expect(await store.apiKeys.get(randomBytes(8).toString('hex'))).toBeNull();
+      });
+
+      it('listByTenant returns that tenant’s keys only, oldest first', async () => {
+        const other = tenant();
+        await store.tenants.create(other);
+        const keys = [0, 1, 2].map((i) =>
+          apiKey(owner.tenantId, { createdAt: new Date(Date.now() - (3 - i) * 1000).toISOString() }),
+        );
+        for (const k of [keys[2]!, keys[0]!, keys[1]!]) await store.apiKeys.create(k);
+        const foreign = apiKey(other.tenantId);
+        await store.apiKeys.create(foreign);
+        const listed = await store.apiKeys.listByTenant(owner.tenantId);
+        expect(listed.every((k) => k.tenantId === owner.tenantId)).toBe(true);
+        const mine = listed.filter((k) => keys.some((x) => x.keyId === k.keyId));
+        expect(mine).toEqual(keys);
+        expect(await store.apiKeys.listByTenant(other.tenantId)).toEqual([foreign]);
+      });
+
+      it('update sets revokedAt / lastUsedAt and clears expiresAt with null, leaving the rest alone', async () => {
+        const k = apiKey(owner.tenantId, { expiresAt: new Date(Date.now() + HOUR).toISOString() });
+        await store.apiKeys.create(k);
+        const at = now();
+        await store.apiKeys.update(k.keyId, { revokedAt: at, lastUsedAt: at });
+        expect(await store.apiKeys.get(k.keyId)).toEqual({ ...k, revokedAt: at, lastUsedAt: at });
+        await store.apiKeys.update(k.keyId, { expiresAt: null });
+        expect(await store.apiKeys.get(k.keyId)).toEqual({
+          ...k,
+          revokedAt: at,
+          lastUsedAt: at,
+          expiresAt: null,
+        });
+      });
+    });
+
+    describe('jobs', () => {
+      let a: string;
+      let b: string;
+      beforeAll(async () => {
+        a = id('jobs-a');
+        b = id('jobs-b');
+        await store.tenants.create(tenant({ tenantId: a }));
+        await store.tenants.create(tenant({ tenantId: b }));
+      });
+
+      it('create then get returns the same job, for its own tenant only', async () => {
+        const j = job(a, {
+          status: 'FAILED',
+          error: { code: 'QUERY_FAILED', message: 'division by zero', details: { sqlstate: '22012' } },
+          rowCount: 12_345_678_901,
+          truncated: false,
+          executionTimeMs: 17,
+          params: ['x', 1, null, true],
+        });
+        await store.jobs.create(j);
+        expect(await store.jobs.get(a, j.jobId)).toEqual(j);
+        expect(await store.jobs.get(b, j.jobId)).toBeNull();
+        expect(await store.jobs.get(a, 'job-absent')).toBeNull();
+      });
+
+      it('an expired job is invisible to get, list and transition', async () => {
+        const past = new Date(Date.now() - 2 * HOUR).toISOString();
+        const j = job(a, { submittedAt: past, expiresAt: new Date(Date.now() - HOUR).toISOString() });
+        await store.jobs.create(j);
+        expect(await store.jobs.get(a, j.jobId)).toBeNull();
+        const listed = (await allPages((cursor) => store.jobs.list(a, {}, { limit: 50, cursor }))).flat();
+        expect(listed.map((x) => x.jobId)).not.toContain(j.jobId);
+        expect(
+          (await rejection(store.jobs.transition(a, j.jobId, ['QUEUED'], { status: 'RUNNING' }))).code,
+        ).toBe('NOT_FOUND');
+      });
+
+      it('transition applies the patch only from an allowed status and bumps the version', async () => {
+        const j = job(a);
+        await store.jobs.create(j);
+        const startedAt = now();
+        const running = await store.jobs.transition(a, j.jobId, ['QUEUED'], {
+          status: 'RUNNING',
+          startedAt,
+          statementRef: 'pg:1:x',
+        });
+        expect(running).toEqual({
+          ...j,
+          status: 'RUNNING',
+          startedAt,
+          statementRef: 'pg:1:x',
+          version: j.version + 1,
+        });
+        expect(await store.jobs.get(a, j.jobId)).toEqual(running);
+
+        const done = await store.jobs.transition(a, j.jobId, ['RUNNING'], {
+          status: 'COMPLETED',
+          completedAt: now(),
+          rowCount: 3,
+          truncated: false,
+          executionTimeMs: 5,
+        });
+        expect(done.version).toBe(j.version + 2);
+        expect(done).toMatchObject({ status: 'COMPLETED', rowCount: 3, statementRef: 'pg:1:x' });
+      });
+
+      it('transition from a status the job is not in → CONFLICT naming the current status, nothing changed', async () => {
+        const j = job(a, { status: 'COMPLETED' });
+        await store.jobs.create(j);
+        const e = await rejection(
+          store.jobs.transition(a, j.jobId, ['QUEUED', 'RUNNING'], { status: 'CANCELLED' }),
+        );
+        expect(e.code).toBe('CONFLICT');
+        expect(e.details.status).toBe('COMPLETED');
+        expect(await store.jobs.get(a, j.jobId)).toEqual(j);
+      });
+
+      it('transition of an unknown job, or of another tenant’s job → NOT_FOUND', async () => {
+        const j = job(a);
+        await store.jobs.create(j);
+        expect(
+          (await rejection(store.jobs.transition(b, j.jobId, ['QUEUED'], { status: 'CANCELLED' }))).code,
+        ).toBe('NOT_FOUND');
+        expect((await store.jobs.get(a, j.jobId))?.status).toBe('QUEUED');
+        expect(
+          (await rejection(store.jobs.transition(a, 'job-absent', ['QUEUED'], { status: 'RUNNING' }))).code,
+        ).toBe('NOT_FOUND');
+      });
+
+      it('of two concurrent transitions from the same status, exactly one wins', async () => {
+        const j = job(a);
+        await store.jobs.create(j);
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: 8 }, (_, i) =>
+            store.jobs.transition(a, j.jobId, ['QUEUED'], { status: 'RUNNING', statementRef: `worker-${i}` }),
+          ),
+        );
+        const won = outcomes.filter((o) => o.status === 'fulfilled');
+        expect(won).toHaveLength(1);
+        for (const o of outcomes)
+          if (o.status === 'rejected') expect((o.reason as ApiError).code).toBe('CONFLICT');
+        const stored = await store.jobs.get(a, j.jobId);
+        expect(stored?.statementRef).toBe((won[0] as PromiseFulfilledResult<QueryJob>).value.statementRef);
+        expect(stored?.version).toBe(j.version + 1);
+      });
+
+      it('list: newest first, cursor pages cover every job exactly once, status filter applies', async () => {
+        const t = id('list');
+        await store.tenants.create(tenant({ tenantId: t }));
+        const base = Date.now() - 60_000;
+        const statuses: JobStatus[] = [
+          'COMPLETED',
+          'FAILED',
+          'COMPLETED',
+          'QUEUED',
+          'COMPLETED',
+          'COMPLETED',
+          'FAILED',
+        ];
+        const jobs = statuses.map((status, i) =>
+          job(t, { status, submittedAt: new Date(base + i * 1000).toISOString() }),
+        );
+        // Inserted out of order: the order comes from submittedAt, not from insertion.
+        for (const j of [...jobs].sort(() => Math.random() - 0.5)) await store.jobs.create(j);
+
+        const pages = await allPages((cursor) => store.jobs.list(t, {}, { limit: 3, cursor }));
+        expect(pages.map((p) => p.length)).toEqual([3, 3, 1]);
+        expect(pages.flat()).toEqual([...jobs].reverse());
+
+        const completed = (
+          await allPages((cursor) => store.jobs.list(t, { status: 'COMPLETED' }, { limit: 2, cursor }))
+        ).flat();
+        expect(completed.map((j) => j.jobId)).toEqual(
+          jobs
+            .filter((j) => j.status === 'COMPLETED')
+            .reverse()
+            .map((j) => j.jobId),
+        );
+        const exact = await store.jobs.list(t, {}, { limit: jobs.length });
+        expect(exact.items).toHaveLength(jobs.length);
+        expect(exact.nextCursor).toBeNull();
+      });
+
+      it('list pages jobs submitted in the same instant without skipping or repeating', async () => {
+        const t = id('same-instant');
+        await store.tenants.create(tenant({ tenantId: t }));
+        const at = new Date(Date.now() - 5000).toISOString();
+        const jobs = Array.from({ length: 5 }, () => job(t, { submittedAt: at }));
+        for (const j of jobs) await store.jobs.create(j);
+        const listed = (await allPages((cursor) => store.jobs.list(t, {}, { limit: 2, cursor }))).flat();
+        expect(listed.map((j) => j.jobId).sort()).toEqual(jobs.map((j) => j.jobId).sort());
+      });
+
+      it('a tenant’s list never shows another tenant’s jobs, even with the other tenant’s cursor', async () => {
+        const x = id('iso-x');
+        const y = id('iso-y');
+        for (const t of [x, y]) await store.tenants.create(tenant({ tenantId: t }));
+        const base = Date.now() - 30_000;
+        for (let i = 0; i < 4; i++) {
+          await store.jobs.create(job(x, { submittedAt: new Date(base + i * 1000).toISOString() }));
+          await store.jobs.create(job(y, { submittedAt: new Date(base + i * 1000 + 500).toISOString() }));
+        }
+        const xs = (await allPages((cursor) => store.jobs.list(x, {}, { limit: 3, cursor }))).flat();
+        expect(xs).toHaveLength(4);
+        expect(xs.every((j) => j.tenantId === x)).toBe(true);
+        const yFirst = await store.jobs.list(y, {}, { limit: 1 });
+        const crossed = await store.jobs.list(x, {}, { limit: 10, cursor: yFirst.nextCursor! });
+        expect(crossed.items.every((j) => j.tenantId === x)).toBe(true);
+      });
+
+      it.each([['%%%'], ['e30'], [Buffer.from('["not a time","job-x"]').toString('base64url')]])(
+        'a malformed job cursor (%s) → INVALID_REQUEST naming the cursor',
+        async (cursor) => {
+          const e = await rejection(store.jobs.list(a, {}, { limit: 2, cursor }));
+          expect(e.code).toBe('INVALID_REQUEST');
+          expect(e.details.field).toBe('cursor');
+        },
+      );
+    });
+  });
+}

@@ -1,0 +1,465 @@
+/**
+ * The Warehouse port's contract: what every adapter (PostgreSQL now, the Redshift Data API later)
+ * must do, written against the port only. An adapter's test file calls
+ * `warehouseContract(name, factory)`; the factory builds the adapter over a warehouse holding the
+ * demo tables (sales, customers, products with a tenant_id column and RLS per tenant role).
+ *
+ * Capabilities an engine may lack (killing a session from outside, watching running statements,
+ * an unreachable endpoint) are optional on the fixture; their tests are skipped without them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiError } from '../../src/domain/errors.js';
+import type {
+  ColumnInfo,
+  ExecutionContext,
+  ExecutionResult,
+  Row,
+  RowSink,
+  StatementRef,
+  Warehouse,
+} from '../../src/warehouse/port.js';
+
+export interface ContractTenant {
+  tenantId: string;
+  dbUser: string;
+}
+
+/** Statements in the engine's dialect; the defaults are plain PostgreSQL. */
+export interface ContractSql {
+  /** One row, one column `who`: the database user the statement runs as. */
+  whoAmI: string;
+  /** Runs for minutes on the demo data unless cancelled. */
+  runaway: string;
+  /** Fails in the warehouse with SQLSTATE `failingSqlstate`. */
+  failing: string;
+  failingSqlstate: string;
+  /** `n` rows of one integer column `n`, 1..n. */
+  series(n: number): string;
+  /** One row `{s, i}` from two bind parameters: $1 as text, $2 as integer. */
+  twoParams: string;
+}
+
+export interface WarehouseUnderTest {
+  warehouse: Warehouse;
+  /** At least three tenants, each with rows in every demo table. */
+  tenants: ContractTenant[];
+  sql?: Partial<ContractSql>;
+  /** Ends the session running `ref` from outside, as an operator or a crash would. */
+  killSession?(ref: StatementRef): Promise<void>;
+  /** Whether the statement is still running in the warehouse. */
+  isRunning?(ref: StatementRef): Promise<boolean>;
+  /** The same adapter configured against an endpoint nothing answers on. */
+  unreachable?(): Promise<Warehouse>;
+  close(): Promise<void>;
+}
+
+export type WarehouseFactory = (opts: { poolSize: number }) => Promise<WarehouseUnderTest>;
+
+const DEFAULT_SQL: ContractSql = {
+  whoAmI: 'SELECT current_user AS who',
+  runaway: 'SELECT count(*) AS n FROM sales AS a, sales AS b',
+  failing: 'SELECT 1 / (count(*) - count(*)) AS x FROM sales',
+  failingSqlstate: '22012',
+  series: (n) => `SELECT g AS n FROM generate_series(1, ${n}) AS g`,
+  twoParams: 'SELECT CAST($1 AS varchar) AS s, CAST($2 AS integer) AS i',
+};
+
+const TENANT_TABLES = ['sales', 'customers', 'products'] as const;
+/** A result larger than any sane single fetch; rows must arrive in bounded batches. */
+const LARGE_RESULT = 50_000;
+const MAX_BATCH_ROWS = 10_001;
+
+/** A sink that records everything it is given. */
+export class RecordingSink implements RowSink {
+  columnCalls: ColumnInfo[][] = [];
+  batches: Row[][] = [];
+  events: string[] = [];
+  constructor(private readonly hooks: { onRows?: (batch: Row[]) => void | Promise<void> } = {}) {}
+  columns(columns: ColumnInfo[]): void {
+    this.events.push('columns');
+    this.columnCalls.push(columns);
+  }
+  rows(batch: Row[]): void | Promise<void> {
+    this.events.push('rows');
+    this.batches.push(batch);
+    return this.hooks.onRows?.(batch);
+  }
+  get rowsSeen(): Row[] {
+    return this.batches.flat();
+  }
+}
+
+function ctx(tenant: ContractTenant, extra: Partial<ExecutionContext> = {}): ExecutionContext {
+  return { tenantId: tenant.tenantId, dbUser: tenant.dbUser, timeoutMs: 30_000, ...extra };
+}
+
+async function rejection(p: Promise<unknown>): Promise<ApiError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ApiError);
+    return e as ApiError;
+  }
+  throw new Error('expected the statement to fail');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts `statement` and resolves with its ref once the warehouse reports it (plus a moment to get going). */
+function startRunaway(
+  w: Warehouse,
+  c: ExecutionContext,
+  sql: string,
+): { ref: Promise<StatementRef>; done: Promise<ExecutionResult> } {
+  let resolveRef!: (r: StatementRef) => void;
+  const ref = new Promise<StatementRef>((r) => {
+    resolveRef = r;
+  });
+  const done = w.execute({ ...c, onStatement: resolveRef }, { sql, params: [] }, new RecordingSink());
+  done.catch(() => {});
+  return { ref, done };
+}
+
+export function warehouseContract(name: string, factory: WarehouseFactory): void {
+  describe(`Warehouse contract: ${name}`, () => {
+    let wut: WarehouseUnderTest;
+    let sql: ContractSql;
+    let w: Warehouse;
+    let tenants: ContractTenant[];
+
+    beforeAll(async () => {
+      wut = await factory({ poolSize: 4 });
+      sql = { ...DEFAULT_SQL, ...wut.sql };
+      w = wut.warehouse;
+      tenants = wut.tenants;
+      expect(tenants.length).toBeGreaterThanOrEqual(3);
+    });
+    afterAll(async () => {
+      await wut?.close();
+    });
+
+    /** Who the statement ran as and which tenants' rows it saw, for one tenant. */
+    async function identity(w: Warehouse, tenant: ContractTenant, table = 'sales') {
+      const who = new RecordingSink();
+      await w.execute(ctx(tenant), { sql: sql.whoAmI, params: [] }, who);
+      const rows = new RecordingSink();
+      await w.execute(ctx(tenant), { sql: `SELECT DISTINCT tenant_id FROM ${table}`, params: [] }, rows);
+      return { who: who.rowsSeen[0]?.[0], tenants: rows.rowsSeen.map((r) => r[0]) };
+    }
+
+    describe('results', () => {
+      it('describes the columns once, before any row, with names and type names', async () => {
+        const sink = new RecordingSink();
+        const result = await w.execute(
+          ctx(tenants[0]!),
+          { sql: "SELECT CAST(1 AS integer) AS a, CAST('x' AS varchar) AS b", params: [] },
+          sink,
+        );
+        expect(sink.columnCalls).toEqual([
+          [
+            { name: 'a', type: 'INTEGER' },
+            { name: 'b', type: 'VARCHAR' },
+          ],
+        ]);
+        expect(sink.events[0]).toBe('columns');
+        expect(sink.rowsSeen).toEqual([[1, 'x']]);
+        expect(result).toMatchObject({
+          rowCount: 1,
+          stoppedAtMaxRows: false,
+          statementRef: expect.any(String),
+        });
+      });
+
+      it('describes the columns of an empty result too', async () => {
+        const sink = new RecordingSink();
+        const result = await w.execute(
+          ctx(tenants[0]!),
+          { sql: 'SELECT sale_id, region FROM sales WHERE 1 = 0', params: [] },
+          sink,
+        );
+        expect(sink.columnCalls.map((c) => c.map((x) => x.name))).toEqual([['sale_id', 'region']]);
+        expect(sink.rowsSeen).toEqual([]);
+        expect(result.rowCount).toBe(0);
+      });
+
+      it('binds parameters as values, never as SQL text', async () => {
+        const sink = new RecordingSink();
+        const evil = "x'; DROP TABLE sales; --";
+        await w.execute(ctx(tenants[0]!), { sql: sql.twoParams, params: [evil, 7] }, sink);
+        expect(sink.rowsSeen).toEqual([[evil, 7]]);
+        const count = new RecordingSink();
+        await w.execute(ctx(tenants[0]!), { sql: 'SELECT count(*) AS n FROM sales', params: [] }, count);
+        expect(count.rowsSeen[0]![0]).toBeGreaterThan(0);
+      });
+
+      it('stops after maxRows and says so; fewer rows than maxRows is a complete result', async () => {
+        const capped = new RecordingSink();
+        const r1 = await w.execute(
+          ctx(tenants[0]!, { maxRows: 11 }),
+          { sql: sql.series(100), params: [] },
+          capped,
+        );
+        expect(capped.rowsSeen.map((r) => r[0])).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+        expect(r1).toMatchObject({ rowCount: 11, stoppedAtMaxRows: true });
+
+        const complete = new RecordingSink();
+        const r2 = await w.execute(
+          ctx(tenants[0]!, { maxRows: 11 }),
+          { sql: sql.series(5), params: [] },
+          complete,
+        );
+        expect(complete.rowsSeen).toHaveLength(5);
+        expect(r2).toMatchObject({ rowCount: 5, stoppedAtMaxRows: false });
+      });
+
+      it.each([
+        ['without maxRows', undefined],
+        ['with a large maxRows', LARGE_RESULT + 1],
+      ])(`streams ${LARGE_RESULT} rows in bounded batches (%s)`, async (_label, maxRows) => {
+        const sink = new RecordingSink();
+        const result = await w.execute(
+          ctx(tenants[0]!, maxRows === undefined ? {} : { maxRows }),
+          { sql: sql.series(LARGE_RESULT), params: [] },
+          sink,
+        );
+        expect(result.rowCount).toBe(LARGE_RESULT);
+        expect(sink.rowsSeen).toHaveLength(LARGE_RESULT);
+        expect(sink.rowsSeen.at(-1)).toEqual([LARGE_RESULT]);
+        expect(Math.max(...sink.batches.map((b) => b.length))).toBeLessThanOrEqual(MAX_BATCH_ROWS);
+      });
+
+      it('waits for a slow sink: never hands over a batch while the previous one is pending', async () => {
+        let pending = 0;
+        let overlapped = false;
+        const sink = new RecordingSink({
+          onRows: async () => {
+            if (pending > 0) overlapped = true;
+            pending++;
+            await sleep(5);
+            pending--;
+          },
+        });
+        const result = await w.execute(ctx(tenants[0]!), { sql: sql.series(LARGE_RESULT), params: [] }, sink);
+        expect(result.rowCount).toBe(LARGE_RESULT);
+        expect(sink.batches.length).toBeGreaterThan(1);
+        expect(overlapped).toBe(false);
+      });
+
+      it('reports the statement ref before rows arrive, the same one the result carries', async () => {
+        let seen: StatementRef | undefined;
+        let rowsBeforeRef = false;
+        const sink = new RecordingSink({
+          onRows: () => {
+            if (seen === undefined) rowsBeforeRef = true;
+          },
+        });
+        const result = await w.execute(
+          ctx(tenants[0]!, { onStatement: (ref) => (seen = ref), label: 'job-contract1' }),
+          { sql: sql.series(3), params: [] },
+          sink,
+        );
+        expect(rowsBeforeRef).toBe(false);
+        expect(seen).toBe(result.statementRef);
+      });
+    });
+
+    describe('isolation', () => {
+      it('runs every statement as the tenant’s database user, seeing only its rows in every table', async () => {
+        for (const tenant of tenants) {
+          const { who } = await identity(w, tenant);
+          expect(who).toBe(tenant.dbUser);
+          for (const table of TENANT_TABLES) {
+            expect((await identity(w, tenant, table)).tenants, `${tenant.tenantId} ${table}`).toEqual([
+              tenant.tenantId,
+            ]);
+          }
+        }
+      });
+
+      it('keeps 60 concurrent statements of interleaved tenants apart', async () => {
+        const runs = Array.from({ length: 60 }, (_, i) => tenants[i % tenants.length]!);
+        const seen = await Promise.all(runs.map((t) => identity(w, t)));
+        seen.forEach((s, i) => {
+          expect(s).toEqual({ who: runs[i]!.dbUser, tenants: [runs[i]!.tenantId] });
+        });
+      });
+    });
+
+    describe('failures', () => {
+      it('a warehouse error → QUERY_FAILED with the SQLSTATE', async () => {
+        const e = await rejection(
+          w.execute(ctx(tenants[0]!), { sql: sql.failing, params: [] }, new RecordingSink()),
+        );
+        expect(e.code).toBe('QUERY_FAILED');
+        expect(e.details.sqlstate).toBe(sql.failingSqlstate);
+      });
+
+      it('a timeout → QUERY_TIMEOUT soon after the limit, and the statement is gone', async () => {
+        const t0 = performance.now();
+        const { ref, done } = startRunaway(w, ctx(tenants[0]!, { timeoutMs: 300 }), sql.runaway);
+        const e = await rejection(done);
+        expect(e.code).toBe('QUERY_TIMEOUT');
+        expect(performance.now() - t0).toBeLessThan(1500);
+        if (wut.isRunning) expect(await wut.isRunning(await ref)).toBe(false);
+      });
+
+      it('cancel(ref) stops a running statement, which fails as cancelled', async () => {
+        const { ref, done } = startRunaway(w, ctx(tenants[0]!), sql.runaway);
+        const r = await ref;
+        await sleep(100);
+        const t0 = performance.now();
+        expect(await w.cancel(r)).toBe(true);
+        const e = await rejection(done);
+        expect(performance.now() - t0).toBeLessThan(1000);
+        expect(e.code).toBe('QUERY_FAILED');
+        expect(e.details.reason).toBe('cancelled');
+        if (wut.isRunning) expect(await wut.isRunning(r)).toBe(false);
+      });
+
+      it('cancel of a finished or unknown statement → false, and harms nothing', async () => {
+        const result = await w.execute(
+          ctx(tenants[0]!),
+          { sql: sql.series(1), params: [] },
+          new RecordingSink(),
+        );
+        expect(await w.cancel(result.statementRef)).toBe(false);
+        expect(await w.cancel('not-a-ref')).toBe(false);
+        expect((await identity(w, tenants[1]!)).who).toBe(tenants[1]!.dbUser);
+      });
+
+      it('aborting the signal cancels the statement', async () => {
+        const abort = new AbortController();
+        const { ref, done } = startRunaway(w, ctx(tenants[0]!, { signal: abort.signal }), sql.runaway);
+        await ref;
+        await sleep(100);
+        abort.abort();
+        const e = await rejection(done);
+        expect(e.details.reason).toBe('cancelled');
+      });
+
+      it('an already aborted signal fails before anything runs', async () => {
+        const abort = new AbortController();
+        abort.abort();
+        const sink = new RecordingSink();
+        const e = await rejection(
+          w.execute(ctx(tenants[0]!, { signal: abort.signal }), { sql: sql.series(1), params: [] }, sink),
+        );
+        expect(e.details.reason).toBe('cancelled');
+        expect(sink.events).toEqual([]);
+      });
+
+      it('an error thrown by the sink reaches the caller unchanged', async () => {
+        const gone = new Error('client went away');
+        const sink = new RecordingSink({
+          onRows: () => {
+            throw gone;
+          },
+        });
+        await expect(w.execute(ctx(tenants[0]!), { sql: sql.series(10), params: [] }, sink)).rejects.toBe(
+          gone,
+        );
+      });
+
+      it('ping resolves while the warehouse answers', async () => {
+        await expect(w.ping()).resolves.toBeUndefined();
+      });
+
+      it('an unreachable warehouse → WAREHOUSE_UNAVAILABLE with a retry hint, from ping and execute', async (t) => {
+        if (!wut.unreachable) return t.skip();
+        const down = await wut.unreachable();
+        try {
+          const p = await rejection(down.ping());
+          expect(p.code).toBe('WAREHOUSE_UNAVAILABLE');
+          const e = await rejection(
+            down.execute(ctx(tenants[0]!), { sql: sql.series(1), params: [] }, new RecordingSink()),
+          );
+          expect(e.code).toBe('WAREHOUSE_UNAVAILABLE');
+          expect(e.retryAfterSeconds).toBeGreaterThan(0);
+        } finally {
+          await down.close();
+        }
+      });
+    });
+
+    describe.each([1, 4])('pool safety (pool size %i)', (poolSize) => {
+      let pool: WarehouseUnderTest;
+      beforeAll(async () => {
+        pool = await factory({ poolSize });
+      });
+      afterAll(async () => {
+        await pool?.close();
+      });
+
+      /** Starts `failure` as the first tenant, then at once the others (and the first again) on the same pool. */
+      async function thenOthersRunAsThemselves(failure: (tenant: ContractTenant) => Promise<unknown>) {
+        const [first, ...others] = tenants;
+        const failed = failure(first!).then(
+          () => 'succeeded',
+          (e) => (e instanceof ApiError ? e.code : String(e)),
+        );
+        const followers = [...others, first!, ...others].map(async (t) => ({
+          expected: { who: t.dbUser, tenants: [t.tenantId] },
+          seen: await identity(pool.warehouse, t),
+        }));
+        const results = await Promise.all(followers);
+        for (const r of results) expect(r.seen).toEqual(r.expected);
+        return failed;
+      }
+
+      it('after a warehouse error', async () => {
+        const outcome = await thenOthersRunAsThemselves((t) =>
+          pool.warehouse.execute(ctx(t), { sql: sql.failing, params: [] }, new RecordingSink()),
+        );
+        expect(outcome).toBe('QUERY_FAILED');
+      });
+
+      it('after a timeout', async () => {
+        const outcome = await thenOthersRunAsThemselves(
+          (t) => startRunaway(pool.warehouse, ctx(t, { timeoutMs: 200 }), sql.runaway).done,
+        );
+        expect(outcome).toBe('QUERY_TIMEOUT');
+      });
+
+      it('after a cancel', async () => {
+        const outcome = await thenOthersRunAsThemselves(async (t) => {
+          const { ref, done } = startRunaway(pool.warehouse, ctx(t), sql.runaway);
+          await sleep(50);
+          await pool.warehouse.cancel(await ref);
+          return done;
+        });
+        expect(outcome).toBe('QUERY_FAILED');
+      });
+
+      it('after a sink failure mid-result', async () => {
+        const outcome = await thenOthersRunAsThemselves((t) =>
+          pool.warehouse.execute(
+            ctx(t),
+            { sql: sql.series(LARGE_RESULT), params: [] },
+            new RecordingSink({
+              onRows: () => {
+                throw new Error('client went away');
+              },
+            }),
+          ),
+        );
+        expect(outcome).toBe('Error: client went away');
+      });
+
+      it('after its session was killed while a statement ran', async (t) => {
+        const kill = pool.killSession;
+        if (!kill) return t.skip();
+        const outcome = await thenOthersRunAsThemselves(async (tenant) => {
+          const { ref, done } = startRunaway(pool.warehouse, ctx(tenant), sql.runaway);
+          await kill(await ref);
+          return done;
+        });
+        expect(outcome).toBe('WAREHOUSE_UNAVAILABLE');
+      });
+
+      it('after all of these, the pool still serves every tenant as itself', async () => {
+        for (const t of tenants)
+          expect(await identity(pool.warehouse, t)).toEqual({ who: t.dbUser, tenants: [t.tenantId] });
+      });
+    });
+  });
+}

@@ -1,0 +1,630 @@
+/**
+ * A test fake of the Amazon Redshift Data API: an HTTP server on 127.0.0.1 speaking the awsJson1_1
+ * protocol (`POST /`, `X-Amz-Target: RedshiftData.<Operation>`) for the operations the adapter
+ * uses, backed by a real PostgreSQL. The real AWS SDK talks to it (`endpoint: fake.url`), so
+ * request serialisation, error deserialisation and paging are the SDK's own.
+ *
+ * Behaviour modelled on the API reference:
+ * - ExecuteStatement returns at once (status SUBMITTED); the statement then goes PICKED → STARTED →
+ *   FINISHED | FAILED | ABORTED. It runs as the request's `DbUser` (or the user its `SecretArn`
+ *   names): `BEGIN; SET LOCAL ROLE <user>; <sql>; COMMIT` over a connection of the authenticator.
+ * - `:name` placeholders bind `Parameters` (string values; PostgreSQL infers the types).
+ * - `SessionKeepAliveSeconds` opens a session (one dedicated connection) and returns its
+ *   `SessionId`; a statement sent with `SessionId` runs on it, as its user. A session runs one
+ *   statement at a time, is closed after `keepAlive` idle seconds, and refuses work when busy or
+ *   closed (ValidationException). Sent with `SessionId`, connection parameters are refused.
+ * - Results: `ResultFormat: CSV` → GetStatementResultV2 (`Records[].CSVRecords`, chunks of
+ *   `chunkRows` records, NULL as an unquoted empty field, '' as `""`); JSON → GetStatementResult
+ *   (typed fields). Pages of `pageRows` rows linked by `NextToken`.
+ * - CancelStatement cancels a running statement (status ABORTED); a finished one is a
+ *   ValidationException. Errors are `{"__type", "message"}` bodies with the API's status codes.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { initSqlGuard } from '../../src/sql/index.js';
+import { replacePlaceholders } from '../../src/sql/placeholders.js';
+
+export interface RedshiftDataFakeOptions {
+  /** PostgreSQL the statements run on, logged in as the (non-superuser) authenticator. */
+  pg: { host: string; port: number; user: string; password: string; database: string };
+  clusterIdentifier?: string;
+  workgroupName?: string;
+  /** The `Database` requests must name (default: the PostgreSQL database). */
+  database?: string;
+  /** Rows per result page (small, to exercise NextToken). */
+  pageRows?: number;
+  /** Records per `CSVRecords` chunk within a page. */
+  chunkRows?: number;
+  /** Start each CSV page with a header line of the column names. */
+  csvHeader?: boolean;
+  /** SecretArn → database user. Default: the text after the last `/` of the ARN. */
+  secretUser?: (arn: string) => string | undefined;
+  /** Sessions the "cluster" allows at once (ActiveSessionsExceededException beyond). */
+  maxSessions?: number;
+  /** Time a statement stays SUBMITTED before it runs. */
+  startDelayMs?: number;
+}
+
+type Status = 'SUBMITTED' | 'PICKED' | 'STARTED' | 'FINISHED' | 'FAILED' | 'ABORTED';
+
+interface FakeSession {
+  id: string;
+  dbUser: string;
+  database: string;
+  keepAliveSeconds: number;
+  createdAt: number;
+  client: pg.Client;
+  busy: boolean;
+  closed: boolean;
+  statements: number;
+  timer?: NodeJS.Timeout;
+}
+
+interface FakeStatement {
+  id: string;
+  status: Status;
+  error?: string;
+  sql: string;
+  parameters: { name: string; value: string }[];
+  dbUser: string;
+  database: string;
+  resultFormat: 'CSV' | 'JSON';
+  statementName?: string;
+  sessionId?: string;
+  createdAt: number;
+  updatedAt: number;
+  startedAt?: number;
+  pid?: number;
+  cancelRequested: boolean;
+  fields?: pg.FieldDef[];
+  rows?: (string | null)[][];
+  target: Record<string, string>;
+}
+
+export interface RecordedRequest {
+  operation: string;
+  input: Record<string, unknown>;
+}
+
+class AwsError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+const rawText = { getTypeParser: () => (value: string) => value };
+const SESSION_OPTIONS = '-c TimeZone=UTC -c IntervalStyle=iso_8601 -c DateStyle=ISO,MDY -c bytea_output=hex';
+const MAX_KEEP_ALIVE_SECONDS = 86_400;
+
+/** PostgreSQL OIDs whose typed (JSON) field is not a string. */
+const LONG_OIDS = new Set([20, 21, 23, 26]);
+const DOUBLE_OIDS = new Set([700, 701]);
+const BOOL_OID = 16;
+const BYTEA_OID = 17;
+const NUMERIC_OID = 1700;
+const CHAR_LENGTH_OIDS = new Set([1042, 1043]);
+
+export class RedshiftDataFake {
+  readonly requests: RecordedRequest[] = [];
+  private server?: Server;
+  private pool?: pg.Pool;
+  private typeNames = new Map<number, string>();
+  private readonly statements = new Map<string, FakeStatement>();
+  private readonly sessionsById = new Map<string, FakeSession>();
+  private readonly failures: { operation: string; error: AwsError }[] = [];
+  private readonly opts: Required<Omit<RedshiftDataFakeOptions, 'clusterIdentifier' | 'workgroupName'>> &
+    Pick<RedshiftDataFakeOptions, 'clusterIdentifier' | 'workgroupName'>;
+  url = '';
+
+  constructor(options: RedshiftDataFakeOptions) {
+    this.opts = {
+      database: options.pg.database,
+      pageRows: 100,
+      chunkRows: 40,
+      csvHeader: false,
+      secretUser: (arn) => arn.split('/').pop(),
+      maxSessions: 500,
+      startDelayMs: 0,
+      ...options,
+    };
+  }
+
+  async start(): Promise<this> {
+    await initSqlGuard();
+    this.pool = new pg.Pool({ ...this.connection(), max: 8 });
+    this.pool.on('error', () => {});
+    const types = await this.pool.query('SELECT oid::int AS oid, typname FROM pg_type');
+    this.typeNames = new Map(types.rows.map((r) => [r.oid as number, r.typname as string]));
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((e) =>
+        this.reply(res, 500, { __type: 'InternalServerException', message: String(e) }),
+      );
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server?.closeAllConnections();
+    for (const s of this.sessionsById.values()) await this.closeSession(s.id);
+    await this.pool?.end();
+  }
+
+  /** The next `count` calls of `operation` fail with this AWS error. */
+  failNext(operation: string, type: string, message: string, count = 1, status = 400): void {
+    for (let i = 0; i < count; i++)
+      this.failures.push({ operation, error: new AwsError(type, message, status) });
+  }
+
+  /** Sessions still open (the Data API's ListSessions, roughly). */
+  openSessions(): { id: string; dbUser: string; statements: number; busy: boolean }[] {
+    return [...this.sessionsById.values()]
+      .filter((s) => !s.closed)
+      .map((s) => ({ id: s.id, dbUser: s.dbUser, statements: s.statements, busy: s.busy }));
+  }
+
+  /** Closes a session as its keep-alive expiry would. */
+  async closeSession(id: string): Promise<void> {
+    const s = this.sessionsById.get(id);
+    if (!s || s.closed) return;
+    s.closed = true;
+    clearTimeout(s.timer);
+    await s.client.end().catch(() => {});
+  }
+
+  statementsRun(): { id: string; status: Status; dbUser: string; sessionId?: string; sql: string }[] {
+    return [...this.statements.values()].map((s) => ({
+      id: s.id,
+      status: s.status,
+      dbUser: s.dbUser,
+      sql: s.sql,
+      ...(s.sessionId ? { sessionId: s.sessionId } : {}),
+    }));
+  }
+
+  private connection(): pg.ClientConfig {
+    const { host, port, user, password, database } = this.opts.pg;
+    return {
+      host,
+      port,
+      user,
+      password,
+      database,
+      options: SESSION_OPTIONS,
+      application_name: 'redshift-data-fake',
+    };
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const operation = target.startsWith('RedshiftData.') ? target.slice('RedshiftData.'.length) : '';
+    if (req.method !== 'POST' || !operation) {
+      this.reply(res, 400, { __type: 'UnknownOperationException', message: `unknown operation ${target}` });
+      return;
+    }
+    let input: Record<string, unknown>;
+    try {
+      input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+    } catch {
+      this.reply(res, 400, { __type: 'SerializationException', message: 'malformed JSON body' });
+      return;
+    }
+    this.requests.push({ operation, input });
+    try {
+      const failure = this.failures.findIndex((f) => f.operation === operation);
+      if (failure >= 0) throw this.failures.splice(failure, 1)[0]!.error;
+      const body = await this.dispatch(operation, input);
+      if (typeof body === 'string') this.replyRaw(res, 200, body);
+      else this.reply(res, 200, body);
+    } catch (e) {
+      if (e instanceof AwsError) this.reply(res, e.status, { __type: e.type, message: e.message });
+      else this.reply(res, 500, { __type: 'InternalServerException', message: String(e) });
+    }
+  }
+
+  private reply(res: ServerResponse, status: number, body: unknown): void {
+    this.replyRaw(res, status, JSON.stringify(body));
+  }
+
+  private replyRaw(res: ServerResponse, status: number, body: string): void {
+    res.writeHead(status, {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amzn-requestid': crypto.randomUUID(),
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  }
+
+  private dispatch(operation: string, input: Record<string, unknown>): Promise<unknown> | unknown {
+    switch (operation) {
+      case 'ExecuteStatement':
+        return this.executeStatement(input);
+      case 'DescribeStatement':
+        return this.describeStatement(input);
+      case 'GetStatementResult':
+        return this.getResult(input, 'JSON');
+      case 'GetStatementResultV2':
+        return this.getResult(input, 'CSV');
+      case 'CancelStatement':
+        return this.cancelStatement(input);
+      default:
+        throw new AwsError('UnknownOperationException', `the fake does not implement ${operation}`);
+    }
+  }
+
+  private async executeStatement(input: Record<string, unknown>): Promise<unknown> {
+    const sql = input.Sql;
+    if (typeof sql !== 'string' || sql.length === 0) throw validation('Sql is required');
+    const resultFormat = input.ResultFormat === undefined ? 'JSON' : input.ResultFormat;
+    if (resultFormat !== 'CSV' && resultFormat !== 'JSON')
+      throw validation(`invalid ResultFormat ${resultFormat}`);
+    const keepAlive = input.SessionKeepAliveSeconds as number | undefined;
+    if (
+      keepAlive !== undefined &&
+      (!Number.isInteger(keepAlive) || keepAlive < 0 || keepAlive > MAX_KEEP_ALIVE_SECONDS)
+    ) {
+      throw validation(`SessionKeepAliveSeconds must be between 0 and ${MAX_KEEP_ALIVE_SECONDS}`);
+    }
+    const parameters = (input.Parameters as { name: string; value: string }[] | undefined) ?? [];
+    const { text, values } = bindNamed(sql, parameters);
+
+    let session: FakeSession | undefined;
+    let dbUser: string;
+    let database: string;
+    const target: Record<string, string> = {};
+    if (input.SessionId !== undefined) {
+      const forbidden = ['ClusterIdentifier', 'WorkgroupName', 'Database', 'DbUser', 'SecretArn'].filter(
+        (k) => input[k] !== undefined,
+      );
+      if (forbidden.length) throw validation(`SessionId cannot be combined with ${forbidden.join(', ')}`);
+      session = this.sessionsById.get(String(input.SessionId));
+      if (!session || session.closed)
+        throw validation(`Session ${input.SessionId} is not available: it expired or was closed`);
+      if (session.busy)
+        throw validation(`Session ${session.id} is busy: a session runs one statement at a time`);
+      dbUser = session.dbUser;
+      database = session.database;
+      if (keepAlive) session.keepAliveSeconds = keepAlive;
+    } else {
+      ({ dbUser, database } = this.authenticate(input, target));
+      if (keepAlive) {
+        if (this.openSessions().length >= this.opts.maxSessions) {
+          throw new AwsError(
+            'ActiveSessionsExceededException',
+            'the number of active sessions exceeds the limit',
+          );
+        }
+        const client = new pg.Client(this.connection());
+        client.on('error', () => {});
+        await client.connect();
+        session = {
+          id: crypto.randomUUID(),
+          dbUser,
+          database,
+          keepAliveSeconds: keepAlive,
+          createdAt: Date.now(),
+          client,
+          busy: false,
+          closed: false,
+          statements: 0,
+        };
+        this.sessionsById.set(session.id, session);
+      }
+    }
+    const now = Date.now();
+    const st: FakeStatement = {
+      id: crypto.randomUUID(),
+      status: 'SUBMITTED',
+      sql,
+      parameters,
+      dbUser,
+      database,
+      resultFormat,
+      createdAt: now,
+      updatedAt: now,
+      cancelRequested: false,
+      target,
+      ...(typeof input.StatementName === 'string' ? { statementName: input.StatementName } : {}),
+      ...(session ? { sessionId: session.id } : {}),
+    };
+    this.statements.set(st.id, st);
+    if (session) {
+      session.busy = true;
+      session.statements++;
+      clearTimeout(session.timer);
+    }
+    setTimeout(() => void this.run(st, text, values, session), this.opts.startDelayMs);
+    return {
+      Id: st.id,
+      CreatedAt: now / 1000,
+      Database: database,
+      ...target,
+      ...(input.SessionId === undefined ? { DbUser: dbUser } : {}),
+      ...(session ? { SessionId: session.id } : {}),
+    };
+  }
+
+  /** The documented auth combinations: secret + database + (cluster | workgroup), or cluster + database + DbUser. */
+  private authenticate(input: Record<string, unknown>, target: Record<string, string>) {
+    const { clusterIdentifier, workgroupName } = this.opts;
+    if (input.ClusterIdentifier !== undefined && input.WorkgroupName !== undefined) {
+      throw validation('specify either ClusterIdentifier or WorkgroupName');
+    }
+    if (input.ClusterIdentifier !== undefined) {
+      if (input.ClusterIdentifier !== clusterIdentifier) {
+        throw new AwsError('ValidationException', `Cluster ${input.ClusterIdentifier} not found`);
+      }
+      target.ClusterIdentifier = String(input.ClusterIdentifier);
+    } else if (input.WorkgroupName !== undefined) {
+      if (input.WorkgroupName !== workgroupName) {
+        throw new AwsError('ValidationException', `Workgroup ${input.WorkgroupName} not found`);
+      }
+      target.WorkgroupName = String(input.WorkgroupName);
+    } else throw validation('ClusterIdentifier or WorkgroupName is required');
+    if (input.Database !== this.opts.database) throw validation(`Database ${input.Database} does not exist`);
+    if (input.DbUser !== undefined && input.SecretArn !== undefined) {
+      throw validation('specify either DbUser or SecretArn');
+    }
+    let dbUser: string | undefined;
+    if (input.SecretArn !== undefined) {
+      dbUser = this.opts.secretUser(String(input.SecretArn));
+      if (!dbUser) throw new AwsError('ValidationException', `Secret ${input.SecretArn} not found`);
+      target.SecretArn = String(input.SecretArn);
+    } else if (input.DbUser !== undefined) {
+      if (target.WorkgroupName) throw validation('DbUser is not supported with a serverless workgroup');
+      dbUser = String(input.DbUser);
+    } else throw validation('DbUser or SecretArn is required (IAM identities are not modelled)');
+    return { dbUser, database: String(input.Database) };
+  }
+
+  private async run(st: FakeStatement, text: string, values: string[], session: FakeSession | undefined) {
+    if (st.status !== 'SUBMITTED') return this.finishSession(session);
+    st.status = 'PICKED';
+    let client: pg.ClientBase;
+    let release = () => {};
+    if (session) client = session.client;
+    else {
+      const pooled = await this.pool!.connect();
+      client = pooled;
+      release = () => pooled.release();
+    }
+    try {
+      if (st.cancelRequested) {
+        this.settle(st, 'ABORTED');
+        return;
+      }
+      st.status = 'STARTED';
+      st.startedAt = Date.now();
+      st.pid = (client as unknown as { processID: number }).processID;
+      await client.query(`BEGIN; SET LOCAL ROLE ${pg.escapeIdentifier(st.dbUser)}`);
+      const r = await client.query({ text, values, rowMode: 'array', types: rawText as never });
+      await client.query('COMMIT');
+      st.fields = r.fields;
+      st.rows = r.rows as (string | null)[][];
+      this.settle(st, 'FINISHED');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      const err = e as { code?: string; message?: string };
+      if (st.cancelRequested && err.code === '57014') this.settle(st, 'ABORTED');
+      else {
+        st.error = `ERROR: ${err.message ?? String(e)}`;
+        this.settle(st, 'FAILED');
+      }
+    } finally {
+      release();
+      this.finishSession(session);
+    }
+  }
+
+  private settle(st: FakeStatement, status: Status): void {
+    st.status = status;
+    st.updatedAt = Date.now();
+  }
+
+  private finishSession(session: FakeSession | undefined): void {
+    if (!session || session.closed) return;
+    session.busy = false;
+    const idleMs = Math.min(
+      session.keepAliveSeconds * 1000,
+      session.createdAt + MAX_KEEP_ALIVE_SECONDS * 1000 - Date.now(),
+    );
+    session.timer = setTimeout(() => void this.closeSession(session.id), Math.max(0, idleMs));
+    session.timer.unref();
+  }
+
+  private statement(input: Record<string, unknown>): FakeStatement {
+    const st = this.statements.get(String(input.Id));
+    if (!st) throw new AwsError('ResourceNotFoundException', `Query ${input.Id} does not exist.`);
+    return st;
+  }
+
+  private describeStatement(input: Record<string, unknown>): unknown {
+    const st = this.statement(input);
+    const finished = st.status === 'FINISHED';
+    return {
+      Id: st.id,
+      Status: st.status,
+      ...(st.error ? { Error: st.error } : {}),
+      CreatedAt: st.createdAt / 1000,
+      UpdatedAt: st.updatedAt / 1000,
+      Duration: st.startedAt ? (st.updatedAt - st.startedAt) * 1e6 : -1,
+      HasResultSet: finished ? st.fields !== undefined && st.fields.length > 0 : false,
+      ResultRows: finished ? (st.rows?.length ?? 0) : -1,
+      ResultSize: -1,
+      QueryString: st.sql,
+      Database: st.database,
+      DbUser: st.dbUser,
+      ResultFormat: st.resultFormat,
+      ...(st.pid ? { RedshiftPid: st.pid } : {}),
+      ...(st.parameters.length ? { QueryParameters: st.parameters } : {}),
+      ...(st.sessionId ? { SessionId: st.sessionId } : {}),
+      ...st.target,
+    };
+  }
+
+  private async cancelStatement(input: Record<string, unknown>): Promise<unknown> {
+    const st = this.statement(input);
+    if (st.status === 'FINISHED' || st.status === 'FAILED' || st.status === 'ABORTED') {
+      throw validation(`Could not cancel a query that is already in ${st.status} state.`);
+    }
+    st.cancelRequested = true;
+    if (st.status === 'SUBMITTED') this.settle(st, 'ABORTED');
+    else if (st.status === 'STARTED' && st.pid) {
+      await this.pool!.query('SELECT pg_cancel_backend($1)', [st.pid]);
+    }
+    return { Status: true };
+  }
+
+  private getResult(input: Record<string, unknown>, format: 'CSV' | 'JSON'): string | unknown {
+    const st = this.statement(input);
+    if (st.status !== 'FINISHED') {
+      throw new AwsError(
+        'ResourceNotFoundException',
+        'Query does not have result. Please check query status with DescribeStatement API.',
+      );
+    }
+    if (st.resultFormat !== format) {
+      throw validation(
+        format === 'CSV'
+          ? 'GetStatementResultV2 returns CSV results only: the statement ran with ResultFormat JSON'
+          : 'GetStatementResult returns JSON results only: the statement ran with ResultFormat CSV',
+      );
+    }
+    const rows = st.rows ?? [];
+    let offset = 0;
+    if (input.NextToken !== undefined) {
+      const token = decodeToken(String(input.NextToken));
+      if (!token || token.id !== st.id) throw validation('invalid NextToken');
+      offset = token.offset;
+    }
+    const page = rows.slice(offset, offset + this.opts.pageRows);
+    const next = offset + page.length < rows.length ? encodeToken(st.id, offset + page.length) : undefined;
+    const metadata = (st.fields ?? []).map((f) => this.columnMetadata(f));
+    const common = {
+      ColumnMetadata: metadata,
+      TotalNumRows: rows.length,
+      ...(next ? { NextToken: next } : {}),
+    };
+    if (format === 'CSV') {
+      const records: { CSVRecords: string }[] = [];
+      for (let i = 0; i < page.length || (i === 0 && this.opts.csvHeader); i += this.opts.chunkRows) {
+        let text =
+          i === 0 && this.opts.csvHeader
+            ? `${metadata.map((m) => csvField(m.name as string)).join(',')}\n`
+            : '';
+        for (const row of page.slice(i, i + this.opts.chunkRows)) text += `${row.map(csvField).join(',')}\n`;
+        records.push({ CSVRecords: text });
+      }
+      return { ...common, Records: records, ResultFormat: 'CSV' };
+    }
+    // Built as text: BIGINT literals must reach the client digit for digit, as the real service sends them.
+    const fields = st.fields ?? [];
+    const recordsJson = page
+      .map((row) => `[${row.map((v, i) => typedField(v, fields[i]!.dataTypeID)).join(',')}]`)
+      .join(',');
+    const head = JSON.stringify(common);
+    return `${head.slice(0, -1)},"Records":[${recordsJson}]}`;
+  }
+
+  private columnMetadata(f: pg.FieldDef): Record<string, unknown> {
+    const typeName = this.typeNames.get(f.dataTypeID) ?? 'unknown';
+    const elementOid = typeName.startsWith('_') ? undefined : f.dataTypeID;
+    let precision = 0;
+    let scale = 0;
+    const mod = f.dataTypeModifier;
+    if (mod >= 4) {
+      const base = elementOid ?? this.elementOf(typeName);
+      if (base === NUMERIC_OID) {
+        precision = ((mod - 4) >> 16) & 0xffff;
+        scale = ((((mod - 4) & 0x7ff) ^ 1024) - 1024) as number;
+      } else if (base !== undefined && CHAR_LENGTH_OIDS.has(base)) precision = mod - 4;
+    }
+    return {
+      name: f.name,
+      label: f.name,
+      typeName,
+      precision,
+      scale,
+      length: 0,
+      nullable: 1,
+      isCaseSensitive: true,
+      isCurrency: false,
+      isSigned: LONG_OIDS.has(f.dataTypeID) || DOUBLE_OIDS.has(f.dataTypeID) || f.dataTypeID === NUMERIC_OID,
+      schemaName: '',
+      tableName: '',
+    };
+  }
+
+  private elementOf(arrayTypeName: string): number | undefined {
+    const name = arrayTypeName.slice(1);
+    for (const [oid, n] of this.typeNames) if (n === name) return oid;
+    return undefined;
+  }
+}
+
+const validation = (message: string) => new AwsError('ValidationException', message);
+
+/** `:name` → `$n` with the tokenizer the guard uses, values in `$n` order. */
+function bindNamed(
+  sql: string,
+  parameters: { name: string; value: string }[],
+): { text: string; values: string[] } {
+  let scan: ReturnType<typeof replacePlaceholders>;
+  try {
+    scan = replacePlaceholders(sql);
+  } catch (e) {
+    throw validation(`could not read the SQL parameters: ${(e as Error).message}`);
+  }
+  const byName = new Map(parameters.map((p) => [p.name, p.value]));
+  for (const p of parameters) {
+    if (typeof p.value !== 'string') throw validation(`parameter ${p.name} must have a string value`);
+    if (!scan.paramNames.includes(p.name)) throw validation(`parameter ${p.name} is not used in the SQL`);
+  }
+  const values = scan.paramNames.map((name) => {
+    const v = byName.get(name);
+    if (v === undefined) throw validation(`no value for parameter ${name}`);
+    return v;
+  });
+  return { text: scan.text, values };
+}
+
+function csvField(value: string | null | undefined): string {
+  if (value === null || value === undefined) return '';
+  if (value === '') return '""';
+  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+function typedField(value: string | null, oid: number): string {
+  if (value === null) return '{"isNull":true}';
+  if (LONG_OIDS.has(oid)) return `{"longValue":${value}}`;
+  if (DOUBLE_OIDS.has(oid)) {
+    return Number.isFinite(Number(value))
+      ? `{"doubleValue":${value}}`
+      : `{"doubleValue":${JSON.stringify(value)}}`;
+  }
+  if (oid === BOOL_OID) return `{"booleanValue":${value === 't'}}`;
+  if (oid === BYTEA_OID) return `{"blobValue":"${Buffer.from(value.slice(2), 'hex').toString('base64')}"}`;
+  return `{"stringValue":${JSON.stringify(value)}}`;
+}
+
+function encodeToken(id: string, offset: number): string {
+  return Buffer.from(JSON.stringify({ id, offset })).toString('base64');
+}
+
+function decodeToken(token: string): { id: string; offset: number } | null {
+  try {
+    const t = JSON.parse(Buffer.from(token, 'base64').toString('utf8'));
+    return typeof t.id === 'string' && Number.isInteger(t.offset) ? t : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * The job worker against the real PostgreSQL and real files: transient warehouse errors are
+ * retried with backoff, permanent ones fail at once, a stopping worker hands its jobs back, and
+ * retention removes expired results (hidden from reads even before the sweeper runs).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ApiError } from '../../../src/domain/errors.js';
+import type { Principal } from '../../../src/domain/principal.js';
+import { JobService } from '../../../src/services/job-service.js';
+import { defaultGuardPolicy, initSqlGuard } from '../../../src/sql/index.js';
+import { PostgresStateStore } from '../../../src/state/postgres/index.js';
+import { FsResultStore } from '../../../src/storage/fs/index.js';
+import type { Warehouse } from '../../../src/warehouse/port.js';
+import { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
+import { JobWorker, type JobWorkerOptions, RetentionSweeper } from '../../../src/worker/index.js';
+import { pgFacts } from '../../helpers/pg-fixture.js';
+import { type ControlDb, createControlDb } from './control-db.js';
+
+let control: ControlDb;
+let state: PostgresStateStore;
+let warehouse: PostgresWarehouse;
+let results: FsResultStore;
+let resultRoot: string;
+let jobs: JobService;
+let principal: Principal;
+const workers: JobWorker[] = [];
+const silent = { info() {}, warn() {}, error() {}, debug() {} };
+
+beforeAll(async () => {
+  const f = pgFacts();
+  await initSqlGuard();
+  control = await createControlDb('worker');
+  state = new PostgresStateStore({ connectionString: control.url, poolSize: 10 });
+  await state.migrate();
+  warehouse = new PostgresWarehouse({
+    host: f.host,
+    port: f.port,
+    user: f.authenticator.user,
+    password: f.authenticator.password,
+    database: f.warehouseDb,
+    poolSize: 6,
+  });
+  resultRoot = await mkdtemp(path.join(os.tmpdir(), 'spectra-worker-'));
+  results = new FsResultStore({ root: resultRoot, signingKey: 's'.repeat(40) });
+  const acme = f.tenants.find((t) => t.tenantId === 'acme')!;
+  const now = new Date().toISOString();
+  await state.tenants.create({
+    tenantId: 'acme',
+    name: 'acme',
+    dbUser: acme.dbUser,
+    dbGroups: [],
+    status: 'active',
+    defaultPermissions: ['query:*'],
+    createdAt: now,
+    updatedAt: now,
+  });
+  principal = {
+    tenantId: 'acme',
+    dbUser: acme.dbUser,
+    dbGroups: [],
+    permissions: ['query:*'],
+    authMethod: 'api_key',
+    credentialId: 'test',
+  };
+  jobs = new JobService({
+    state,
+    warehouse,
+    results,
+    guardPolicy: defaultGuardPolicy(),
+    settings: {
+      defaultTimeoutSeconds: 60,
+      maxTimeoutSeconds: 300,
+      maxSqlLength: 100_000,
+      jobTtlDays: 7,
+      maxPageRows: 10_000,
+      resultSizeThreshold: 10_000,
+      downloadUrlExpirySeconds: 60,
+    },
+  });
+});
+afterEach(async () => {
+  for (const w of workers.splice(0)) await w.stop();
+});
+afterAll(async () => {
+  await state?.close();
+  await warehouse?.close();
+  await control?.drop();
+  await rm(resultRoot, { recursive: true, force: true });
+});
+
+function startWorker(over: Partial<JobWorkerOptions> = {}): JobWorker {
+  const w = new JobWorker({
+    state,
+    warehouse,
+    results,
+    log: silent,
+    concurrency: 2,
+    tenantCap: () => 5,
+    leaseMs: 2000,
+    maxAttempts: 3,
+    pollIntervalMs: 100,
+    retryBaseMs: 20,
+    resultTtlMs: 3_600_000,
+    ...over,
+  });
+  workers.push(w);
+  void w.start();
+  return w;
+}
+
+/** The real warehouse, failing the first `failures` statements with `error`. */
+function flaky(failures: number, error: () => Error): Warehouse & { calls: number } {
+  const wrapper = {
+    calls: 0,
+    execute: (...args: Parameters<Warehouse['execute']>) => {
+      wrapper.calls++;
+      if (wrapper.calls <= failures) return Promise.reject(error());
+      return warehouse.execute(...args);
+    },
+    cancel: (ref: string) => warehouse.cancel(ref),
+    ping: () => warehouse.ping(),
+    close: async () => {},
+  };
+  return wrapper;
+}
+
+async function settle(jobId: string, statuses = ['COMPLETED', 'FAILED', 'CANCELLED']) {
+  await expect
+    .poll(async () => (await state.jobs.get('acme', jobId))?.status, { timeout: 15_000, interval: 20 })
+    .toSatisfy((s: string) => statuses.includes(s));
+  return (await state.jobs.get('acme', jobId))!;
+}
+
+const unavailable = () => new ApiError('WAREHOUSE_UNAVAILABLE', 'the warehouse cannot be reached', {}, 5);
+
+describe('failures', () => {
+  it('retries a transient warehouse error with backoff and completes on a later attempt', async () => {
+    const wh = flaky(2, unavailable);
+    startWorker({ warehouse: wh });
+    const job = await jobs.submit(principal, { sql: 'SELECT 7 AS seven', params: {} });
+    const done = await settle(job.jobId);
+    expect(done.status).toBe('COMPLETED');
+    expect(done.attempts).toBe(3);
+    expect(wh.calls).toBe(3);
+    expect(done.rowCount).toBe(1);
+  });
+
+  it('fails with the last transient error once the attempts are used up', async () => {
+    startWorker({ warehouse: flaky(100, unavailable), maxAttempts: 2 });
+    const job = await jobs.submit(principal, { sql: 'SELECT 8 AS eight', params: {} });
+    const done = await settle(job.jobId);
+    expect(done).toMatchObject({ status: 'FAILED', attempts: 2 });
+    expect(done.error?.code).toBe('WAREHOUSE_UNAVAILABLE');
+  });
+
+  it('treats a serialization failure as transient but a statement error as permanent', async () => {
+    const serialization = () =>
+      new ApiError('QUERY_FAILED', 'could not serialize access', { sqlstate: '40001' });
+    const wh = flaky(1, serialization);
+    startWorker({ warehouse: wh });
+    const retried = await settle(
+      (await jobs.submit(principal, { sql: 'SELECT 9 AS nine', params: {} })).jobId,
+    );
+    expect(retried).toMatchObject({ status: 'COMPLETED', attempts: 2 });
+
+    const broken = await jobs.submit(principal, { sql: "SELECT CAST('x' AS integer) AS n", params: {} });
+    const failed = await settle(broken.jobId);
+    expect(failed).toMatchObject({ status: 'FAILED', attempts: 1 });
+    expect(failed.error).toMatchObject({ code: 'QUERY_FAILED', details: { sqlstate: '22P02' } });
+    expect(await results.list(`acme/${broken.jobId}/`)).toEqual([]);
+  });
+});
+
+describe('shutdown', () => {
+  it('hands a running job back to the queue when the worker stops, and another worker finishes it', async () => {
+    const w1 = startWorker();
+    const job = await jobs.submit(principal, {
+      sql: 'SELECT count(*) AS n FROM (SELECT generate_series(1, 100000000000) AS g) s',
+      params: {},
+      timeoutSeconds: 3,
+    });
+    await settle(job.jobId, ['RUNNING']);
+    await w1.stop(0);
+    const back = (await state.jobs.get('acme', job.jobId))!;
+    expect(back).toMatchObject({ status: 'QUEUED', leaseOwner: null, attempts: 1 });
+    startWorker();
+    const done = await settle(job.jobId);
+    // The statement's own 3 s timeout ends it on the second attempt: a permanent failure.
+    expect(done).toMatchObject({ status: 'FAILED', attempts: 2 });
+    expect(done.error?.code).toBe('QUERY_TIMEOUT');
+  });
+});
+
+describe('retention', () => {
+  it('hides expired results at once, then the sweeper deletes their files', async () => {
+    startWorker({ resultTtlMs: 300 });
+    const job = await jobs.submit(principal, { sql: 'SELECT 10 AS ten', params: {} });
+    const done = await settle(job.jobId);
+    expect(done.status).toBe('COMPLETED');
+    const page = await jobs.results(principal, job.jobId, {});
+    expect(page.kind).toBe('page');
+    await new Promise((r) => setTimeout(r, 350));
+    await expect(jobs.results(principal, job.jobId, {})).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      details: { reason: 'expired' },
+    });
+    expect(await results.list(`acme/${job.jobId}/`)).toHaveLength(1);
+    const sweeper = new RetentionSweeper({ state, results, log: silent, intervalMs: 60_000 });
+    const counts = await sweeper.sweepOnce();
+    expect(counts.results).toBeGreaterThanOrEqual(1);
+    expect(await results.list(`acme/${job.jobId}/`)).toEqual([]);
+    expect((await state.jobs.get('acme', job.jobId))?.result).toBeNull();
+  });
+});

@@ -1,0 +1,165 @@
+/** The StateStore contract against the DynamoDB adapter, on the run's DynamoDB Local (one fresh table). */
+import {
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  DynamoDBClient,
+  GetItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asyncFieldsUnset, type JobStatus, type QueryJob } from '../../../src/domain/query-job.js';
+import { createTables, DynamoStateStore, stateTableNames } from '../../../src/state/dynamodb/index.js';
+import type { StateStore } from '../../../src/state/port.js';
+import { stateContract } from '../../contracts/state-contract.js';
+import { dynamoClientConfig, dynamoEndpoint, uniqueTablePrefix } from '../../helpers/dynamodb-fixture.js';
+
+stateContract('DynamoDB (Local)', async () => {
+  const clientConfig = dynamoClientConfig(await dynamoEndpoint());
+  const tables = stateTableNames(uniqueTablePrefix('contract'));
+  const admin = new DynamoDBClient(clientConfig);
+  await createTables(admin, tables);
+  admin.destroy();
+  const store = new DynamoStateStore({ tables, clientConfig });
+  // The contract exercises tenants, API keys and jobs: the parts this adapter implements so far.
+  return { store: store as unknown as StateStore, close: () => store.close() };
+});
+
+describe('DynamoDB specifics', () => {
+  let store: DynamoStateStore;
+  let raw: DynamoDBClient;
+  let tables: ReturnType<typeof stateTableNames>;
+  beforeAll(async () => {
+    const clientConfig = dynamoClientConfig(await dynamoEndpoint());
+    tables = stateTableNames(uniqueTablePrefix('specifics'));
+    raw = new DynamoDBClient(clientConfig);
+    await createTables(raw, tables);
+    await createTables(raw, tables); // idempotent: `spectra aws init` may run twice
+    store = new DynamoStateStore({ tables, clientConfig });
+  });
+  afterAll(async () => {
+    await store?.close();
+    raw?.destroy();
+  });
+
+  const job = (tenantId: string, overrides: Partial<QueryJob> = {}): QueryJob => {
+    const submittedAt = new Date().toISOString();
+    return {
+      jobId: `job-${crypto.randomUUID().slice(0, 12)}`,
+      tenantId,
+      status: 'QUEUED',
+      sql: 'SELECT 1',
+      plannedSql: null,
+      async: true,
+      rowLimit: 10,
+      timeoutSeconds: 60,
+      submittedAt,
+      startedAt: null,
+      completedAt: null,
+      rowCount: null,
+      truncated: null,
+      executionTimeMs: null,
+      error: null,
+      statementRef: null,
+      submittedBy: 'k',
+      expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      version: 1,
+      ...asyncFieldsUnset(),
+      ...overrides,
+    };
+  };
+
+  it('every table has TTL on `expires_at` and a stream; a job item carries what the worker trigger reads', async () => {
+    for (const table of Object.values(tables)) {
+      const ttl = await raw.send(new DescribeTimeToLiveCommand({ TableName: table }));
+      expect(ttl.TimeToLiveDescription).toMatchObject({
+        AttributeName: 'expires_at',
+        TimeToLiveStatus: 'ENABLED',
+      });
+      const d = await raw.send(new DescribeTableCommand({ TableName: table }));
+      expect(d.Table?.StreamSpecification).toMatchObject({
+        StreamEnabled: true,
+        StreamViewType: 'NEW_AND_OLD_IMAGES',
+      });
+    }
+    const j = job('ttl-tenant');
+    await store.jobs.create(j);
+    const item = await raw.send(
+      new GetItemCommand({ TableName: tables.jobs, Key: { job_id: { S: j.jobId } } }),
+    );
+    expect(item.Item).toMatchObject({
+      job_id: { S: j.jobId },
+      tenant_id: { S: 'ttl-tenant' },
+      status: { S: 'QUEUED' },
+      tenant_status: { S: 'ttl-tenant#QUEUED' },
+      submitted_at: { S: j.submittedAt },
+      expires_at: { N: String(Math.ceil(Date.parse(j.expiresAt) / 1000)) },
+    });
+    expect(item.Item).not.toHaveProperty('lease_expires_at');
+  });
+
+  it('a status change moves the job between status listings; a lease enters and leaves the lease index', async () => {
+    const j = job('status-tenant');
+    await store.jobs.create(j);
+    const lease = new Date(Date.now() + 30_000).toISOString();
+    await store.jobs.transition('status-tenant', j.jobId, ['QUEUED'], {
+      status: 'RUNNING',
+      leaseOwner: 'w1',
+      leaseExpiresAt: lease,
+    });
+    const ids = async (status: JobStatus) =>
+      (await store.jobs.list('status-tenant', { status }, { limit: 10 })).items.map((x) => x.jobId);
+    expect(await ids('RUNNING')).toEqual([j.jobId]);
+    expect(await ids('QUEUED')).toEqual([]);
+    const raw1 = await raw.send(
+      new GetItemCommand({ TableName: tables.jobs, Key: { job_id: { S: j.jobId } } }),
+    );
+    expect(raw1.Item?.lease_expires_at).toEqual({ S: lease });
+    await store.jobs.transition('status-tenant', j.jobId, ['RUNNING'], {
+      status: 'QUEUED',
+      leaseOwner: null,
+      leaseExpiresAt: null,
+    });
+    const raw2 = await raw.send(
+      new GetItemCommand({ TableName: tables.jobs, Key: { job_id: { S: j.jobId } } }),
+    );
+    expect(raw2.Item).not.toHaveProperty('lease_expires_at');
+    expect(raw2.Item?.status).toEqual({ S: 'QUEUED' });
+  });
+
+  it('a lease-guarded transition only succeeds for the lease owner', async () => {
+    const j = job('lease-tenant');
+    await store.jobs.create(j);
+    await store.jobs.transition('lease-tenant', j.jobId, ['QUEUED'], { status: 'RUNNING', leaseOwner: 'w1' });
+    const e = await store.jobs
+      .transition('lease-tenant', j.jobId, ['RUNNING'], { status: 'COMPLETED' }, { leaseOwner: 'w2' })
+      .catch((x) => x);
+    expect([e.code, e.message]).toEqual(['CONFLICT', 'the job is held by another worker']);
+    const done = await store.jobs.transition(
+      'lease-tenant',
+      j.jobId,
+      ['RUNNING'],
+      { status: 'COMPLETED' },
+      { leaseOwner: 'w1' },
+    );
+    expect(done.status).toBe('COMPLETED');
+  });
+
+  it('a cursor is read against the caller’s tenant: a forged one cannot reach another tenant’s jobs', async () => {
+    const victim = job('victim-tenant', { submittedAt: '2030-01-01T00:00:00.000Z' });
+    await store.jobs.create(victim);
+    // Everything a cursor can hold: a time and a job id. Forge one that sorts after the victim's job.
+    const forged = Buffer.from(JSON.stringify(['2031-01-01T00:00:00.000Z', 'job-zzz'])).toString('base64url');
+    const seen = await store.jobs.list('attacker-tenant', {}, { limit: 10, cursor: forged });
+    expect(seen.items).toEqual([]);
+  });
+
+  it('a missing table → WAREHOUSE_UNAVAILABLE from ping, naming `spectra aws init`', async () => {
+    const lost = new DynamoStateStore({
+      tables: stateTableNames(uniqueTablePrefix('absent')),
+      clientConfig: dynamoClientConfig(await dynamoEndpoint()),
+    });
+    const e = await lost.ping().catch((x) => x);
+    expect([e.code, e.retryAfterSeconds]).toEqual(['WAREHOUSE_UNAVAILABLE', 5]);
+    expect(e.details.hint).toMatch(/spectra aws init/);
+    await lost.close();
+  });
+});

@@ -1,0 +1,75 @@
+/** The Warehouse contract against the PostgreSQL adapter, on the run's embedded PostgreSQL as the authenticator. */
+import net from 'node:net';
+import type pg from 'pg';
+import { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
+import { warehouseContract } from '../../contracts/warehouse-contract.js';
+import { adminClient, pgFacts } from '../../helpers/pg-fixture.js';
+
+/** `pg:<pid>:<application_name>`, as the adapter's statement refs are built. */
+function parseRef(ref: string): { pid: number; label: string } {
+  const m = /^pg:(\d+):(.+)$/.exec(ref);
+  if (!m) throw new Error(`not a PostgreSQL statement ref: ${ref}`);
+  return { pid: Number(m[1]), label: m[2]! };
+}
+
+async function withAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = await adminClient('postgres');
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+warehouseContract('PostgreSQL', async ({ poolSize }) => {
+  const f = pgFacts();
+  const connection = {
+    host: f.host,
+    port: f.port,
+    user: f.authenticator.user,
+    password: f.authenticator.password,
+    database: f.warehouseDb,
+  };
+  const warehouse = new PostgresWarehouse({ ...connection, poolSize });
+  return {
+    warehouse,
+    tenants: f.tenants,
+    isRunning: async (ref) => {
+      const { pid, label } = parseRef(ref);
+      return withAdmin(async (c) => {
+        const { rows } = await c.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1 AND application_name = $2 AND state = 'active'`,
+          [pid, label],
+        );
+        return rows[0].n > 0;
+      });
+    },
+    killSession: async (ref) => {
+      const { pid, label } = parseRef(ref);
+      await withAdmin(async (c) => {
+        // Wait until the statement itself is executing, then end its backend.
+        for (let i = 0; i < 100; i++) {
+          const { rows } = await c.query(
+            `SELECT state FROM pg_stat_activity WHERE pid = $1 AND application_name = $2`,
+            [pid, label],
+          );
+          if (rows[0]?.state === 'active') break;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        const { rows } = await c.query('SELECT pg_terminate_backend($1) AS ok', [pid]);
+        if (rows[0].ok !== true) throw new Error(`could not terminate backend ${pid}`);
+      });
+    },
+    unreachable: async () =>
+      new PostgresWarehouse({ ...connection, port: await freePort(), poolSize: 1, connectTimeoutMs: 1000 }),
+    close: () => warehouse.close(),
+  };
+});

@@ -1,0 +1,66 @@
+/** Adapter selection from configuration: SPECTRA_WAREHOUSE=redshift-data and SPECTRA_STATE=dynamodb. */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../../src/config/index.js';
+import { buildDynamoStateStore, buildRedshiftDataWarehouse } from '../../../src/runtime/aws.js';
+import { RedshiftDataWarehouse } from '../../../src/warehouse/redshift-data/index.js';
+
+const config = (env: Record<string, string>) =>
+  loadConfig({ SPECTRA_WAREHOUSE: 'redshift-data', SPECTRA_AWS_REGION: 'eu-west-1', ...env });
+
+function configError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('SPECTRA_WAREHOUSE=redshift-data', () => {
+  it('a provisioned cluster with DbUser credentials, or per-tenant secrets from the prefix the CDK stack uses', async () => {
+    const envs: Record<string, string>[] = [
+      { SPECTRA_REDSHIFT_CLUSTER_ID: 'analytics' },
+      { SPECTRA_REDSHIFT_WORKGROUP_NAME: 'wg', SPECTRA_REDSHIFT_TENANT_SECRET_PREFIX: 'spectra/redshift/' },
+      {
+        SPECTRA_REDSHIFT_CLUSTER_ID: 'c',
+        SPECTRA_REDSHIFT_SECRET_ARN: 'arn:aws:secretsmanager:x:1:secret:t/{tenant}',
+      },
+    ];
+    for (const env of envs) {
+      const w = buildRedshiftDataWarehouse(config(env));
+      expect(w).toBeInstanceOf(RedshiftDataWarehouse);
+      await w.close();
+    }
+  });
+
+  it.each([
+    [{}, /SPECTRA_REDSHIFT_CLUSTER_ID or SPECTRA_REDSHIFT_WORKGROUP_NAME/],
+    [{ SPECTRA_REDSHIFT_CLUSTER_ID: 'c', SPECTRA_REDSHIFT_WORKGROUP_NAME: 'w' }, /exclusive/],
+    [{ SPECTRA_REDSHIFT_WORKGROUP_NAME: 'w' }, /Serverless takes the database user from the IAM identity/],
+    [
+      {
+        SPECTRA_REDSHIFT_CLUSTER_ID: 'c',
+        SPECTRA_REDSHIFT_SECRET_ARN: 'arn:aws:secretsmanager:x:1:secret:shared',
+      },
+      /one shared secret would run every tenant as the same database user/,
+    ],
+  ])('%j → ConfigError %s', (env, message) => {
+    expect(configError(() => buildRedshiftDataWarehouse(config(env)))).toMatch(message);
+  });
+
+  it('rejects a keep-alive beyond the Data API maximum of 24 h', () => {
+    expect(() => config({ SPECTRA_REDSHIFT_SESSION_KEEP_ALIVE_SECONDS: '90000' })).toThrow(
+      /SPECTRA_REDSHIFT_SESSION_KEEP_ALIVE_SECONDS/,
+    );
+  });
+});
+
+describe('SPECTRA_STATE=dynamodb', () => {
+  it('refuses to start while the DynamoDB StateStore lacks parts of the port, naming them', () => {
+    const message = configError(() => buildDynamoStateStore(loadConfig({ SPECTRA_STATE: 'dynamodb' })));
+    expect(message).toMatch(
+      /SPECTRA_STATE=dynamodb: .* does not implement jobQueue, jobRetention, idempotency/,
+    );
+  });
+});
