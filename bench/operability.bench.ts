@@ -32,8 +32,11 @@ import type { BenchContext } from './run.js';
 const SMALL_SQL =
   'SELECT sale_id, customer_id, product_id, region, quantity, amount, sold_at FROM sales LIMIT 100';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-/** Each variant is measured this many times for SECONDS / 2, alternating; the median run counts. */
-const ROUNDS = 3;
+/**
+ * Each variant is measured this many times for SECONDS / 3, alternating, and the median run
+ * counts: short alternating runs keep background load on a shared machine from favouring one side.
+ */
+const ROUNDS = 6;
 
 type Variant = 'bare' | 'observed' | 'rate-limited';
 
@@ -85,7 +88,7 @@ interface Run extends LoadResult {
 const IN_PROCESS_REQUESTS = 5000;
 
 /** µs per request through the Hono app, sequential, with a warehouse that answers at once. */
-export async function inProcessCost(): Promise<BenchResult[]> {
+export async function inProcessCost(only?: 'bare' | 'observed', rounds = 7): Promise<BenchResult[]> {
   await initSqlGuard();
   const principal: Principal = {
     tenantId: 'acme',
@@ -162,10 +165,12 @@ export async function inProcessCost(): Promise<BenchResult[]> {
     }
     return ((performance.now() - t0) * 1000) / n;
   };
-  for (const app of Object.values(apps)) await run(app, 1000);
+  // Long warm-up: both paths fully optimised before any sample.
+  for (let i = 0; i < 3; i++) for (const app of Object.values(apps)) await run(app, 1000);
   const samples: Record<keyof typeof apps, number[]> = { bare: [], observed: [] };
-  for (let round = 0; round < 5; round++) {
+  for (let round = 0; round < rounds; round++) {
     for (const key of round % 2 ? (['observed', 'bare'] as const) : (['bare', 'observed'] as const)) {
+      if (only && key !== only) continue;
       samples[key].push(await run(apps[key], IN_PROCESS_REQUESTS));
     }
   }
@@ -227,10 +232,11 @@ export default async function operabilityBench(ctx: BenchContext): Promise<Bench
     for (const variant of servers.keys()) await measure(variant, 2, 10);
     const runs = new Map<Variant, Run[]>();
     for (let round = 0; round < ROUNDS; round++) {
-      const order = [...servers.keys()];
-      if (round % 2) order.reverse();
+      // Rotate the order so each variant runs first, middle and last equally often.
+      const variants = [...servers.keys()];
+      const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
       for (const variant of order) {
-        const r = await measure(variant, Math.max(2, Math.round(SECONDS / 2)));
+        const r = await measure(variant, Math.max(2, Math.round(SECONDS / 3)));
         runs.set(variant, [...(runs.get(variant) ?? []), r]);
       }
     }

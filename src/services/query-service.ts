@@ -177,6 +177,7 @@ export class QueryService {
           dbUser: principal.dbUser,
           timeoutMs: timeoutSeconds * 1000,
           maxRows: returnLimit + 1,
+          boundedByStatement: plan.returnLimit !== null,
           label: jobId,
           ...(opts.signal ? { signal: opts.signal } : {}),
           onStatement: (ref) => {

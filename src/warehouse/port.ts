@@ -33,6 +33,11 @@ export interface ExecutionContext {
   signal?: AbortSignal;
   /** Stop after this many rows (the Query API passes limit + 1). Undefined = all rows. */
   maxRows?: number;
+  /**
+   * The statement itself cannot return more than `maxRows` rows (the SQL guard set its LIMIT), so
+   * the adapter may fetch them in one round trip instead of through a cursor.
+   */
+  boundedByStatement?: boolean;
   /** A label for the statement (e.g. the job id), visible in the warehouse's activity views. */
   label?: string;
   /** Called once the statement is running, with a reference `cancel` accepts. */

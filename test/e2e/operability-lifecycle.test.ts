@@ -119,7 +119,7 @@ describe('graceful shutdown', () => {
       Number(
         (
           await admin.query(
-            `SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%' || $1 || '%' AND pid <> pg_backend_pid()`,
+            `SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'active' AND backend_type = 'client backend' AND query LIKE '%' || $1 || '%' AND pid <> pg_backend_pid()`,
             [marker],
           )
         ).rows[0].n,

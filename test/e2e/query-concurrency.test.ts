@@ -110,7 +110,7 @@ describe('timeout', () => {
       const running = async () =>
         (
           await admin.query(
-            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%gone_a%' AND state = 'active' AND pid <> pg_backend_pid()`,
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%gone_a%' AND state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid()`,
           )
         ).rows[0].n as number;
       for (let i = 0; i < 100 && (await running()) === 0; i++) await new Promise((r) => setTimeout(r, 20));

@@ -72,7 +72,12 @@ describe('Query API on the Redshift Data API adapter', () => {
       const res = await viaDataApi.query('initech', { sql: 'SELECT current_user AS who' });
       expect((await json(res)).data).toEqual([{ who: 'tenant_initech' }]);
     }
-    const sessions = new Set(fake.statementsRun().slice(before).map((s) => s.sessionId));
+    const sessions = new Set(
+      fake
+        .statementsRun()
+        .slice(before)
+        .map((s) => s.sessionId),
+    );
     expect(sessions.size).toBe(1);
     expect([...sessions][0]).toBeDefined();
   });

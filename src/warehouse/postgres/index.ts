@@ -158,10 +158,29 @@ export class PostgresWarehouse implements Warehouse {
     statement: StatementInput,
     sink: RowSink,
   ): Promise<Omit<ExecutionResult, 'statementRef'>> {
+    const max = ctx.maxRows ?? Number.POSITIVE_INFINITY;
+    if (ctx.boundedByStatement && max <= CAPPED_BATCH_ROWS) {
+      // One round trip (parse, bind, execute, sync) instead of a cursor's three: small capped reads
+      // are the hot path of the Query API, and their size is already bounded by the statement's LIMIT.
+      const r = await client.query({
+        text: statement.sql,
+        values: statement.params,
+        rowMode: 'array',
+        types: rawText as never,
+      });
+      const infos = r.fields as unknown as PgFieldInfo[];
+      const decoders = infos.map(decoderFor);
+      await toSink(() => sink.columns(infos.map((f) => ({ name: f.name, type: columnTypeName(f) }))));
+      const rows = (r.rows.length > max ? r.rows.slice(0, max) : r.rows) as Row[];
+      if (rows.length > 0) {
+        decodeInPlace(rows, decoders);
+        await toSink(() => sink.rows(rows));
+      }
+      return { rowCount: rows.length, stoppedAtMaxRows: r.rows.length >= max };
+    }
     const cursor = client.query(
       new Cursor(statement.sql, statement.params, { rowMode: 'array', types: rawText as never }),
     );
-    const max = ctx.maxRows ?? Number.POSITIVE_INFINITY;
     let decoders: ValueDecoder[] | undefined;
     let rowCount = 0;
     let finished = false;

@@ -236,9 +236,13 @@ export class RedshiftDataWarehouse implements Warehouse {
         this.stats.hits++;
         return { id, session: reusable };
       } catch (e) {
+        if (!isSessionRefusal(e)) {
+          // Throttling, capacity, network: nothing says the session is gone; it stays for the next statement.
+          await this.sessions.release(reusable.sessionId, reusable.expiresAt).catch(() => {});
+          throw translateAwsError(e, 'ExecuteStatement');
+        }
         await this.sessions.drop(reusable.sessionId).catch(() => {});
         live--;
-        if (!isSessionRefusal(e)) throw translateAwsError(e, 'ExecuteStatement');
         this.stats.replaced++;
       }
     } else if (reusable) {

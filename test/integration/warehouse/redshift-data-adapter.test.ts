@@ -104,6 +104,22 @@ describe('session reuse', () => {
     }
   });
 
+  it('throttling on a reused session fails that query but keeps the session for the next one', async () => {
+    const w = dataApiWarehouse(fake);
+    try {
+      await run(w, ctxOf(1), whoAmI);
+      const session = fake.statementsRun().at(-1)!.sessionId;
+      fake.failNext('ExecuteStatement', 'ThrottlingException', 'Rate exceeded');
+      const e = await run(w, ctxOf(1), whoAmI).catch((x) => x);
+      expect(e.code).toBe('RATE_LIMITED');
+      await run(w, ctxOf(1), whoAmI);
+      expect(fake.statementsRun().at(-1)!.sessionId).toBe(session);
+      expect(w.sessionStats).toMatchObject({ created: 1, hits: 1, replaced: 0 });
+    } finally {
+      await w.close();
+    }
+  });
+
   it('a session busy with another process’s statement is passed over for a new one', async () => {
     const shared = new InMemorySessionStore();
     const a = dataApiWarehouse(fake, { sessions: shared });

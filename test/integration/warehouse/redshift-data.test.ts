@@ -17,29 +17,33 @@ import {
 
 const RUNNING = new Set(['SUBMITTED', 'PICKED', 'STARTED']);
 
-warehouseContract('Redshift Data API (fake)', async ({ poolSize }) => {
-  const fake = await startRedshiftDataFake({ pageRows: 2000, chunkRows: 500 });
-  const warehouse = dataApiWarehouse(fake, { maxSessionsPerUser: poolSize });
-  return {
-    warehouse,
-    tenants: pgFacts().tenants,
-    // The Data API reports a failed statement's message only: there is no SQLSTATE to pass on.
-    sql: { failingSqlstate: undefined },
-    isRunning: async (ref) => {
-      const id = ref.replace(/^rsd:/, '');
-      return RUNNING.has(fake.statementsRun().find((s) => s.id === id)?.status ?? '');
-    },
-    unreachable: async () =>
-      new RedshiftDataWarehouse({
-        client: testDataApiClient(`http://127.0.0.1:${await freePort()}`),
-        target: { clusterIdentifier: FAKE_CLUSTER },
-        database: pgFacts().warehouseDb,
-        auth: { kind: 'db-user' },
-        sessionKeepAliveSeconds: 60,
-      }),
-    close: async () => {
-      await warehouse.close();
-      await fake.stop();
-    },
-  };
-});
+warehouseContract(
+  'Redshift Data API (fake)',
+  async ({ poolSize }) => {
+    const fake = await startRedshiftDataFake({ pageRows: 2000, chunkRows: 500 });
+    const warehouse = dataApiWarehouse(fake, { maxSessionsPerUser: poolSize });
+    return {
+      warehouse,
+      tenants: pgFacts().tenants,
+      // The Data API reports a failed statement's message only: there is no SQLSTATE to pass on.
+      sql: { failingSqlstate: undefined },
+      isRunning: async (ref) => {
+        const id = ref.replace(/^rsd:/, '');
+        return RUNNING.has(fake.statementsRun().find((s) => s.id === id)?.status ?? '');
+      },
+      unreachable: async () =>
+        new RedshiftDataWarehouse({
+          client: testDataApiClient(`http://127.0.0.1:${await freePort()}`),
+          target: { clusterIdentifier: FAKE_CLUSTER },
+          database: pgFacts().warehouseDb,
+          auth: { kind: 'db-user' },
+          sessionKeepAliveSeconds: 60,
+        }),
+      close: async () => {
+        await warehouse.close();
+        await fake.stop();
+      },
+    };
+  },
+  { unreachable: true, killSession: false },
+);
