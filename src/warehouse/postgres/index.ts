@@ -62,6 +62,7 @@ class SinkFailure {
 
 export class PostgresWarehouse implements Warehouse {
   private readonly pool: pg.Pool;
+  private readonly pipelinedPool: pg.Pool;
   private readonly connection: pg.ClientConfig;
   private readonly instanceId = crypto.randomUUID().slice(0, 8);
   private statementSeq = 0;
@@ -83,22 +84,35 @@ export class PostgresWarehouse implements Warehouse {
       application_name: 'spectra',
     };
     this.pool = new pg.Pool({ ...this.connection, max: opts.poolSize, idleTimeoutMillis: 30_000 });
+    // Capped reads send BEGIN/SET, the statement and COMMIT in one write (pipeline mode); pipelined
+    // connections cannot hold a cursor, so they live in their own pool.
+    this.pipelinedPool = new pg.Pool({
+      ...this.connection,
+      pipeline: true,
+      max: opts.poolSize,
+      idleTimeoutMillis: 30_000,
+    } as pg.PoolConfig);
     // An idle client that loses its server must not crash the process; the pool replaces it.
     this.pool.on('error', () => {});
+    this.pipelinedPool.on('error', () => {});
   }
 
   get poolStats() {
+    const pools = [this.pool, this.pipelinedPool];
+    const sum = (f: (p: pg.Pool) => number) => pools.reduce((n, p) => n + f(p), 0);
     return {
-      total: this.pool.totalCount,
-      idle: this.pool.idleCount,
-      waiting: this.pool.waitingCount,
-      max: this.pool.options.max,
+      total: sum((p) => p.totalCount),
+      idle: sum((p) => p.idleCount),
+      waiting: sum((p) => p.waitingCount),
+      max: sum((p) => p.options.max),
     };
   }
 
   async execute(ctx: ExecutionContext, statement: StatementInput, sink: RowSink): Promise<ExecutionResult> {
     if (ctx.signal?.aborted) throw new StatementCancelledError();
-    const client = await this.connect();
+    const pipelined =
+      ctx.boundedByStatement === true && (ctx.maxRows ?? Number.POSITIVE_INFINITY) <= CAPPED_BATCH_ROWS;
+    const client = await this.connect(pipelined ? this.pipelinedPool : this.pool);
     // A checked-out client has no pool listener: without ours, a killed backend's 'error' event crashes the process.
     let clientError: Error | undefined;
     const onClientError = (e: Error) => {
@@ -116,10 +130,14 @@ export class PostgresWarehouse implements Warehouse {
     const onAbort = () => cancelFromOutside();
     ctx.signal?.addEventListener('abort', onAbort, { once: true });
     const watchdog = setTimeout(cancelFromOutside, ctx.timeoutMs + TIMEOUT_GRACE_MS);
+    const begin = `BEGIN; SET LOCAL ROLE ${quoteIdent(ctx.dbUser)}; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(ctx.timeoutMs))}; SET LOCAL application_name = '${label}'`;
     try {
-      await client.query(
-        `BEGIN; SET LOCAL ROLE ${quoteIdent(ctx.dbUser)}; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(ctx.timeoutMs))}; SET LOCAL application_name = '${label}'`,
-      );
+      if (pipelined) {
+        ctx.onStatement?.(statementRef);
+        const result = await this.runPipelined(client, begin, ctx, statement, sink);
+        return { ...result, statementRef };
+      }
+      await client.query(begin);
       ctx.onStatement?.(statementRef);
       const result = await this.streamRows(client, ctx, statement, sink);
       await client.query('COMMIT');
@@ -152,6 +170,46 @@ export class PostgresWarehouse implements Warehouse {
     }
   }
 
+  /**
+   * One round trip: BEGIN/SET LOCAL, the statement, COMMIT written together. PostgreSQL runs them
+   * in order, so the statement still runs as the tenant; if BEGIN/SET fails, the statement fails
+   * inside the aborted transaction and COMMIT becomes ROLLBACK. Rows reach the sink after COMMIT:
+   * they are few (the statement's LIMIT bounds them).
+   */
+  private async runPipelined(
+    client: pg.PoolClient,
+    begin: string,
+    ctx: ExecutionContext,
+    statement: StatementInput,
+    sink: RowSink,
+  ): Promise<Omit<ExecutionResult, 'statementRef'>> {
+    const max = ctx.maxRows ?? CAPPED_BATCH_ROWS;
+    const [b, q, c] = await Promise.allSettled([
+      client.query(begin),
+      client.query({
+        text: statement.sql,
+        values: statement.params,
+        rowMode: 'array',
+        types: rawText as never,
+      }),
+      client.query('COMMIT'),
+    ]);
+    for (const step of [b, q, c]) if (step.status === 'rejected') throw step.reason;
+    if ((client as unknown as { getTransactionStatus?: () => string }).getTransactionStatus?.() !== 'I') {
+      throw new Error('transaction still open after COMMIT');
+    }
+    const r = (q as PromiseFulfilledResult<pg.QueryResult>).value;
+    const infos = r.fields as unknown as PgFieldInfo[];
+    const decoders = infos.map(decoderFor);
+    await toSink(() => sink.columns(infos.map((f) => ({ name: f.name, type: columnTypeName(f) }))));
+    const rows = (r.rows.length > max ? r.rows.slice(0, max) : r.rows) as Row[];
+    if (rows.length > 0) {
+      decodeInPlace(rows, decoders);
+      await toSink(() => sink.rows(rows));
+    }
+    return { rowCount: rows.length, stoppedAtMaxRows: r.rows.length >= max };
+  }
+
   private async streamRows(
     client: pg.PoolClient,
     ctx: ExecutionContext,
@@ -159,25 +217,6 @@ export class PostgresWarehouse implements Warehouse {
     sink: RowSink,
   ): Promise<Omit<ExecutionResult, 'statementRef'>> {
     const max = ctx.maxRows ?? Number.POSITIVE_INFINITY;
-    if (ctx.boundedByStatement && max <= CAPPED_BATCH_ROWS) {
-      // One round trip (parse, bind, execute, sync) instead of a cursor's three: small capped reads
-      // are the hot path of the Query API, and their size is already bounded by the statement's LIMIT.
-      const r = await client.query({
-        text: statement.sql,
-        values: statement.params,
-        rowMode: 'array',
-        types: rawText as never,
-      });
-      const infos = r.fields as unknown as PgFieldInfo[];
-      const decoders = infos.map(decoderFor);
-      await toSink(() => sink.columns(infos.map((f) => ({ name: f.name, type: columnTypeName(f) }))));
-      const rows = (r.rows.length > max ? r.rows.slice(0, max) : r.rows) as Row[];
-      if (rows.length > 0) {
-        decodeInPlace(rows, decoders);
-        await toSink(() => sink.rows(rows));
-      }
-      return { rowCount: rows.length, stoppedAtMaxRows: r.rows.length >= max };
-    }
     const cursor = client.query(
       new Cursor(statement.sql, statement.params, { rowMode: 'array', types: rawText as never }),
     );
@@ -251,13 +290,13 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.pipelinedPool.end()]);
   }
 
-  private async connect(): Promise<pg.PoolClient> {
+  private async connect(pool: pg.Pool = this.pool): Promise<pg.PoolClient> {
     const t0 = performance.now();
     try {
-      return await this.pool.connect();
+      return await pool.connect();
     } catch (e) {
       throw unavailable(e);
     } finally {
