@@ -1,4 +1,10 @@
-/** Prints the settings table of docs/configuration.md from src/config (run: npx tsx scripts/config-docs.ts). */
+/**
+ * The settings table of docs/configuration.md, generated from src/config.
+ *   npx tsx scripts/config-docs.ts          prints it
+ *   npx tsx scripts/config-docs.ts --write  rewrites the table in docs/configuration.md (between its markers)
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { settingsTable } from '../src/config/index.js';
 
 export function renderSettingsTable(): string {
@@ -8,4 +14,15 @@ export function renderSettingsTable(): string {
   return ['| variable | flag | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) process.stdout.write(`${renderSettingsTable()}\n`);
+if (import.meta.url === `file://${process.argv[1]}`) {
+  if (process.argv.includes('--write')) {
+    const file = path.resolve(import.meta.dirname, '../docs/configuration.md');
+    const doc = readFileSync(file, 'utf8');
+    const begin = '<!-- settings:begin -->';
+    const end = '<!-- settings:end -->';
+    const i = doc.indexOf(begin);
+    const j = doc.indexOf(end);
+    if (i < 0 || j < i) throw new Error(`markers ${begin} / ${end} not found in ${file}`);
+    writeFileSync(file, `${doc.slice(0, i + begin.length)}\n${renderSettingsTable()}\n${doc.slice(j)}`);
+  } else process.stdout.write(`${renderSettingsTable()}\n`);
+}
