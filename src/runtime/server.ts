@@ -12,12 +12,11 @@ import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Config } from '../config/index.js';
 import { createApp } from '../http/app.js';
-import { idempotency } from '../http/middleware/idempotency.js';
 import { type MetricsServer, startMetricsServer } from '../observability/metrics-server.js';
+import { appDepsFromCore } from './app-deps.js';
 import { buildCore, type Core } from './core.js';
 import type { DemoCredentials } from './demo.js';
 import type { Logger } from './logger.js';
-import { VERSION } from './version.js';
 import { startJobWorker } from './worker.js';
 
 export interface RunningServer {
@@ -31,9 +30,6 @@ export interface RunningServer {
   /** Graceful shutdown; later calls return the same promise. */
   close(): Promise<void>;
 }
-
-/** Recorded responses larger than this go to the ResultStore (a DynamoDB item holds at most 400 KB). */
-const IDEMPOTENT_INLINE_BODY_BYTES = 256 * 1024;
 
 /** After the grace period, how long cancelled requests get to unwind (cancel statements, record jobs). */
 const CANCEL_GRACE_MS = 5000;
@@ -54,44 +50,12 @@ export async function listen(core: Core): Promise<RunningServer> {
   const { config, log } = core;
   let shuttingDown = false;
   const ops = core.observability;
-  const app = createApp({
-    version: VERSION,
-    maxBodyBytes: config.maxBodyBytes,
-    authenticate: core.authenticate,
-    trustedHeader: core.trustedHeader,
-    remoteAddress: (c) => getConnInfo(c).remote.address,
-    queries: core.queries,
-    tenants: core.tenants,
-    state: core.state,
-    jobs: core.jobs,
-    downloads: { store: core.results, signer: core.results.signer },
-    idempotency: idempotency({
-      store: core.state.idempotency,
-      ttlMs: config.idempotencyTtlHours * 3_600_000,
-      waitMs: config.idempotencyWaitSeconds * 1000,
-      // A first request still "in progress" after its longest possible run is taken as abandoned.
-      lockMs: (Math.max(config.maxTimeoutSeconds, config.shutdownGraceSeconds) + 60) * 1000,
-      maxInlineBodyBytes: IDEMPOTENT_INLINE_BODY_BYTES,
-      spill: core.results,
+  const app = createApp(
+    appDepsFromCore(core, {
+      remoteAddress: (c) => getConnInfo(c).remote.address,
+      isShuttingDown: () => shuttingDown,
     }),
-    readiness: [
-      { name: 'warehouse', check: () => core.warehouse.ping() },
-      { name: 'state', check: () => core.state.ping() },
-    ],
-    isShuttingDown: () => shuttingDown,
-    operability: {
-      log,
-      tracer: ops.tracer,
-      accessLog: config.accessLog,
-      metrics: ops.metrics,
-      rateLimiter: ops.rateLimiter,
-      admission: ops.admission,
-      auditWriter: ops.auditWriter,
-      auditRejectWhenFull: config.auditOnOverflow === 'reject',
-      audit: ops.audit,
-    },
-    onInternalError: (err, requestId) => log.error({ err, request_id: requestId }, 'internal error'),
-  });
+  );
 
   let inFlight = 0;
   let drained: (() => void) | undefined;

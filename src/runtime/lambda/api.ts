@@ -14,8 +14,8 @@ import { ApiError, errorBody } from '../../domain/errors.js';
 import type { Authenticate } from '../../domain/principal.js';
 import { createApp } from '../../http/app.js';
 import type { AppEnv } from '../../http/env.js';
+import { appDepsFromCore } from '../app-deps.js';
 import type { Core } from '../core.js';
-import { VERSION } from '../version.js';
 import { lambdaCore, once } from './environment.js';
 import { METRIC, SERVICE_NAMES } from './metric-names.js';
 import { createTelemetry, invocation, recordMetric, type Telemetry } from './observability.js';
@@ -59,22 +59,15 @@ export function createApiHandler(options: ApiHandlerOptions) {
   const corsOrigins = options.corsOrigins ?? [];
   const lambdaApp = once(async () => {
     const core = await options.core();
-    const app: OpenAPIHono<AppEnv> = createApp({
-      version: VERSION,
-      maxBodyBytes: core.config.maxBodyBytes,
-      authenticate: authenticateFromAuthorizer,
-      // No trusted-header auth behind API Gateway: identity comes from the authorizer only.
-      trustedHeader: undefined,
-      queries: core.queries,
-      tenants: core.tenants,
-      state: core.state,
-      readiness: [
-        { name: 'warehouse', check: () => core.warehouse.ping() },
-        { name: 'state', check: () => core.state.ping() },
-      ],
-      onInternalError: (err, requestId) =>
-        telemetry.logger.error('internal error', { request_id: requestId, error: err as Error }),
-    });
+    const app: OpenAPIHono<AppEnv> = createApp(
+      appDepsFromCore(core, {
+        authenticate: authenticateFromAuthorizer,
+        // No trusted-header auth behind API Gateway: identity comes from the authorizer only.
+        trustedHeader: undefined,
+        onInternalError: (err, requestId) =>
+          telemetry.logger.error('internal error', { request_id: requestId, error: err as Error }),
+      }),
+    );
     return handle(app);
   });
 
