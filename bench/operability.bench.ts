@@ -88,7 +88,7 @@ interface Run extends LoadResult {
 const IN_PROCESS_REQUESTS = 5000;
 
 /** µs per request through the Hono app, sequential, with a warehouse that answers at once. */
-export async function inProcessCost(only?: 'bare' | 'observed', rounds = 7): Promise<BenchResult[]> {
+async function inProcessCost(rounds = 7): Promise<BenchResult[]> {
   await initSqlGuard();
   const principal: Principal = {
     tenantId: 'acme',
@@ -170,7 +170,6 @@ export async function inProcessCost(only?: 'bare' | 'observed', rounds = 7): Pro
   const samples: Record<keyof typeof apps, number[]> = { bare: [], observed: [] };
   for (let round = 0; round < rounds; round++) {
     for (const key of round % 2 ? (['observed', 'bare'] as const) : (['bare', 'observed'] as const)) {
-      if (only && key !== only) continue;
       samples[key].push(await run(apps[key], IN_PROCESS_REQUESTS));
     }
   }

@@ -57,6 +57,9 @@ export const TABLES = {
       { name: 'by-tenant-status', partitionKey: 'tenant_status', sortKey: 'submitted_at' },
       // Lease sweeper: RUNNING jobs whose lease ran out. Sparse: only items with `lease_expires_at`.
       { name: 'by-status-lease', partitionKey: 'status', sortKey: 'lease_expires_at' },
+      // Job queue heads: the per-tenant counter items (`job_id` = `#tenant#<id>`) of tenants with
+      // QUEUED jobs. Sparse: only flagged counters carry `queue_state`.
+      { name: 'by-queued-tenant', partitionKey: 'queue_state', sortKey: 'counter_tenant' },
     ],
   },
   bulkJobs: {
@@ -91,6 +94,13 @@ export const TABLES = {
     sortKey: 'entry_key',
     // GET /v1/admin/audit without tenant_id: per UTC day (`YYYY-MM-DD`), time-ordered.
     indexes: [{ name: 'by-day', partitionKey: 'day', sortKey: 'entry_key' }],
+  },
+  rateLimits: {
+    // Shared GCRA buckets (one item per tenant and route class).
+    suffix: 'rate-limits',
+    env: 'SPECTRA_DYNAMODB_RATE_LIMITS_TABLE_NAME',
+    partitionKey: 'bucket_key',
+    indexes: [],
   },
 } as const satisfies Record<string, TableDesign>;
 

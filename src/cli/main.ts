@@ -1,6 +1,6 @@
 /**
  * The `spectra` command. Subcommands: `serve` (API + async-job worker + embedded warehouse by
- * default), `worker` (async-job workers only).
+ * default), `worker` (async-job workers only), `aws init` (DynamoDB tables and S3 bucket).
  * Flags override SPECTRA_* environment variables (docs/configuration.md).
  */
 
@@ -23,6 +23,7 @@ Commands:
   tenants    manage tenants of a running server (see below)
   keys       manage API keys of a running server (see below)
   audit      read the audit trail of a running server (see below)
+  aws init   create the DynamoDB tables and the S3 bucket at the configured endpoints (docs/aws.md)
   version    print the version
 
 Flags for serve (each also settable as an environment variable, see docs/configuration.md):
@@ -72,6 +73,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'tenants' || command === 'keys') return runAdminCommand(command, rest);
   if (command === 'audit') return runAuditCommand(rest);
+  // Loads the AWS SDK: imported only for this command.
+  if (command === 'aws') return (await import('./aws-init.js')).runAwsCommand(rest);
   if (command !== 'serve' && command !== 'worker') {
     process.stderr.write(`spectra: unknown command "${command}"\n\n${USAGE}`);
     return 2;

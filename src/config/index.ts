@@ -118,11 +118,17 @@ export const SETTINGS = {
     default: 'postgres',
     doc: 'Control-state adapter: `postgres` (embedded, or SPECTRA_STATE_URL) or `dynamodb` (the SPECTRA_DYNAMODB_*_TABLE_NAME tables; docs/aws.md).',
   },
+  storage: {
+    env: 'SPECTRA_STORAGE',
+    schema: z.enum(['fs', 's3']),
+    default: 'fs',
+    doc: 'ResultStore adapter: `fs` (SPECTRA_RESULT_DIR; download URLs signed with HMAC and served by the API) or `s3` (SPECTRA_S3_BUCKET_NAME; presigned S3 URLs; docs/aws.md).',
+  },
   awsRegion: {
     env: 'SPECTRA_AWS_REGION',
     schema: z.string(),
     default: '',
-    doc: "AWS region of the Data API and DynamoDB clients. Empty = the SDK's own lookup (AWS_REGION, profile). Endpoints: the SDK's AWS_ENDPOINT_URL_REDSHIFT_DATA / AWS_ENDPOINT_URL_DYNAMODB.",
+    doc: "AWS region of the Data API, DynamoDB and S3 clients. Empty = the SDK's own lookup (AWS_REGION, profile). Endpoints: the SDK's AWS_ENDPOINT_URL_REDSHIFT_DATA / AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_S3.",
   },
   redshiftClusterId: {
     env: 'SPECTRA_REDSHIFT_CLUSTER_ID',
@@ -189,6 +195,39 @@ export const SETTINGS = {
     schema: z.string().min(3).max(255),
     default: 'spectra-api-keys',
     doc: 'dynamodb: the API keys table (hashes only).',
+  },
+  dynamodbIdempotencyTableName: {
+    env: 'SPECTRA_DYNAMODB_IDEMPOTENCY_TABLE_NAME',
+    schema: z.string().min(3).max(255),
+    default: 'spectra-idempotency',
+    doc: 'dynamodb: the idempotency records table.',
+  },
+  dynamodbAuditTableName: {
+    env: 'SPECTRA_DYNAMODB_AUDIT_TABLE_NAME',
+    schema: z.string().min(3).max(255),
+    default: 'spectra-audit',
+    doc: 'dynamodb: the audit trail table.',
+  },
+  dynamodbRateLimitsTableName: {
+    env: 'SPECTRA_DYNAMODB_RATE_LIMITS_TABLE_NAME',
+    schema: z.string().min(3).max(255),
+    default: 'spectra-rate-limits',
+    doc: 'dynamodb: the shared rate-limit buckets table.',
+  },
+  s3BucketName: {
+    env: 'SPECTRA_S3_BUCKET_NAME',
+    schema: z.string(),
+    default: '',
+    doc: 's3: the bucket of result files (required with SPECTRA_STORAGE=s3; `spectra aws init` creates it).',
+  },
+  s3Prefix: {
+    env: 'SPECTRA_S3_PREFIX',
+    schema: z
+      .string()
+      .regex(/^(?:[A-Za-z0-9._-]+\/)*$/, 'empty, or `/`-separated segments ending with `/` (e.g. `results/`)')
+      .refine((v) => !/(?:^|\/)\.{1,2}\//.test(v), 'no `.` or `..` segments'),
+    default: 'results/',
+    doc: 's3: key prefix of every result file; objects are `<prefix><tenant>/<job>/<file>`.',
   },
   demo: {
     env: 'SPECTRA_DEMO',
@@ -523,6 +562,36 @@ export const SETTINGS = {
     default: 3600,
     doc: 'Seconds a download URL stays valid.',
   },
+  bulkJobTtlDays: {
+    env: 'SPECTRA_BULK_JOB_TTL_DAYS',
+    schema: int(1),
+    default: 30,
+    doc: 'Days a bulk job record and its files (upload, export, failed results) are kept.',
+  },
+  bulkMaxFileSizeMb: {
+    env: 'SPECTRA_BULK_MAX_FILE_SIZE_MB',
+    schema: int(1, 1_000_000),
+    default: 150,
+    doc: 'Largest bulk import upload, in MB as sent (compressed or not); a larger PUT is refused with 413.',
+  },
+  bulkJobTimeoutHours: {
+    env: 'SPECTRA_BULK_JOB_TIMEOUT_HOURS',
+    schema: int(1, 720),
+    default: 24,
+    doc: 'Statement timeout of a bulk export or import in the warehouse.',
+  },
+  bulkGzipLevel: {
+    env: 'SPECTRA_BULK_GZIP_LEVEL',
+    schema: int(1, 9),
+    default: 6,
+    doc: 'gzip level of GZIP bulk exports (1 fastest … 9 smallest).',
+  },
+  bulkParquetRowGroupRows: {
+    env: 'SPECTRA_BULK_PARQUET_ROW_GROUP_ROWS',
+    schema: int(1000, 10_000_000),
+    default: 100_000,
+    doc: 'Rows per Parquet row group of a bulk export; a row group is the unit held in memory while writing.',
+  },
   resultDir: {
     env: 'SPECTRA_RESULT_DIR',
     flag: 'result-dir',
@@ -570,7 +639,7 @@ export const SETTINGS = {
     env: 'SPECTRA_RATE_LIMIT_STORE',
     schema: z.enum(['auto', 'local', 'state']),
     default: 'auto',
-    doc: 'Where the rate-limit buckets live: `local` = this process (exact for one API process), `state` = the control-state database, shared by all API processes (one round trip per request, batched per tenant under load). `auto` = `state` when SPECTRA_STATE_URL is set, else `local`.',
+    doc: 'Where the rate-limit buckets live: `local` = this process (exact for one API process), `state` = the control-state database, shared by all API processes (one round trip per request, batched per tenant under load). `auto` = `state` when SPECTRA_STATE_URL is set or SPECTRA_STATE=dynamodb, else `local`.',
   },
   rateLimitTenants: {
     env: 'SPECTRA_RATE_LIMIT_TENANTS',

@@ -1,11 +1,14 @@
 /**
- * The AWS adapters built from configuration: the Redshift Data API warehouse and the DynamoDB
- * StateStore. Region and credentials come from the SDK's own chain unless SPECTRA_AWS_REGION is
- * set; endpoints from AWS_ENDPOINT_URL_REDSHIFT_DATA / AWS_ENDPOINT_URL_DYNAMODB (local stand-ins).
+ * The AWS adapters built from configuration: the Redshift Data API warehouse, the DynamoDB
+ * StateStore and the S3 ResultStore. Region and credentials come from the SDK's own chain unless
+ * SPECTRA_AWS_REGION is set; endpoints from AWS_ENDPOINT_URL_REDSHIFT_DATA / AWS_ENDPOINT_URL_DYNAMODB
+ * / AWS_ENDPOINT_URL_S3 (local stand-ins), which the SDK reads itself.
  */
+import type { S3Client } from '@aws-sdk/client-s3';
 import { type Config, ConfigError } from '../config/index.js';
-import { DynamoStateStore } from '../state/dynamodb/index.js';
+import { DynamoStateStore, type StateTableNames } from '../state/dynamodb/index.js';
 import type { StateStore } from '../state/port.js';
+import { createS3Client, S3ResultStore } from '../storage/s3/index.js';
 import {
   type RedshiftAuth,
   RedshiftDataWarehouse,
@@ -53,34 +56,48 @@ export function buildRedshiftDataWarehouse(config: Config): RedshiftDataWarehous
   });
 }
 
-/** The parts of the port every process uses; DynamoDB has the first three so far (docs/aws.md, phase 2). */
-const STATE_PARTS = [
-  'tenants',
-  'apiKeys',
-  'jobs',
-  'jobQueue',
-  'jobRetention',
-  'idempotency',
-  'audit',
-  'rateLimits',
-  'stats',
-];
-
 export function buildDynamoStateStore(config: Config): StateStore {
   const store = new DynamoStateStore({
     tables: {
       tenants: config.dynamodbTenantsTableName,
       apiKeys: config.dynamodbApiKeysTableName,
       jobs: config.dynamodbTableName,
+      idempotency: config.dynamodbIdempotencyTableName,
+      audit: config.dynamodbAuditTableName,
+      rateLimits: config.dynamodbRateLimitsTableName,
     },
     clientConfig: region(config),
   });
-  const missing = STATE_PARTS.filter((part) => !(part in store));
-  if (missing.length) {
-    void store.close();
-    throw new ConfigError(
-      `SPECTRA_STATE=dynamodb: the DynamoDB StateStore does not implement ${missing.join(', ')} yet (issue 7, phase 2); use SPECTRA_STATE=postgres`,
-    );
-  }
-  return store as unknown as StateStore;
+  return store;
+}
+
+/** The StateStore's DynamoDB table names from configuration (what `spectra aws init` creates). */
+export function dynamoTableNames(config: Config): StateTableNames {
+  return {
+    tenants: config.dynamodbTenantsTableName,
+    apiKeys: config.dynamodbApiKeysTableName,
+    jobs: config.dynamodbTableName,
+    idempotency: config.dynamodbIdempotencyTableName,
+    audit: config.dynamodbAuditTableName,
+    rateLimits: config.dynamodbRateLimitsTableName,
+  };
+}
+
+/**
+ * An S3 client for the configured region and endpoint. With an endpoint override (s3rver, MinIO,
+ * LocalStack) buckets are addressed by path: such servers rarely resolve `<bucket>.<host>`.
+ */
+export function s3ClientFromConfig(config: Config, env: NodeJS.ProcessEnv = process.env): S3Client {
+  const endpointSet = Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
+  return createS3Client({ ...region(config), forcePathStyle: endpointSet });
+}
+
+export function buildS3ResultStore(config: Config): S3ResultStore {
+  if (!config.s3BucketName.trim())
+    throw new ConfigError('invalid configuration:\n  SPECTRA_STORAGE=s3 needs SPECTRA_S3_BUCKET_NAME');
+  return new S3ResultStore({
+    client: s3ClientFromConfig(config),
+    bucket: config.s3BucketName.trim(),
+    prefix: config.s3Prefix,
+  });
 }

@@ -17,6 +17,7 @@ import { configurePlanner, defaultGuardPolicy, type GuardPolicy, initSqlGuard } 
 import type { StateStore } from '../state/port.js';
 import { PostgresStateStore } from '../state/postgres/index.js';
 import { FsResultStore } from '../storage/fs/index.js';
+import type { ResultStore } from '../storage/port.js';
 import { bootstrapEmbedded, DEMO_TENANTS, tenantRoleName } from '../warehouse/embedded/bootstrap.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../warehouse/embedded/postgres-process.js';
 import type { TenantRoles, Warehouse } from '../warehouse/port.js';
@@ -43,8 +44,8 @@ export interface Core {
   /** Embedded shape with demo data: what credentials.json holds. */
   credentials: DemoCredentials | null;
   embedded: EmbeddedPostgres | null;
-  /** Result files of async jobs (filesystem adapter: SPECTRA_RESULT_DIR or SPECTRA_HOME/results). */
-  results: FsResultStore;
+  /** Result files of async jobs: SPECTRA_STORAGE=fs (SPECTRA_RESULT_DIR or SPECTRA_HOME/results) or s3. */
+  results: ResultStore;
   jobs: JobService;
   /** Runs `fn` first on close (e.g. stop a worker before the pools it uses). */
   onClose(fn: () => Promise<void>): void;
@@ -140,7 +141,9 @@ export async function buildCore(config: Config, log: Logger): Promise<Core> {
         : null;
     // The AWS adapters (and the SDK, ~200 ms to load) are imported only when configured.
     const aws =
-      config.warehouse !== 'postgres' || config.state !== 'postgres' ? await import('./aws.js') : null;
+      config.warehouse !== 'postgres' || config.state !== 'postgres' || config.storage === 's3'
+        ? await import('./aws.js')
+        : null;
     const warehouse: Warehouse = pgWarehouse ?? aws!.buildRedshiftDataWarehouse(config);
     cleanups.push(() => warehouse.close());
     const state: StateStore =
@@ -198,11 +201,14 @@ export async function buildCore(config: Config, log: Logger): Promise<Core> {
         maxResultBytes: config.maxResultBytes || undefined,
       },
     });
-    const results = new FsResultStore({
-      root: config.resultDir || path.join(config.home, 'results'),
-      signingKey: config.urlSigningKey || secrets.urlSigningKey,
-      publicUrl: config.publicUrl,
-    });
+    const results: ResultStore =
+      config.storage === 's3'
+        ? aws!.buildS3ResultStore(config)
+        : new FsResultStore({
+            root: config.resultDir || path.join(config.home, 'results'),
+            signingKey: config.urlSigningKey || secrets.urlSigningKey,
+            publicUrl: config.publicUrl,
+          });
     const jobs = new JobService({
       state,
       warehouse,

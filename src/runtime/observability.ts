@@ -45,7 +45,9 @@ export function buildObservability(
   deps: { metrics: ServiceMetrics | null; state: StateStore; warehouse: { poolStats: PoolStats } },
 ): Observability {
   const { metrics, state } = deps;
-  const shared = config.rateLimitStore === 'state' || (config.rateLimitStore === 'auto' && !!config.stateUrl);
+  const shared =
+    config.rateLimitStore === 'state' ||
+    (config.rateLimitStore === 'auto' && (!!config.stateUrl || config.state === 'dynamodb'));
   const rateLimiter = new RateLimiter({
     perMinute: config.rateLimitPerMinute,
     overrides: config.rateLimitTenants,

@@ -6,6 +6,7 @@
  */
 
 import type { AuditEntry } from '../domain/audit-entry.js';
+import type { BulkJob, BulkJobState, BulkOperation } from '../domain/bulk-job.js';
 import type { JobStatus, QueryJob } from '../domain/query-job.js';
 import type { RateDecision } from '../domain/rate-limit.js';
 import type { ApiKeyRecord, Tenant } from '../domain/tenant.js';
@@ -93,11 +94,72 @@ export interface JobStore {
   ): Promise<Page<QueryJob>>;
 }
 
+/** Fields of a bulk job that moves may change. */
+export type BulkJobPatch = Partial<
+  Pick<
+    BulkJob,
+    | 'state'
+    | 'queuedAt'
+    | 'startedAt'
+    | 'completedAt'
+    | 'recordsProcessed'
+    | 'recordsFailed'
+    | 'error'
+    | 'upload'
+    | 'result'
+    | 'statementRef'
+    | 'leaseOwner'
+    | 'leaseExpiresAt'
+    | 'notBefore'
+  >
+>;
+
+/** Bulk jobs: the same conditional single-item discipline as query jobs. */
+export interface BulkJobStore {
+  create(job: BulkJob): Promise<void>;
+  /** Null when absent, expired, or owned by another tenant. */
+  get(tenantId: string, jobId: string): Promise<BulkJob | null>;
+  /**
+   * Applies `patch` only if the job's state is one of `from` (and, with `guard.leaseOwner`, the
+   * worker holds its lease). Returns the updated job, or throws CONFLICT (details.state) / NOT_FOUND.
+   */
+  transition(
+    tenantId: string,
+    jobId: string,
+    from: readonly BulkJobState[],
+    patch: BulkJobPatch,
+    guard?: TransitionGuard,
+  ): Promise<BulkJob>;
+  /** Newest first. */
+  list(
+    tenantId: string,
+    filter: { state?: BulkJobState | undefined; operation?: BulkOperation | undefined },
+    page: PageRequest,
+  ): Promise<Page<BulkJob>>;
+}
+
+/** Expired bulk jobs for the sweeper (reads already hide them); their files go with them. */
+export interface BulkRetentionStore {
+  /** Deletes expired bulk jobs (never InProgress ones); returns what was deleted. */
+  deleteExpired(limit: number): Promise<{ tenantId: string; jobId: string }[]>;
+}
+
+/**
+ * The Bulk API's records and queue. Bulk jobs share the tenant's RUNNING cap with query jobs
+ * (an InProgress bulk job counts as RUNNING), so the queue is the same `JobQueueStore` over
+ * another job kind: UploadComplete is its QUEUED, InProgress its RUNNING.
+ */
+export interface BulkStateStores {
+  jobs: BulkJobStore;
+  queue: JobQueueStore<BulkJob>;
+  retention: BulkRetentionStore;
+}
+
 /** A tenant's next claimable jobs (oldest first) and how many of its jobs are RUNNING now. */
 export interface QueueHead {
   tenantId: string;
-  /** Oldest first; at most `perTenant` of them. */
-  jobs: { jobId: string; submittedAt: string }[];
+  /** Oldest first; at most `perTenant` of them. `kind` names the queue (set by a worker serving several). */
+  jobs: { jobId: string; submittedAt: string; kind?: string }[];
   running: number;
 }
 
@@ -112,7 +174,14 @@ export type QueueEvent =
  * `claim`, the tenant's count of RUNNING jobs: on DynamoDB a per-tenant counter item updated in
  * the same conditional write), so any number of worker processes can share it.
  */
-export interface JobQueueStore {
+/** What the queue needs of a job, whatever its kind. */
+export interface QueuedJob {
+  tenantId: string;
+  jobId: string;
+  attempts: number;
+}
+
+export interface JobQueueStore<J extends QueuedJob = QueryJob> {
   /** Tenants with claimable jobs (QUEUED, not expired, past `notBefore`): their oldest jobs and RUNNING counts. */
   heads(opts: { perTenant: number; maxTenants: number }): Promise<QueueHead[]>;
   /**
@@ -125,19 +194,22 @@ export interface JobQueueStore {
     jobId: string,
     lease: { owner: string; ms: number },
     maxRunning: number,
-  ): Promise<QueryJob | null>;
-  /** Renews the lease of a RUNNING job held by `owner` and records progress. False when it is not ours any more. */
+  ): Promise<J | null>;
+  /**
+   * Renews the lease of a RUNNING job held by `owner` and records progress (bulk jobs: records
+   * processed and failed). False when it is not ours any more.
+   */
   heartbeat(
     tenantId: string,
     jobId: string,
     lease: { owner: string; ms: number },
-    progress: { rowsFetched: number },
+    progress: { rowsFetched: number; rowsFailed?: number },
   ): Promise<boolean>;
   /**
    * RUNNING jobs whose lease expired (their worker died): back to QUEUED, or FAILED with
    * MAX_ATTEMPTS_EXCEEDED once they were claimed `maxAttempts` times. At most `limit` per call.
    */
-  requeueExpired(maxAttempts: number, limit: number): Promise<{ requeued: QueryJob[]; failed: QueryJob[] }>;
+  requeueExpired(maxAttempts: number, limit: number): Promise<{ requeued: J[]; failed: J[] }>;
   /** Queue events (PostgreSQL: LISTEN/NOTIFY). Best effort: workers also scan periodically. */
   subscribe(onEvent: (event: QueueEvent) => void): Promise<() => Promise<void>>;
 }
@@ -243,6 +315,8 @@ export interface StateStore {
   audit: AuditStore;
   rateLimits: RateLimitStore;
   stats: OperationalStats;
+  /** The Bulk API's stores; adapters without them leave it undefined (the Bulk API is then off). */
+  bulk?: BulkStateStores | undefined;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,7 +1,8 @@
 /**
  * The ResultStore port: byte objects under tenant-scoped keys (`{tenant}/{job}/…`). Write a stream,
  * read it back whole or from a byte offset, delete, and issue expiring URLs for GET and PUT.
- * Adapters: fs/ (a local or shared folder; URLs signed with HMAC and served by the API), later s3/.
+ * Adapters: fs/ (a local or shared folder; URLs signed with HMAC and served by the API) and s3/
+ * (one bucket under a key prefix; presigned URLs served by S3).
  */
 
 /** Keys are `/`-separated segments of `[A-Za-z0-9._-]`, never `.` or `..`; the first segment is the tenant. */
@@ -52,4 +53,12 @@ export interface ResultStore {
     expiresInSeconds: number,
     opts?: { filename?: string },
   ): Promise<SignedUrl>;
+}
+
+/**
+ * Where a client PUTs a bulk import file for `key`. Object stores presign a PUT to themselves; the
+ * filesystem store's uploads go through the API (which then also enforces the size cap).
+ */
+export interface UploadUrlIssuer {
+  issue(key: string, expiresInSeconds: number): Promise<SignedUrl>;
 }

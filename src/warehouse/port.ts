@@ -64,6 +64,121 @@ export interface Warehouse {
   /** Throws WAREHOUSE_UNAVAILABLE when the warehouse cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
+
+  // Bulk paths (the Bulk API). Adapters without them leave them undefined: bulk exports then go
+  // through `execute`, and bulk imports fail with a clear error.
+
+  /**
+   * A table as the catalog describes it to `ctx.dbUser`: columns, unique keys, the caller's
+   * privileges. The name is matched against the catalog (never interpolated): unknown or hidden
+   * tables are INVALID_REQUEST.
+   */
+  describeTable?(ctx: ExecutionContext, object: string): Promise<TableDescription>;
+  /**
+   * Streams the statement's rows as CSV (no header; the columns are reported first) in the
+   * warehouse's own text forms, as `ctx.dbUser` (row-level security applies), with backpressure.
+   */
+  copyOut?(
+    ctx: ExecutionContext,
+    statement: StatementInput,
+    opts: CopyOutOptions,
+    sink: CopyOutSink,
+  ): Promise<CopyOutResult>;
+  /**
+   * Loads staged records into a table in ONE transaction as `ctx.dbUser`: every record is
+   * checked (types, NOT NULL, CHECK constraints, duplicate keys, tenant, existence for
+   * update/delete) and the failures go to `failed` (in record order, before COMMIT) while the rest
+   * are applied. Any error, an abort, or a lost connection leaves the table unchanged.
+   */
+  copyIn?(
+    ctx: ExecutionContext,
+    request: CopyInRequest,
+    staged: AsyncIterable<Uint8Array>,
+    failed: FailedRecordSink,
+  ): Promise<CopyInOutcome>;
+}
+
+export interface TableColumn {
+  name: string;
+  /** The warehouse's own spelling of the type, with its modifier (`numeric(12,2)`, `integer[]`). */
+  sqlType: string;
+  /** Redshift-style type name, as docs/types.md names result columns (`DECIMAL(12,2)`, `SUPER`). */
+  typeName: string;
+  notNull: boolean;
+  hasDefault: boolean;
+  /** Generated or identity-always: cannot be written. */
+  generated: boolean;
+}
+
+export interface TableDescription {
+  schema: string;
+  name: string;
+  columns: TableColumn[];
+  /** Column sets of the primary key and unique indexes (without expressions or predicates). */
+  uniqueKeys: string[][];
+  /** What `ctx.dbUser` may do to the table (the database decides; we only read its answer). */
+  privileges: { select: boolean; insert: boolean; update: boolean; delete: boolean };
+  /** Name of the tenant column (`tenant_id`), written from the credential; null when absent. */
+  tenantColumn: string | null;
+}
+
+export interface CopyOutOptions {
+  delimiter: ',' | '|' | '\t';
+}
+
+export interface CopyOutSink {
+  columns(columns: ColumnInfo[]): void | Promise<void>;
+  /** CSV bytes, records ended by LF; returning a promise applies backpressure. */
+  data(chunk: Uint8Array): void | Promise<void>;
+}
+
+export interface CopyOutResult {
+  rowCount: number;
+  statementRef: StatementRef;
+}
+
+export type ImportOperation = 'insert' | 'update' | 'upsert' | 'delete';
+
+export interface CopyInRequest {
+  /** The table as the client named it; resolved against the catalog again inside the transaction. */
+  object: string;
+  operation: ImportOperation;
+  /** Catalog names of the staged columns, in staging order. */
+  columns: string[];
+  /** The key column of update, upsert and delete. */
+  externalId: string | null;
+  /** The caller's tenant: a record naming another tenant fails; a record without one gets it. */
+  tenantId: string;
+}
+
+/**
+ * Staged records are CSV (`,`, `"`, LF; NULL = unquoted empty field, empty string = `""`), one
+ * line per input record: `record number, error, raw, value 1 … value n`. A good record has empty
+ * error and raw; a record the reader already rejected has its error and its raw text, and no values.
+ */
+export interface FailedRecord {
+  /** The record's number in the input (1 = first record after the header). */
+  line: number;
+  error: string;
+  /** The record as received, when it could not be split into values. */
+  raw: string | null;
+  /** The record's values as staged (text; null for NULL), when it could be split. */
+  values: (string | null)[];
+}
+
+export interface FailedRecordSink {
+  write(batch: FailedRecord[]): void | Promise<void>;
+  /** Called once every failure was written, before COMMIT. */
+  close(): Promise<void>;
+}
+
+export interface CopyInOutcome {
+  /** Records staged (good and already rejected). */
+  processed: number;
+  /** Records applied to the table. */
+  loaded: number;
+  failed: number;
+  statementRef: StatementRef;
 }
 
 /**

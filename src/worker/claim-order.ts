@@ -9,6 +9,8 @@ import type { QueueHead } from '../state/port.js';
 export interface ClaimCandidate {
   tenantId: string;
   jobId: string;
+  /** The job kind whose queue it is in, when the heads said. */
+  kind?: string;
 }
 
 export function claimOrder(
@@ -38,7 +40,7 @@ export function claimOrder(
     if (!best) break;
     const job = best.jobs.shift()!;
     best.running++;
-    out.push({ tenantId: best.tenantId, jobId: job.jobId });
+    out.push({ tenantId: best.tenantId, jobId: job.jobId, ...(job.kind ? { kind: job.kind } : {}) });
   }
   return out;
 }

@@ -3,14 +3,33 @@
  * (claim-order.ts) with a conditional update only one process can win. It wakes on queue events
  * (PostgreSQL LISTEN/NOTIFY), on a periodic scan as fallback, and whenever a slot frees up; it
  * re-queues jobs whose worker died (expired leases) and stops runs cancelled from any process.
+ *
+ * It serves several job kinds through the same loop: query jobs always, and any `kinds` given
+ * (bulk jobs): each kind is a queue (the same JobQueueStore contract) and a way to run a job.
+ * Slots, the fair order and the per-tenant cap are shared by all kinds.
  */
 import os from 'node:os';
 import type { QueryJob } from '../domain/query-job.js';
-import type { StateStore } from '../state/port.js';
+import type { JobQueueStore, QueuedJob, QueueHead, StateStore } from '../state/port.js';
 import type { ResultStore } from '../storage/port.js';
 import type { Warehouse } from '../warehouse/port.js';
 import { claimOrder } from './claim-order.js';
-import { JobRun, type WorkerLog } from './run-job.js';
+import { JobRun, type StopReason, type WorkerLog } from './run-job.js';
+
+/** One claimed job being run. */
+export interface JobRunner {
+  run(): Promise<void>;
+  stop(reason: StopReason): void;
+}
+
+/** A kind of job the worker claims: its queue, and how to run one (with the worker's lease owner). */
+export interface JobKind<J extends QueuedJob = QueuedJob> {
+  name: string;
+  queue: JobQueueStore<J>;
+  start(job: J, owner: string): JobRunner;
+}
+
+const QUERY_KIND = 'query';
 
 export interface JobWorkerOptions {
   state: StateStore;
@@ -31,7 +50,9 @@ export interface JobWorkerOptions {
   /** Identifies this worker in leases; unique per process by default. */
   owner?: string;
   /** Called for every job this worker claims (metrics, tests). */
-  onClaim?: (job: QueryJob) => void;
+  onClaim?: (job: QueuedJob) => void;
+  /** Job kinds served besides query jobs (e.g. bulk jobs). */
+  kinds?: JobKind[];
 }
 
 /** Expired leases are looked for at this fraction of the lease. */
@@ -41,9 +62,10 @@ const MAX_TENANTS_PER_SCAN = 1000;
 
 export class JobWorker {
   readonly owner: string;
-  private readonly runs = new Map<string, JobRun>();
+  private readonly runs = new Map<string, JobRunner>();
   private readonly finished = new Set<Promise<void>>();
-  private unsubscribe: (() => Promise<void>) | undefined;
+  private readonly kinds: Map<string, JobKind>;
+  private unsubscribes: (() => Promise<void>)[] = [];
   private timers: NodeJS.Timeout[] = [];
   private scanning = false;
   private rescan = false;
@@ -53,6 +75,12 @@ export class JobWorker {
 
   constructor(private readonly opts: JobWorkerOptions) {
     this.owner = opts.owner ?? `${os.hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`;
+    const queryKind: JobKind<QueryJob> = {
+      name: QUERY_KIND,
+      queue: opts.state.jobQueue,
+      start: (job, owner) => new JobRun(job, { ...opts, owner }),
+    };
+    this.kinds = new Map([queryKind as unknown as JobKind, ...(opts.kinds ?? [])].map((k) => [k.name, k]));
   }
 
   get running(): number {
@@ -60,11 +88,15 @@ export class JobWorker {
   }
 
   async start(): Promise<void> {
-    const { state, log } = this.opts;
-    this.unsubscribe = await state.jobQueue.subscribe((event) => {
-      if (event.type === 'queued') this.wake();
-      else this.runs.get(`${event.tenantId}/${event.jobId}`)?.stop('cancelled');
-    });
+    const { log } = this.opts;
+    for (const kind of this.kinds.values()) {
+      this.unsubscribes.push(
+        await kind.queue.subscribe((event) => {
+          if (event.type === 'queued') this.wake();
+          else this.runs.get(`${event.tenantId}/${event.jobId}`)?.stop('cancelled');
+        }),
+      );
+    }
     this.timers.push(setInterval(() => this.wake(), this.opts.pollIntervalMs));
     this.timers.push(
       setInterval(
@@ -103,15 +135,16 @@ export class JobWorker {
   }
 
   private async scanOnce(): Promise<void> {
-    const { state, concurrency, tenantCap, leaseMs } = this.opts;
+    const { concurrency, tenantCap, leaseMs } = this.opts;
     const free = concurrency - this.runs.size;
     if (free <= 0) return;
-    const heads = await state.jobQueue.heads({ perTenant: free, maxTenants: MAX_TENANTS_PER_SCAN });
+    const heads = await this.heads(free);
     if (heads.length === 0) return;
     let claimed = 0;
     for (const candidate of claimOrder(heads, free, tenantCap)) {
       if (this.stopping || this.runs.size >= concurrency) break;
-      const job = await state.jobQueue.claim(
+      const kind = this.kinds.get(candidate.kind ?? QUERY_KIND)!;
+      const job = await kind.queue.claim(
         candidate.tenantId,
         candidate.jobId,
         { owner: this.owner, ms: leaseMs },
@@ -123,20 +156,45 @@ export class JobWorker {
         continue;
       }
       claimed++;
-      this.launch(job);
+      this.launch(kind, job);
     }
     // A full batch may mean more is waiting.
     if (claimed > 0 && claimed === free) this.rescan = true;
   }
 
-  private launch(job: QueryJob): void {
+  /** Every kind's queue heads, merged per tenant (the RUNNING count is the same for all kinds). */
+  private async heads(free: number): Promise<QueueHead[]> {
+    const kinds = [...this.kinds.values()];
+    const perKind = await Promise.all(
+      kinds.map((k) => k.queue.heads({ perTenant: free, maxTenants: MAX_TENANTS_PER_SCAN })),
+    );
+    if (kinds.length === 1) return perKind[0]!;
+    const merged = new Map<string, QueueHead>();
+    perKind.forEach((heads, i) => {
+      for (const h of heads) {
+        const jobs = h.jobs.map((j) => ({ ...j, kind: kinds[i]!.name }));
+        const m = merged.get(h.tenantId);
+        if (!m) merged.set(h.tenantId, { ...h, jobs });
+        else {
+          m.jobs.push(...jobs);
+          m.running = Math.max(m.running, h.running);
+        }
+      }
+    });
+    for (const h of merged.values()) {
+      h.jobs.sort((a, b) => (a.submittedAt < b.submittedAt ? -1 : a.submittedAt > b.submittedAt ? 1 : 0));
+    }
+    return [...merged.values()];
+  }
+
+  private launch(kind: JobKind, job: QueuedJob): void {
     this.claims++;
     this.opts.onClaim?.(job);
     this.opts.log.info(
-      { job_id: job.jobId, tenant_id: job.tenantId, attempt: job.attempts, owner: this.owner },
+      { job_id: job.jobId, tenant_id: job.tenantId, attempt: job.attempts, owner: this.owner, kind: kind.name },
       'job claimed',
     );
-    const run = new JobRun(job, { ...this.opts, owner: this.owner });
+    const run = kind.start(job, this.owner);
     const id = `${job.tenantId}/${job.jobId}`;
     this.runs.set(id, run);
     const done: Promise<void> = run
@@ -152,15 +210,17 @@ export class JobWorker {
 
   private async requeueExpired(): Promise<void> {
     if (this.stopping) return;
-    try {
-      const { requeued, failed } = await this.opts.state.jobQueue.requeueExpired(this.opts.maxAttempts, 100);
-      for (const j of requeued)
-        this.opts.log.warn({ job_id: j.jobId, attempts: j.attempts }, 'lease expired; job re-queued');
-      for (const j of failed)
-        this.opts.log.warn({ job_id: j.jobId, attempts: j.attempts }, 'lease expired; out of attempts');
-      if (requeued.length > 0) this.wake();
-    } catch (e) {
-      this.opts.log.warn({ err: e }, 'lease check failed');
+    for (const kind of this.kinds.values()) {
+      try {
+        const { requeued, failed } = await kind.queue.requeueExpired(this.opts.maxAttempts, 100);
+        for (const j of requeued)
+          this.opts.log.warn({ job_id: j.jobId, attempts: j.attempts }, 'lease expired; job re-queued');
+        for (const j of failed)
+          this.opts.log.warn({ job_id: j.jobId, attempts: j.attempts }, 'lease expired; out of attempts');
+        if (requeued.length > 0) this.wake();
+      } catch (e) {
+        this.opts.log.warn({ err: e, kind: kind.name }, 'lease check failed');
+      }
     }
   }
 
@@ -173,7 +233,7 @@ export class JobWorker {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    await this.unsubscribe?.().catch(() => {});
+    await Promise.all(this.unsubscribes.splice(0).map((u) => u().catch(() => {})));
     if (this.finished.size > 0 && graceMs > 0) {
       await Promise.race([
         Promise.allSettled([...this.finished]),

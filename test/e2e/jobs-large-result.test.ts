@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FsResultStore } from '../../src/storage/fs/index.js';
 import { pgFacts } from '../helpers/pg-fixture.js';
 import { json, pgUrl, startSpectra, type TestSpectra } from '../helpers/spectra.js';
 import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
@@ -44,7 +45,7 @@ beforeAll(async () => {
       '--state-url',
       control.url,
       '--result-dir',
-      spectra.core.results.root,
+      (spectra.core.results as FsResultStore).root,
       '--log-level',
       'warn',
     ],

@@ -5,6 +5,7 @@
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobWorker } from '../../src/runtime/worker.js';
+import type { FsResultStore } from '../../src/storage/fs/index.js';
 import { adminClient } from '../helpers/pg-fixture.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
 import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
@@ -248,7 +249,7 @@ describe('downloads through signed URLs', () => {
     ];
     const key = url.pathname.slice('/v1/downloads/'.length);
     const past = Math.floor(Date.now() / 1000) - 1;
-    cases.push(`${url.origin}${spectra.core.results.signer.path('GET', key, past)}`);
+    cases.push(`${url.origin}${(spectra.core.results as FsResultStore).signer.path('GET', key, past)}`);
     // A URL signed for PUT does not allow GET.
     const putUrl = await spectra.core.results.signedUrl('PUT', key, 60);
     cases.push(`${url.origin}${putUrl.url}`);

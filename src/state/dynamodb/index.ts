@@ -5,16 +5,10 @@
  * cursor, so a cursor cannot reach another tenant's items. Expired items are hidden at read time
  * (DynamoDB's TTL deletes them late).
  */
-import {
-  ConditionalCheckFailedException,
-  DescribeTableCommand,
-  DynamoDBClient,
-  type DynamoDBClientConfig,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
-  DynamoDBDocumentClient,
+  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -23,7 +17,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { ApiError, conflict, invalidRequest, notFound } from '../../domain/errors.js';
+import { conflict, invalidRequest, notFound } from '../../domain/errors.js';
 import type { JobStatus, QueryJob } from '../../domain/query-job.js';
 import type { ApiKeyRecord, Tenant } from '../../domain/tenant.js';
 import type {
@@ -36,14 +30,25 @@ import type {
   TenantStore,
   TransitionGuard,
 } from '../port.js';
+import { DynamoAuditStore } from './audit.js';
+import {
+  call,
+  collect,
+  createDynamoClient,
+  decodeCursor,
+  encodeCursor,
+  isConditionFailure,
+  isTransactionCancelled,
+} from './calls.js';
+import { DynamoIdempotencyStore } from './idempotency.js';
+import { DynamoJobQueue, DynamoJobRetention, JobItems } from './job-queue.js';
+import { DynamoOperationalStats } from './operational-stats.js';
+import { DynamoRateLimitStore } from './rate-limits.js';
 import { STATE_TABLES, type StateTableNames } from './tables.js';
 
+export { createDynamoClient } from './calls.js';
 export { createTables, STATE_TABLES, type StateTableNames, stateTableNames } from './tables.js';
 
-/** The parts of the StateStore port this adapter implements so far (phase 2 adds the job queue, idempotency, audit…). */
-export type DynamoStateParts = Pick<StateStore, 'tenants' | 'apiKeys' | 'jobs' | 'ping' | 'close'>;
-
-const RETRY_AFTER_SECONDS = 5;
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const [JOBS_BY_TENANT, JOBS_BY_STATUS] = [
   STATE_TABLES.jobs.indexes[0].name,
@@ -51,85 +56,51 @@ const [JOBS_BY_TENANT, JOBS_BY_STATUS] = [
 ];
 const KEYS_BY_TENANT = STATE_TABLES.apiKeys.indexes[0].name;
 
-/** A DynamoDB document client; the SDK's Node-version notice is not for our users (NOTES.md). */
-export function createDynamoClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  return DynamoDBDocumentClient.from(new DynamoDBClient(config), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-}
-
 export interface DynamoStateOptions {
   tables: StateTableNames;
   client?: DynamoDBDocumentClient;
   clientConfig?: DynamoDBClientConfig;
 }
 
-/** Cursor = base64url JSON of the last item's sort-key parts; the partition is always the caller's. */
-function encodeCursor(parts: string[]): string {
-  return Buffer.from(JSON.stringify(parts)).toString('base64url');
-}
-function decodeCursor(cursor: string, arity: number): string[] {
-  try {
-    const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(parts) &&
-      parts.length === arity &&
-      parts.every((p) => typeof p === 'string' && p.length > 0 && p.length <= 256)
-    )
-      return parts;
-  } catch {}
-  throw invalidRequest('malformed cursor', { field: 'cursor' });
-}
-
-const isConditionFailure = (e: unknown) =>
-  e instanceof ConditionalCheckFailedException ||
-  (e as { name?: string })?.name === 'ConditionalCheckFailedException';
-const isTransactionCancelled = (e: unknown) =>
-  e instanceof TransactionCanceledException ||
-  (e as { name?: string })?.name === 'TransactionCanceledException';
-
-function unavailable(e: unknown): ApiError {
-  if (e instanceof ApiError) return e;
-  const name = (e as { name?: string })?.name ?? 'Error';
-  const details: Record<string, unknown> = { cause: name };
-  if (name === 'ResourceNotFoundException')
-    details.hint = 'a state table does not exist: run `spectra aws init`';
-  return new ApiError(
-    'WAREHOUSE_UNAVAILABLE',
-    'control state store unavailable',
-    details,
-    RETRY_AFTER_SECONDS,
-  );
-}
-
 const docOf = <T>(item: Record<string, unknown> | undefined): T | null => (item ? (item.doc as T) : null);
-/** TTL is whole epoch seconds, rounded up so an item never disappears before its expiry. */
-const ttlOf = (iso: string) => Math.ceil(Date.parse(iso) / 1000);
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const alive = (job: QueryJob) => Date.parse(job.expiresAt) > Date.now();
 /** Claims of db users live in the tenants table under a key no tenant id can take (ids never hold `#`). */
 const dbUserClaimKey = (dbUser: string) => `#db_user#${dbUser}`;
 
-export class DynamoStateStore implements DynamoStateParts {
+export class DynamoStateStore implements StateStore {
   private readonly db: DynamoDBDocumentClient;
   private readonly ownsClient: boolean;
   private readonly t: StateTableNames;
+
+  private readonly jobItems: JobItems;
+  readonly jobQueue: DynamoJobQueue;
+  readonly jobRetention: DynamoJobRetention;
+  readonly idempotency: DynamoIdempotencyStore;
+  readonly audit: DynamoAuditStore;
+  readonly rateLimits: DynamoRateLimitStore;
+  readonly stats: DynamoOperationalStats;
+  /**
+   * Not on DynamoDB yet: the Bulk API's stores — `bulk.jobs` (BulkJobStore), `bulk.queue`
+   * (JobQueueStore<BulkJob>), `bulk.retention` (BulkRetentionStore). Undefined: the Bulk API is off.
+   */
+  readonly bulk: StateStore['bulk'] = undefined;
 
   constructor(opts: DynamoStateOptions) {
     this.t = opts.tables;
     this.db = opts.client ?? createDynamoClient(opts.clientConfig);
     this.ownsClient = opts.client === undefined;
+    this.jobItems = new JobItems(this.db, this.t.jobs);
+    this.jobQueue = new DynamoJobQueue(this.db, this.jobItems);
+    this.jobRetention = new DynamoJobRetention(this.db, this.t.jobs);
+    this.idempotency = new DynamoIdempotencyStore(this.db, this.t.idempotency);
+    this.audit = new DynamoAuditStore(this.db, this.t.audit);
+    this.rateLimits = new DynamoRateLimitStore(this.db, this.t.rateLimits);
+    this.stats = new DynamoOperationalStats(this.db, this.t.jobs);
   }
 
-  /** Runs one DynamoDB call; conditional failures go back to the caller, the rest become 503s. */
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (e) {
-      if (isConditionFailure(e) || isTransactionCancelled(e)) throw e;
-      throw unavailable(e);
-    }
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    return call(fn);
   }
 
   async ping(): Promise<void> {
@@ -142,35 +113,12 @@ export class DynamoStateStore implements DynamoStateParts {
     if (this.ownsClient) this.db.destroy();
   }
 
-  /** Reads `want` items (after the filter) from a Query or Scan, following DynamoDB's pages. */
-  private async collect(
-    read: (
-      start: Record<string, unknown> | undefined,
-      limit: number | undefined,
-    ) => Promise<{
-      Items?: Record<string, unknown>[];
-      LastEvaluatedKey?: Record<string, unknown>;
-    }>,
-    want: number,
-  ): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.call(() =>
-        read(start, Number.isFinite(want) ? Math.max(want - items.length, 1) : undefined),
-      );
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start && items.length < want);
-    return items.slice(0, want);
-  }
-
   private query(
     input: Omit<QueryCommandInput, 'TableName' | 'Limit' | 'ExclusiveStartKey'>,
     table: string,
     want: number,
   ) {
-    return this.collect(
+    return collect(
       (start, limit) =>
         this.db.send(
           new QueryCommand({
@@ -286,7 +234,7 @@ export class DynamoStateStore implements DynamoStateParts {
     /** Admin listing: a Scan in the table's own (stable) order; claims are skipped. */
     list: async (page: PageRequest): Promise<Page<Tenant>> => {
       const after = page.cursor ? decodeCursor(page.cursor, 1)[0]! : undefined;
-      const items = await this.collect(
+      const items = await collect(
         (start, limit) =>
           this.db.send(
             new ScanCommand({
@@ -368,40 +316,11 @@ export class DynamoStateStore implements DynamoStateParts {
   };
 
   readonly jobs: JobStore = {
-    create: async (j) => {
-      try {
-        await this.call(() =>
-          this.db.send(
-            new PutCommand({
-              TableName: this.t.jobs,
-              Item: {
-                job_id: j.jobId,
-                tenant_id: j.tenantId,
-                status: j.status,
-                tenant_status: `${j.tenantId}#${j.status}`,
-                submitted_at: j.submittedAt,
-                ...(j.leaseExpiresAt ? { lease_expires_at: j.leaseExpiresAt } : {}),
-                expires_at: ttlOf(j.expiresAt),
-                doc: j,
-              },
-              ConditionExpression: 'attribute_not_exists(job_id)',
-            }),
-          ),
-        );
-      } catch (e) {
-        if (isConditionFailure(e)) throw conflict(`job ${j.jobId} already exists`);
-        throw e;
-      }
-    },
+    create: (j) => this.jobItems.create(j),
     get: async (tenantId, jobId) => {
-      const out = await this.call(() =>
-        this.db.send(
-          new GetCommand({ TableName: this.t.jobs, Key: { job_id: jobId }, ConsistentRead: true }),
-        ),
-      );
-      const job = docOf<QueryJob>(out.Item);
+      const job = docOf<QueryJob>(await this.jobItems.read(jobId));
       // Another tenant's job is indistinguishable from no job.
-      return job && out.Item!.tenant_id === tenantId && alive(job) ? job : null;
+      return job && job.tenantId === tenantId && alive(job) ? job : null;
     },
     transition: async (
       tenantId: string,
@@ -410,57 +329,8 @@ export class DynamoStateStore implements DynamoStateParts {
       patch: JobPatch,
       guard: TransitionGuard = {},
     ): Promise<QueryJob> => {
-      const names: Record<string, string> = { '#status': 'status', '#version': 'version' };
-      const values: Record<string, unknown> = { ':tenant': tenantId, ':now': nowSeconds(), ':one': 1 };
-      const sets = ['doc.#version = doc.#version + :one'];
-      const removes: string[] = [];
-      for (const [field, value] of Object.entries(patch)) {
-        names[`#f_${field}`] = field;
-        values[`:f_${field}`] = value ?? null;
-        sets.push(`doc.#f_${field} = :f_${field}`);
-      }
-      if (patch.status !== undefined) {
-        values[':status'] = patch.status;
-        values[':tenantStatus'] = `${tenantId}#${patch.status}`;
-        sets.push('#status = :status', 'tenant_status = :tenantStatus');
-      }
-      if ('leaseExpiresAt' in patch) {
-        // An index key is a string or absent: a released lease leaves the lease index.
-        if (patch.leaseExpiresAt) {
-          values[':lease'] = patch.leaseExpiresAt;
-          sets.push('lease_expires_at = :lease');
-        } else removes.push('lease_expires_at');
-      }
-      const fromValues = from.map((s, i) => {
-        values[`:from${i}`] = s;
-        return `:from${i}`;
-      });
-      let condition = `tenant_id = :tenant AND expires_at > :now AND #status IN (${fromValues.join(', ')})`;
-      if (guard.leaseOwner !== undefined) {
-        names['#leaseOwner'] = 'leaseOwner';
-        values[':leaseOwner'] = guard.leaseOwner;
-        condition += ' AND doc.#leaseOwner = :leaseOwner';
-      }
-      if (from.length > 0) {
-        try {
-          const out = await this.call(() =>
-            this.db.send(
-              new UpdateCommand({
-                TableName: this.t.jobs,
-                Key: { job_id: jobId },
-                UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-                ConditionExpression: condition,
-                ExpressionAttributeNames: names,
-                ExpressionAttributeValues: values,
-                ReturnValues: 'ALL_NEW',
-              }),
-            ),
-          );
-          return docOf<QueryJob>(out.Attributes)!;
-        } catch (e) {
-          if (!isConditionFailure(e)) throw e;
-        }
-      }
+      const updated = await this.jobItems.update(tenantId, jobId, from, patch, { guard });
+      if (updated) return updated;
       const current = await this.jobs.get(tenantId, jobId);
       if (!current) throw notFound('job');
       if (
@@ -488,7 +358,7 @@ export class DynamoStateStore implements DynamoStateParts {
       const startKey = after
         ? { ...partition, submitted_at: after.submittedAt, job_id: after.jobId }
         : undefined;
-      const items = await this.collect(
+      const items = await collect(
         (start, limit) =>
           this.db.send(
             new QueryCommand({

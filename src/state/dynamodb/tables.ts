@@ -3,12 +3,20 @@
  * stack (names copied here, pinned by test/unit/state/dynamodb-tables.test.ts): one table per
  * entity, string keys, on-demand capacity, TTL on `expires_at` (epoch seconds), streams.
  *
- *   table      key        indexes (partition / sort)
- *   tenants    tenant_id  by-db-user (db_user)
- *   api-keys   key_id     by-tenant (tenant_id / created_at)
- *   jobs       job_id     by-tenant-submitted (tenant_id / submitted_at)
- *                         by-tenant-status (tenant_status = `<tenant>#<STATUS>` / submitted_at)
- *                         by-status-lease (status / lease_expires_at; only leased jobs)
+ *   table        key                          indexes (partition / sort)
+ *   tenants      tenant_id                    by-db-user (db_user)
+ *   api-keys     key_id                       by-tenant (tenant_id / created_at)
+ *   jobs         job_id                       by-tenant-submitted (tenant_id / submitted_at)
+ *                                             by-tenant-status (tenant_status = `<tenant>#<STATUS>` / submitted_at)
+ *                                             by-status-lease (status / lease_expires_at; only leased jobs)
+ *                                             by-queued-tenant (queue_state / counter_tenant; only tenant counters
+ *                                               of tenants with QUEUED jobs)
+ *   idempotency  tenant_id + idempotency_key
+ *   audit        tenant_id + entry_key        by-day (day / entry_key)
+ *   rate-limits  bucket_key
+ *
+ * The jobs table also holds one counter item per tenant (`job_id` = `#tenant#<id>`: RUNNING count,
+ * queue flag) that claims update in the same transaction as the job (job-queue.ts).
  *
  * Jobs are keyed by their own id (stream records stay ordered per job, not per tenant); the
  * adapter checks `tenant_id` on every read and write. Each item keeps its domain record in the
@@ -48,11 +56,29 @@ export const STATE_TABLES = {
       { name: 'by-tenant-submitted', partitionKey: 'tenant_id', sortKey: 'submitted_at' },
       { name: 'by-tenant-status', partitionKey: 'tenant_status', sortKey: 'submitted_at' },
       { name: 'by-status-lease', partitionKey: 'status', sortKey: 'lease_expires_at' },
+      { name: 'by-queued-tenant', partitionKey: 'queue_state', sortKey: 'counter_tenant' },
     ],
+  },
+  idempotency: {
+    suffix: 'idempotency',
+    partitionKey: 'tenant_id',
+    sortKey: 'idempotency_key',
+    indexes: [],
+  },
+  audit: {
+    suffix: 'audit',
+    partitionKey: 'tenant_id',
+    sortKey: 'entry_key',
+    indexes: [{ name: 'by-day', partitionKey: 'day', sortKey: 'entry_key' }],
+  },
+  rateLimits: {
+    suffix: 'rate-limits',
+    partitionKey: 'bucket_key',
+    indexes: [],
   },
 } as const satisfies Record<
   string,
-  { suffix: string; partitionKey: string; indexes: readonly IndexDesign[] }
+  { suffix: string; partitionKey: string; sortKey?: string; indexes: readonly IndexDesign[] }
 >;
 
 export type StateTable = keyof typeof STATE_TABLES;
@@ -64,6 +90,9 @@ export function stateTableNames(prefix = 'spectra'): StateTableNames {
     tenants: `${prefix}-${STATE_TABLES.tenants.suffix}`,
     apiKeys: `${prefix}-${STATE_TABLES.apiKeys.suffix}`,
     jobs: `${prefix}-${STATE_TABLES.jobs.suffix}`,
+    idempotency: `${prefix}-${STATE_TABLES.idempotency.suffix}`,
+    audit: `${prefix}-${STATE_TABLES.audit.suffix}`,
+    rateLimits: `${prefix}-${STATE_TABLES.rateLimits.suffix}`,
   };
 }
 
@@ -73,10 +102,12 @@ export function stateTableNames(prefix = 'spectra'): StateTableNames {
  */
 export async function createTables(client: DynamoDBClient, names: StateTableNames): Promise<void> {
   for (const table of Object.keys(STATE_TABLES) as StateTable[]) {
-    const design = STATE_TABLES[table];
+    const design: { partitionKey: string; sortKey?: string; indexes: readonly IndexDesign[] } =
+      STATE_TABLES[table];
     const tableName = names[table];
-    const indexes: readonly IndexDesign[] = design.indexes;
+    const indexes = design.indexes;
     const attributes = new Set<string>([design.partitionKey]);
+    if (design.sortKey) attributes.add(design.sortKey);
     for (const i of indexes) {
       attributes.add(i.partitionKey);
       if (i.sortKey) attributes.add(i.sortKey);
@@ -87,15 +118,23 @@ export async function createTables(client: DynamoDBClient, names: StateTableName
           TableName: tableName,
           BillingMode: 'PAY_PER_REQUEST',
           AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
-          KeySchema: [{ AttributeName: design.partitionKey, KeyType: 'HASH' }],
-          GlobalSecondaryIndexes: indexes.map((i) => ({
-            IndexName: i.name,
-            KeySchema: [
-              { AttributeName: i.partitionKey, KeyType: 'HASH' as const },
-              ...(i.sortKey ? [{ AttributeName: i.sortKey, KeyType: 'RANGE' as const }] : []),
-            ],
-            Projection: { ProjectionType: 'ALL' },
-          })),
+          KeySchema: [
+            { AttributeName: design.partitionKey, KeyType: 'HASH' },
+            ...(design.sortKey ? [{ AttributeName: design.sortKey, KeyType: 'RANGE' as const }] : []),
+          ],
+          // DynamoDB refuses an empty index list.
+          ...(indexes.length
+            ? {
+                GlobalSecondaryIndexes: indexes.map((i) => ({
+                  IndexName: i.name,
+                  KeySchema: [
+                    { AttributeName: i.partitionKey, KeyType: 'HASH' as const },
+                    ...(i.sortKey ? [{ AttributeName: i.sortKey, KeyType: 'RANGE' as const }] : []),
+                  ],
+                  Projection: { ProjectionType: 'ALL' as const },
+                })),
+              }
+            : {}),
           StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
         }),
       );

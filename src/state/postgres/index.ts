@@ -3,27 +3,24 @@ import pg from 'pg';
 import { ApiError, conflict, invalidRequest, notFound } from '../../domain/errors.js';
 import type { JobStatus, QueryJob } from '../../domain/query-job.js';
 import type { ApiKeyRecord, Tenant } from '../../domain/tenant.js';
-import type { JobPatch, Page, PageRequest, StateStore, TransitionGuard } from '../port.js';
+import type {
+  BulkStateStores,
+  JobPatch,
+  Page,
+  PageRequest,
+  StateStore,
+  TransitionGuard,
+} from '../port.js';
 import { PostgresAuditStore } from './audit.js';
+import { PostgresBulkJobs, PostgresBulkRetention } from './bulk-jobs.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
 import { PostgresIdempotencyStore } from './idempotency.js';
-import { PostgresJobQueue, PostgresJobRetention } from './job-queue.js';
+import { BULK_QUEUE, PostgresJobQueue, PostgresJobRetention } from './job-queue.js';
 import { iso, JOB_INSERT_COLUMNS, jobInsertValues, patchAssignments, rowToJob } from './job-rows.js';
 import { MIGRATIONS } from './migrations.js';
 import { PostgresOperationalStats } from './operational-stats.js';
 import { PostgresRateLimitStore } from './rate-limits.js';
 
-/** Cursor = base64url JSON of the last item's sort key. Tenant is never inside: it comes from the caller. */
-function encodeCursor(parts: (string | number)[]): string {
-  return Buffer.from(JSON.stringify(parts)).toString('base64url');
-}
-function decodeCursor(cursor: string, arity: number): string[] {
-  try {
-    const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parts) && parts.length === arity && parts.every((p) => typeof p === 'string'))
-      return parts;
-  } catch {}
-  throw invalidRequest('malformed cursor', { field: 'cursor' });
-}
 
 function rowToTenant(r: Record<string, unknown>): Tenant {
   return {
@@ -69,6 +66,7 @@ export class PostgresStateStore implements StateStore {
   readonly audit: PostgresAuditStore;
   readonly rateLimits: PostgresRateLimitStore;
   readonly stats: PostgresOperationalStats;
+  readonly bulk: BulkStateStores;
 
   constructor(opts: PostgresStateOptions) {
     const connection: pg.ClientConfig = {
@@ -89,6 +87,11 @@ export class PostgresStateStore implements StateStore {
     this.audit = new PostgresAuditStore(q, () => this.pool.connect());
     this.rateLimits = new PostgresRateLimitStore(q);
     this.stats = new PostgresOperationalStats(q);
+    this.bulk = {
+      jobs: new PostgresBulkJobs(q),
+      queue: new PostgresJobQueue(q, connection, BULK_QUEUE),
+      retention: new PostgresBulkRetention(q),
+    };
   }
 
   private async q(sql: string, params: unknown[] = []): Promise<pg.QueryResult> {

@@ -2,43 +2,99 @@
  * The job queue and job retention on PostgreSQL. Claims go through `spectra_claim_job` (migration
  * 2), which serialises one tenant's claims with an advisory lock so its RUNNING cap is exact; the
  * `query_jobs_notify` trigger publishes queue events that `subscribe` receives with LISTEN.
+ *
+ * The queue is generic over a job kind (`QueueTable`): query jobs (`query_jobs`, QUEUED → RUNNING)
+ * and bulk jobs (`bulk_jobs`, UploadComplete → InProgress; migration 4) run through the same code,
+ * and both claim functions count RUNNING jobs of every kind (`spectra_running_jobs`).
  */
 import pg from 'pg';
+import type { BulkJob } from '../../domain/bulk-job.js';
 import { JOB_ERROR_CODES, type QueryJob } from '../../domain/query-job.js';
-import type { JobQueueStore, JobRetentionStore, QueueEvent, QueueHead } from '../port.js';
+import type { JobQueueStore, JobRetentionStore, QueuedJob, QueueEvent, QueueHead } from '../port.js';
+import { rowToBulkJob } from './bulk-rows.js';
 import { rowToJob } from './job-rows.js';
 
 type Query = (sql: string, params?: unknown[]) => Promise<pg.QueryResult>;
 
-const CHANNEL = 'spectra_jobs';
 const RECONNECT_MIN_MS = 200;
 const RECONNECT_MAX_MS = 5000;
 
-export class PostgresJobQueue implements JobQueueStore {
+/** Where a job kind lives: its table, the state column and values the queue moves between. */
+export interface QueueTable<J> {
+  table: string;
+  stateColumn: string;
+  queued: string;
+  running: string;
+  failed: string;
+  /** Queue order (oldest first). */
+  orderColumn: string;
+  claimFunction: string;
+  /** SET assignments for heartbeat progress, with $5 = processed and $6 = failed. */
+  progressSet: string;
+  /** Extra SET assignments on every queue move. */
+  touchSet: string;
+  channel: string;
+  rowTo(row: Record<string, unknown>): J;
+}
+
+export const QUERY_QUEUE: QueueTable<QueryJob> = {
+  table: 'query_jobs',
+  stateColumn: 'status',
+  queued: 'QUEUED',
+  running: 'RUNNING',
+  failed: 'FAILED',
+  orderColumn: 'submitted_at',
+  claimFunction: 'spectra_claim_job',
+  progressSet: 'rows_fetched = $5',
+  touchSet: '',
+  channel: 'spectra_jobs',
+  rowTo: rowToJob,
+};
+
+export const BULK_QUEUE: QueueTable<BulkJob> = {
+  table: 'bulk_jobs',
+  stateColumn: 'state',
+  queued: 'UploadComplete',
+  running: 'InProgress',
+  failed: 'Failed',
+  orderColumn: 'queued_at',
+  claimFunction: 'spectra_claim_bulk_job',
+  progressSet: 'records_processed = $5, records_failed = $6, updated_at = clock_timestamp()',
+  touchSet: ', updated_at = clock_timestamp()',
+  channel: 'spectra_bulk_jobs',
+  rowTo: rowToBulkJob,
+};
+
+export class PostgresJobQueue<J extends QueuedJob = QueryJob> implements JobQueueStore<J> {
+  private readonly k: QueueTable<J>;
+
   constructor(
     private readonly q: Query,
     private readonly listenConfig: pg.ClientConfig,
-  ) {}
+    kind?: QueueTable<J>,
+  ) {
+    this.k = kind ?? (QUERY_QUEUE as unknown as QueueTable<J>);
+  }
 
   async heads(opts: { perTenant: number; maxTenants: number }): Promise<QueueHead[]> {
+    const { table, stateColumn: st, queued, orderColumn: ord } = this.k;
     // A loose index scan over the tenants with QUEUED jobs, then each one's oldest claimable jobs.
     const r = await this.q(
       `WITH RECURSIVE t(tenant_id) AS (
-         (SELECT tenant_id FROM query_jobs WHERE status = 'QUEUED' ORDER BY tenant_id LIMIT 1)
+         (SELECT tenant_id FROM ${table} WHERE ${st} = '${queued}' ORDER BY tenant_id LIMIT 1)
          UNION ALL
-         SELECT (SELECT q.tenant_id FROM query_jobs q WHERE q.status = 'QUEUED' AND q.tenant_id > t.tenant_id
+         SELECT (SELECT q.tenant_id FROM ${table} q WHERE q.${st} = '${queued}' AND q.tenant_id > t.tenant_id
                  ORDER BY q.tenant_id LIMIT 1)
          FROM t WHERE t.tenant_id IS NOT NULL
        )
-       SELECT t.tenant_id, h.jobs,
-         (SELECT count(*) FROM query_jobs r WHERE r.tenant_id = t.tenant_id AND r.status = 'RUNNING')::int AS running
+       SELECT t.tenant_id, h.jobs, spectra_running_jobs(t.tenant_id) AS running
        FROM t CROSS JOIN LATERAL (
-         SELECT json_agg(json_build_object('jobId', c.job_id, 'submittedAt', c.submitted_at)
-                         ORDER BY c.submitted_at, c.job_id) AS jobs
-         FROM (SELECT job_id, submitted_at FROM query_jobs q
-               WHERE q.tenant_id = t.tenant_id AND q.status = 'QUEUED' AND q.expires_at > now()
+         SELECT json_agg(json_build_object('jobId', c.job_id, 'submittedAt', c.${ord})
+                         ORDER BY c.${ord}, c.job_id) AS jobs
+         FROM (SELECT job_id, ${ord} FROM ${table} q
+               WHERE q.tenant_id = t.tenant_id AND q.${st} = '${queued}' AND q.expires_at > now()
                  AND (q.not_before IS NULL OR q.not_before <= now())
-               ORDER BY q.submitted_at, q.job_id LIMIT $1) c
+               ORDER BY q.${ord}, q.job_id LIMIT $1) c
        ) h
        WHERE t.tenant_id IS NOT NULL AND h.jobs IS NOT NULL
        LIMIT $2`,
@@ -59,27 +115,30 @@ export class PostgresJobQueue implements JobQueueStore {
     jobId: string,
     lease: { owner: string; ms: number },
     maxRunning: number,
-  ): Promise<QueryJob | null> {
-    const r = await this.q('SELECT * FROM spectra_claim_job($1, $2, $3, $4, $5)', [
+  ): Promise<J | null> {
+    const r = await this.q(`SELECT * FROM ${this.k.claimFunction}($1, $2, $3, $4, $5)`, [
       tenantId,
       jobId,
       lease.owner,
       Math.ceil(lease.ms),
       maxRunning,
     ]);
-    return r.rows[0] ? rowToJob(r.rows[0]) : null;
+    return r.rows[0] ? this.k.rowTo(r.rows[0]) : null;
   }
 
   async heartbeat(
     tenantId: string,
     jobId: string,
     lease: { owner: string; ms: number },
-    progress: { rowsFetched: number },
+    progress: { rowsFetched: number; rowsFailed?: number },
   ): Promise<boolean> {
+    const { table, stateColumn: st, running, progressSet } = this.k;
+    const params = [tenantId, jobId, lease.owner, Math.ceil(lease.ms), progress.rowsFetched];
+    if (progressSet.includes('$6')) params.push(progress.rowsFailed ?? 0);
     const r = await this.q(
-      `UPDATE query_jobs SET lease_expires_at = clock_timestamp() + $4 * interval '1 millisecond', rows_fetched = $5
-       WHERE tenant_id = $1 AND job_id = $2 AND status = 'RUNNING' AND lease_owner = $3`,
-      [tenantId, jobId, lease.owner, Math.ceil(lease.ms), progress.rowsFetched],
+      `UPDATE ${table} SET lease_expires_at = clock_timestamp() + $4 * interval '1 millisecond', ${progressSet}
+       WHERE tenant_id = $1 AND job_id = $2 AND ${st} = '${running}' AND lease_owner = $3`,
+      params,
     );
     return r.rowCount === 1;
   }
@@ -87,29 +146,29 @@ export class PostgresJobQueue implements JobQueueStore {
   async requeueExpired(
     maxAttempts: number,
     limit: number,
-  ): Promise<{ requeued: QueryJob[]; failed: QueryJob[] }> {
+  ): Promise<{ requeued: J[]; failed: J[] }> {
+    const { table, stateColumn: st, queued, running, failed, touchSet } = this.k;
     const r = await this.q(
-      `UPDATE query_jobs j SET
-         status = CASE WHEN j.attempts >= $1 THEN 'FAILED' ELSE 'QUEUED' END,
+      `UPDATE ${table} j SET
+         ${st} = CASE WHEN j.attempts >= $1 THEN '${failed}' ELSE '${queued}' END,
          completed_at = CASE WHEN j.attempts >= $1 THEN clock_timestamp() END,
          error = CASE WHEN j.attempts >= $1 THEN jsonb_build_object(
            'code', $3::text,
            'message', 'the job was started ' || j.attempts || ' times and its worker stopped each time; giving up',
            'details', jsonb_build_object('attempts', j.attempts)) END,
-         lease_owner = NULL, lease_expires_at = NULL, statement_ref = NULL, version = j.version + 1
-       FROM (SELECT tenant_id, job_id FROM query_jobs
-             WHERE status = 'RUNNING' AND lease_expires_at < clock_timestamp()
+         lease_owner = NULL, lease_expires_at = NULL, statement_ref = NULL, version = j.version + 1${touchSet}
+       FROM (SELECT tenant_id, job_id FROM ${table}
+             WHERE ${st} = '${running}' AND lease_expires_at < clock_timestamp()
              ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) x
        WHERE j.tenant_id = x.tenant_id AND j.job_id = x.job_id
-         AND j.status = 'RUNNING' AND j.lease_expires_at < clock_timestamp()
-       RETURNING j.*`,
+         AND j.${st} = '${running}' AND j.lease_expires_at < clock_timestamp()
+       RETURNING j.*, j.${st} = '${queued}' AS spectra_requeued`,
       [maxAttempts, limit, JOB_ERROR_CODES.MAX_ATTEMPTS_EXCEEDED],
     );
-    const jobs = r.rows.map(rowToJob);
-    return {
-      requeued: jobs.filter((j) => j.status === 'QUEUED'),
-      failed: jobs.filter((j) => j.status === 'FAILED'),
-    };
+    const requeued: J[] = [];
+    const failedJobs: J[] = [];
+    for (const row of r.rows) (row.spectra_requeued ? requeued : failedJobs).push(this.k.rowTo(row));
+    return { requeued, failed: failedJobs };
   }
 
   /** LISTENs on a dedicated connection, reconnecting with backoff; a reconnect is reported as `queued`. */
@@ -138,7 +197,7 @@ export class PostgresJobQueue implements JobQueueStore {
       c.on('error', lost);
       c.on('end', lost);
       await c.connect();
-      await c.query(`LISTEN ${CHANNEL}`);
+      await c.query(`LISTEN ${this.k.channel}`);
       if (closed) {
         await c.end().catch(() => {});
         return;

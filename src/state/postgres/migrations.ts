@@ -177,4 +177,104 @@ BEGIN
 END $$;
 `,
   },
+  {
+    version: 4,
+    name: 'bulk jobs: records, queue (shared RUNNING cap), retention',
+    sql: `
+CREATE TABLE bulk_jobs (
+  tenant_id text NOT NULL,
+  job_id text NOT NULL,
+  operation text NOT NULL CHECK (operation IN ('query', 'insert', 'update', 'upsert', 'delete')),
+  object text,
+  query text,
+  planned_sql text,
+  content_type text NOT NULL,
+  compression text NOT NULL,
+  column_delimiter text NOT NULL,
+  line_ending text NOT NULL,
+  json_format text NOT NULL,
+  external_id_field text,
+  state text NOT NULL CHECK (state IN ('Open', 'UploadComplete', 'InProgress', 'JobComplete', 'Failed', 'Aborted')),
+  db_user text NOT NULL,
+  created_by text NOT NULL,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  queued_at timestamptz,
+  started_at timestamptz,
+  completed_at timestamptz,
+  records_processed bigint NOT NULL DEFAULT 0,
+  records_failed bigint NOT NULL DEFAULT 0,
+  error jsonb,
+  upload jsonb,
+  result jsonb,
+  timeout_seconds integer NOT NULL,
+  statement_ref text,
+  attempts integer NOT NULL DEFAULT 0,
+  lease_owner text,
+  lease_expires_at timestamptz,
+  not_before timestamptz,
+  expires_at timestamptz NOT NULL,
+  version integer NOT NULL DEFAULT 1,
+  PRIMARY KEY (tenant_id, job_id)
+);
+CREATE INDEX bulk_jobs_by_tenant_time ON bulk_jobs (tenant_id, created_at DESC, job_id DESC);
+CREATE INDEX bulk_jobs_queued ON bulk_jobs (tenant_id, queued_at, job_id) WHERE state = 'UploadComplete';
+CREATE INDEX bulk_jobs_running ON bulk_jobs (tenant_id, lease_expires_at) WHERE state = 'InProgress';
+CREATE INDEX bulk_jobs_expiry ON bulk_jobs (expires_at);
+
+-- A tenant's RUNNING jobs of every kind: the per-tenant cap holds across query and bulk jobs.
+CREATE FUNCTION spectra_running_jobs(p_tenant text) RETURNS integer LANGUAGE sql STABLE AS $$
+  SELECT ((SELECT count(*) FROM query_jobs WHERE tenant_id = p_tenant AND status = 'RUNNING')
+        + (SELECT count(*) FROM bulk_jobs WHERE tenant_id = p_tenant AND state = 'InProgress'))::integer
+$$;
+
+CREATE OR REPLACE FUNCTION spectra_claim_job(p_tenant text, p_job text, p_owner text, p_lease_ms integer, p_max_running integer)
+RETURNS SETOF query_jobs LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('spectra_claim'), hashtext(p_tenant));
+  IF spectra_running_jobs(p_tenant) >= p_max_running THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+    UPDATE query_jobs SET status = 'RUNNING', attempts = attempts + 1, lease_owner = p_owner,
+      lease_expires_at = clock_timestamp() + p_lease_ms * interval '1 millisecond',
+      started_at = clock_timestamp(), statement_ref = NULL, rows_fetched = 0, not_before = NULL,
+      version = version + 1
+    WHERE tenant_id = p_tenant AND job_id = p_job AND status = 'QUEUED' AND expires_at > now()
+      AND (not_before IS NULL OR not_before <= clock_timestamp())
+    RETURNING *;
+END $$;
+
+-- The same claim for a bulk job (UploadComplete → InProgress), under the same per-tenant lock.
+CREATE FUNCTION spectra_claim_bulk_job(p_tenant text, p_job text, p_owner text, p_lease_ms integer, p_max_running integer)
+RETURNS SETOF bulk_jobs LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('spectra_claim'), hashtext(p_tenant));
+  IF spectra_running_jobs(p_tenant) >= p_max_running THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+    UPDATE bulk_jobs SET state = 'InProgress', attempts = attempts + 1, lease_owner = p_owner,
+      lease_expires_at = clock_timestamp() + p_lease_ms * interval '1 millisecond',
+      started_at = clock_timestamp(), statement_ref = NULL, records_processed = 0, records_failed = 0,
+      not_before = NULL, updated_at = clock_timestamp(), version = version + 1
+    WHERE tenant_id = p_tenant AND job_id = p_job AND state = 'UploadComplete' AND expires_at > now()
+      AND (not_before IS NULL OR not_before <= clock_timestamp())
+    RETURNING *;
+END $$;
+
+-- Wakes workers (LISTEN spectra_bulk_jobs) when a bulk job becomes claimable or a running one is aborted.
+CREATE FUNCTION spectra_bulk_job_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.state = 'UploadComplete' THEN
+    PERFORM pg_notify('spectra_bulk_jobs', 'queued');
+  ELSIF TG_OP = 'UPDATE' AND OLD.state = 'InProgress' AND NEW.state = 'Aborted' THEN
+    PERFORM pg_notify('spectra_bulk_jobs', 'cancelled ' || NEW.tenant_id || ' ' || NEW.job_id);
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER bulk_jobs_notify AFTER INSERT OR UPDATE OF state ON bulk_jobs
+  FOR EACH ROW WHEN (NEW.state IN ('UploadComplete', 'Aborted')) EXECUTE FUNCTION spectra_bulk_job_notify();
+`,
+  },
 ];

@@ -8,11 +8,14 @@ export class PostgresOperationalStats implements OperationalStats {
   constructor(private readonly q: Query) {}
 
   async activeJobCounts(): Promise<{ kind: string; status: string; count: number }[]> {
-    // Bulk jobs join here once they have a table: add `UNION ALL SELECT 'bulk', …`.
     const r = await this.q(
       `SELECT 'query' AS kind, 'QUEUED' AS status, count(*)::int AS count FROM query_jobs WHERE status = 'QUEUED'
        UNION ALL
-       SELECT 'query', 'RUNNING', count(*)::int FROM query_jobs WHERE status = 'RUNNING'`,
+       SELECT 'query', 'RUNNING', count(*)::int FROM query_jobs WHERE status = 'RUNNING'
+       UNION ALL
+       SELECT 'bulk', 'UploadComplete', count(*)::int FROM bulk_jobs WHERE state = 'UploadComplete'
+       UNION ALL
+       SELECT 'bulk', 'InProgress', count(*)::int FROM bulk_jobs WHERE state = 'InProgress'`,
     );
     return r.rows as { kind: string; status: string; count: number }[];
   }

@@ -9,6 +9,9 @@
  *   spectra_tenants        NOLOGIN; SELECT on the tenant tables, INSERT/UPDATE/DELETE on customers
  *   spectra_owner          NOLOGIN; owns the tenant tables and the tenant→role mapping
  *   spectra_state          LOGIN; owns the control-state database
+ *   spectra_stager         NOLOGIN; TEMPORARY on the warehouse database and nothing else: bulk
+ *                          imports create their staging table as it (SET granted to the
+ *                          authenticator), so tenant roles never get the right to create tables
  *
  * Every tenant table has RLS enabled and forced, with a policy for spectra_tenants that compares
  * `tenant_id` with `(SELECT spectra_rls.tenant_of(current_user))` — an InitPlan, evaluated once
@@ -56,9 +59,12 @@ export const WAREHOUSE_ROLES = {
   tenants: 'spectra_tenants',
   authenticator: 'spectra_authenticator',
   state: 'spectra_state',
+  stager: 'spectra_stager',
 } as const;
 /** Bump when the bootstrap changes, and add the step from the previous version to MIGRATIONS. */
-export const BOOTSTRAP_SCHEMA_VERSION = 1;
+export const BOOTSTRAP_SCHEMA_VERSION = 2;
+/** The schema version `bootstrapWarehouse` itself creates; MIGRATIONS take it from there. */
+const INITIAL_SCHEMA_VERSION = 1;
 
 const TENANT_ID_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 const ROLE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -68,7 +74,22 @@ const SCRAM_ITERATIONS = 4096;
 const CURRENT_TENANT_SQL = '(SELECT spectra_rls.tenant_of(current_user))';
 
 /** Steps from version `to - 1` to `to`, each run in its own transaction. Version 1 is the initial bootstrap. */
-const MIGRATIONS: Array<{ to: number; apply(client: pg.ClientBase): Promise<void> }> = [];
+const MIGRATIONS: Array<{ to: number; apply(client: pg.ClientBase): Promise<void> }> = [
+  {
+    to: 2,
+    // Bulk imports: a role that may create TEMP tables (the staging table) and do nothing else.
+    async apply(client) {
+      const { stager, authenticator } = WAREHOUSE_ROLES;
+      await ensureRole(client, stager);
+      await client.query(`
+        ALTER ROLE ${ident(stager)} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+        GRANT TEMPORARY ON DATABASE ${ident(WAREHOUSE_DB)} TO ${ident(stager)};`);
+      if (await supportsGrantOptions(client))
+        await client.query(`GRANT ${ident(stager)} TO ${ident(authenticator)} WITH INHERIT FALSE, SET TRUE`);
+      else await client.query(`GRANT ${ident(stager)} TO ${ident(authenticator)}`);
+    },
+  },
+];
 
 const ident = (name: string) => pg.escapeIdentifier(name);
 
@@ -143,6 +164,7 @@ export async function bootstrapEmbedded(
   const warehouse = await connect(pgAdmin, WAREHOUSE_DB);
   try {
     await bootstrapWarehouse(warehouse, tenantRoles, opts.demoRows, log);
+    await migrate(warehouse, INITIAL_SCHEMA_VERSION, log);
     log(
       `seeded the demo warehouse (${opts.demoRows} sales rows) in ${Math.round(performance.now() - started)} ms`,
     );
@@ -301,7 +323,7 @@ async function bootstrapWarehouse(
     for (const { tenantId, dbUser } of tenantRoles) await provisionTenantRole(client, tenantId, dbUser);
     await client.query(
       'INSERT INTO spectra_meta.bootstrap (schema_version, demo_rows, tenants) VALUES ($1, $2, $3)',
-      [BOOTSTRAP_SCHEMA_VERSION, demoRows, tenantRoles.map((t) => t.tenantId)],
+      [INITIAL_SCHEMA_VERSION, demoRows, tenantRoles.map((t) => t.tenantId)],
     );
     await client.query('COMMIT');
     step('tenant roles and commit');

@@ -12,15 +12,25 @@ import Cursor from 'pg-cursor';
 import { ApiError } from '../../domain/errors.js';
 import type {
   ColumnInfo,
+  CopyInOutcome,
+  CopyInRequest,
+  CopyOutOptions,
+  CopyOutResult,
+  CopyOutSink,
   ExecutionContext,
   ExecutionResult,
+  FailedRecordSink,
   Row,
   RowSink,
   StatementInput,
   StatementRef,
+  TableDescription,
   Warehouse,
 } from '../port.js';
 import { StatementCancelledError } from '../statement-cancelled.js';
+import { describeTableOn } from './bulk-catalog.js';
+import { copyInRecords } from './bulk-copy-in.js';
+import { copyOutCsv } from './bulk-copy-out.js';
 import { columnTypeName, decoderFor, type PgFieldInfo, type ValueDecoder } from './types.js';
 
 /** Rows per cursor fetch when the caller set no `maxRows` (async jobs, exports). */
@@ -252,6 +262,98 @@ export class PostgresWarehouse implements Warehouse {
       if (!finished && !connectionLost) await closeCursor(cursor);
     }
     return { rowCount, stoppedAtMaxRows: !finished };
+  }
+
+  async describeTable(ctx: ExecutionContext, object: string): Promise<TableDescription> {
+    const { result } = await this.inTenantTransaction(ctx, async (client) => {
+      const { oid: _oid, checks: _checks, ...table } = await describeTableOn(client, object);
+      return table;
+    });
+    return result;
+  }
+
+  async copyOut(
+    ctx: ExecutionContext,
+    statement: StatementInput,
+    opts: CopyOutOptions,
+    sink: CopyOutSink,
+  ): Promise<CopyOutResult> {
+    const { result, statementRef } = await this.inTenantTransaction(ctx, (client) =>
+      copyOutCsv(client, statement, opts, sink, toSink),
+    );
+    return { rowCount: result, statementRef };
+  }
+
+  async copyIn(
+    ctx: ExecutionContext,
+    request: CopyInRequest,
+    staged: AsyncIterable<Uint8Array>,
+    failed: FailedRecordSink,
+  ): Promise<CopyInOutcome> {
+    const { result, statementRef } = await this.inTenantTransaction(ctx, (client) =>
+      copyInRecords(client, ctx.dbUser, request, staged, failed, toSink, () => ctx.signal?.aborted === true),
+    );
+    return { ...result, statementRef };
+  }
+
+  /**
+   * One transaction as `ctx.dbUser` for the bulk paths: BEGIN/SET LOCAL in one round trip, `work`,
+   * COMMIT. An abort or the timeout cancels the running statement (by label, as for `execute`);
+   * any failure rolls back. A failure of the caller's own code (SinkFailure) may leave a COPY half
+   * done, so that connection is destroyed rather than reused.
+   */
+  private async inTenantTransaction<T>(
+    ctx: ExecutionContext,
+    work: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<{ result: T; statementRef: StatementRef }> {
+    if (ctx.signal?.aborted) throw new StatementCancelledError();
+    const client = await this.connect();
+    let clientError: Error | undefined;
+    const onClientError = (e: Error) => {
+      clientError ??= e;
+    };
+    client.on('error', onClientError);
+    const startedAt = performance.now();
+    const label = this.statementLabel(ctx.label);
+    const statementRef = `pg:${(client as unknown as { processID: number }).processID}:${label}`;
+    let destroy: Error | undefined;
+    let outsideCancel: Promise<boolean> | undefined;
+    const cancelFromOutside = () => {
+      outsideCancel ??= this.cancel(statementRef);
+    };
+    ctx.signal?.addEventListener('abort', cancelFromOutside, { once: true });
+    const watchdog = setTimeout(cancelFromOutside, ctx.timeoutMs + TIMEOUT_GRACE_MS);
+    try {
+      await client.query(
+        `BEGIN; SET LOCAL ROLE ${quoteIdent(ctx.dbUser)}; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(ctx.timeoutMs))}; SET LOCAL application_name = '${label}'`,
+      );
+      ctx.onStatement?.(statementRef);
+      const result = await work(client);
+      if (ctx.signal?.aborted) throw new StatementCancelledError();
+      await client.query('COMMIT');
+      return { result, statementRef };
+    } catch (e) {
+      if (e instanceof SinkFailure) {
+        destroy = new Error('the caller failed during a bulk statement');
+        throw e.cause;
+      }
+      const err = this.translate(e, ctx, performance.now() - startedAt);
+      if (isConnectionLevel(e) || clientError) destroy = err;
+      else {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          destroy = err;
+        }
+      }
+      throw err;
+    } finally {
+      clearTimeout(watchdog);
+      ctx.signal?.removeEventListener('abort', cancelFromOutside);
+      client.release(destroy ?? clientError ?? false);
+      client.off('error', onClientError);
+      if (outsideCancel) await outsideCancel.catch(() => false);
+    }
   }
 
   async cancel(ref: StatementRef): Promise<boolean> {

@@ -7,8 +7,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asyncFieldsUnset, type JobStatus, type QueryJob } from '../../../src/domain/query-job.js';
+import { runnableJob } from '../../../src/runtime/lambda/worker.js';
 import { createTables, DynamoStateStore, stateTableNames } from '../../../src/state/dynamodb/index.js';
-import type { StateStore } from '../../../src/state/port.js';
 import { stateContract } from '../../contracts/state-contract.js';
 import { dynamoClientConfig, dynamoEndpoint, uniqueTablePrefix } from '../../helpers/dynamodb-fixture.js';
 
@@ -19,8 +19,7 @@ stateContract('DynamoDB (Local)', async () => {
   await createTables(admin, tables);
   admin.destroy();
   const store = new DynamoStateStore({ tables, clientConfig });
-  // The contract exercises tenants, API keys and jobs: the parts this adapter implements so far.
-  return { store: store as unknown as StateStore, close: () => store.close() };
+  return { store, close: () => store.close() };
 });
 
 describe('DynamoDB specifics', () => {
@@ -150,6 +149,54 @@ describe('DynamoDB specifics', () => {
     const forged = Buffer.from(JSON.stringify(['2031-01-01T00:00:00.000Z', 'job-zzz'])).toString('base64url');
     const seen = await store.jobs.list('attacker-tenant', {}, { limit: 10, cursor: forged });
     expect(seen.items).toEqual([]);
+  });
+
+  it('the stream worker runs a queued job item and ignores the tenant counter item written with it', async () => {
+    const j = job('stream-tenant');
+    await store.jobs.create(j);
+    const image = async (jobId: string) =>
+      (await raw.send(new GetItemCommand({ TableName: tables.jobs, Key: { job_id: { S: jobId } } }))).Item;
+    const record = async (jobId: string) =>
+      runnableJob({ eventName: 'INSERT', dynamodb: { NewImage: (await image(jobId)) as never } });
+    expect(await record(j.jobId)).toEqual({ tenantId: 'stream-tenant', jobId: j.jobId });
+    const counter = await image('#tenant#stream-tenant');
+    expect(counter).toMatchObject({ queue_state: { S: 'QUEUED' }, counter_tenant: { S: 'stream-tenant' } });
+    expect(await record('#tenant#stream-tenant')).toEqual({ skip: 'not-runnable' });
+  });
+
+  it('the tenant counter follows RUNNING jobs exactly: cancel, finish and lease expiry free a slot of the cap', async () => {
+    const tenant = `cap-${crypto.randomUUID().slice(0, 6)}`;
+    const jobs = Array.from({ length: 5 }, (_, i) =>
+      job(tenant, { submittedAt: new Date(Date.now() + i).toISOString() }),
+    );
+    for (const j of jobs) await store.jobs.create(j);
+    const claim = (j: QueryJob, ms = 30_000) => store.jobQueue.claim(tenant, j.jobId, { owner: 'w', ms }, 2);
+    const running = async () =>
+      (await store.jobQueue.heads({ perTenant: 1, maxTenants: 1000 })).find((h) => h.tenantId === tenant)
+        ?.running;
+    expect(await claim(jobs[0]!)).not.toBeNull();
+    expect(await claim(jobs[1]!, 1)).not.toBeNull();
+    expect(await claim(jobs[2]!)).toBeNull(); // at the cap
+    await store.jobs.transition(tenant, jobs[0]!.jobId, ['QUEUED', 'RUNNING'], { status: 'CANCELLED' });
+    expect(await running()).toBe(1);
+    expect(await claim(jobs[2]!)).not.toBeNull();
+    await store.jobs.transition(
+      tenant,
+      jobs[2]!.jobId,
+      ['RUNNING'],
+      { status: 'COMPLETED' },
+      { leaseOwner: 'w' },
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    const { requeued } = await store.jobQueue.requeueExpired(3, 100);
+    expect(requeued.map((j) => j.jobId)).toContain(jobs[1]!.jobId);
+    expect(await running()).toBe(0);
+    expect(await claim(jobs[3]!)).not.toBeNull();
+    expect(await claim(jobs[4]!)).not.toBeNull();
+    expect(await claim(jobs[1]!)).toBeNull();
+    expect(
+      (await store.stats.activeJobCounts()).find((c) => c.status === 'RUNNING')?.count,
+    ).toBeGreaterThanOrEqual(2);
   });
 
   it('a missing table → WAREHOUSE_UNAVAILABLE from ping, naming `spectra aws init`', async () => {

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/config/index.js';
 import { buildDynamoStateStore, buildRedshiftDataWarehouse } from '../../../src/runtime/aws.js';
+import { DynamoStateStore } from '../../../src/state/dynamodb/index.js';
 import { RedshiftDataWarehouse } from '../../../src/warehouse/redshift-data/index.js';
 
 const config = (env: Record<string, string>) =>
@@ -57,10 +58,23 @@ describe('SPECTRA_WAREHOUSE=redshift-data', () => {
 });
 
 describe('SPECTRA_STATE=dynamodb', () => {
-  it('refuses to start while the DynamoDB StateStore lacks parts of the port, naming them', () => {
-    const message = configError(() => buildDynamoStateStore(loadConfig({ SPECTRA_STATE: 'dynamodb' })));
-    expect(message).toMatch(
-      /SPECTRA_STATE=dynamodb: .* does not implement jobQueue, jobRetention, idempotency/,
+  it('builds the DynamoDB StateStore with every part of the port, on the configured table names', async () => {
+    const store = buildDynamoStateStore(
+      loadConfig({ SPECTRA_STATE: 'dynamodb', SPECTRA_AWS_REGION: 'eu-west-1' }),
     );
+    for (const part of [
+      'tenants',
+      'apiKeys',
+      'jobs',
+      'jobQueue',
+      'jobRetention',
+      'idempotency',
+      'audit',
+      'rateLimits',
+      'stats',
+    ] as const)
+      expect(store[part], part).toBeDefined();
+    expect(store).toBeInstanceOf(DynamoStateStore);
+    await store.close();
   });
 });
