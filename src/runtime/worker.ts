@@ -34,6 +34,7 @@ export function jobWorkerOptions(core: Core): JobWorkerOptions {
     pollIntervalMs: config.workerPollIntervalMs,
     retryBaseMs: config.jobRetryBaseMs,
     resultTtlMs: config.resultTtlHours * 3_600_000,
+    metrics: core.observability.metrics ?? undefined,
   };
 }
 

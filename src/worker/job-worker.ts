@@ -14,7 +14,7 @@ import type { JobQueueStore, QueuedJob, QueueHead, StateStore } from '../state/p
 import type { ResultStore } from '../storage/port.js';
 import type { Warehouse } from '../warehouse/port.js';
 import { claimOrder } from './claim-order.js';
-import { JobRun, type StopReason, type WorkerLog } from './run-job.js';
+import { JobRun, type StopReason, type WorkerLog, type WorkerMetrics } from './run-job.js';
 
 /** One claimed job being run. */
 export interface JobRunner {
@@ -49,6 +49,8 @@ export interface JobWorkerOptions {
   resultTtlMs: number;
   /** Identifies this worker in leases; unique per process by default. */
   owner?: string;
+  /** Worker metrics (lease renewals and recoveries, result bytes); absent when metrics are off. */
+  metrics?: WorkerMetrics | undefined;
   /** Called for every job this worker claims (metrics, tests). */
   onClaim?: (job: QueuedJob) => void;
   /** Job kinds served besides query jobs (e.g. bulk jobs). */
@@ -191,7 +193,13 @@ export class JobWorker {
     this.claims++;
     this.opts.onClaim?.(job);
     this.opts.log.info(
-      { job_id: job.jobId, tenant_id: job.tenantId, attempt: job.attempts, owner: this.owner, kind: kind.name },
+      {
+        job_id: job.jobId,
+        tenant_id: job.tenantId,
+        attempt: job.attempts,
+        owner: this.owner,
+        kind: kind.name,
+      },
       'job claimed',
     );
     const run = kind.start(job, this.owner);
@@ -213,6 +221,8 @@ export class JobWorker {
     for (const kind of this.kinds.values()) {
       try {
         const { requeued, failed } = await kind.queue.requeueExpired(this.opts.maxAttempts, 100);
+        if (requeued.length + failed.length > 0)
+          this.opts.metrics?.leaseRecovered(requeued.length + failed.length);
         for (const j of requeued)
           this.opts.log.warn({ job_id: j.jobId, attempts: j.attempts }, 'lease expired; job re-queued');
         for (const j of failed)

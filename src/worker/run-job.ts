@@ -32,6 +32,16 @@ export interface RunJobDeps {
   maxAttempts: number;
   retryBaseMs: number;
   resultTtlMs: number;
+  /** Worker metrics (the service's Prometheus registry); absent when metrics are off. */
+  metrics?: WorkerMetrics | undefined;
+}
+
+/** What the worker reports to the metrics registry. */
+export interface WorkerMetrics {
+  leaseRenewed(): void;
+  leaseRecovered(count: number): void;
+  resultBytesStored(bytes: number): void;
+  jobFinished(kind: 'query' | 'bulk', mode: 'sync' | 'async', status: string): void;
 }
 
 /** Key of a job attempt's result file: attempts never share a file, so a zombie cannot clobber a retry. */
@@ -69,8 +79,10 @@ export class JobRun {
       () => {
         deps.state.jobQueue.heartbeat(job.tenantId, job.jobId, lease, { rowsFetched: this.rowsFetched }).then(
           (held) => {
-            if (held) lastRenewal = Date.now();
-            else this.stop('lost');
+            if (held) {
+              lastRenewal = Date.now();
+              deps.metrics?.leaseRenewed();
+            } else this.stop('lost');
           },
           () => {
             // The state store is unreachable: keep running while the lease may still be ours.
@@ -137,6 +149,7 @@ export class JobRun {
       if (this.controller.signal.aborted) throw this.controller.signal.reason;
       const { sizeBytes } = await w.close();
       writer = undefined;
+      deps.metrics?.resultBytesStored(sizeBytes);
       try {
         await deps.state.jobs.transition(
           job.tenantId,

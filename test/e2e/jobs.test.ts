@@ -347,3 +347,23 @@ describe('cancellation', () => {
     }
   });
 });
+
+describe('worker metrics', () => {
+  it('counts lease renewals and stored result bytes of the jobs above on /metrics', async () => {
+    // A job that outlives a few heartbeats (the lease is 2 s, so a heartbeat every ~0.67 s).
+    const submitted = await json(await spectra.query('acme', { sql: ENDLESS_SQL, async: true }));
+    for (let i = 0; i < 100; i++) {
+      const job = await json(await spectra.request(`/v1/jobs/${submitted.job_id}`, { tenant: 'acme' }));
+      if (job.status === 'RUNNING') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 1600));
+    await spectra.request(`/v1/jobs/${submitted.job_id}`, { tenant: 'acme', method: 'DELETE' });
+    const res = await spectra.request('/metrics', { key: spectra.adminKey });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const value = (pattern: string) => Number(new RegExp(`^${pattern} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    expect(value('spectra_worker_lease_renewals_total')).toBeGreaterThan(0);
+    expect(value('spectra_result_bytes_total\\{sink="store"\\}')).toBeGreaterThan(0);
+  });
+});
