@@ -24,6 +24,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   guard: async () => (await import('./guard.bench.js')).default,
   operability: async () => (await import('./operability.bench.js')).default,
   jobs: async () => (await import('./jobs.bench.js')).default,
+  bulk: async () => (await import('./bulk.bench.js')).default,
   'data-api': async () => (await import('./data-api-decode.bench.js')).default,
 };
 

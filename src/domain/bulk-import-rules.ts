@@ -46,21 +46,32 @@ export function requireImportPrivileges(table: ImportTable, op: ImportOperationN
  * The unique key the external id stands for: a unique key of exactly that column, or of that
  * column and the tenant column (one key per tenant). INVALID_REQUEST otherwise.
  */
-export function externalIdKey(table: ImportTable, externalId: string | null, op: ImportOperationName): string[] {
+export function externalIdKey(
+  table: ImportTable,
+  externalId: string | null,
+  op: ImportOperationName,
+): string[] {
   if (op === 'insert') return [];
   if (!externalId) {
-    throw new ApiError('INVALID_REQUEST', `external_id_field is required for ${op}`, { field: 'external_id_field' });
+    throw new ApiError('INVALID_REQUEST', `external_id_field is required for ${op}`, {
+      field: 'external_id_field',
+    });
   }
   const column = resolveColumn(table, externalId);
   if (!column) {
-    throw new ApiError('INVALID_REQUEST', `external_id_field "${externalId}" is not a column of ${tableName(table)}`, {
-      field: 'external_id_field',
-    });
+    throw new ApiError(
+      'INVALID_REQUEST',
+      `external_id_field "${externalId}" is not a column of ${tableName(table)}`,
+      {
+        field: 'external_id_field',
+      },
+    );
   }
   const wanted = new Set([column]);
   const withTenant = new Set(table.tenantColumn ? [column, table.tenantColumn] : [column]);
   const same = (key: string[], set: Set<string>) => key.length === set.size && key.every((c) => set.has(c));
-  const key = table.uniqueKeys.find((k) => same(k, wanted)) ?? table.uniqueKeys.find((k) => same(k, withTenant));
+  const key =
+    table.uniqueKeys.find((k) => same(k, wanted)) ?? table.uniqueKeys.find((k) => same(k, withTenant));
   if (!key) {
     const keys = table.uniqueKeys.map((k) => `(${k.join(', ')})`).join(', ') || 'none';
     throw new ApiError(
@@ -126,14 +137,19 @@ export function planImportColumns(
   }
   const seen = new Set<string>();
   for (const c of columns) {
-    if (seen.has(c)) throw new ApiError('INVALID_REQUEST', `column "${c}" appears more than once in the file`);
+    if (seen.has(c))
+      throw new ApiError('INVALID_REQUEST', `column "${c}" appears more than once in the file`);
     seen.add(c);
   }
   const generated = table.columns.filter((c) => c.generated && seen.has(c.name)).map((c) => c.name);
   if (generated.length > 0) {
-    throw new ApiError('INVALID_REQUEST', `generated column${generated.length > 1 ? 's' : ''} ${list(generated)} cannot be written`, {
-      generated_columns: generated,
-    });
+    throw new ApiError(
+      'INVALID_REQUEST',
+      `generated column${generated.length > 1 ? 's' : ''} ${list(generated)} cannot be written`,
+      {
+        generated_columns: generated,
+      },
+    );
   }
   const keyColumns = externalIdKey(table, externalId, op);
   const keyInFile = keyColumns.filter((c) => c !== table.tenantColumn);
@@ -145,7 +161,10 @@ export function planImportColumns(
   }
   if (op === 'insert' || op === 'upsert') {
     const required = table.columns
-      .filter((c) => c.notNull && !c.hasDefault && !c.generated && c.name !== table.tenantColumn && !seen.has(c.name))
+      .filter(
+        (c) =>
+          c.notNull && !c.hasDefault && !c.generated && c.name !== table.tenantColumn && !seen.has(c.name),
+      )
       .map((c) => c.name);
     if (required.length > 0) {
       throw new ApiError(

@@ -12,7 +12,14 @@
 import { conflict } from './errors.js';
 import type { JobError } from './query-job.js';
 
-export const BULK_STATES = ['Open', 'UploadComplete', 'InProgress', 'JobComplete', 'Failed', 'Aborted'] as const;
+export const BULK_STATES = [
+  'Open',
+  'UploadComplete',
+  'InProgress',
+  'JobComplete',
+  'Failed',
+  'Aborted',
+] as const;
 export type BulkJobState = (typeof BULK_STATES)[number];
 export const TERMINAL_BULK_STATES: readonly BulkJobState[] = ['JobComplete', 'Failed', 'Aborted'];
 
@@ -125,4 +132,5 @@ export function newBulkJobId(): string {
 }
 
 /** Salesforce's job types, kept for clients of the original API. */
-export const jobTypeOf = (op: BulkOperation) => (op === 'query' ? 'V2Query' : 'V2Ingest');
+export const jobTypeOf = (op: BulkOperation): 'V2Query' | 'V2Ingest' =>
+  op === 'query' ? 'V2Query' : 'V2Ingest';

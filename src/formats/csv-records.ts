@@ -56,7 +56,11 @@ export class CsvRecordSplitter {
     if (this.carryLength === 0) return out;
     const bytes = this.takeCarry(Buffer.alloc(0));
     if (this.inQuotes) {
-      out.push({ bytes, fields: this.fields, problem: 'a quoted field is not closed before the end of the file' });
+      out.push({
+        bytes,
+        fields: this.fields,
+        problem: 'a quoted field is not closed before the end of the file',
+      });
     } else {
       out.push(this.record(bytes[bytes.length - 1] === CR ? bytes.subarray(0, -1) : bytes, this.fields));
     }

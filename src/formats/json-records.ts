@@ -116,3 +116,54 @@ export class JsonRecordSplitter {
 }
 
 const isBlank = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/** A number literal needs 16+ of these characters, or a 3-digit exponent, to be inexact in a double. */
+const MAYBE_INEXACT_NUMBER = /[0-9.eE+-]{16}|[eE][+-]?\d{3}/;
+const NUMBER_LITERAL = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
+/**
+ * JSON.parse, except that a number a double cannot hold exactly (a 20-digit id, a decimal with
+ * many digits) becomes the string of its literal, so no precision is lost on the way to the
+ * warehouse (the rule docs/types.md gives for JSON values). Throws SyntaxError like JSON.parse.
+ */
+export function parseJsonRecord(text: string): unknown {
+  if (!MAYBE_INEXACT_NUMBER.test(text)) return JSON.parse(text);
+  let out = '';
+  let copied = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      for (i++; i < text.length && text.charCodeAt(i) !== QUOTE; i++)
+        if (text.charCodeAt(i) === BACKSLASH) i++;
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      NUMBER_LITERAL.lastIndex = i;
+      const m = NUMBER_LITERAL.exec(text);
+      if (!m) continue;
+      const literal = m[0];
+      if (!sameNumber(literal, String(Number(literal)))) {
+        out += `${text.slice(copied, i)}"${literal}"`;
+        copied = i + literal.length;
+      }
+      i += literal.length - 1;
+    }
+  }
+  return JSON.parse(copied === 0 ? text : out + text.slice(copied));
+}
+
+/** Whether two decimal literals denote the same value (compared as sign, digits, exponent). */
+function sameNumber(a: string, b: string): boolean {
+  if (!Number.isFinite(Number(a))) return false;
+  return canonical(a) === canonical(b);
+}
+
+function canonical(text: string): string {
+  const m = /^(-?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (!m) return text;
+  let digits = (m[2] ?? '') + (m[3] ?? '');
+  let exponent = Number(m[4] ?? 0) - (m[3] ?? '').length;
+  digits = digits.replace(/^0+/, '');
+  if (digits === '') return '0';
+  const trimmed = digits.replace(/0+$/, '');
+  exponent += digits.length - trimmed.length;
+  return `${m[1]}${trimmed}e${exponent}`;
+}

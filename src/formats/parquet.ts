@@ -169,7 +169,12 @@ export class ParquetStreamWriter {
       for (let i = 0; i < n; i++) values[i] = rows[i]![col];
       return p.build(values, n);
     });
-    const struct = arrow.makeData({ type: new arrow.Struct(this.schema.fields), length: n, nullCount: 0, children });
+    const struct = arrow.makeData({
+      type: new arrow.Struct(this.schema.fields),
+      length: n,
+      nullCount: 0,
+      children,
+    });
     const batch = new arrow.RecordBatch(this.schema, struct);
     const table = parquet.Table.fromIPCStream(arrow.tableToIPC(new arrow.Table(batch), 'stream'));
     try {
@@ -222,9 +227,21 @@ function builderFor(type: arrow.DataType, fail: (v: unknown) => never, json: boo
       }
       return arrow.makeData({ type, length: n, ...validity(values, n), data } as never);
     };
-  if (type instanceof arrow.Int16) return fixed((n) => new Int16Array(n), (v) => Number(v));
-  if (type instanceof arrow.Int32) return fixed((n) => new Int32Array(n), (v) => Number(v));
-  if (type instanceof arrow.Int64) return fixed((n) => new BigInt64Array(n), (v) => BigInt(v as number | string));
+  if (type instanceof arrow.Int16)
+    return fixed(
+      (n) => new Int16Array(n),
+      (v) => Number(v),
+    );
+  if (type instanceof arrow.Int32)
+    return fixed(
+      (n) => new Int32Array(n),
+      (v) => Number(v),
+    );
+  if (type instanceof arrow.Int64)
+    return fixed(
+      (n) => new BigInt64Array(n),
+      (v) => BigInt(v as number | string),
+    );
   const toFloat = (v: unknown) => (typeof v === 'number' ? v : Number(v));
   if (type instanceof arrow.Float32) return fixed((n) => new Float32Array(n), toFloat);
   if (type instanceof arrow.Float64) return fixed((n) => new Float64Array(n), toFloat);
@@ -235,8 +252,16 @@ function builderFor(type: arrow.DataType, fail: (v: unknown) => never, json: boo
       return arrow.makeData({ type, length: n, ...validity(values, n), data } as never);
     };
   }
-  if (type instanceof arrow.DateDay) return fixed((n) => new Int32Array(n), (v) => epochDays(v, fail));
-  if (type instanceof arrow.TimestampMicrosecond) return fixed((n) => new BigInt64Array(n), (v) => epochMicros(v, fail));
+  if (type instanceof arrow.DateDay)
+    return fixed(
+      (n) => new Int32Array(n),
+      (v) => epochDays(v, fail),
+    );
+  if (type instanceof arrow.TimestampMicrosecond)
+    return fixed(
+      (n) => new BigInt64Array(n),
+      (v) => epochMicros(v, fail),
+    );
   if (type instanceof arrow.Decimal) {
     const scale = type.scale;
     return (values, n) => {
@@ -320,7 +345,13 @@ function epochMicros(v: unknown, fail: (v: unknown) => never): bigint {
 const TWO_32 = 2 ** 32;
 
 /** A decimal string with `scale` fraction digits → 128-bit two's complement, little-endian words. */
-function writeDecimal(out: Uint32Array, at: number, text: string, scale: number, fail: (v: unknown) => never): void {
+function writeDecimal(
+  out: Uint32Array,
+  at: number,
+  text: string,
+  scale: number,
+  fail: (v: unknown) => never,
+): void {
   const m = /^(-?)(\d*)(?:\.(\d*))?$/.exec(text);
   if (!m || (m[2] === '' && !m[3])) fail(text);
   const fraction = (m![3] ?? '').padEnd(scale, '0');

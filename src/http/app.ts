@@ -34,6 +34,12 @@ import { serverTiming } from './middleware/server-timing.js';
 import { documentRateLimitHeaders } from './openapi-headers.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerAuditRoutes } from './routes/admin-audit.js';
+import {
+  type BulkRouteDeps,
+  type BulkUploadRouteDeps,
+  registerBulkRoutes,
+  registerBulkUploadRoute,
+} from './routes/bulk.js';
 import { type DownloadDeps, registerDownloadRoutes } from './routes/downloads.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerMetricsRoute } from './routes/metrics.js';
@@ -56,6 +62,10 @@ export interface AppDeps {
   downloads?: DownloadDeps | undefined;
   /** Idempotency-key handling for POSTs (middleware/idempotency.ts). */
   idempotency?: MiddlewareHandler<AppEnv> | undefined;
+  /** The Bulk API; without it its routes are not registered. */
+  bulk?: BulkRouteDeps | undefined;
+  /** Signed bulk uploads served by the API (filesystem ResultStore). */
+  bulkUploads?: BulkUploadRouteDeps | undefined;
   readiness: ReadinessCheck[];
   isShuttingDown?: () => boolean;
   /** Called with unexpected errors (500s) for logging; never with client mistakes. */
@@ -122,6 +132,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   if (ops?.metrics) app.use('*', httpMetrics(ops.metrics));
   // Before the body limit (uploads) and authentication: a signed URL is its own credential.
   if (deps.downloads) registerDownloadRoutes(app, deps.downloads);
+  if (deps.bulkUploads) registerBulkUploadRoute(app, deps.bulkUploads);
   app.use(
     '/v1/*',
     bodyLimit({
@@ -172,9 +183,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     checks: deps.readiness,
     isShuttingDown: deps.isShuttingDown ?? (() => false),
   });
-  if (deps.idempotency) app.on('POST', ['/v1/queries'], deps.idempotency);
+  if (deps.idempotency) app.on('POST', ['/v1/queries', '/v1/bulk/jobs'], deps.idempotency);
   registerQueryRoutes(app, { queries: deps.queries, jobs: deps.jobs });
   registerJobRoutes(app, { state: deps.state, jobs: deps.jobs });
+  if (deps.bulk) registerBulkRoutes(app, deps.bulk);
   if (deps.tenants) registerAdminRoutes(app, { tenants: deps.tenants });
   if (ops) registerAuditRoutes(app, { audit: ops.audit });
   if (ops?.metrics) {

@@ -29,6 +29,15 @@ export function appDepsFromCore(core: Core, overrides: Partial<AppDeps> = {}): A
       core.results instanceof FsResultStore
         ? { store: core.results, signer: core.results.signer }
         : undefined,
+    bulk: core.bulk ? { bulk: core.bulk } : undefined,
+    bulkUploads:
+      core.bulk && core.bulkUploads
+        ? {
+            bulk: core.bulk,
+            verify: core.bulkUploads.verify.bind(core.bulkUploads),
+            maxFileBytes: config.bulkMaxFileSizeMb * 1024 * 1024,
+          }
+        : undefined,
     idempotency: idempotency({
       store: core.state.idempotency,
       ttlMs: config.idempotencyTtlHours * 3_600_000,

@@ -10,6 +10,7 @@ import type { JwtOptions } from '../auth/jwt.js';
 import { createTrustedHeaderAuthenticator, type TrustedHeaderAuthenticate } from '../auth/trusted-header.js';
 import type { Config } from '../config/index.js';
 import type { Authenticate } from '../domain/principal.js';
+import { BulkService } from '../services/bulk-lifecycle.js';
 import { JobService } from '../services/job-service.js';
 import { QueryService } from '../services/query-service.js';
 import { SYSTEM_TENANT_ID, TenantService } from '../services/tenant-service.js';
@@ -17,6 +18,7 @@ import { configurePlanner, defaultGuardPolicy, type GuardPolicy, initSqlGuard } 
 import type { StateStore } from '../state/port.js';
 import { PostgresStateStore } from '../state/postgres/index.js';
 import { FsResultStore } from '../storage/fs/index.js';
+import { FsUploadUrls } from '../storage/fs/upload-urls.js';
 import type { ResultStore } from '../storage/port.js';
 import { bootstrapEmbedded, DEMO_TENANTS, tenantRoleName } from '../warehouse/embedded/bootstrap.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../warehouse/embedded/postgres-process.js';
@@ -47,6 +49,10 @@ export interface Core {
   /** Result files of async jobs: SPECTRA_STORAGE=fs (SPECTRA_RESULT_DIR or SPECTRA_HOME/results) or s3. */
   results: ResultStore;
   jobs: JobService;
+  /** The Bulk API; null when the state store keeps no bulk jobs. */
+  bulk: BulkService | null;
+  /** Upload URLs served by the API itself (filesystem ResultStore); null when the store presigns its own. */
+  bulkUploads: FsUploadUrls | null;
   /** Runs `fn` first on close (e.g. stop a worker before the pools it uses). */
   onClose(fn: () => Promise<void>): void;
   /** Metrics, tracer, audit trail, rate limits, query admission. */
@@ -224,6 +230,24 @@ export async function buildCore(config: Config, log: Logger): Promise<Core> {
         downloadUrlExpirySeconds: config.presignedUrlExpiry,
       },
     });
+    const bulkUploads =
+      results instanceof FsResultStore ? new FsUploadUrls(results.signer, config.publicUrl) : null;
+    const bulk = state.bulk
+      ? new BulkService({
+          state,
+          warehouse,
+          results,
+          uploads: bulkUploads ?? { issue: (key, seconds) => results.signedUrl('PUT', key, seconds) },
+          guardPolicy,
+          settings: {
+            jobTtlDays: config.bulkJobTtlDays,
+            maxFileBytes: config.bulkMaxFileSizeMb * 1024 * 1024,
+            timeoutSeconds: config.bulkJobTimeoutHours * 3600,
+            urlExpirySeconds: config.presignedUrlExpiry,
+            maxQueryLength: config.sqlMaxQueryLength,
+          },
+        })
+      : null;
     const tenants = new TenantService({
       state,
       tenantRoles,
@@ -261,6 +285,8 @@ export async function buildCore(config: Config, log: Logger): Promise<Core> {
       observability,
       results,
       jobs,
+      bulk,
+      bulkUploads,
       onClose: (fn) => {
         cleanups.push(fn);
       },

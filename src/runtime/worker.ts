@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import { CONTROL_DB, WAREHOUSE_DB } from '../warehouse/embedded/bootstrap.js';
-import { JobWorker, type JobWorkerOptions, RetentionSweeper } from '../worker/index.js';
+import { bulkJobKind } from '../worker/bulk-run.js';
+import { type JobKind, JobWorker, type JobWorkerOptions, RetentionSweeper } from '../worker/index.js';
 import { buildCore, type Core } from './core.js';
 import type { Logger } from './logger.js';
 
@@ -35,7 +36,29 @@ export function jobWorkerOptions(core: Core): JobWorkerOptions {
     retryBaseMs: config.jobRetryBaseMs,
     resultTtlMs: config.resultTtlHours * 3_600_000,
     metrics: core.observability.metrics ?? undefined,
+    kinds: bulkKinds(core),
   };
+}
+
+/** Bulk jobs run in the same worker when the state store keeps them. */
+function bulkKinds(core: Core): JobKind[] {
+  const { config } = core;
+  const kind = bulkJobKind({
+    state: core.state,
+    warehouse: core.warehouse,
+    results: core.results,
+    log: core.log.child({ component: 'worker' }),
+    leaseMs: config.jobLeaseSeconds * 1000,
+    maxAttempts: config.jobMaxAttempts,
+    retryBaseMs: config.jobRetryBaseMs,
+    metrics: core.observability.metrics ?? undefined,
+    settings: {
+      gzipLevel: config.bulkGzipLevel,
+      parquetRowGroupRows: config.bulkParquetRowGroupRows,
+      maxFileBytes: config.bulkMaxFileSizeMb * 1024 * 1024,
+    },
+  });
+  return kind ? [kind] : [];
 }
 
 /** Starts a worker (and the retention sweeper) on `core`; it stops before the core closes. */

@@ -149,11 +149,13 @@ export interface CopyInRequest {
   externalId: string | null;
   /** The caller's tenant: a record naming another tenant fails; a record without one gets it. */
   tenantId: string;
+  /** Field delimiter of the staged CSV. */
+  delimiter: ',' | '|' | '\t';
 }
 
 /**
- * Staged records are CSV (`,`, `"`, LF; NULL = unquoted empty field, empty string = `""`), one
- * line per input record: `record number, error, raw, value 1 … value n`. A good record has empty
+ * Staged records are CSV (the request's delimiter, `"`, LF; NULL = unquoted empty field, empty
+ * string = `""`), one line per input record: `record number, error, raw, value 1 … value n`. A good record has empty
  * error and raw; a record the reader already rejected has its error and its raw text, and no values.
  */
 export interface FailedRecord {

@@ -60,6 +60,13 @@ export class RetentionSweeper {
         counts.jobs += deleted.length;
         if (deleted.length < BATCH) break;
       }
+      // Bulk jobs keep their files (upload, export, failed results) as long as the job record.
+      for (;;) {
+        const deleted = (await state.bulk?.retention.deleteExpired(BATCH)) ?? [];
+        for (const j of deleted) await results.deletePrefix(`${j.tenantId}/${j.jobId}/`);
+        counts.jobs += deleted.length;
+        if (deleted.length < BATCH) break;
+      }
       for (;;) {
         const records = await state.idempotency.deleteExpired(BATCH);
         for (const r of records) if (r.response?.bodyKey) await results.delete(r.response.bodyKey);

@@ -4,8 +4,8 @@
  * with `BULK_QUEUE`.
  */
 import type pg from 'pg';
-import { conflict, invalidRequest, notFound } from '../../domain/errors.js';
 import type { BulkJob, BulkJobState, BulkOperation } from '../../domain/bulk-job.js';
+import { conflict, invalidRequest, notFound } from '../../domain/errors.js';
 import type {
   BulkJobPatch,
   BulkJobStore,

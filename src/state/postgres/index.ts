@@ -3,14 +3,7 @@ import pg from 'pg';
 import { ApiError, conflict, invalidRequest, notFound } from '../../domain/errors.js';
 import type { JobStatus, QueryJob } from '../../domain/query-job.js';
 import type { ApiKeyRecord, Tenant } from '../../domain/tenant.js';
-import type {
-  BulkStateStores,
-  JobPatch,
-  Page,
-  PageRequest,
-  StateStore,
-  TransitionGuard,
-} from '../port.js';
+import type { BulkStateStores, JobPatch, Page, PageRequest, StateStore, TransitionGuard } from '../port.js';
 import { PostgresAuditStore } from './audit.js';
 import { PostgresBulkJobs, PostgresBulkRetention } from './bulk-jobs.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -20,7 +13,6 @@ import { iso, JOB_INSERT_COLUMNS, jobInsertValues, patchAssignments, rowToJob } 
 import { MIGRATIONS } from './migrations.js';
 import { PostgresOperationalStats } from './operational-stats.js';
 import { PostgresRateLimitStore } from './rate-limits.js';
-
 
 function rowToTenant(r: Record<string, unknown>): Tenant {
   return {

@@ -143,10 +143,7 @@ export class PostgresJobQueue<J extends QueuedJob = QueryJob> implements JobQueu
     return r.rowCount === 1;
   }
 
-  async requeueExpired(
-    maxAttempts: number,
-    limit: number,
-  ): Promise<{ requeued: J[]; failed: J[] }> {
+  async requeueExpired(maxAttempts: number, limit: number): Promise<{ requeued: J[]; failed: J[] }> {
     const { table, stateColumn: st, queued, running, failed, touchSet } = this.k;
     const r = await this.q(
       `UPDATE ${table} j SET

@@ -22,7 +22,10 @@ export class FsUploadUrls implements UploadUrlIssuer {
 
   async issue(key: string, expiresInSeconds: number): Promise<SignedUrl> {
     const expires = Math.floor(Date.now() / 1000) + Math.max(1, Math.floor(expiresInSeconds));
-    const q = new URLSearchParams({ expires: String(expires), signature: this.signer.sign('PUT', NAMESPACE + key, expires) });
+    const q = new URLSearchParams({
+      expires: String(expires),
+      signature: this.signer.sign('PUT', NAMESPACE + key, expires),
+    });
     return {
       url: `${this.publicUrl}${BULK_UPLOAD_PATH_PREFIX}${key}?${q}`,
       expiresAt: new Date(expires * 1000).toISOString(),

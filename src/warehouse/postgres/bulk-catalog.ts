@@ -33,17 +33,25 @@ export const qualifiedName = (t: { schema: string; name: string }) =>
   `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
 
 function notVisible(object: string): ApiError {
-  return new ApiError('INVALID_REQUEST', `table ${JSON.stringify(object)} does not exist or is not accessible`, {
-    field: 'object',
-  });
+  return new ApiError(
+    'INVALID_REQUEST',
+    `table ${JSON.stringify(object)} does not exist or is not accessible`,
+    {
+      field: 'object',
+    },
+  );
 }
 
 export async function describeTableOn(client: pg.ClientBase, object: string): Promise<CatalogTable> {
   const m = OBJECT_NAME.exec(object.trim());
   if (!m) {
-    throw new ApiError('INVALID_REQUEST', 'object must be a table name, optionally schema-qualified (`schema.table`)', {
-      field: 'object',
-    });
+    throw new ApiError(
+      'INVALID_REQUEST',
+      'object must be a table name, optionally schema-qualified (`schema.table`)',
+      {
+        field: 'object',
+      },
+    );
   }
   const schema = m[1] ?? 'public';
   const name = m[2]!;
@@ -62,9 +70,9 @@ export async function describeTableOn(client: pg.ClientBase, object: string): Pr
             has_table_privilege(c.oid, 'SELECT') AS sel, has_table_privilege(c.oid, 'INSERT') AS ins,
             has_table_privilege(c.oid, 'UPDATE') AS upd, has_table_privilege(c.oid, 'DELETE') AS del
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname IN ($1, lower($1)) AND c.relname IN ($2, lower($2)) AND c.relkind IN ('r', 'p')
-        AND has_schema_privilege(n.oid, 'USAGE')
-      ORDER BY (n.nspname = $1 AND c.relname = $2) DESC
+      WHERE n.nspname::text IN ($1::text, lower($1::text)) AND c.relname::text IN ($2::text, lower($2::text))
+        AND c.relkind IN ('r', 'p') AND has_schema_privilege(n.oid, 'USAGE')
+      ORDER BY (n.nspname::text = $1::text AND c.relname::text = $2::text) DESC
       LIMIT 1`,
     [schema, name],
   );

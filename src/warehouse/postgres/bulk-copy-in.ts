@@ -19,12 +19,12 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
-import Cursor from 'pg-cursor';
 import { from as copyFrom } from 'pg-copy-streams';
-import { ApiError } from '../../domain/errors.js';
+import Cursor from 'pg-cursor';
 import { planImportColumns, requireImportPrivileges } from '../../domain/bulk-import-rules.js';
+import { ApiError } from '../../domain/errors.js';
 import type { CopyInRequest, FailedRecord, FailedRecordSink, TableColumn } from '../port.js';
-import { type CatalogTable, describeTableOn, quoteIdent, qualifiedName } from './bulk-catalog.js';
+import { type CatalogTable, describeTableOn, qualifiedName, quoteIdent } from './bulk-catalog.js';
 
 /** The role that owns staging tables (TEMPORARY on the database, nothing else): bootstrap migration 2. */
 export const STAGER_ROLE = 'spectra_stager';
@@ -99,7 +99,10 @@ export async function copyInRecords(
       );
     }
   }
-  const copy = client.query(copyFrom(`COPY ${STAGE} FROM STDIN WITH (FORMAT csv)`));
+  const delimiter = { ',': `','`, '|': `'|'`, '\t': `E'\\t'` }[req.delimiter];
+  if (!delimiter)
+    throw new ApiError('INVALID_REQUEST', 'unsupported column delimiter', { field: 'column_delimiter' });
+  const copy = client.query(copyFrom(`COPY ${STAGE} FROM STDIN WITH (FORMAT csv, DELIMITER ${delimiter})`));
   // The caller's records failing (a corrupt file) is the caller's error, not the warehouse's.
   let sourceError: { error: unknown } | undefined;
   const source = async function* () {
@@ -123,7 +126,10 @@ export async function copyInRecords(
   }
   const processed = copy.rowCount;
   stopIfAborted();
-  if (stager) await client.query(`SET LOCAL ROLE ${quoteIdent(STAGER_ROLE)}; ANALYZE ${STAGE}; SET LOCAL ROLE ${quoteIdent(dbUser)}`);
+  if (stager)
+    await client.query(
+      `SET LOCAL ROLE ${quoteIdent(STAGER_ROLE)}; ANALYZE ${STAGE}; SET LOCAL ROLE ${quoteIdent(dbUser)}`,
+    );
 
   // 3. Mark bad records.
   const writes = req.operation !== 'delete';
@@ -148,7 +154,9 @@ export async function copyInRecords(
   if (writes) {
     for (const s of checked) {
       if (s.column.notNull)
-        cases.push(`WHEN ${s.stage} IS NULL THEN ${lit(`${s.column.name}: null value violates the NOT NULL constraint`)}`);
+        cases.push(
+          `WHEN ${s.stage} IS NULL THEN ${lit(`${s.column.name}: null value violates the NOT NULL constraint`)}`,
+        );
     }
   }
   if (cases.length > 0) {
@@ -183,7 +191,8 @@ export async function copyInRecords(
   }
 
   // Keys repeated in the file: the first record keeps the key, the later ones fail.
-  const uniqueSets = req.operation === 'insert' ? insertKeys(table, staging, tenantColumn) : [plan.keyColumns];
+  const uniqueSets =
+    req.operation === 'insert' ? insertKeys(table, staging, tenantColumn) : [plan.keyColumns];
   for (const keyColumns of uniqueSets) {
     const parts = keyColumns
       .map((name) => staging.find((s) => s.column.name === name))
@@ -191,7 +200,10 @@ export async function copyInRecords(
     if (parts.length === 0) continue;
     const exprs = parts.map((s) => typed(s, 'x.'));
     const label = parts.map((s) => s.column.name).join(', ');
-    const shown = parts.length === 1 ? `x.${parts[0]!.stage}` : `concat_ws(', ', ${parts.map((s) => `x.${s.stage}`).join(', ')})`;
+    const shown =
+      parts.length === 1
+        ? `x.${parts[0]!.stage}`
+        : `concat_ws(', ', ${parts.map((s) => `x.${s.stage}`).join(', ')})`;
     const notNull = parts.map((s) => `x.${s.stage} IS NOT NULL`).join(' AND ');
     const cols = exprs.map((e, i) => `${e} AS k${i}`).join(', ');
     const join = exprs.map((e, i) => `${e} = d.k${i}`).join(' AND ');
@@ -269,7 +281,9 @@ export async function copyInRecords(
         );
         stopIfAborted();
       }
-      const r = await run(`INSERT INTO ${target} (${insertColumns.join(', ')}) SELECT ${insertValues.join(', ')} ${good}`);
+      const r = await run(
+        `INSERT INTO ${target} (${insertColumns.join(', ')}) SELECT ${insertValues.join(', ')} ${good}`,
+      );
       loaded = r.rowCount ?? 0;
       break;
     }

@@ -11,7 +11,7 @@ import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { ApiError } from '../../domain/errors.js';
 import type { ColumnInfo, CopyOutOptions, CopyOutSink, StatementInput } from '../port.js';
-import { PG_OID, type PgFieldInfo, columnTypeName } from './types.js';
+import { columnTypeName, PG_OID, type PgFieldInfo } from './types.js';
 
 const DELIMITER_LITERAL: Record<CopyOutOptions['delimiter'], string> = {
   ',': `','`,
@@ -32,9 +32,13 @@ export async function copyOutCsv(
     throw new ApiError('INVALID_REQUEST', 'bulk export queries take no parameters', { field: 'query' });
   }
   const delimiter = DELIMITER_LITERAL[opts.delimiter];
-  if (!delimiter) throw new ApiError('INVALID_REQUEST', 'unsupported column delimiter', { field: 'column_delimiter' });
+  if (!delimiter)
+    throw new ApiError('INVALID_REQUEST', 'unsupported column delimiter', { field: 'column_delimiter' });
   // The result's columns (and types) without reading a row: LIMIT 0 stops the executor at once.
-  const described = await client.query({ text: `SELECT * FROM (${statement.sql}) AS q LIMIT 0`, rowMode: 'array' });
+  const described = await client.query({
+    text: `SELECT * FROM (${statement.sql}) AS q LIMIT 0`,
+    rowMode: 'array',
+  });
   const fields = described.fields as unknown as PgFieldInfo[];
   const columns: ColumnInfo[] = fields.map((f) => ({ name: f.name, type: columnTypeName(f) }));
   await deliver(() => sink.columns(columns));

@@ -50,8 +50,38 @@ describe('parquet export writer', () => {
       { name: 'bin', type: 'VARBYTE' },
     ];
     const rows: Row[] = [
-      [1, 2, 3, '1.50', '123456789012345678901234.5678', 1.5, 0.1, true, 'héllo', '2024-01-02', '2024-01-02T03:04:05.123456', '2024-01-02T03:04:05Z', { a: [1, 'x'] }, 'AP8Q'],
-      [-1, -2, '9007199254740993', '-1.05', '-0.0001', -0, -1e300, false, '', '-0043-03-15', '0099-12-31T23:59:59', '1970-01-01T00:00:00.5Z', 'str', ''],
+      [
+        1,
+        2,
+        3,
+        '1.50',
+        '123456789012345678901234.5678',
+        1.5,
+        0.1,
+        true,
+        'héllo',
+        '2024-01-02',
+        '2024-01-02T03:04:05.123456',
+        '2024-01-02T03:04:05Z',
+        { a: [1, 'x'] },
+        'AP8Q',
+      ],
+      [
+        -1,
+        -2,
+        '9007199254740993',
+        '-1.05',
+        '-0.0001',
+        -0,
+        -1e300,
+        false,
+        '',
+        '-0043-03-15',
+        '0099-12-31T23:59:59',
+        '1970-01-01T00:00:00.5Z',
+        'str',
+        '',
+      ],
       [null, null, null, null, null, null, null, null, null, null, null, null, null, null],
     ];
     const { file } = await writeAll(columns, [rows]);
@@ -70,7 +100,10 @@ describe('parquet export writer', () => {
     // Decimals: the unscaled 128-bit integer, little-endian words.
     const decWords = (name: string, row: number) => {
       const v = t.getChild(name)!.get(row) as Uint32Array;
-      return BigInt.asIntN(128, [...v].reduceRight((acc, w) => (acc << 32n) | BigInt(w), 0n));
+      return BigInt.asIntN(
+        128,
+        [...v].reduceRight((acc, w) => (acc << 32n) | BigInt(w), 0n),
+      );
     };
     expect(decWords('dec', 0)).toBe(150n);
     expect(decWords('dec', 1)).toBe(-105n);
@@ -90,7 +123,9 @@ describe('parquet export writer', () => {
 
   it('emits row groups while rows arrive (bytes before the last batch), and a valid file without rows', async () => {
     const columns: ColumnInfo[] = [{ name: 'n', type: 'INTEGER' }];
-    const batches = Array.from({ length: 10 }, (_, b) => Array.from({ length: 1000 }, (_, i) => [b * 1000 + i]));
+    const batches = Array.from({ length: 10 }, (_, b) =>
+      Array.from({ length: 1000 }, (_, i) => [b * 1000 + i]),
+    );
     const w = new ParquetStreamWriter(columns, { rowGroupRows: 1000 });
     let received = 0;
     const consumer = (async () => {
