@@ -576,9 +576,10 @@ export const SETTINGS = {
   },
   bulkJobTimeoutHours: {
     env: 'SPECTRA_BULK_JOB_TIMEOUT_HOURS',
-    schema: int(1, 720),
+    // Node timers hold at most 2^31 − 1 ms (~24.8 days); the watchdog of a statement is one.
+    schema: int(1, 168),
     default: 24,
-    doc: 'Statement timeout of a bulk export or import in the warehouse.',
+    doc: 'Statement timeout of a bulk export or import in the warehouse (at most 168).',
   },
   bulkGzipLevel: {
     env: 'SPECTRA_BULK_GZIP_LEVEL',

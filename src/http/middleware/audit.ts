@@ -47,8 +47,8 @@ export function auditTrail(opts: AuditTrailOptions): MiddlewareHandler<AppEnv> {
     const route = routeLabel(c);
     const status = c.res.status;
     const httpError = c.error instanceof ApiError ? c.error.code : status >= 500 ? 'INTERNAL_ERROR' : null;
-    // Async submissions name their new job in `Location`; job routes in the path.
-    const location = /^\/v1\/jobs\/([^/?]+)$/.exec(c.res.headers.get('location') ?? '')?.[1];
+    // Async submissions and new bulk jobs name the job in `Location`; job routes in the path.
+    const location = /^\/v1\/(?:bulk\/)?jobs\/([^/?]+)$/.exec(c.res.headers.get('location') ?? '')?.[1];
     const pathJobId = location ?? jobIdFromPath(c, route);
     let clientIp: string | null = null;
     try {

@@ -13,8 +13,9 @@
  *      or DELETE … USING (update and delete mark records whose key matches no row);
  *   5. stream the marked records to the failed-records sink, in record order, before COMMIT.
  *
- * Identifiers and types come from the catalog, quoted; values only ever travel as data (COPY or
- * bind parameters). Whatever fails (an error, an abort, a dropped connection) rolls everything back.
+ * Identifiers and types come from the catalog, quoted; the file's values only travel as data
+ * (COPY), the caller's tenant as a quoted literal. Whatever fails (an error, an abort, a dropped
+ * connection) rolls everything back.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -72,8 +73,8 @@ export async function copyInRecords(
   const stagedTenant = staging.find((s) => s.column.name === tenantColumn);
   const key = plan.keyColumns.map((name) => staging.find((s) => s.column.name === name));
 
-  /** The caller's tenant as $1, bound only where the statement uses it. */
-  const run = (sql: string) => client.query(sql, /\$1\b/.test(sql) ? [req.tenantId] : []);
+  /** The caller's tenant (from the credential, never from the file) as a quoted literal. */
+  const tenant = lit(req.tenantId);
   const stopIfAborted = () => {
     if (aborted()) throw new ApiError('QUERY_FAILED', 'the import was aborted', { reason: 'cancelled' });
   };
@@ -137,7 +138,7 @@ export async function copyInRecords(
   const cases: string[] = [];
   if (stagedTenant) {
     cases.push(
-      `WHEN ${stagedTenant.stage} IS NOT NULL AND ${stagedTenant.stage} <> $1 THEN ${lit(`${tenantColumn}: `)} || ${stagedTenant.stage} || ' is not the tenant of this credential'`,
+      `WHEN ${stagedTenant.stage} IS NOT NULL AND ${stagedTenant.stage} <> ${tenant} THEN ${lit(`${tenantColumn}: `)} || ${stagedTenant.stage} || ' is not the tenant of this credential'`,
     );
   }
   for (const s of key) {
@@ -161,20 +162,22 @@ export async function copyInRecords(
   }
   if (cases.length > 0) {
     const verdict = `CASE ${cases.join(' ')} END`;
-    await run(`UPDATE ${STAGE} SET _error = ${verdict} WHERE _error IS NULL AND (${verdict}) IS NOT NULL`);
+    await client.query(
+      `UPDATE ${STAGE} SET _error = ${verdict} WHERE _error IS NULL AND (${verdict}) IS NOT NULL`,
+    );
   }
   stopIfAborted();
 
   /** A staged column as the table's type; the tenant column (staged or not) as the caller's tenant. */
   const typed = (s: StagedColumn, alias = '') => {
     const ref = `${alias}${s.stage}`;
-    if (s === stagedTenant) return `COALESCE(${ref}, $1)`;
+    if (s === stagedTenant) return `COALESCE(${ref}, ${tenant})`;
     return TEXT_TYPES.has(s.column.sqlType) ? ref : `CAST(${ref} AS ${s.column.sqlType})`;
   };
   const typedRow = () =>
     [
       ...staging.map((s) => `${typed(s)} AS ${quoteIdent(s.column.name)}`),
-      ...(tenantColumn && !stagedTenant ? [`$1::text AS ${quoteIdent(tenantColumn)}`] : []),
+      ...(tenantColumn && !stagedTenant ? [`${tenant}::text AS ${quoteIdent(tenantColumn)}`] : []),
     ].join(', ');
 
   // CHECK constraints whose columns are all in the file (plus the tenant column), on typed values.
@@ -182,7 +185,7 @@ export async function copyInRecords(
   const checks = writes ? table.checks.filter((c) => c.columns.every((col) => writable.has(col))) : [];
   if (checks.length > 0) {
     const verdict = `CASE ${checks.map((c) => `WHEN NOT (${c.expression}) THEN ${lit(`violates check constraint "${c.name}"`)}`).join(' ')} END`;
-    await run(
+    await client.query(
       `UPDATE ${STAGE} s SET _error = b.msg
          FROM (SELECT _line, ${verdict} AS msg FROM (SELECT _line, ${typedRow()} FROM ${STAGE} WHERE _error IS NULL) r) b
         WHERE s._line = b._line AND b.msg IS NOT NULL`,
@@ -207,7 +210,7 @@ export async function copyInRecords(
     const notNull = parts.map((s) => `x.${s.stage} IS NOT NULL`).join(' AND ');
     const cols = exprs.map((e, i) => `${e} AS k${i}`).join(', ');
     const join = exprs.map((e, i) => `${e} = d.k${i}`).join(' AND ');
-    await run(
+    await client.query(
       `WITH d AS (SELECT ${cols} FROM ${STAGE} x WHERE x._error IS NULL AND ${notNull}
                   GROUP BY ${exprs.map((_, i) => i + 1).join(', ')} HAVING count(*) > 1)
        UPDATE ${STAGE} s SET _error = r.msg
@@ -230,7 +233,7 @@ export async function copyInRecords(
   ];
   const insertValues = [
     ...staging.map((s) => typed(s)),
-    ...(tenantColumn && !stagedTenant ? ['$1::text'] : []),
+    ...(tenantColumn && !stagedTenant ? [`${tenant}::text`] : []),
   ];
   const keyMatch = (t: string, s: string) =>
     [
@@ -240,7 +243,7 @@ export async function copyInRecords(
           const sc = staging.find((x) => x.column.name === name)!;
           return `${t}.${quoteIdent(name)} = ${typed(sc, `${s}.`)}`;
         }),
-      ...(tenantColumn ? [`${t}.${quoteIdent(tenantColumn)} = $1`] : []),
+      ...(tenantColumn ? [`${t}.${quoteIdent(tenantColumn)} = ${tenant}`] : []),
     ].join(' AND ');
   const keyText = (s: string) => {
     const parts = plan.keyColumns.filter((n) => n !== tenantColumn);
@@ -251,7 +254,7 @@ export async function copyInRecords(
   /** Applies `change` (a statement RETURNING s._line) and marks the good records it did not touch. */
   const applyAndMarkMissing = async (change: string) => {
     const missing = lit(`no row with ${plan.keyColumns.filter((n) => n !== tenantColumn).join(', ')} `);
-    const r = await run(
+    const r = await client.query(
       `WITH done AS (${change}),
             marked AS (UPDATE ${STAGE} m SET _error = ${missing} || ${keyText('m')}
                         WHERE m._error IS NULL AND NOT EXISTS (SELECT 1 FROM done WHERE done._line = m._line)
@@ -271,17 +274,17 @@ export async function copyInRecords(
             const sc = staging.find((x) => x.column.name === name);
             return sc && sc !== stagedTenant
               ? `t.${quoteIdent(name)} = ${typed(sc, 's.')}`
-              : `t.${quoteIdent(name)} = $1`;
+              : `t.${quoteIdent(name)} = ${tenant}`;
           })
           .join(' AND ');
         const shown = keyColumns.filter((n) => n !== tenantColumn);
-        await run(
+        await client.query(
           `UPDATE ${STAGE} s SET _error = ${lit(`a row with this ${shown.join(', ')} already exists`)}
             WHERE s._error IS NULL AND EXISTS (SELECT 1 FROM ${target} t WHERE ${match})`,
         );
         stopIfAborted();
       }
-      const r = await run(
+      const r = await client.query(
         `INSERT INTO ${target} (${insertColumns.join(', ')}) SELECT ${insertValues.join(', ')} ${good}`,
       );
       loaded = r.rowCount ?? 0;
@@ -293,7 +296,7 @@ export async function copyInRecords(
         settable.length > 0
           ? `DO UPDATE SET ${settable.map((s) => `${quoteIdent(s.column.name)} = EXCLUDED.${quoteIdent(s.column.name)}`).join(', ')}`
           : 'DO NOTHING';
-      const r = await run(
+      const r = await client.query(
         `INSERT INTO ${target} (${insertColumns.join(', ')}) SELECT ${insertValues.join(', ')} ${good}
          ON CONFLICT (${conflict}) ${action}`,
       );

@@ -322,6 +322,59 @@ describe('copyIn', () => {
     expect(await rows('acme')).toEqual(before);
   });
 
+  it('quotes every identifier from the catalog: reserved words, spaces, quotes; a hostile header is just unknown', async () => {
+    const odd = await createTenantTable(
+      'odd',
+      `"select" integer NOT NULL, "Mixed Case" text, "we""ird;--" text`,
+      '"select"',
+    );
+    try {
+      const cols = ['select', 'Mixed Case', 'we"ird;--'];
+      const r = await wh.copyIn(
+        ctx('acme'),
+        {
+          object: odd.name,
+          operation: 'upsert',
+          columns: cols,
+          externalId: 'select',
+          tenantId: 'acme',
+          delimiter: ',',
+        },
+        staged(['1,,,1,a,"x, y"', '2,,,2,b,z']),
+        { write: () => {}, close: async () => {} },
+      );
+      expect(r).toMatchObject({ loaded: 2, failed: 0 });
+      expect(
+        await odd.admin(
+          `SELECT "select", "Mixed Case", "we""ird;--" AS w FROM public.${odd.name} ORDER BY 1`,
+        ),
+      ).toEqual([
+        { select: 1, 'Mixed Case': 'a', w: 'x, y' },
+        { select: 2, 'Mixed Case': 'b', w: 'z' },
+      ]);
+      await expect(
+        wh.copyIn(
+          ctx('acme'),
+          {
+            object: odd.name,
+            operation: 'insert',
+            columns: ['select', 'x"); DROP TABLE sales; --'],
+            externalId: null,
+            tenantId: 'acme',
+            delimiter: ',',
+          },
+          staged([]),
+          { write: () => {}, close: async () => {} },
+        ),
+      ).rejects.toMatchObject({
+        code: 'INVALID_REQUEST',
+        message: expect.stringMatching(/^unknown column "x"\); DROP TABLE sales; --"/),
+      });
+    } finally {
+      await odd.drop();
+    }
+  });
+
   it('stages as spectra_stager: tenant roles still cannot create tables', async () => {
     const admin = await adminClient();
     try {
