@@ -9,6 +9,7 @@ import { PostgresBulkJobs, PostgresBulkRetention } from './bulk-jobs.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { PostgresIdempotencyStore } from './idempotency.js';
 import { BULK_QUEUE, PostgresJobQueue, PostgresJobRetention } from './job-queue.js';
+import { JobRecordWriter } from './job-record-writer.js';
 import { iso, JOB_INSERT_COLUMNS, jobInsertValues, patchAssignments, rowToJob } from './job-rows.js';
 import { MIGRATIONS } from './migrations.js';
 import { PostgresOperationalStats } from './operational-stats.js';
@@ -139,6 +140,16 @@ export class PostgresStateStore implements StateStore {
     await this.pool.end();
   }
 
+  private readonly syncJobRecords = new JobRecordWriter(async (jobs) => {
+    const cols = JOB_INSERT_COLUMNS.join(', ');
+    await this.q(
+      `WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
+       INSERT INTO query_jobs (${cols})
+       SELECT ${cols} FROM relaxed, jsonb_populate_recordset(NULL::query_jobs, $1::jsonb)`,
+      [JSON.stringify(jobs.map(jobRecordObject))],
+    );
+  });
+
   readonly tenants = {
     get: async (tenantId: string): Promise<Tenant | null> => {
       const r = await this.q('SELECT * FROM tenants WHERE tenant_id = $1', [tenantId]);
@@ -238,10 +249,11 @@ export class PostgresStateStore implements StateStore {
       // query, not state anything waits on, so its commit does not wait for the WAL flush
       // (a crash of the control database may lose the last fraction of a second of such
       // records). Async jobs, whose rows drive the worker, keep full durability.
-      const relax = j.async ? '' : `WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)) `;
+      // Such records are also group-committed: one statement for all that finish together.
+      if (!j.async) return this.syncJobRecords.add(j);
       await this.q(
-        `${relax}INSERT INTO query_jobs (${JOB_INSERT_COLUMNS.join(', ')})
-         SELECT ${JOB_INSERT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}${relax ? ' FROM relaxed' : ''}`,
+        `INSERT INTO query_jobs (${JOB_INSERT_COLUMNS.join(', ')})
+         VALUES (${JOB_INSERT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`,
         jobInsertValues(j),
       );
     },
@@ -299,4 +311,16 @@ export class PostgresStateStore implements StateStore {
       };
     },
   };
+}
+
+/** A job as a JSON object keyed by column, for jsonb_populate_recordset (JSON columns as JSON, not text). */
+const JSON_COLUMNS = new Set(['error', 'params', 'result']);
+function jobRecordObject(j: QueryJob): Record<string, unknown> {
+  const values = jobInsertValues(j);
+  return Object.fromEntries(
+    JOB_INSERT_COLUMNS.map((c, i) => {
+      const v = values[i];
+      return [c, JSON_COLUMNS.has(c) && typeof v === 'string' ? JSON.parse(v) : v];
+    }),
+  );
 }
