@@ -4,9 +4,8 @@
  * `spectra serve`); the admin key through `--admin-key` / `SPECTRA_ADMIN_KEY` or
  * `SPECTRA_HOME/credentials.json`.
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { CliError, connectAdminApi, reportCliErrors } from './admin-api.js';
 
 export const ADMIN_USAGE = `Tenants and keys (talk to a running server's admin API):
   spectra tenants create ID [--name NAME] [--db-user ROLE] [--permissions p1,p2]
@@ -20,16 +19,6 @@ export const ADMIN_USAGE = `Tenants and keys (talk to a running server's admin A
   common flags: --url URL (SPECTRA_URL), --admin-key KEY (SPECTRA_ADMIN_KEY), --home DIR (SPECTRA_HOME), --json
 `;
 
-class CliError extends Error {}
-
-async function readJsonFile(file: string): Promise<Record<string, unknown> | null> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8'));
-  } catch {
-    return null;
-  }
-}
-
 export async function runAdminCommand(group: 'tenants' | 'keys', argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parse>;
   try {
@@ -39,37 +28,8 @@ export async function runAdminCommand(group: 'tenants' | 'keys', argv: string[])
     return 2;
   }
   const { values, positionals } = parsed;
-  const home = path.resolve(values.home ?? process.env.SPECTRA_HOME ?? './.spectra');
-  const url =
-    values.url ??
-    process.env.SPECTRA_URL ??
-    ((await readJsonFile(path.join(home, 'server.json')))?.url as string | undefined);
-  const adminKey =
-    values['admin-key'] ??
-    process.env.SPECTRA_ADMIN_KEY ??
-    ((await readJsonFile(path.join(home, 'credentials.json')))?.admin_key as string | undefined);
-  try {
-    if (!url) throw new CliError(`no server found: start one with "spectra serve" or pass --url`);
-    if (!adminKey) throw new CliError(`no admin key: pass --admin-key or set SPECTRA_ADMIN_KEY`);
-    const call = async (method: string, pathname: string, body?: unknown) => {
-      const res = await fetch(new URL(pathname, url), {
-        method,
-        headers: {
-          authorization: `Bearer ${adminKey}`,
-          ...(body ? { 'content-type': 'application/json' } : {}),
-        },
-        body: body ? JSON.stringify(body) : null,
-      }).catch((e) => {
-        throw new CliError(`cannot reach ${url}: ${(e as Error).message}`);
-      });
-      if (res.status === 204) return null;
-      const data = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-      if (!res.ok) {
-        const err = data.error as { code?: string; message?: string } | undefined;
-        throw new CliError(`${err?.code ?? res.status}: ${err?.message ?? res.statusText}`);
-      }
-      return data;
-    };
+  return reportCliErrors(async () => {
+    const call = await connectAdminApi(values);
     const [verb, a, b] = positionals;
     const need = (v: string | undefined, what: string) => {
       if (!v) throw new CliError(`missing ${what}\n\n${ADMIN_USAGE}`);
@@ -139,13 +99,7 @@ export async function runAdminCommand(group: 'tenants' | 'keys', argv: string[])
     }
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return 0;
-  } catch (e) {
-    if (e instanceof CliError) {
-      process.stderr.write(`spectra: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
+  });
 }
 
 function parse(argv: string[]) {

@@ -4,9 +4,8 @@
  * The server and admin key are found like `spectra tenants` finds them: --url / SPECTRA_URL or
  * SPECTRA_HOME/server.json, --admin-key / SPECTRA_ADMIN_KEY or SPECTRA_HOME/credentials.json.
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { CliError, connectAdminApi, reportCliErrors } from './admin-api.js';
 
 export const AUDIT_USAGE = `Audit trail (talks to a running server's admin API):
   spectra audit [--tenant ID] [--since TIME] [--until TIME] [--limit N] [--table]
@@ -16,16 +15,6 @@ export const AUDIT_USAGE = `Audit trail (talks to a running server's admin API):
 `;
 
 const PAGE_SIZE = 500;
-
-class CliError extends Error {}
-
-async function readJsonFile(file: string): Promise<Record<string, unknown> | null> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8'));
-  } catch {
-    return null;
-  }
-}
 
 /** RFC 3339 passes through; `90s`, `15m`, `2h`, `7d` mean that long before `now`. */
 export function parseTimeArg(value: string, now: Date = new Date()): string {
@@ -64,18 +53,8 @@ export async function runAuditCommand(argv: string[]): Promise<number> {
     process.stderr.write(`spectra: ${(e as Error).message}\n\n${AUDIT_USAGE}`);
     return 2;
   }
-  const home = path.resolve(values.home ?? process.env.SPECTRA_HOME ?? './.spectra');
-  const url =
-    values.url ??
-    process.env.SPECTRA_URL ??
-    ((await readJsonFile(path.join(home, 'server.json')))?.url as string | undefined);
-  const adminKey =
-    values['admin-key'] ??
-    process.env.SPECTRA_ADMIN_KEY ??
-    ((await readJsonFile(path.join(home, 'credentials.json')))?.admin_key as string | undefined);
-  try {
-    if (!url) throw new CliError('no server found: start one with "spectra serve" or pass --url');
-    if (!adminKey) throw new CliError('no admin key: pass --admin-key or set SPECTRA_ADMIN_KEY');
+  return reportCliErrors(async () => {
+    const call = await connectAdminApi(values);
     const max = values.limit === undefined ? 100 : Number(values.limit);
     if (!Number.isInteger(max) || max < 0) throw new CliError('--limit must be a non-negative integer');
     const params = new URLSearchParams();
@@ -88,18 +67,10 @@ export async function runAuditCommand(argv: string[]): Promise<number> {
       const want = max === 0 ? PAGE_SIZE : Math.min(PAGE_SIZE, max - printed);
       params.set('limit', String(want));
       if (cursor) params.set('cursor', cursor);
-      const res = await fetch(new URL(`/v1/admin/audit?${params}`, url), {
-        headers: { authorization: `Bearer ${adminKey}` },
-      }).catch((e) => {
-        throw new CliError(`cannot reach ${url}: ${(e as Error).message}`);
-      });
-      const body = (await res.json().catch(() => ({}))) as {
+      const body = (await call('GET', `/v1/admin/audit?${params}`)) as {
         entries?: Entry[];
         next_cursor?: string | null;
-        error?: { code?: string; message?: string };
       };
-      if (!res.ok)
-        throw new CliError(`${body.error?.code ?? res.status}: ${body.error?.message ?? res.statusText}`);
       for (const e of body.entries ?? []) {
         process.stdout.write(`${values.table ? tableLine(e) : JSON.stringify(e)}\n`);
         printed++;
@@ -107,13 +78,7 @@ export async function runAuditCommand(argv: string[]): Promise<number> {
       cursor = body.next_cursor ?? null;
     } while (cursor && (max === 0 || printed < max));
     return 0;
-  } catch (e) {
-    if (e instanceof CliError) {
-      process.stderr.write(`spectra: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
+  });
 }
 
 function parse(argv: string[]) {
