@@ -119,65 +119,17 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   async execute(ctx: ExecutionContext, statement: StatementInput, sink: RowSink): Promise<ExecutionResult> {
-    if (ctx.signal?.aborted) throw new StatementCancelledError();
     const pipelined =
       ctx.boundedByStatement === true && (ctx.maxRows ?? Number.POSITIVE_INFINITY) <= CAPPED_BATCH_ROWS;
-    const client = await this.connect(pipelined ? this.pipelinedPool : this.pool);
-    // A checked-out client has no pool listener: without ours, a killed backend's 'error' event crashes the process.
-    let clientError: Error | undefined;
-    const onClientError = (e: Error) => {
-      clientError ??= e;
-    };
-    client.on('error', onClientError);
-    const startedAt = performance.now();
-    const label = this.statementLabel(ctx.label);
-    const statementRef = `pg:${(client as unknown as { processID: number }).processID}:${label}`;
-    let destroy: Error | undefined;
-    let outsideCancel: Promise<boolean> | undefined;
-    const cancelFromOutside = () => {
-      outsideCancel ??= this.cancel(statementRef);
-    };
-    const onAbort = () => cancelFromOutside();
-    ctx.signal?.addEventListener('abort', onAbort, { once: true });
-    const watchdog = setTimeout(cancelFromOutside, ctx.timeoutMs + TIMEOUT_GRACE_MS);
-    const begin = `BEGIN; SET LOCAL ROLE ${quoteIdent(ctx.dbUser)}; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(ctx.timeoutMs))}; SET LOCAL application_name = '${label}'`;
-    try {
-      if (pipelined) {
-        ctx.onStatement?.(statementRef);
-        const result = await this.runPipelined(client, begin, ctx, statement, sink);
-        return { ...result, statementRef };
-      }
-      await client.query(begin);
-      ctx.onStatement?.(statementRef);
-      const result = await this.streamRows(client, ctx, statement, sink);
-      await client.query('COMMIT');
-      return { ...result, statementRef };
-    } catch (e) {
-      if (e instanceof SinkFailure) {
-        try {
-          await client.query('ROLLBACK');
-        } catch (rollbackError) {
-          destroy = rollbackError as Error;
-        }
-        throw e.cause;
-      }
-      const err = this.translate(e, ctx, performance.now() - startedAt);
-      if (isConnectionLevel(e) || clientError) destroy = err;
-      else {
-        try {
-          await client.query('ROLLBACK');
-        } catch {
-          destroy = err;
-        }
-      }
-      throw err;
-    } finally {
-      clearTimeout(watchdog);
-      ctx.signal?.removeEventListener('abort', onAbort);
-      client.release(destroy ?? clientError ?? false);
-      client.off('error', onClientError);
-      if (outsideCancel) await outsideCancel.catch(() => false);
-    }
+    const { result, statementRef } = await this.inTenantTransaction(
+      ctx,
+      { pool: pipelined ? this.pipelinedPool : this.pool, pipelined, onSinkFailure: 'rollback' },
+      (client, begin) =>
+        pipelined
+          ? this.runPipelined(client, begin, ctx, statement, sink)
+          : this.streamRows(client, ctx, statement, sink),
+    );
+    return { ...result, statementRef };
   }
 
   /**
@@ -265,10 +217,14 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   async describeTable(ctx: ExecutionContext, object: string): Promise<TableDescription> {
-    const { result } = await this.inTenantTransaction(ctx, async (client) => {
-      const { oid: _oid, checks: _checks, ...table } = await describeTableOn(client, object);
-      return table;
-    });
+    const { result } = await this.inTenantTransaction(
+      ctx,
+      { pool: this.pool, pipelined: false, onSinkFailure: 'destroy', abortBeforeCommit: true },
+      async (client) => {
+        const { oid: _oid, checks: _checks, ...table } = await describeTableOn(client, object);
+        return table;
+      },
+    );
     return result;
   }
 
@@ -278,8 +234,10 @@ export class PostgresWarehouse implements Warehouse {
     opts: CopyOutOptions,
     sink: CopyOutSink,
   ): Promise<CopyOutResult> {
-    const { result, statementRef } = await this.inTenantTransaction(ctx, (client) =>
-      copyOutCsv(client, statement, opts, sink, toSink),
+    const { result, statementRef } = await this.inTenantTransaction(
+      ctx,
+      { pool: this.pool, pipelined: false, onSinkFailure: 'destroy', abortBeforeCommit: true },
+      (client) => copyOutCsv(client, statement, opts, sink, toSink),
     );
     return { rowCount: result, statementRef };
   }
@@ -290,24 +248,44 @@ export class PostgresWarehouse implements Warehouse {
     staged: AsyncIterable<Uint8Array>,
     failed: FailedRecordSink,
   ): Promise<CopyInOutcome> {
-    const { result, statementRef } = await this.inTenantTransaction(ctx, (client) =>
-      copyInRecords(client, ctx.dbUser, request, staged, failed, toSink, () => ctx.signal?.aborted === true),
+    const { result, statementRef } = await this.inTenantTransaction(
+      ctx,
+      { pool: this.pool, pipelined: false, onSinkFailure: 'destroy', abortBeforeCommit: true },
+      (client) =>
+        copyInRecords(
+          client,
+          ctx.dbUser,
+          request,
+          staged,
+          failed,
+          toSink,
+          () => ctx.signal?.aborted === true,
+        ),
     );
     return { ...result, statementRef };
   }
 
   /**
-   * One transaction as `ctx.dbUser` for the bulk paths: BEGIN/SET LOCAL in one round trip, `work`,
-   * COMMIT. An abort or the timeout cancels the running statement (by label, as for `execute`);
-   * any failure rolls back. A failure of the caller's own code (SinkFailure) may leave a COPY half
-   * done, so that connection is destroyed rather than reused.
+   * One transaction as `ctx.dbUser`, the only place the role is switched: BEGIN/SET LOCAL in one
+   * round trip, `work`, COMMIT — or, `pipelined`, `work` writes BEGIN, its statement and COMMIT
+   * itself. An abort or the timeout cancels the running statement by label; any failure rolls
+   * back, and a connection whose state cannot be confirmed is destroyed, never reused. When the
+   * caller's own code fails (SinkFailure), `onSinkFailure` says whether a ROLLBACK is enough or
+   * the connection must go (a COPY may be half done).
    */
   private async inTenantTransaction<T>(
     ctx: ExecutionContext,
-    work: (client: pg.PoolClient) => Promise<T>,
+    opts: {
+      pool: pg.Pool;
+      pipelined: boolean;
+      onSinkFailure: 'rollback' | 'destroy';
+      abortBeforeCommit?: boolean;
+    },
+    work: (client: pg.PoolClient, begin: string) => Promise<T>,
   ): Promise<{ result: T; statementRef: StatementRef }> {
     if (ctx.signal?.aborted) throw new StatementCancelledError();
-    const client = await this.connect();
+    const client = await this.connect(opts.pool);
+    // A checked-out client has no pool listener: without ours, a killed backend's 'error' event crashes the process.
     let clientError: Error | undefined;
     const onClientError = (e: Error) => {
       clientError ??= e;
@@ -323,18 +301,29 @@ export class PostgresWarehouse implements Warehouse {
     };
     ctx.signal?.addEventListener('abort', cancelFromOutside, { once: true });
     const watchdog = setTimeout(cancelFromOutside, ctx.timeoutMs + TIMEOUT_GRACE_MS);
+    const begin = `BEGIN; SET LOCAL ROLE ${quoteIdent(ctx.dbUser)}; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(ctx.timeoutMs))}; SET LOCAL application_name = '${label}'`;
     try {
-      await client.query(
-        `BEGIN; SET LOCAL ROLE ${quoteIdent(ctx.dbUser)}; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(ctx.timeoutMs))}; SET LOCAL application_name = '${label}'`,
-      );
+      if (opts.pipelined) {
+        ctx.onStatement?.(statementRef);
+        return { result: await work(client, begin), statementRef };
+      }
+      await client.query(begin);
       ctx.onStatement?.(statementRef);
-      const result = await work(client);
-      if (ctx.signal?.aborted) throw new StatementCancelledError();
+      const result = await work(client, begin);
+      if (opts.abortBeforeCommit && ctx.signal?.aborted) throw new StatementCancelledError();
       await client.query('COMMIT');
       return { result, statementRef };
     } catch (e) {
       if (e instanceof SinkFailure) {
-        destroy = new Error('the caller failed during a bulk statement');
+        if (opts.onSinkFailure === 'destroy')
+          destroy = new Error('the caller failed during a bulk statement');
+        else {
+          try {
+            await client.query('ROLLBACK');
+          } catch (rollbackError) {
+            destroy = rollbackError as Error;
+          }
+        }
         throw e.cause;
       }
       const err = this.translate(e, ctx, performance.now() - startedAt);
