@@ -406,6 +406,11 @@ export class RedshiftDataFake {
       st.startedAt = Date.now();
       st.pid = (client as unknown as { processID: number }).processID;
       await client.query(`BEGIN; SET LOCAL ROLE ${pg.escapeIdentifier(st.dbUser)}`);
+      // The statement's name shows in pg_stat_activity, as Redshift shows it in its query history.
+      if (st.statementName)
+        await client.query("SELECT set_config('application_name', $1, true)", [
+          `redshift-data-fake:${st.statementName}`,
+        ]);
       const r = await client.query({ text, values, rowMode: 'array', types: rawText as never });
       await client.query('COMMIT');
       st.fields = r.fields;

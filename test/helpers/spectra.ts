@@ -1,6 +1,7 @@
 /**
  * Starts the real service in-process (real HTTP on 127.0.0.1, a free port) against the run's
- * shared embedded PostgreSQL, in the cluster shape (external URLs). Each call gets its own
+ * shared embedded PostgreSQL, in the cluster shape (external URLs) — or, when SPECTRA_TEST_STACK=aws,
+ * on the AWS adapters over their local stand-ins (aws-stack.ts). Each call gets its own
  * SPECTRA_HOME, hence its own API-key pepper and keys for the demo tenants and an admin key.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { buildCore, type Core, issueAdminKey } from '../../src/runtime/core.js';
 import { ensureDemoTenants } from '../../src/runtime/demo.js';
 import { createLogger, type Logger } from '../../src/runtime/logger.js';
 import { listen } from '../../src/runtime/server.js';
+import { onAwsStack, startAwsStack } from './aws-stack.js';
 import { pgFacts } from './pg-fixture.js';
 
 export interface TestSpectra {
@@ -45,6 +47,8 @@ export async function startSpectra(
 ): Promise<TestSpectra> {
   const f = pgFacts();
   const home = await mkdtemp(path.join(os.tmpdir(), 'spectra-e2e-'));
+  // SPECTRA_TEST_STACK=aws: the same suite on the Data API fake, DynamoDB Local and s3rver.
+  const stack = onAwsStack() ? await startAwsStack() : null;
   const config = loadConfig({
     SPECTRA_HOME: home,
     SPECTRA_PORT: '0',
@@ -54,6 +58,7 @@ export async function startSpectra(
     SPECTRA_WAREHOUSE_URL: pgUrl(f.authenticator.user, f.authenticator.password, f.warehouseDb),
     SPECTRA_STATE_URL: pgUrl(f.stateUser.user, f.stateUser.password, f.controlDb),
     SPECTRA_WAREHOUSE_ADMIN_URL: pgUrl(f.superuser, f.superuserPassword, f.warehouseDb),
+    ...stack?.env,
     ...env,
   });
   const core = await buildCore(config, opts.log ?? createLogger(config.logLevel));
@@ -90,6 +95,7 @@ export async function startSpectra(
       request('/v1/queries', { tenant, body, ...(headers ? { headers } : {}) }),
     close: async () => {
       await server.close();
+      await stack?.close();
       await rm(home, { recursive: true, force: true });
     },
   };

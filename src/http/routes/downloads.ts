@@ -8,17 +8,12 @@
 import { Readable } from 'node:stream';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ApiError, notFound } from '../../domain/errors.js';
+import { resultContentType } from '../../storage/content-type.js';
 import type { UrlSigner } from '../../storage/fs/url-signer.js';
 import { isValidResultKey, type ResultStore } from '../../storage/port.js';
 import type { AppEnv } from '../env.js';
 import { errorResponses } from '../schemas.js';
 
-const CONTENT_TYPES: [RegExp, string][] = [
-  [/\.gz$/, 'application/gzip'],
-  [/\.ndjson$/, 'application/x-ndjson; charset=utf-8'],
-  [/\.csv$/, 'text/csv; charset=utf-8; header=present'],
-  [/\.json$/, 'application/json; charset=utf-8'],
-];
 const FILENAME = /^[A-Za-z0-9._-]{1,200}$/;
 
 export interface DownloadDeps {
@@ -102,7 +97,7 @@ export function registerDownloadRoutes(app: OpenAPIHono<AppEnv>, deps: DownloadD
     const object = await deps.store.stat(key);
     if (!object) throw notFound('file');
     const headers: Record<string, string> = {
-      'Content-Type': CONTENT_TYPES.find(([re]) => re.test(key))?.[1] ?? 'application/octet-stream',
+      'Content-Type': resultContentType(key),
       'Content-Length': String(object.sizeBytes),
       'Cache-Control': 'private, no-store',
       'X-Content-Type-Options': 'nosniff',

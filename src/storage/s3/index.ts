@@ -18,6 +18,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ApiError, notFound } from '../../domain/errors.js';
+import { resultContentType } from '../content-type.js';
 import {
   isValidResultKey,
   type ResultObject,
@@ -202,6 +203,8 @@ export class S3ResultStore implements ResultStore {
         ? new GetObjectCommand({
             Bucket: this.bucket,
             Key,
+            // Served as the API serves it on the filesystem store: the type from the key, never sniffed.
+            ResponseContentType: resultContentType(key),
             ResponseContentDisposition:
               opts.filename && FILENAME.test(opts.filename)
                 ? `attachment; filename="${opts.filename}"`

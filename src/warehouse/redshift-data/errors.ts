@@ -101,8 +101,41 @@ export function translateAwsError(e: unknown, operation: string): ApiError {
   );
 }
 
+/**
+ * The Data API reports a failed statement as text only (`DescribeStatement.Error`), without the
+ * SQLSTATE the PostgreSQL adapter returns. The common failures are recognised by their wording
+ * (Redshift's messages are PostgreSQL's); an explicit `SQLSTATE xxxxx` in the text wins.
+ */
+const SQLSTATE_BY_MESSAGE: readonly [RegExp, string][] = [
+  [/^column .* does not exist/i, '42703'],
+  [/^relation .* does not exist/i, '42P01'],
+  [/^schema .* does not exist/i, '3F000'],
+  [/^function .* does not exist/i, '42883'],
+  [/^operator does not exist/i, '42883'],
+  [/^permission denied/i, '42501'],
+  [/^syntax error/i, '42601'],
+  [/^division by zero/i, '22012'],
+  [/^invalid input syntax/i, '22P02'],
+  [/^value too long/i, '22001'],
+  [/out of range/i, '22003'],
+  [/^null value in column/i, '23502'],
+  [/^duplicate key value/i, '23505'],
+  [/^new row violates row-level security/i, '42501'],
+  [/^canceling statement due to (statement timeout|user request)/i, '57014'],
+];
+
+export function sqlStateOf(message: string): string | undefined {
+  const explicit = /\bSQLSTATE[:= ]+([0-9A-Z]{5})\b/.exec(message);
+  if (explicit) return explicit[1];
+  return SQLSTATE_BY_MESSAGE.find(([pattern]) => pattern.test(message))?.[1];
+}
+
 /** `ERROR:  relation "x" does not exist` → `relation "x" does not exist`, as the PostgreSQL adapter reports it. */
 export function statementFailure(error: string | undefined, statementId: string): ApiError {
   const message = (error ?? 'the warehouse failed the statement').replace(/^ERROR:\s*/, '');
-  return new ApiError('QUERY_FAILED', message, { statement_id: statementId });
+  const sqlstate = sqlStateOf(message);
+  return new ApiError('QUERY_FAILED', message, {
+    ...(sqlstate ? { sqlstate } : {}),
+    statement_id: statementId,
+  });
 }

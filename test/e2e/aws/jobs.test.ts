@@ -1,0 +1,6 @@
+/**
+ * The async jobs suite (../jobs.test.ts) on the serverless shape's adapters: Redshift Data API (the fake),
+ * DynamoDB (DynamoDB Local) and S3 (s3rver).
+ */
+import '../../helpers/aws-stack-env.js';
+import '../jobs.test.js';

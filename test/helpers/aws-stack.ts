@@ -1,0 +1,79 @@
+/**
+ * The serverless shape's adapters on the local stand-ins, for running the API suites against them:
+ * the Redshift Data API warehouse on the Data API fake (backed by the run's PostgreSQL), the
+ * DynamoDB StateStore on DynamoDB Local (fresh tables), the S3 ResultStore on s3rver (a fresh
+ * bucket). `startSpectra` uses it when SPECTRA_TEST_STACK=aws (test/e2e/aws/*.test.ts set it), so
+ * the same test files prove both stacks.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { TABLES } from '../../infra/lib/table-design.js';
+import { createTables, stateTableNames } from '../../src/state/dynamodb/index.js';
+import { dynamoClientConfig, dynamoEndpoint, uniqueTablePrefix } from './dynamodb-fixture.js';
+import { pgFacts } from './pg-fixture.js';
+import { FAKE_CLUSTER, startRedshiftDataFake } from './redshift-data.js';
+import { S3RVER_CREDENTIALS, s3Endpoint, testS3Client, uniqueBucket } from './s3-fixture.js';
+
+export const AWS_STACK = 'aws';
+
+/** True in a test file that runs its suite on the AWS adapters. */
+export function onAwsStack(): boolean {
+  return process.env.SPECTRA_TEST_STACK === AWS_STACK;
+}
+
+export interface AwsStack {
+  /** SPECTRA_* settings selecting and naming the three adapters. */
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a Data API fake, creates the StateStore tables and a results bucket, and points the AWS
+ * SDK at the stand-ins the standard way (AWS_ENDPOINT_URL_*), as `spectra serve` would be run.
+ */
+export async function startAwsStack(): Promise<AwsStack> {
+  const fake = await startRedshiftDataFake({ pageRows: 1000, chunkRows: 250 });
+  const dynamo = dynamoClientConfig(await dynamoEndpoint());
+  const tables = stateTableNames(uniqueTablePrefix('stack'));
+  const admin = new DynamoDBClient(dynamo);
+  await createTables(admin, tables);
+  admin.destroy();
+  const s3 = testS3Client();
+  const bucket = await uniqueBucket(s3, 'stack');
+  s3.destroy();
+
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_REDSHIFT_DATA: fake.url,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_S3: s3Endpoint(),
+    // s3rver accepts only its own key; DynamoDB Local and the fake accept any.
+    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+  });
+  const tableEnv = tableSettings(tables);
+  return {
+    env: {
+      SPECTRA_WAREHOUSE: 'redshift-data',
+      SPECTRA_STATE: 'dynamodb',
+      SPECTRA_STORAGE: 's3',
+      SPECTRA_AWS_REGION: dynamo.region,
+      SPECTRA_REDSHIFT_CLUSTER_ID: FAKE_CLUSTER,
+      SPECTRA_REDSHIFT_DATABASE: pgFacts().warehouseDb,
+      SPECTRA_S3_BUCKET_NAME: bucket,
+      SPECTRA_S3_PREFIX: 'results/',
+      ...tableEnv,
+    },
+    close: () => fake.stop(),
+  };
+}
+
+/** Each table's setting, as the CDK stack passes them to the functions (infra/lib/table-design.ts). */
+function tableSettings(tables: Record<string, string>): Record<string, string> {
+  const designs: Record<string, { env: string }> = TABLES;
+  return Object.fromEntries(
+    Object.entries(tables).map(([table, name]) => {
+      const design = designs[table];
+      if (!design) throw new Error(`infra/lib/table-design.ts has no ${table} table`);
+      return [design.env, name];
+    }),
+  );
+}
