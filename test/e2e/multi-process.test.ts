@@ -202,9 +202,10 @@ describe('2 API processes and 3 worker processes on one PostgreSQL', () => {
         `SELECT job_id, lease_owner FROM query_jobs WHERE status = 'RUNNING' AND job_id = ANY($1)`,
         [slow],
       );
-      const held = running.find((r) => r.lease_owner === workers[0]!.owner);
+      // Whichever worker got a slow job first is the victim: the scheduler decides who claims, not the test.
+      const held = running.find((r) => workers.some((w) => w.owner === r.lease_owner));
       if (held) {
-        victim = workers[0]!;
+        victim = workers.find((w) => w.owner === held.lease_owner)!;
         victimJobs = running.filter((r) => r.lease_owner === victim!.owner).map((r) => r.job_id);
       } else await new Promise((r) => setTimeout(r, 20));
     }
