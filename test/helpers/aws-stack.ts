@@ -67,7 +67,7 @@ export async function startAwsStack(): Promise<AwsStack> {
 }
 
 /** Each table's setting, as the CDK stack passes them to the functions (infra/lib/table-design.ts). */
-function tableSettings(tables: Record<string, string>): Record<string, string> {
+export function tableSettings(tables: Record<string, string>): Record<string, string> {
   const designs: Record<string, { env: string }> = TABLES;
   return Object.fromEntries(
     Object.entries(tables).map(([table, name]) => {
