@@ -60,6 +60,9 @@ export const TABLES = {
       // Job queue heads: the per-tenant counter items (`job_id` = `#tenant#<id>`) of tenants with
       // QUEUED jobs. Sparse: only flagged counters carry `queue_state`.
       { name: 'by-queued-tenant', partitionKey: 'queue_state', sortKey: 'counter_tenant' },
+      // Bulk queue heads: the same counter items of tenants with UploadComplete bulk jobs (`bulk_queue_state`).
+      // The counter's `running` counts RUNNING query jobs and InProgress bulk jobs: one cap for both.
+      { name: 'by-bulk-queued-tenant', partitionKey: 'bulk_queue_state', sortKey: 'counter_tenant' },
     ],
   },
   bulkJobs: {
@@ -67,8 +70,14 @@ export const TABLES = {
     env: 'SPECTRA_DYNAMODB_BULK_TABLE_NAME',
     partitionKey: 'job_id',
     indexes: [
+      // GET /v1/bulk/jobs: newest first per tenant.
       { name: 'by-tenant-created', partitionKey: 'tenant_id', sortKey: 'created_at' },
+      // GET /v1/bulk/jobs?state=…: `tenant_state` = `<tenant>#<state>`.
       { name: 'by-tenant-state', partitionKey: 'tenant_state', sortKey: 'created_at' },
+      // The bulk queue: a tenant's UploadComplete jobs in queue order. Sparse: only queued jobs carry `queued_at`.
+      { name: 'by-tenant-queued', partitionKey: 'tenant_state', sortKey: 'queued_at' },
+      // Lease sweeper: InProgress jobs whose lease ran out. Sparse: only items with `lease_expires_at`.
+      { name: 'by-state-lease', partitionKey: 'state', sortKey: 'lease_expires_at' },
     ],
   },
   sessions: {

@@ -184,6 +184,12 @@ export const SETTINGS = {
     default: 'spectra-jobs',
     doc: 'dynamodb: the jobs table (tables and indexes: docs/aws.md, infra/lib/table-design.ts).',
   },
+  dynamodbBulkTableName: {
+    env: 'SPECTRA_DYNAMODB_BULK_TABLE_NAME',
+    schema: z.string().min(3).max(255),
+    default: 'spectra-bulk-jobs',
+    doc: 'dynamodb: the bulk jobs table (the Bulk API; its RUNNING jobs count in the jobs table).',
+  },
   dynamodbTenantsTableName: {
     env: 'SPECTRA_DYNAMODB_TENANTS_TABLE_NAME',
     schema: z.string().min(3).max(255),

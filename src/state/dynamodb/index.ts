@@ -1,5 +1,5 @@
 /**
- * StateStore on DynamoDB (serverless shape): tenants, API keys and query jobs in the tables of
+ * StateStore on DynamoDB (serverless shape): tenants, API keys, query jobs and bulk jobs in the tables of
  * tables.ts (the CDK stack's design; docs/aws.md). Every status change is a conditional write.
  * Job listings query a tenant-keyed index whose partition comes from the caller, never from the
  * cursor, so a cursor cannot reach another tenant's items. Expired items are hidden at read time
@@ -22,6 +22,7 @@ import type { JobStatus, QueryJob } from '../../domain/query-job.js';
 import type { ApiKeyRecord, Tenant } from '../../domain/tenant.js';
 import type {
   ApiKeyStore,
+  BulkStateStores,
   JobPatch,
   JobStore,
   Page,
@@ -31,6 +32,7 @@ import type {
   TransitionGuard,
 } from '../port.js';
 import { DynamoAuditStore } from './audit.js';
+import { dynamoBulkStores } from './bulk-jobs.js';
 import {
   call,
   collect,
@@ -80,11 +82,8 @@ export class DynamoStateStore implements StateStore {
   readonly audit: DynamoAuditStore;
   readonly rateLimits: DynamoRateLimitStore;
   readonly stats: DynamoOperationalStats;
-  /**
-   * Not on DynamoDB yet: the Bulk API's stores — `bulk.jobs` (BulkJobStore), `bulk.queue`
-   * (JobQueueStore<BulkJob>), `bulk.retention` (BulkRetentionStore). Undefined: the Bulk API is off.
-   */
-  readonly bulk: StateStore['bulk'] = undefined;
+  /** The Bulk API's stores on the bulk-jobs table (bulk-jobs.ts); its RUNNING count is the jobs table's counter. */
+  readonly bulk: BulkStateStores;
 
   constructor(opts: DynamoStateOptions) {
     this.t = opts.tables;
@@ -97,6 +96,7 @@ export class DynamoStateStore implements StateStore {
     this.audit = new DynamoAuditStore(this.db, this.t.audit);
     this.rateLimits = new DynamoRateLimitStore(this.db, this.t.rateLimits);
     this.stats = new DynamoOperationalStats(this.db, this.t.jobs);
+    this.bulk = dynamoBulkStores(this.db, { bulkJobs: this.t.bulkJobs, jobs: this.t.jobs });
   }
 
   private call<T>(fn: () => Promise<T>): Promise<T> {

@@ -1,13 +1,17 @@
 /**
- * Job items, the job queue and job retention on DynamoDB.
+ * Job items, the job queue and job retention on DynamoDB, for every job kind: query jobs (jobs
+ * table, QUEUED → RUNNING) and bulk jobs (bulk-jobs table, UploadComplete → InProgress; bulk-jobs.ts)
+ * run through the same code, described by a `JobItemKind`.
  *
  * Each tenant has a counter item in the jobs table (`job_id` = `#tenant#<id>`) holding `running`,
- * its number of RUNNING jobs, and — while it may have QUEUED jobs — `queue_state = QUEUED`, which
- * puts it in the sparse `by-queued-tenant` index (the "queue heads"). Every write that moves a job
- * into or out of RUNNING, or into QUEUED, updates the job and its tenant's counter in one
- * TransactWriteItems, so the counter is exact and `claim` can enforce the cap with a condition on
- * it (`running < cap`). Fair order is the PostgreSQL adapter's: tenants in id order, each one's
- * oldest claimable jobs from `by-tenant-status`; the worker interleaves them.
+ * its number of RUNNING query jobs plus InProgress bulk jobs (one cap for both kinds), and — while
+ * it may have queued jobs of a kind — that kind's flag (`queue_state = QUEUED`, `bulk_queue_state =
+ * UploadComplete`), which puts it in the kind's sparse index of flagged counters (the "queue heads").
+ * Every write that moves a job into or out of its running state, or into its queued state, updates
+ * the job and its tenant's counter in one TransactWriteItems (which may span the two tables), so the
+ * counter is exact and `claim` can enforce the cap with a condition on it (`running < cap`). Fair
+ * order is the PostgreSQL adapter's: tenants in id order, each one's oldest claimable jobs from the
+ * kind's queue index; the worker interleaves them.
  *
  * `subscribe` has no DynamoDB equivalent in-process: changes made through this store instance are
  * reported at once, other processes' new jobs by polling the queue heads (on AWS the stream
@@ -30,6 +34,7 @@ import type {
   JobPatch,
   JobQueueStore,
   JobRetentionStore,
+  QueuedJob,
   QueueEvent,
   QueueHead,
   TransitionGuard,
@@ -62,7 +67,64 @@ const HEADS_OVERSCAN = 4;
 const HEADS_PARALLEL = 16;
 
 const counterKey = (tenantId: string) => `#tenant#${tenantId}`;
-const docOf = (item: Record<string, unknown> | undefined) => (item ? (item.doc as QueryJob) : null);
+
+/** What the queue code needs of a job record, whatever its kind. */
+export interface KindJob extends QueuedJob {
+  expiresAt: string;
+}
+
+/**
+ * Where a job kind's items live and how its queue moves them. The state sits in `doc.<stateField>`
+ * and, for the indexes, in the top-level attribute of the same name.
+ */
+export interface JobItemKind<J extends KindJob, S extends string> {
+  stateField: 'status' | 'state';
+  /** Top-level `<tenant>#<state>` attribute (partition of the state and queue indexes). */
+  tenantStateAttribute: string;
+  queued: S;
+  running: S;
+  failed: S;
+  /** A move from running into this state is a `cancelled` event. */
+  cancelled: S;
+  /** Doc fields mirrored as top-level (index) attributes; a null field removes its attribute. */
+  indexedFields: Readonly<Record<string, string>>;
+  /** A tenant's jobs in one state (`tenantStateAttribute` partition). */
+  stateIndex: string;
+  /** A tenant's queued jobs in queue order, and the sort attribute of that order. */
+  queueIndex: string;
+  queueOrderAttribute: string;
+  /** Running jobs by `lease_expires_at`. */
+  leaseIndex: string;
+  /** This kind's queue flag on the tenant counter, its mark, and the index of flagged counters. */
+  flag: { attribute: string; mark: string; index: string };
+  /** Fields a claim resets besides state, lease and start time. */
+  claimResets: Readonly<Record<string, unknown>>;
+  /** Doc fields a heartbeat writes. */
+  progressFields(progress: { rowsFetched: number; rowsFailed?: number }): Record<string, number>;
+  /** Stamp `doc.updatedAt` on every write (bulk jobs). */
+  stampsUpdatedAt: boolean;
+  /** The job's state (`doc[stateField]`). */
+  stateOf(job: J): S;
+}
+
+export const QUERY_JOB_ITEMS: JobItemKind<QueryJob, JobStatus> = {
+  stateField: 'status',
+  tenantStateAttribute: 'tenant_status',
+  queued: 'QUEUED',
+  running: 'RUNNING',
+  failed: 'FAILED',
+  cancelled: 'CANCELLED',
+  indexedFields: { submittedAt: 'submitted_at', leaseExpiresAt: 'lease_expires_at' },
+  stateIndex: JOBS_BY_STATUS,
+  queueIndex: JOBS_BY_STATUS,
+  queueOrderAttribute: 'submitted_at',
+  leaseIndex: JOBS_BY_LEASE,
+  flag: { attribute: 'queue_state', mark: 'queue_mark', index: QUEUED_TENANTS },
+  claimResets: { statementRef: null, rowsFetched: 0, notBefore: null },
+  progressFields: (p) => ({ rowsFetched: p.rowsFetched }),
+  stampsUpdatedAt: false,
+  stateOf: (job) => job.status,
+};
 
 type Listener = (event: QueueEvent) => void;
 
@@ -79,14 +141,26 @@ interface UpdateExtras {
   includeExpired?: boolean;
 }
 
-/** The writes of job items that keep the tenant counters exact; shared by JobStore and the queue. */
-export class JobItems {
+/**
+ * The writes of one kind's job items that keep the tenant counters exact; shared by the kind's
+ * record store and its queue. `counterTable` is the jobs table, where every kind's counters live.
+ */
+export class JobItems<
+  J extends KindJob = QueryJob,
+  S extends string = JobStatus,
+  P extends object = JobPatch,
+> {
   private readonly listeners = new Set<Listener>();
+  readonly counterTable: string;
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
     readonly table: string,
-  ) {}
+    readonly kind: JobItemKind<J, S> = QUERY_JOB_ITEMS as unknown as JobItemKind<J, S>,
+    counterTable = table,
+  ) {
+    this.counterTable = counterTable;
+  }
 
   on(listener: Listener): () => void {
     this.listeners.add(listener);
@@ -101,13 +175,14 @@ export class JobItems {
     }
   }
 
-  /** The counter update of a transaction: RUNNING delta, queue flag, and the claim's cap condition. */
+  /** The counter update of a transaction: RUNNING delta, this kind's queue flag, and the claim's cap condition. */
   private counterUpdate(tenantId: string, delta: number, flagQueued: boolean, cap?: number) {
     const sets = ['counter_tenant = :t'];
     const values: Record<string, unknown> = { ':t': tenantId };
     if (flagQueued) {
-      sets.push('queue_state = :queued', 'queue_mark = :mark');
-      values[':queued'] = 'QUEUED';
+      const { attribute, mark } = this.kind.flag;
+      sets.push(`${attribute} = :queued`, `${mark} = :mark`);
+      values[':queued'] = this.kind.queued;
       values[':mark'] = `${new Date().toISOString()}#${randomUUID()}`;
     }
     let add = '';
@@ -122,7 +197,7 @@ export class JobItems {
     }
     return {
       Update: {
-        TableName: this.table,
+        TableName: this.counterTable,
         Key: { job_id: counterKey(tenantId) },
         UpdateExpression: `SET ${sets.join(', ')}${add}`,
         ExpressionAttributeValues: values,
@@ -153,20 +228,28 @@ export class JobItems {
     return out.Item;
   }
 
-  async create(j: QueryJob): Promise<void> {
-    const item = {
+  docOf(item: Record<string, unknown> | undefined): J | null {
+    return item ? (item.doc as J) : null;
+  }
+
+  async create(j: J): Promise<void> {
+    const { kind } = this;
+    const state = kind.stateOf(j);
+    const item: Record<string, unknown> = {
       job_id: j.jobId,
       tenant_id: j.tenantId,
-      status: j.status,
-      tenant_status: `${j.tenantId}#${j.status}`,
-      submitted_at: j.submittedAt,
-      ...(j.leaseExpiresAt ? { lease_expires_at: j.leaseExpiresAt } : {}),
-      expires_at: ttlOf(j.expiresAt),
-      doc: j,
+      [kind.stateField]: state,
+      [kind.tenantStateAttribute]: `${j.tenantId}#${state}`,
     };
+    for (const [field, attribute] of Object.entries(kind.indexedFields)) {
+      const value = (j as unknown as Record<string, unknown>)[field];
+      if (value) item[attribute] = value;
+    }
+    item.expires_at = ttlOf(j.expiresAt);
+    item.doc = j;
     const put = { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(job_id)' };
-    const delta = j.status === 'RUNNING' ? 1 : 0;
-    const flag = j.status === 'QUEUED';
+    const delta = state === kind.running ? 1 : 0;
+    const flag = state === kind.queued;
     if (!delta && !flag) {
       try {
         await call(() => this.db.send(new PutCommand(put)));
@@ -182,32 +265,33 @@ export class JobItems {
   }
 
   /**
-   * Conditional update of one job: applies `patch` if its status is one of `from` (and the extra
+   * Conditional update of one job: applies `patch` if its state is one of `from` (and the extra
    * conditions hold). Sources that change the tenant's counter go through a transaction with it.
    * Null when no condition held.
    */
   async update(
     tenantId: string,
     jobId: string,
-    from: readonly JobStatus[],
-    patch: JobPatch,
+    from: readonly S[],
+    patch: P,
     extras: UpdateExtras = {},
-  ): Promise<QueryJob | null> {
-    const target = patch.status;
-    // Source statuses grouped by their effect on the counter: leaving RUNNING, or not.
-    const groups: JobStatus[][] = [];
-    const running = from.filter((s) => s === 'RUNNING');
-    const others = from.filter((s) => s !== 'RUNNING');
+  ): Promise<J | null> {
+    const { kind } = this;
+    const target = (patch as Record<string, unknown>)[kind.stateField] as S | undefined;
+    // Source states grouped by their effect on the counter: leaving the running state, or not.
+    const groups: S[][] = [];
+    const running = from.filter((s) => s === kind.running);
+    const others = from.filter((s) => s !== kind.running);
     if (running.length) groups.push(running);
     if (others.length) groups.push(others);
     for (const group of groups) {
-      const wasRunning = group[0] === 'RUNNING';
-      const delta = target === undefined ? 0 : (target === 'RUNNING' ? 1 : 0) - (wasRunning ? 1 : 0);
-      const flag = target === 'QUEUED';
+      const wasRunning = group[0] === kind.running;
+      const delta = target === undefined ? 0 : (target === kind.running ? 1 : 0) - (wasRunning ? 1 : 0);
+      const flag = target === kind.queued;
       const job = await this.updateFrom(tenantId, jobId, group, patch, extras, delta, flag);
       if (!job) continue;
-      if (target === 'QUEUED') this.emit({ type: 'queued' });
-      if (wasRunning && target === 'CANCELLED') this.emit({ type: 'cancelled', tenantId, jobId });
+      if (target === kind.queued) this.emit({ type: 'queued' });
+      if (wasRunning && target === kind.cancelled) this.emit({ type: 'cancelled', tenantId, jobId });
       return job;
     }
     return null;
@@ -216,13 +300,18 @@ export class JobItems {
   private async updateFrom(
     tenantId: string,
     jobId: string,
-    from: readonly JobStatus[],
-    patch: JobPatch,
+    from: readonly S[],
+    patch: P,
     extras: UpdateExtras,
     delta: number,
     flag: boolean,
-  ): Promise<QueryJob | null> {
-    const names: Record<string, string> = { '#status': 'status', '#version': 'version', ...extras.names };
+  ): Promise<J | null> {
+    const { kind } = this;
+    const names: Record<string, string> = {
+      '#status': kind.stateField,
+      '#version': 'version',
+      ...extras.names,
+    };
     const values: Record<string, unknown> = {
       ':tenant': tenantId,
       ':nowIso': new Date().toISOString(),
@@ -231,22 +320,30 @@ export class JobItems {
     };
     const sets = ['doc.#version = doc.#version + :one', ...(extras.sets ?? [])];
     const removes: string[] = [];
-    for (const [field, value] of Object.entries(patch)) {
+    const fields = patch as Record<string, unknown>;
+    for (const [field, value] of Object.entries(fields)) {
       names[`#f_${field}`] = field;
       values[`:f_${field}`] = value ?? null;
       sets.push(`doc.#f_${field} = :f_${field}`);
     }
-    if (patch.status !== undefined) {
-      values[':status'] = patch.status;
-      values[':tenantStatus'] = `${tenantId}#${patch.status}`;
-      sets.push('#status = :status', 'tenant_status = :tenantStatus');
+    if (kind.stampsUpdatedAt && !('updatedAt' in fields)) {
+      names['#updatedAt'] = 'updatedAt';
+      values[':touchedAt'] = values[':nowIso'];
+      sets.push('doc.#updatedAt = :touchedAt');
     }
-    if ('leaseExpiresAt' in patch) {
+    const target = fields[kind.stateField];
+    if (target !== undefined) {
+      values[':status'] = target;
+      values[':tenantStatus'] = `${tenantId}#${target}`;
+      sets.push('#status = :status', `${kind.tenantStateAttribute} = :tenantStatus`);
+    }
+    for (const [field, attribute] of Object.entries(kind.indexedFields)) {
+      if (!(field in fields)) continue;
       // An index key is a string or absent: a released lease leaves the lease index.
-      if (patch.leaseExpiresAt) {
-        values[':lease'] = patch.leaseExpiresAt;
-        sets.push('lease_expires_at = :lease');
-      } else removes.push('lease_expires_at');
+      if (fields[field]) {
+        values[`:i_${field}`] = fields[field];
+        sets.push(`${attribute} = :i_${field}`);
+      } else removes.push(attribute);
     }
     const fromValues = from.map((s, i) => {
       values[`:from${i}`] = s;
@@ -273,7 +370,7 @@ export class JobItems {
     if (delta === 0 && !flag && extras.cap === undefined) {
       try {
         const out = await call(() => this.db.send(new UpdateCommand({ ...update, ReturnValues: 'ALL_NEW' })));
-        return docOf(out.Attributes);
+        return this.docOf(out.Attributes);
       } catch (e) {
         if (isConditionFailure(e)) return null;
         throw e;
@@ -284,29 +381,39 @@ export class JobItems {
       this.counterUpdate(tenantId, delta, flag, extras.cap),
     ]);
     if (failed) return null;
-    return docOf(await this.read(jobId));
+    return this.docOf(await this.read(jobId));
   }
 }
 
-export class DynamoJobQueue implements JobQueueStore {
+export class DynamoJobQueue<
+  J extends KindJob = QueryJob,
+  S extends string = JobStatus,
+  P extends object = JobPatch,
+> implements JobQueueStore<J>
+{
   constructor(
     private readonly db: DynamoDBDocumentClient,
-    private readonly items: JobItems,
+    private readonly items: JobItems<J, S, P>,
   ) {}
 
   private get table() {
     return this.items.table;
   }
 
+  private get kind() {
+    return this.items.kind;
+  }
+
   private queuedTenants(want: number) {
+    const { flag, queued } = this.kind;
     return collect(
       (start, limit) =>
         this.db.send(
           new QueryCommand({
-            TableName: this.table,
-            IndexName: QUEUED_TENANTS,
-            KeyConditionExpression: 'queue_state = :q',
-            ExpressionAttributeValues: { ':q': 'QUEUED' },
+            TableName: this.items.counterTable,
+            IndexName: flag.index,
+            KeyConditionExpression: `${flag.attribute} = :q`,
+            ExpressionAttributeValues: { ':q': queued },
             ...(limit ? { Limit: limit } : {}),
             ...(start ? { ExclusiveStartKey: start } : {}),
           }),
@@ -334,17 +441,22 @@ export class DynamoJobQueue implements JobQueueStore {
     perTenant: number,
     nowIso: string,
   ): Promise<QueueHead | null> {
+    const { kind } = this;
     const tenantId = counter.counter_tenant as string;
     const jobs = await collect(
       (start, limit) =>
         this.db.send(
           new QueryCommand({
             TableName: this.table,
-            IndexName: JOBS_BY_STATUS,
-            KeyConditionExpression: 'tenant_status = :p',
+            IndexName: kind.queueIndex,
+            KeyConditionExpression: `${kind.tenantStateAttribute} = :p`,
             FilterExpression:
               'doc.expiresAt > :now AND (attribute_not_exists(doc.notBefore) OR attribute_type(doc.notBefore, :null) OR doc.notBefore <= :now)',
-            ExpressionAttributeValues: { ':p': `${tenantId}#QUEUED`, ':now': nowIso, ':null': 'NULL' },
+            ExpressionAttributeValues: {
+              ':p': `${tenantId}#${kind.queued}`,
+              ':now': nowIso,
+              ':null': 'NULL',
+            },
             ScanIndexForward: true,
             ...(limit ? { Limit: limit } : {}),
             ...(start ? { ExclusiveStartKey: start } : {}),
@@ -353,28 +465,29 @@ export class DynamoJobQueue implements JobQueueStore {
       perTenant,
     );
     if (jobs.length === 0) {
-      await this.clearFlagIfEmpty(tenantId, counter.queue_mark as string);
+      await this.clearFlagIfEmpty(tenantId, counter[kind.flag.mark] as string);
       return null;
     }
     return {
       tenantId,
       jobs: jobs
-        .map((j) => ({ jobId: j.job_id as string, submittedAt: j.submitted_at as string }))
+        .map((j) => ({ jobId: j.job_id as string, submittedAt: j[kind.queueOrderAttribute] as string }))
         .sort((a, b) => a.submittedAt.localeCompare(b.submittedAt) || a.jobId.localeCompare(b.jobId)),
       running: Math.max(0, Number(counter.running ?? 0)),
     };
   }
 
-  /** Drops a tenant from the queue heads when it has no QUEUED job left and nobody queued one since. */
+  /** Drops a tenant from the queue heads when it has no queued job left and nobody queued one since. */
   private async clearFlagIfEmpty(tenantId: string, mark: string): Promise<void> {
+    const { kind } = this;
     if (Date.parse(mark.split('#')[0]!) > Date.now() - FLAG_SETTLE_MS) return;
     const any = await call(() =>
       this.db.send(
         new QueryCommand({
           TableName: this.table,
-          IndexName: JOBS_BY_STATUS,
-          KeyConditionExpression: 'tenant_status = :p',
-          ExpressionAttributeValues: { ':p': `${tenantId}#QUEUED` },
+          IndexName: kind.stateIndex,
+          KeyConditionExpression: `${kind.tenantStateAttribute} = :p`,
+          ExpressionAttributeValues: { ':p': `${tenantId}#${kind.queued}` },
           Limit: 1,
         }),
       ),
@@ -384,10 +497,10 @@ export class DynamoJobQueue implements JobQueueStore {
       await call(() =>
         this.db.send(
           new UpdateCommand({
-            TableName: this.table,
+            TableName: this.items.counterTable,
             Key: { job_id: counterKey(tenantId) },
-            UpdateExpression: 'REMOVE queue_state',
-            ConditionExpression: 'queue_mark = :mark',
+            UpdateExpression: `REMOVE ${kind.flag.attribute}`,
+            ConditionExpression: `${kind.flag.mark} = :mark`,
             ExpressionAttributeValues: { ':mark': mark },
           }),
         ),
@@ -402,57 +515,62 @@ export class DynamoJobQueue implements JobQueueStore {
     jobId: string,
     lease: { owner: string; ms: number },
     maxRunning: number,
-  ): Promise<QueryJob | null> {
+  ): Promise<J | null> {
     const now = new Date();
     const leaseExpiresAt = new Date(now.getTime() + Math.ceil(lease.ms)).toISOString();
-    return this.items.update(
-      tenantId,
-      jobId,
-      ['QUEUED'],
-      {
-        status: 'RUNNING',
-        leaseOwner: lease.owner,
-        leaseExpiresAt,
-        startedAt: now.toISOString(),
-        statementRef: null,
-        rowsFetched: 0,
-        notBefore: null,
-      },
-      {
-        sets: ['doc.#attempts = if_not_exists(doc.#attempts, :zero) + :one'],
-        names: { '#attempts': 'attempts', '#notBefore': 'notBefore' },
-        values: { ':zero': 0, ':null': 'NULL' },
-        condition:
-          'attribute_not_exists(doc.#notBefore) OR attribute_type(doc.#notBefore, :null) OR doc.#notBefore <= :nowIso',
-        cap: maxRunning,
-      },
-    );
+    const patch = {
+      [this.kind.stateField]: this.kind.running,
+      leaseOwner: lease.owner,
+      leaseExpiresAt,
+      startedAt: now.toISOString(),
+      ...this.kind.claimResets,
+    } as unknown as P;
+    return this.items.update(tenantId, jobId, [this.kind.queued], patch, {
+      sets: ['doc.#attempts = if_not_exists(doc.#attempts, :zero) + :one'],
+      names: { '#attempts': 'attempts', '#notBefore': 'notBefore' },
+      values: { ':zero': 0, ':null': 'NULL' },
+      condition:
+        'attribute_not_exists(doc.#notBefore) OR attribute_type(doc.#notBefore, :null) OR doc.#notBefore <= :nowIso',
+      cap: maxRunning,
+    });
   }
 
   async heartbeat(
     tenantId: string,
     jobId: string,
     lease: { owner: string; ms: number },
-    progress: { rowsFetched: number },
+    progress: { rowsFetched: number; rowsFailed?: number },
   ): Promise<boolean> {
+    const { kind } = this;
     const leaseExpiresAt = new Date(Date.now() + Math.ceil(lease.ms)).toISOString();
+    const sets = ['lease_expires_at = :lease', 'doc.leaseExpiresAt = :lease'];
+    const names: Record<string, string> = { '#status': kind.stateField };
+    const values: Record<string, unknown> = {
+      ':lease': leaseExpiresAt,
+      ':t': tenantId,
+      ':running': kind.running,
+      ':owner': lease.owner,
+    };
+    for (const [field, value] of Object.entries(kind.progressFields(progress))) {
+      names[`#p_${field}`] = field;
+      values[`:p_${field}`] = value;
+      sets.push(`doc.#p_${field} = :p_${field}`);
+    }
+    if (kind.stampsUpdatedAt) {
+      names['#updatedAt'] = 'updatedAt';
+      values[':touchedAt'] = new Date().toISOString();
+      sets.push('doc.#updatedAt = :touchedAt');
+    }
     try {
       await call(() =>
         this.db.send(
           new UpdateCommand({
             TableName: this.table,
             Key: { job_id: jobId },
-            UpdateExpression:
-              'SET lease_expires_at = :lease, doc.leaseExpiresAt = :lease, doc.rowsFetched = :rows',
+            UpdateExpression: `SET ${sets.join(', ')}`,
             ConditionExpression: 'tenant_id = :t AND #status = :running AND doc.leaseOwner = :owner',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':lease': leaseExpiresAt,
-              ':rows': progress.rowsFetched,
-              ':t': tenantId,
-              ':running': 'RUNNING',
-              ':owner': lease.owner,
-            },
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
           }),
         ),
       );
@@ -463,35 +581,33 @@ export class DynamoJobQueue implements JobQueueStore {
     }
   }
 
-  async requeueExpired(
-    maxAttempts: number,
-    limit: number,
-  ): Promise<{ requeued: QueryJob[]; failed: QueryJob[] }> {
+  async requeueExpired(maxAttempts: number, limit: number): Promise<{ requeued: J[]; failed: J[] }> {
+    const { kind } = this;
     const nowIso = new Date().toISOString();
     const expired = await collect(
       (start, lim) =>
         this.db.send(
           new QueryCommand({
             TableName: this.table,
-            IndexName: JOBS_BY_LEASE,
+            IndexName: kind.leaseIndex,
             KeyConditionExpression: '#status = :running AND lease_expires_at < :now',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':running': 'RUNNING', ':now': nowIso },
+            ExpressionAttributeNames: { '#status': kind.stateField },
+            ExpressionAttributeValues: { ':running': kind.running, ':now': nowIso },
             ...(lim ? { Limit: lim } : {}),
             ...(start ? { ExclusiveStartKey: start } : {}),
           }),
         ),
       limit,
     );
-    const requeued: QueryJob[] = [];
-    const failed: QueryJob[] = [];
+    const requeued: J[] = [];
+    const failed: J[] = [];
     for (const item of expired) {
-      const seen = docOf(item);
+      const seen = this.items.docOf(item);
       if (!seen) continue;
       const giveUp = seen.attempts >= maxAttempts;
-      const patch: JobPatch = giveUp
+      const patch = (giveUp
         ? {
-            status: 'FAILED',
+            [kind.stateField]: kind.failed,
             completedAt: new Date().toISOString(),
             error: {
               code: JOB_ERROR_CODES.MAX_ATTEMPTS_EXCEEDED,
@@ -503,15 +619,15 @@ export class DynamoJobQueue implements JobQueueStore {
             statementRef: null,
           }
         : {
-            status: 'QUEUED',
+            [kind.stateField]: kind.queued,
             completedAt: null,
             error: null,
             leaseOwner: null,
             leaseExpiresAt: null,
             statementRef: null,
-          };
+          }) as unknown as P;
       // Only the lease we saw expire: a renewed or re-claimed job is left alone.
-      const job = await this.items.update(seen.tenantId, seen.jobId, ['RUNNING'], patch, {
+      const job = await this.items.update(seen.tenantId, seen.jobId, [kind.running], patch, {
         condition: 'lease_expires_at = :seenLease',
         values: { ':seenLease': item.lease_expires_at },
         includeExpired: true,
@@ -541,39 +657,84 @@ export class DynamoJobQueue implements JobQueueStore {
   }
 }
 
-/** Retention reads Scan the jobs table (a sweeper's batch job, bounded by `limit`); TTL deletes the rest. */
+/**
+ * Deletes expired job items of one kind's table (never running ones), read with a Scan (a sweeper's
+ * batch job, bounded by `limit`); TTL deletes the rest. Counter items carry no `doc` and never match.
+ */
+export async function deleteExpiredJobItems(
+  db: DynamoDBDocumentClient,
+  table: string,
+  kind: { stateField: string; running: string },
+  limit: number,
+): Promise<{ tenantId: string; jobId: string }[]> {
+  const condition = 'doc.expiresAt <= :now AND #status <> :running';
+  const names = { '#status': kind.stateField };
+  const values = { ':now': new Date().toISOString(), ':running': kind.running };
+  const items = await scanItems(db, table, condition, names, values, limit);
+  const deleted: { tenantId: string; jobId: string }[] = [];
+  for (const item of items) {
+    try {
+      await call(() =>
+        db.send(
+          new DeleteCommand({
+            TableName: table,
+            Key: { job_id: item.job_id },
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
+        ),
+      );
+      deleted.push({ tenantId: item.tenant_id as string, jobId: item.job_id as string });
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
+  }
+  return deleted;
+}
+
+function scanItems(
+  db: DynamoDBDocumentClient,
+  table: string,
+  filter: string,
+  names: Record<string, string>,
+  values: Record<string, unknown>,
+  want: number,
+) {
+  return collect(
+    (start, limit) =>
+      db.send(
+        new ScanCommand({
+          TableName: table,
+          FilterExpression: filter,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ...(limit ? { Limit: Math.max(limit, 100) } : {}),
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      ),
+    want,
+  );
+}
+
+/** Retention of query jobs and their results. */
 export class DynamoJobRetention implements JobRetentionStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
   ) {}
 
-  private scan(filter: string, names: Record<string, string>, values: Record<string, unknown>, want: number) {
-    return collect(
-      (start, limit) =>
-        this.db.send(
-          new ScanCommand({
-            TableName: this.table,
-            FilterExpression: filter,
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-            ...(limit ? { Limit: Math.max(limit, 100) } : {}),
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        ),
-      want,
-    );
-  }
-
   async expiredResults(limit: number): Promise<{ tenantId: string; jobId: string; key: string }[]> {
-    const items = await this.scan(
+    const items = await scanItems(
+      this.db,
+      this.table,
       'attribute_type(doc.#result, :map) AND doc.#result.expiresAt <= :now',
       { '#result': 'result' },
       { ':map': 'M', ':now': new Date().toISOString() },
       limit,
     );
     return items.map((i) => {
-      const job = docOf(i)!;
+      const job = i.doc as QueryJob;
       return { tenantId: job.tenantId, jobId: job.jobId, key: job.result!.key };
     });
   }
@@ -597,30 +758,7 @@ export class DynamoJobRetention implements JobRetentionStore {
     }
   }
 
-  async deleteExpired(limit: number): Promise<{ tenantId: string; jobId: string }[]> {
-    const condition = 'doc.expiresAt <= :now AND #status <> :running';
-    const names = { '#status': 'status' };
-    const values = { ':now': new Date().toISOString(), ':running': 'RUNNING' };
-    const items = await this.scan(condition, names, values, limit);
-    const deleted: { tenantId: string; jobId: string }[] = [];
-    for (const item of items) {
-      try {
-        await call(() =>
-          this.db.send(
-            new DeleteCommand({
-              TableName: this.table,
-              Key: { job_id: item.job_id },
-              ConditionExpression: condition,
-              ExpressionAttributeNames: names,
-              ExpressionAttributeValues: values,
-            }),
-          ),
-        );
-        deleted.push({ tenantId: item.tenant_id as string, jobId: item.job_id as string });
-      } catch (e) {
-        if (!isConditionFailure(e)) throw e;
-      }
-    }
-    return deleted;
+  deleteExpired(limit: number): Promise<{ tenantId: string; jobId: string }[]> {
+    return deleteExpiredJobItems(this.db, this.table, QUERY_JOB_ITEMS, limit);
   }
 }

@@ -11,12 +11,19 @@
  *                                             by-status-lease (status / lease_expires_at; only leased jobs)
  *                                             by-queued-tenant (queue_state / counter_tenant; only tenant counters
  *                                               of tenants with QUEUED jobs)
+ *                                             by-bulk-queued-tenant (bulk_queue_state / counter_tenant; the same
+ *                                               counters, of tenants with UploadComplete bulk jobs)
+ *   bulk-jobs    job_id                       by-tenant-created (tenant_id / created_at)
+ *                                             by-tenant-state (tenant_state = `<tenant>#<state>` / created_at)
+ *                                             by-tenant-queued (tenant_state / queued_at; only queued jobs)
+ *                                             by-state-lease (state / lease_expires_at; only leased jobs)
  *   idempotency  tenant_id + idempotency_key
  *   audit        tenant_id + entry_key        by-day (day / entry_key)
  *   rate-limits  bucket_key
  *
- * The jobs table also holds one counter item per tenant (`job_id` = `#tenant#<id>`: RUNNING count,
- * queue flag) that claims update in the same transaction as the job (job-queue.ts).
+ * The jobs table also holds one counter item per tenant (`job_id` = `#tenant#<id>`: RUNNING count of
+ * query and bulk jobs, queue flags) that claims update in the same transaction as the job, whichever
+ * table the job is in (job-queue.ts).
  *
  * Jobs are keyed by their own id (stream records stay ordered per job, not per tenant); the
  * adapter checks `tenant_id` on every read and write. Each item keeps its domain record in the
@@ -57,6 +64,17 @@ export const STATE_TABLES = {
       { name: 'by-tenant-status', partitionKey: 'tenant_status', sortKey: 'submitted_at' },
       { name: 'by-status-lease', partitionKey: 'status', sortKey: 'lease_expires_at' },
       { name: 'by-queued-tenant', partitionKey: 'queue_state', sortKey: 'counter_tenant' },
+      { name: 'by-bulk-queued-tenant', partitionKey: 'bulk_queue_state', sortKey: 'counter_tenant' },
+    ],
+  },
+  bulkJobs: {
+    suffix: 'bulk-jobs',
+    partitionKey: 'job_id',
+    indexes: [
+      { name: 'by-tenant-created', partitionKey: 'tenant_id', sortKey: 'created_at' },
+      { name: 'by-tenant-state', partitionKey: 'tenant_state', sortKey: 'created_at' },
+      { name: 'by-tenant-queued', partitionKey: 'tenant_state', sortKey: 'queued_at' },
+      { name: 'by-state-lease', partitionKey: 'state', sortKey: 'lease_expires_at' },
     ],
   },
   idempotency: {
@@ -90,6 +108,7 @@ export function stateTableNames(prefix = 'spectra'): StateTableNames {
     tenants: `${prefix}-${STATE_TABLES.tenants.suffix}`,
     apiKeys: `${prefix}-${STATE_TABLES.apiKeys.suffix}`,
     jobs: `${prefix}-${STATE_TABLES.jobs.suffix}`,
+    bulkJobs: `${prefix}-${STATE_TABLES.bulkJobs.suffix}`,
     idempotency: `${prefix}-${STATE_TABLES.idempotency.suffix}`,
     audit: `${prefix}-${STATE_TABLES.audit.suffix}`,
     rateLimits: `${prefix}-${STATE_TABLES.rateLimits.suffix}`,

@@ -12,7 +12,7 @@ import { S3RVER_CREDENTIALS, s3Endpoint } from '../../helpers/s3-fixture.js';
 
 const prefix = uniqueTablePrefix('init');
 const bucket = `init-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
-const tables = ['jobs', 'tenants', 'api-keys', 'idempotency', 'audit', 'rate-limits'].map(
+const tables = ['jobs', 'tenants', 'api-keys', 'idempotency', 'audit', 'rate-limits', 'bulk-jobs'].map(
   (t) => `${prefix}-${t}`,
 );
 
@@ -29,6 +29,7 @@ beforeAll(async () => {
     SPECTRA_DYNAMODB_IDEMPOTENCY_TABLE_NAME: tables[3],
     SPECTRA_DYNAMODB_AUDIT_TABLE_NAME: tables[4],
     SPECTRA_DYNAMODB_RATE_LIMITS_TABLE_NAME: tables[5],
+    SPECTRA_DYNAMODB_BULK_TABLE_NAME: tables[6],
     SPECTRA_S3_BUCKET_NAME: bucket,
   };
   for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v as string);

@@ -31,6 +31,7 @@ describe('DynamoDB state tables = infra/lib/table-design.ts', () => {
       tenants: 'spectra-tenants',
       apiKeys: 'spectra-api-keys',
       jobs: 'spectra-jobs',
+      bulkJobs: 'spectra-bulk-jobs',
       idempotency: 'spectra-idempotency',
       audit: 'spectra-audit',
       rateLimits: 'spectra-rate-limits',

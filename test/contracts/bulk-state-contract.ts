@@ -1,0 +1,391 @@
+/**
+ * The StateStore contract for the Bulk API's stores (`StateStore.bulk`): conditional moves,
+ * listing with filters and a tenant-bound cursor, expiry on read, the queue (the same JobQueueStore
+ * contract as query jobs, with the per-tenant RUNNING cap shared across both kinds), leases and
+ * progress, events, retention. Written against the port only: an adapter's test file calls
+ * `bulkStateContract(name, factory)`. Ids carry a random run prefix; no assertion needs an empty store.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BulkJob } from '../../src/domain/bulk-job.js';
+import { asyncFieldsUnset, type QueryJob, UNLIMITED_ROWS } from '../../src/domain/query-job.js';
+import type { BulkStateStores, QueueEvent, StateStore } from '../../src/state/port.js';
+import type { StateFactory } from './state-contract.js';
+
+export function bulkStateContract(name: string, factory: StateFactory): void {
+  const run = `b${randomBytes(3).toString('hex')}`;
+  let seq = 0;
+  let store: StateStore;
+  let bulk: BulkStateStores;
+  let close: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ store, close } = await factory());
+    if (!store.bulk) throw new Error(`${name} keeps no bulk jobs`);
+    bulk = store.bulk;
+  });
+  afterAll(async () => {
+    await close?.();
+  });
+
+  function bulkJob(tenantId: string, over: Partial<BulkJob> = {}): BulkJob {
+    const now = Date.now() + seq++;
+    return {
+      jobId: `bulk-${run}${String(seq).padStart(6, '0')}`,
+      tenantId,
+      operation: 'query',
+      object: null,
+      query: 'SELECT 1',
+      plannedSql: 'SELECT 1',
+      contentType: 'CSV',
+      compression: 'NONE',
+      columnDelimiter: ',',
+      lineEnding: 'LF',
+      jsonFormat: 'NDJSON',
+      externalIdField: null,
+      state: 'Open',
+      dbUser: 'tenant_x',
+      createdBy: 'test',
+      createdAt: new Date(now).toISOString(),
+      updatedAt: new Date(now).toISOString(),
+      queuedAt: null,
+      startedAt: null,
+      completedAt: null,
+      recordsProcessed: 0,
+      recordsFailed: 0,
+      error: null,
+      upload: null,
+      result: null,
+      timeoutSeconds: 60,
+      statementRef: null,
+      attempts: 0,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      notBefore: null,
+      expiresAt: new Date(now + 86_400_000).toISOString(),
+      version: 1,
+      ...over,
+    };
+  }
+
+  function queryJob(tenantId: string): QueryJob {
+    const now = Date.now();
+    return {
+      ...asyncFieldsUnset(),
+      jobId: `job-${run}-q${seq++}`,
+      tenantId,
+      status: 'QUEUED',
+      sql: 'SELECT 1',
+      plannedSql: 'SELECT 1',
+      async: true,
+      rowLimit: UNLIMITED_ROWS,
+      timeoutSeconds: 60,
+      submittedAt: new Date(now).toISOString(),
+      startedAt: null,
+      completedAt: null,
+      rowCount: null,
+      truncated: null,
+      executionTimeMs: null,
+      error: null,
+      statementRef: null,
+      submittedBy: 'test',
+      expiresAt: new Date(now + 86_400_000).toISOString(),
+      version: 1,
+      dbUser: 'tenant_x',
+    };
+  }
+
+  const queued = (tenantId: string, over: Partial<BulkJob> = {}) =>
+    bulkJob(tenantId, {
+      state: 'UploadComplete',
+      queuedAt: new Date(Date.now() + seq).toISOString(),
+      ...over,
+    });
+  const lease = (owner: string, ms = 30_000) => ({ owner, ms });
+  const headOf = async (tenantId: string) =>
+    (await bulk.queue.heads({ perTenant: 5, maxTenants: 1000 })).find((h) => h.tenantId === tenantId);
+
+  describe(`${name}: bulk job records`, () => {
+    it('moves only from the states given (409 with the current state), and bumps the version', async () => {
+      const job = bulkJob(`${run}-t1`);
+      await bulk.jobs.create(job);
+      const moved = await bulk.jobs.transition(job.tenantId, job.jobId, ['Open'], {
+        state: 'UploadComplete',
+        queuedAt: new Date().toISOString(),
+      });
+      expect(moved).toMatchObject({ state: 'UploadComplete', version: 2 });
+      expect(Date.parse(moved.updatedAt)).toBeGreaterThanOrEqual(Date.parse(job.updatedAt));
+      expect(await bulk.jobs.get(job.tenantId, job.jobId)).toEqual(moved);
+      await expect(
+        bulk.jobs.transition(job.tenantId, job.jobId, ['Open'], { state: 'Aborted' }),
+      ).rejects.toMatchObject({ code: 'CONFLICT', details: { state: 'UploadComplete' } });
+      await expect(bulk.jobs.transition('other', job.jobId, ['Open'], {})).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+      });
+      await expect(
+        bulk.jobs.transition(job.tenantId, `${job.jobId}-nope`, ['Open'], {}),
+      ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(await bulk.jobs.get('other', job.jobId)).toBeNull();
+    });
+
+    it('lets only the lease holder move a running job (409 for another worker)', async () => {
+      const job = queued(`${run}-guard`);
+      await bulk.jobs.create(job);
+      await bulk.queue.claim(job.tenantId, job.jobId, lease('owner-1'), 5);
+      await expect(
+        bulk.jobs.transition(
+          job.tenantId,
+          job.jobId,
+          ['InProgress'],
+          { state: 'JobComplete' },
+          {
+            leaseOwner: 'owner-2',
+          },
+        ),
+      ).rejects.toMatchObject({ code: 'CONFLICT', details: { state: 'InProgress' } });
+      const done = await bulk.jobs.transition(
+        job.tenantId,
+        job.jobId,
+        ['InProgress'],
+        { state: 'JobComplete', recordsProcessed: 7, leaseOwner: null, leaseExpiresAt: null },
+        { leaseOwner: 'owner-1' },
+      );
+      expect(done).toMatchObject({ state: 'JobComplete', recordsProcessed: 7, leaseOwner: null });
+    });
+
+    it('lists newest first with state and operation filters, through an opaque cursor', async () => {
+      const tenant = `${run}-list`;
+      const jobs = [
+        bulkJob(tenant),
+        bulkJob(tenant, { operation: 'upsert', object: 't', query: null }),
+        bulkJob(tenant, { state: 'Failed' }),
+        bulkJob(tenant, { operation: 'insert', object: 't', query: null, state: 'Failed' }),
+        bulkJob(tenant),
+      ];
+      for (const j of jobs) await bulk.jobs.create(j);
+      const all: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await bulk.jobs.list(tenant, {}, { limit: 2, cursor });
+        expect(page.items.length).toBeLessThanOrEqual(2);
+        all.push(...page.items.map((j) => j.jobId));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(all).toEqual(jobs.map((j) => j.jobId).reverse());
+      const failed = await bulk.jobs.list(tenant, { state: 'Failed' }, { limit: 10 });
+      expect(failed.items.map((j) => j.jobId)).toEqual([jobs[3]!.jobId, jobs[2]!.jobId]);
+      const inserts = await bulk.jobs.list(tenant, { state: 'Failed', operation: 'insert' }, { limit: 10 });
+      expect(inserts.items.map((j) => j.jobId)).toEqual([jobs[3]!.jobId]);
+      const upserts = await bulk.jobs.list(tenant, { operation: 'upsert' }, { limit: 1 });
+      expect(upserts).toEqual({
+        items: [expect.objectContaining({ jobId: jobs[1]!.jobId })],
+        nextCursor: null,
+      });
+      await expect(bulk.jobs.list(tenant, {}, { limit: 2, cursor: 'bm9wZQ' })).rejects.toMatchObject({
+        code: 'INVALID_REQUEST',
+      });
+    });
+
+    it('keeps a cursor inside the caller’s tenant', async () => {
+      const mine = `${run}-iso-a`;
+      const theirs = `${run}-iso-b`;
+      const a = [bulkJob(mine), bulkJob(mine), bulkJob(mine)];
+      const b = [bulkJob(theirs), bulkJob(theirs)];
+      for (const j of [...a, ...b]) await bulk.jobs.create(j);
+      const first = await bulk.jobs.list(mine, {}, { limit: 1 });
+      expect(first.nextCursor).toBeTruthy();
+      // The other tenant replays my cursor: it still sees only its own jobs.
+      const replay = await bulk.jobs.list(theirs, {}, { limit: 10, cursor: first.nextCursor! });
+      for (const j of replay.items) expect(j.tenantId).toBe(theirs);
+      const rest = await bulk.jobs.list(mine, {}, { limit: 10, cursor: first.nextCursor! });
+      expect(rest.items.map((j) => j.jobId)).toEqual([a[1]!.jobId, a[0]!.jobId]);
+    });
+
+    it('hides expired jobs from get and list at once', async () => {
+      const tenant = `${run}-exp`;
+      const gone = bulkJob(tenant, { expiresAt: new Date(Date.now() - 1000).toISOString() });
+      const live = bulkJob(tenant);
+      await bulk.jobs.create(gone);
+      await bulk.jobs.create(live);
+      expect(await bulk.jobs.get(tenant, gone.jobId)).toBeNull();
+      expect((await bulk.jobs.list(tenant, {}, { limit: 10 })).items.map((j) => j.jobId)).toEqual([
+        live.jobId,
+      ]);
+      await expect(
+        bulk.jobs.transition(tenant, gone.jobId, ['Open'], { state: 'Aborted' }),
+      ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+  });
+
+  describe(`${name}: bulk queue`, () => {
+    it('claims UploadComplete jobs once, with a lease, counting query and bulk jobs against one cap', async () => {
+      const tenant = `${run}-cap`;
+      const a = queued(tenant);
+      const b = queued(tenant);
+      await bulk.jobs.create(a);
+      await bulk.jobs.create(b);
+      expect((await headOf(tenant))?.jobs.map((j) => j.jobId)).toEqual([a.jobId, b.jobId]);
+      const claims = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => bulk.queue.claim(tenant, a.jobId, lease(`w${i}`), 5)),
+      );
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      const won = claims.find(Boolean)!;
+      expect(won).toMatchObject({ state: 'InProgress', attempts: 1, recordsProcessed: 0 });
+      expect(Date.parse(won.leaseExpiresAt!)).toBeGreaterThan(Date.now() + 20_000);
+      // A RUNNING query job of the same tenant takes the second slot of a cap of 2.
+      const query = queryJob(tenant);
+      await store.jobs.create(query);
+      expect(await store.jobQueue.claim(tenant, query.jobId, lease('q'), 2)).toMatchObject({
+        status: 'RUNNING',
+      });
+      expect(await bulk.queue.claim(tenant, b.jobId, lease('w'), 2)).toBeNull();
+      expect((await headOf(tenant))?.running).toBe(2);
+      expect(await bulk.queue.claim(tenant, b.jobId, lease('w'), 3)).toMatchObject({ state: 'InProgress' });
+      // And the other way round: three running, a query job waits at a cap of 3.
+      const query2 = queryJob(tenant);
+      await store.jobs.create(query2);
+      expect(await store.jobQueue.claim(tenant, query2.jobId, lease('q'), 3)).toBeNull();
+    });
+
+    it('holds a tenant to its cap across concurrent claimers, and frees a slot when a job leaves InProgress', async () => {
+      const tenant = `${run}-race`;
+      const jobs = Array.from({ length: 8 }, () => queued(tenant));
+      for (const j of jobs) await bulk.jobs.create(j);
+      const results = await Promise.all(
+        jobs.map((j, i) => bulk.queue.claim(tenant, j.jobId, lease(`w${i}`), 2)),
+      );
+      const won = results.filter((r): r is BulkJob => r !== null);
+      expect(won).toHaveLength(2);
+      const waiting = jobs.filter((j) => !won.some((w) => w.jobId === j.jobId));
+      expect(await bulk.queue.claim(tenant, waiting[0]!.jobId, lease('x'), 2)).toBeNull();
+      // Aborted while running: the slot is free again.
+      await bulk.jobs.transition(tenant, won[0]!.jobId, ['Open', 'UploadComplete', 'InProgress'], {
+        state: 'Aborted',
+      });
+      expect(await bulk.queue.claim(tenant, waiting[0]!.jobId, lease('x'), 2)).toMatchObject({
+        state: 'InProgress',
+      });
+      // Finished: free again. Aborting a queued job changes nothing.
+      await bulk.jobs.transition(tenant, won[1]!.jobId, ['InProgress'], { state: 'JobComplete' });
+      await bulk.jobs.transition(tenant, waiting[2]!.jobId, ['Open', 'UploadComplete', 'InProgress'], {
+        state: 'Aborted',
+      });
+      expect((await headOf(tenant))?.running).toBe(1);
+      expect(await bulk.queue.claim(tenant, waiting[1]!.jobId, lease('y'), 2)).toMatchObject({
+        state: 'InProgress',
+      });
+    });
+
+    it('holds one cap when query and bulk jobs of a tenant are claimed at the same time', async () => {
+      const tenant = `${run}-mixed`;
+      const bulkJobs = Array.from({ length: 6 }, () => queued(tenant));
+      const queryJobs = Array.from({ length: 6 }, () => queryJob(tenant));
+      for (const j of bulkJobs) await bulk.jobs.create(j);
+      for (const j of queryJobs) await store.jobs.create(j);
+      const claims = await Promise.all([
+        ...bulkJobs.map((j, i) => bulk.queue.claim(tenant, j.jobId, lease(`b${i}`), 3)),
+        ...queryJobs.map((j, i) => store.jobQueue.claim(tenant, j.jobId, lease(`q${i}`), 3)),
+      ]);
+      expect(claims.filter((c) => c !== null)).toHaveLength(3);
+      expect((await headOf(tenant))?.running).toBe(3);
+    });
+
+    it('lists a tenant’s queued jobs in queue order and hides Open, backed-off and expired ones', async () => {
+      const tenant = `${run}-heads`;
+      const t0 = Date.now();
+      const second = queued(tenant, { queuedAt: new Date(t0 + 2).toISOString() });
+      const first = queued(tenant, { queuedAt: new Date(t0 + 1).toISOString() });
+      const open = bulkJob(tenant);
+      const later = queued(tenant, { notBefore: new Date(t0 + 60_000).toISOString() });
+      const gone = queued(tenant, { expiresAt: new Date(t0 - 1000).toISOString() });
+      for (const j of [second, first, open, later, gone]) await bulk.jobs.create(j);
+      expect((await headOf(tenant))?.jobs.map((j) => j.jobId)).toEqual([first.jobId, second.jobId]);
+      expect(await bulk.queue.claim(tenant, open.jobId, lease('w'), 5)).toBeNull();
+      expect(await bulk.queue.claim(tenant, later.jobId, lease('w'), 5)).toBeNull();
+      expect(await bulk.queue.claim(tenant, gone.jobId, lease('w'), 5)).toBeNull();
+      // Query jobs and bulk jobs are separate queues.
+      expect(
+        (await store.jobQueue.heads({ perTenant: 5, maxTenants: 1000 })).some((h) => h.tenantId === tenant),
+      ).toBe(false);
+    });
+
+    it('records progress with each heartbeat, only for the lease holder', async () => {
+      const job = queued(`${run}-hb`);
+      await bulk.jobs.create(job);
+      await bulk.queue.claim(job.tenantId, job.jobId, lease('me'), 5);
+      expect(
+        await bulk.queue.heartbeat(job.tenantId, job.jobId, lease('me', 60_000), {
+          rowsFetched: 42,
+          rowsFailed: 3,
+        }),
+      ).toBe(true);
+      expect(await bulk.queue.heartbeat(job.tenantId, job.jobId, lease('you'), { rowsFetched: 1 })).toBe(
+        false,
+      );
+      const seen = await bulk.jobs.get(job.tenantId, job.jobId);
+      expect(seen).toMatchObject({ recordsProcessed: 42, recordsFailed: 3, leaseOwner: 'me' });
+      expect(Date.parse(seen!.leaseExpiresAt!)).toBeGreaterThan(Date.now() + 45_000);
+      await bulk.jobs.transition(job.tenantId, job.jobId, ['InProgress'], { state: 'Aborted' });
+      expect(await bulk.queue.heartbeat(job.tenantId, job.jobId, lease('me'), { rowsFetched: 43 })).toBe(
+        false,
+      );
+    });
+
+    it('puts a job whose lease expired back to UploadComplete, and fails it after the last attempt', async () => {
+      const job = queued(`${run}-lease`);
+      await bulk.jobs.create(job);
+      await bulk.queue.claim(job.tenantId, job.jobId, lease('dead', 1), 5);
+      await new Promise((r) => setTimeout(r, 20));
+      let out = await bulk.queue.requeueExpired(2, 100);
+      expect(out.requeued.map((j) => j.jobId)).toContain(job.jobId);
+      expect(await bulk.jobs.get(job.tenantId, job.jobId)).toMatchObject({
+        state: 'UploadComplete',
+        leaseOwner: null,
+        leaseExpiresAt: null,
+      });
+      expect((await headOf(job.tenantId))?.running).toBe(0);
+      expect((await bulk.queue.claim(job.tenantId, job.jobId, lease('dead again', 1), 5))?.attempts).toBe(2);
+      await new Promise((r) => setTimeout(r, 20));
+      out = await bulk.queue.requeueExpired(2, 100);
+      expect(out.failed.map((j) => j.jobId)).toContain(job.jobId);
+      expect(await bulk.jobs.get(job.tenantId, job.jobId)).toMatchObject({
+        state: 'Failed',
+        error: { code: 'MAX_ATTEMPTS_EXCEEDED' },
+      });
+      // A live lease is left alone.
+      const live = queued(`${run}-lease`);
+      await bulk.jobs.create(live);
+      await bulk.queue.claim(live.tenantId, live.jobId, lease('alive'), 5);
+      out = await bulk.queue.requeueExpired(2, 100);
+      expect([...out.requeued, ...out.failed].map((j) => j.jobId)).not.toContain(live.jobId);
+    });
+
+    it('publishes queued and aborted-while-running events', async () => {
+      const events: QueueEvent[] = [];
+      const unsubscribe = await bulk.queue.subscribe((e) => events.push(e));
+      try {
+        const job = queued(`${run}-ev`);
+        await bulk.jobs.create(job);
+        await expect.poll(() => events.some((e) => e.type === 'queued'), { timeout: 2000 }).toBe(true);
+        await bulk.queue.claim(job.tenantId, job.jobId, lease('w'), 5);
+        await bulk.jobs.transition(job.tenantId, job.jobId, ['InProgress'], { state: 'Aborted' });
+        await expect
+          .poll(() => events.find((e) => e.type === 'cancelled'), { timeout: 2000 })
+          .toEqual({ type: 'cancelled', tenantId: job.tenantId, jobId: job.jobId });
+      } finally {
+        await unsubscribe();
+      }
+    });
+
+    it('retention deletes expired jobs but never InProgress ones', async () => {
+      const past = new Date(Date.now() - 1000).toISOString();
+      const done = bulkJob(`${run}-ret`, { state: 'JobComplete', expiresAt: past });
+      const running = bulkJob(`${run}-ret`, { state: 'InProgress', expiresAt: past });
+      await bulk.jobs.create(done);
+      await bulk.jobs.create(running);
+      const deleted = await bulk.retention.deleteExpired(100);
+      expect(deleted).toContainEqual({ tenantId: done.tenantId, jobId: done.jobId });
+      expect(deleted).not.toContainEqual({ tenantId: running.tenantId, jobId: running.jobId });
+    });
+  });
+}
