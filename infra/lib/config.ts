@@ -39,6 +39,10 @@ export interface SpectraConfig {
   workerBatchSize: number;
   workerMaxRetries: number;
   workerParallelization: number;
+  /** Minutes between worker sweeps (expired leases re-queued, claimable jobs the stream could not start run). */
+  sweepMinutes: number;
+  /** Minutes between retention passes (each Scans the jobs and idempotency tables). */
+  retentionSweepMinutes: number;
   apiMemoryMb: number;
   workerMemoryMb: number;
   authorizerMemoryMb: number;
@@ -163,6 +167,8 @@ export function configFromContext(read: ContextReader): SpectraConfig {
     workerBatchSize: num('workerBatchSize', 1, 1, 100),
     workerMaxRetries: num('workerMaxRetries', 2, 0, 10),
     workerParallelization: num('workerParallelization', 10, 1, 10),
+    sweepMinutes: num('sweepMinutes', 1, 1, 60),
+    retentionSweepMinutes: num('retentionSweepMinutes', 60, 5, 1440),
     apiMemoryMb: num('apiMemoryMb', 1024, 128, 10_240),
     workerMemoryMb: num('workerMemoryMb', 1024, 128, 10_240),
     authorizerMemoryMb: num('authorizerMemoryMb', 512, 128, 10_240),

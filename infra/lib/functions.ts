@@ -34,8 +34,13 @@ const PLACEHOLDER = `exports.handler = async () => { throw new Error('placeholde
 
 /** The API Gateway integration gives up at 29 s; the function should stop first. */
 const API_TIMEOUT = Duration.seconds(28);
-/** Longest statement (SPECTRA_MAX_TIMEOUT_SECONDS 300) plus writing its result. */
+/** Lambda's longest: a job gets what is left after writing its result (JOB_MAX_TIMEOUT). */
 const WORKER_TIMEOUT = Duration.minutes(15);
+/**
+ * Longest statement of an async job (SPECTRA_JOB_MAX_TIMEOUT_SECONDS): one worker invocation must
+ * run it, write its result and record it. The worker stops a run 15 s before its own timeout.
+ */
+const JOB_MAX_TIMEOUT = WORKER_TIMEOUT.minus(Duration.minutes(1));
 const AUTHORIZER_TIMEOUT = Duration.seconds(10);
 
 export interface SpectraFunctionsProps {
@@ -71,6 +76,8 @@ export class SpectraFunctions extends Construct {
       [LAMBDA_ENV.redshiftTenantSecretPrefix]: secretNamePrefix,
       [LAMBDA_ENV.redshiftS3RoleArn]: props.redshiftS3Role.roleArn,
       SPECTRA_TENANT_DB_USER_TEMPLATE: `${config.dbUserPrefix}{tenant}`,
+      // The API refuses what the worker could not finish in one invocation.
+      SPECTRA_JOB_MAX_TIMEOUT_SECONDS: String(JOB_MAX_TIMEOUT.toSeconds()),
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: 'INFO',
     };
@@ -146,9 +153,11 @@ export class SpectraFunctions extends Construct {
       actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     });
 
-    // Worker: runs jobs (jobs, bulk jobs, sessions), reads tenants, writes audit entries.
-    tables.grant(worker.role, 'jobs', 'readwrite');
-    tables.grant(worker.role, 'bulkJobs', 'readwrite');
+    // Worker: runs jobs (jobs, bulk jobs, sessions), reads tenants, writes audit entries. Its
+    // retention sweep Scans jobs, bulk jobs and idempotency records for expired ones and deletes them.
+    tables.grant(worker.role, 'jobs', 'readwrite', { scan: true });
+    tables.grant(worker.role, 'bulkJobs', 'readwrite', { scan: true });
+    tables.grant(worker.role, 'idempotency', 'readwrite', { scan: true });
     tables.grant(worker.role, 'sessions', 'readwrite');
     tables.grant(worker.role, 'tenants', 'read');
     tables.grant(worker.role, 'audit', 'readwrite', { actions: ['dynamodb:PutItem'] });

@@ -5,12 +5,16 @@
  * deploying credentials.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import type { SweepEvent } from '../../src/runtime/lambda/worker.js';
+import type { SweepTask } from '../../src/runtime/lambda/worker-jobs.js';
 import type { SpectraConfig } from './config.js';
 import { SpectraFunctions } from './functions.js';
 import { Monitoring } from './monitoring.js';
@@ -30,6 +34,7 @@ export class SpectraStack extends Stack {
   readonly restApi: SpectraRestApi;
   readonly workerDlq: sqs.Queue;
   readonly monitoring: Monitoring;
+  readonly sweepRules: events.Rule[];
 
   constructor(scope: Construct, id: string, props: SpectraStackProps) {
     super(scope, id, props);
@@ -107,6 +112,13 @@ export class SpectraStack extends Stack {
       );
     }
 
+    // The worker's sweeps (src/runtime/lambda/worker.ts): leases and the jobs the stream could not
+    // start every few minutes; retention, which Scans tables, more rarely.
+    this.sweepRules = [
+      this.sweepRule('sweep', config.sweepMinutes, ['leases', 'queue'], config.prefix),
+      this.sweepRule('retention', config.retentionSweepMinutes, ['retention'], config.prefix),
+    ];
+
     this.restApi = new SpectraRestApi(this, 'Http', {
       config,
       apiFunction: this.functions.api,
@@ -134,6 +146,22 @@ export class SpectraStack extends Stack {
     for (const [name, table] of Object.entries(this.tables.tables)) {
       new CfnOutput(this, `${name}TableName`, { value: table.tableName });
     }
+  }
+
+  private sweepRule(name: string, minutes: number, tasks: SweepTask[], prefix: string): events.Rule {
+    return new events.Rule(this, `${name[0]!.toUpperCase()}${name.slice(1)}Schedule`, {
+      ruleName: `${prefix}-${name}`,
+      description: `Redshift Spectra worker sweep: ${tasks.join(', ')}`,
+      schedule: events.Schedule.rate(Duration.minutes(minutes)),
+      targets: [
+        new targets.LambdaFunction(this.functions.worker, {
+          event: events.RuleTargetInput.fromObject({ sweep: tasks } satisfies SweepEvent),
+          // A failed sweep is not retried: the next one comes in `minutes`.
+          retryAttempts: 0,
+          maxEventAge: Duration.minutes(Math.max(1, minutes)),
+        }),
+      ],
+    });
   }
 }
 

@@ -20,7 +20,7 @@ import type { Warehouse } from '../warehouse/port.js';
 import { isTransient, jobErrorOf, retryDelayMs } from './failure-policy.js';
 import type { JobKind, JobRunner } from './job-worker.js';
 import { keepLease } from './lease.js';
-import type { StopReason, WorkerLog, WorkerMetrics } from './run-job.js';
+import { outOfTime, type RunEnd, type StopReason, type WorkerLog, type WorkerMetrics } from './run-job.js';
 
 export interface BulkRunSettings {
   gzipLevel: number;
@@ -69,7 +69,7 @@ export class BulkJobRun implements JobRunner {
     this.controller.abort(new ApiError('QUERY_FAILED', `bulk job stopped: ${reason}`));
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<RunEnd> {
     const { job, deps, stores } = this;
     const started = performance.now();
     const guard = { leaseOwner: deps.owner };
@@ -155,8 +155,9 @@ export class BulkJobRun implements JobRunner {
         },
         'bulk job completed',
       );
+      return 'COMPLETED';
     } catch (error) {
-      await this.fail(error);
+      return await this.fail(error);
     } finally {
       stopLease();
     }
@@ -177,18 +178,21 @@ export class BulkJobRun implements JobRunner {
     }
   }
 
-  private async fail(error: unknown): Promise<void> {
+  private async fail(error: unknown): Promise<RunEnd> {
     const { job, deps, stores } = this;
     const reason = this.stopReason;
     if (reason === 'cancelled' || reason === 'lost') {
       deps.log.info({ job_id: job.jobId, reason }, 'bulk job stopped');
-      return;
+      return 'STOPPED';
     }
     const guard = { leaseOwner: deps.owner };
-    const requeue = reason === 'shutdown' || (isTransient(error) && job.attempts < deps.maxAttempts);
+    const retryable = reason === 'deadline' || isTransient(error);
+    const requeue = reason === 'shutdown' || (retryable && job.attempts < deps.maxAttempts);
+    if (reason === 'deadline' && !requeue) error = outOfTime(job.attempts);
     try {
       if (requeue) {
-        const delay = reason === 'shutdown' ? 0 : retryDelayMs(job.attempts, deps.retryBaseMs);
+        const delay =
+          reason === 'shutdown' || reason === 'deadline' ? 0 : retryDelayMs(job.attempts, deps.retryBaseMs);
         await stores.jobs.transition(
           job.tenantId,
           job.jobId,
@@ -206,7 +210,7 @@ export class BulkJobRun implements JobRunner {
           { job_id: job.jobId, attempt: job.attempts, retry_in_ms: delay, err: jobErrorOf(error) },
           'bulk job re-queued',
         );
-        return;
+        return 'REQUEUED';
       }
       const jobError = jobErrorOf(error);
       if (jobError.code === 'INTERNAL_ERROR')
@@ -241,10 +245,13 @@ export class BulkJobRun implements JobRunner {
         guard,
       );
       deps.metrics?.jobFinished('bulk', 'async', 'Failed');
+      return 'FAILED';
     } catch (e) {
       if (!(e instanceof ApiError && (e.code === 'CONFLICT' || e.code === 'NOT_FOUND'))) {
         deps.log.error({ job_id: job.jobId, err: e }, 'could not record the bulk job outcome');
+        return 'UNRECORDED';
       }
+      return 'STOPPED';
     }
   }
 }

@@ -9,16 +9,16 @@
  * Slots, the fair order and the per-tenant cap are shared by all kinds.
  */
 import os from 'node:os';
-import type { QueryJob } from '../domain/query-job.js';
 import type { JobQueueStore, QueuedJob, QueueHead, StateStore } from '../state/port.js';
 import type { ResultStore } from '../storage/port.js';
 import type { Warehouse } from '../warehouse/port.js';
+import { QUERY_KIND, queryJobKind } from './claim-job.js';
 import { claimOrder } from './claim-order.js';
-import { JobRun, type StopReason, type WorkerLog, type WorkerMetrics } from './run-job.js';
+import type { RunEnd, StopReason, WorkerLog, WorkerMetrics } from './run-job.js';
 
 /** One claimed job being run. */
 export interface JobRunner {
-  run(): Promise<void>;
+  run(): Promise<RunEnd>;
   stop(reason: StopReason): void;
 }
 
@@ -28,8 +28,6 @@ export interface JobKind<J extends QueuedJob = QueuedJob> {
   queue: JobQueueStore<J>;
   start(job: J, owner: string): JobRunner;
 }
-
-const QUERY_KIND = 'query';
 
 export interface JobWorkerOptions {
   state: StateStore;
@@ -77,11 +75,7 @@ export class JobWorker {
 
   constructor(private readonly opts: JobWorkerOptions) {
     this.owner = opts.owner ?? `${os.hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`;
-    const queryKind: JobKind<QueryJob> = {
-      name: QUERY_KIND,
-      queue: opts.state.jobQueue,
-      start: (job, owner) => new JobRun(job, { ...opts, owner }),
-    };
+    const queryKind = queryJobKind(opts);
     this.kinds = new Map([queryKind as unknown as JobKind, ...(opts.kinds ?? [])].map((k) => [k.name, k]));
   }
 
@@ -140,7 +134,7 @@ export class JobWorker {
     const { concurrency, tenantCap, leaseMs } = this.opts;
     const free = concurrency - this.runs.size;
     if (free <= 0) return;
-    const heads = await this.heads(free);
+    const heads = await queueHeads([...this.kinds.values()], free);
     if (heads.length === 0) return;
     let claimed = 0;
     for (const candidate of claimOrder(heads, free, tenantCap)) {
@@ -164,31 +158,6 @@ export class JobWorker {
     if (claimed > 0 && claimed === free) this.rescan = true;
   }
 
-  /** Every kind's queue heads, merged per tenant (the RUNNING count is the same for all kinds). */
-  private async heads(free: number): Promise<QueueHead[]> {
-    const kinds = [...this.kinds.values()];
-    const perKind = await Promise.all(
-      kinds.map((k) => k.queue.heads({ perTenant: free, maxTenants: MAX_TENANTS_PER_SCAN })),
-    );
-    if (kinds.length === 1) return perKind[0]!;
-    const merged = new Map<string, QueueHead>();
-    perKind.forEach((heads, i) => {
-      for (const h of heads) {
-        const jobs = h.jobs.map((j) => ({ ...j, kind: kinds[i]!.name }));
-        const m = merged.get(h.tenantId);
-        if (!m) merged.set(h.tenantId, { ...h, jobs });
-        else {
-          m.jobs.push(...jobs);
-          m.running = Math.max(m.running, h.running);
-        }
-      }
-    });
-    for (const h of merged.values()) {
-      h.jobs.sort((a, b) => (a.submittedAt < b.submittedAt ? -1 : a.submittedAt > b.submittedAt ? 1 : 0));
-    }
-    return [...merged.values()];
-  }
-
   private launch(kind: JobKind, job: QueuedJob): void {
     this.claims++;
     this.opts.onClaim?.(job);
@@ -207,6 +176,7 @@ export class JobWorker {
     this.runs.set(id, run);
     const done: Promise<void> = run
       .run()
+      .then(() => {})
       .catch((e) => this.opts.log.error({ err: e, job_id: job.jobId }, 'job run crashed'))
       .finally(() => {
         this.runs.delete(id);
@@ -253,4 +223,31 @@ export class JobWorker {
     for (const run of this.runs.values()) run.stop('shutdown');
     await Promise.allSettled([...this.finished]);
   }
+}
+
+/**
+ * Every kind's queue heads (up to `perTenant` jobs of each tenant), merged per tenant: the RUNNING
+ * count is the same for all kinds, and a merged head's jobs are in submission order.
+ */
+export async function queueHeads(kinds: readonly JobKind[], perTenant: number): Promise<QueueHead[]> {
+  const perKind = await Promise.all(
+    kinds.map((k) => k.queue.heads({ perTenant, maxTenants: MAX_TENANTS_PER_SCAN })),
+  );
+  if (kinds.length === 1) return perKind[0]!;
+  const merged = new Map<string, QueueHead>();
+  perKind.forEach((heads, i) => {
+    for (const h of heads) {
+      const jobs = h.jobs.map((j) => ({ ...j, kind: kinds[i]!.name }));
+      const m = merged.get(h.tenantId);
+      if (!m) merged.set(h.tenantId, { ...h, jobs });
+      else {
+        m.jobs.push(...jobs);
+        m.running = Math.max(m.running, h.running);
+      }
+    }
+  });
+  for (const h of merged.values()) {
+    h.jobs.sort((a, b) => (a.submittedAt < b.submittedAt ? -1 : a.submittedAt > b.submittedAt ? 1 : 0));
+  }
+  return [...merged.values()];
 }

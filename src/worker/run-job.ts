@@ -12,8 +12,20 @@ import type { ResultStore, ResultWriter } from '../storage/port.js';
 import type { RowSink, Warehouse } from '../warehouse/port.js';
 import { isTransient, jobErrorOf, retryDelayMs } from './failure-policy.js';
 
-/** Why a run was stopped from outside. */
-export type StopReason = 'cancelled' | 'lost' | 'shutdown';
+/**
+ * Why a run was stopped from outside. `shutdown`: the process is stopping, the job goes back to the
+ * queue. `deadline`: the process cannot give the job the time it needs (a Lambda invocation about to
+ * time out): back to the queue while attempts remain, else FAILED, so a job too long for one
+ * invocation does not loop forever.
+ */
+export type StopReason = 'cancelled' | 'lost' | 'shutdown' | 'deadline';
+
+/**
+ * What a run ended as: what it recorded (COMPLETED, FAILED, or back to the queue), STOPPED when it
+ * was cancelled or lost its lease (whoever moved the job recorded that), UNRECORDED when the state
+ * store refused the outcome (the job's lease decides what happens next).
+ */
+export type RunEnd = 'COMPLETED' | 'FAILED' | 'REQUEUED' | 'STOPPED' | 'UNRECORDED';
 
 export interface WorkerLog {
   info(obj: object, msg?: string): void;
@@ -70,7 +82,7 @@ export class JobRun {
     this.controller.abort(new ApiError('QUERY_FAILED', `job stopped: ${reason}`));
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<RunEnd> {
     const { job, deps } = this;
     const started = performance.now();
     const lease = { owner: deps.owner, ms: deps.leaseMs };
@@ -178,9 +190,10 @@ export class JobRun {
         if (o.key !== key && o.key.includes('/result-')) await deps.results.delete(o.key).catch(() => {});
       }
       deps.log.info({ job_id: job.jobId, tenant_id: job.tenantId, rows: this.rowsFetched }, 'job completed');
+      return 'COMPLETED';
     } catch (error) {
       await writer?.abort().catch(() => {});
-      await this.fail(error, started);
+      return await this.fail(error, started);
     } finally {
       clearInterval(beat);
     }
@@ -196,19 +209,22 @@ export class JobRun {
       throw new ApiError('INTERNAL_ERROR', 'job has no statement');
   }
 
-  private async fail(error: unknown, started: number): Promise<void> {
+  private async fail(error: unknown, started: number): Promise<RunEnd> {
     const { job, deps } = this;
     const reason = this.stopReason;
     // Cancelled or lost: the job's status was already moved by whoever stopped us.
     if (reason === 'cancelled' || reason === 'lost') {
       deps.log.info({ job_id: job.jobId, reason }, 'job stopped');
-      return;
+      return 'STOPPED';
     }
     const guard = { leaseOwner: deps.owner };
-    const requeue = reason === 'shutdown' || (isTransient(error) && job.attempts < deps.maxAttempts);
+    const retryable = reason === 'deadline' || isTransient(error);
+    const requeue = reason === 'shutdown' || (retryable && job.attempts < deps.maxAttempts);
+    if (reason === 'deadline' && !requeue) error = outOfTime(job.attempts);
     try {
       if (requeue) {
-        const delay = reason === 'shutdown' ? 0 : retryDelayMs(job.attempts, deps.retryBaseMs);
+        const delay =
+          reason === 'shutdown' || reason === 'deadline' ? 0 : retryDelayMs(job.attempts, deps.retryBaseMs);
         await deps.state.jobs.transition(
           job.tenantId,
           job.jobId,
@@ -227,7 +243,7 @@ export class JobRun {
           { job_id: job.jobId, attempt: job.attempts, retry_in_ms: delay, err: jobErrorOf(error) },
           'job re-queued',
         );
-        return;
+        return 'REQUEUED';
       }
       const jobError = jobErrorOf(error);
       if (jobError.code === 'INTERNAL_ERROR') deps.log.error({ job_id: job.jobId, err: error }, 'job failed');
@@ -246,11 +262,23 @@ export class JobRun {
         },
         guard,
       );
+      return 'FAILED';
     } catch (e) {
       // CONFLICT: cancelled (or re-queued elsewhere) while we failed; nothing of ours to record.
       if (!(e instanceof ApiError && (e.code === 'CONFLICT' || e.code === 'NOT_FOUND'))) {
         deps.log.error({ job_id: job.jobId, err: e }, 'could not record the job outcome');
+        return 'UNRECORDED';
       }
+      return 'STOPPED';
     }
   }
+}
+
+/** The error of a job stopped for lack of time on its last attempt. */
+export function outOfTime(attempts: number): ApiError {
+  return new ApiError(
+    'QUERY_TIMEOUT',
+    `the job did not finish within the worker's time limit in ${attempts} attempts; ask for a shorter timeout_seconds or split the query`,
+    { reason: 'worker_time_limit', attempts },
+  );
 }

@@ -3,7 +3,8 @@
  * nothing can resolve from the project's node_modules) and invoked in a fresh `node` process the
  * way Lambda would: the API bundle parses and plans SQL with the WASM parser copied beside it and
  * serves the Swagger UI assets; the authorizer bundle allows a real key and denies a bad one; the
- * worker bundle skips a TTL deletion.
+ * worker bundle runs a queued job with the real runner (once, for a record delivered twice) and
+ * skips a TTL deletion.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -193,6 +194,35 @@ describe('Lambda bundles', () => {
     ]);
     expect(bad).toMatchObject({ error: 'Unauthorized' });
     expect(bad!.ok).toBeUndefined();
+  });
+
+  it('the worker bundle claims a QUEUED job named by a stream record and runs it to COMPLETED', async () => {
+    const [auth] = await invokeBundle(bundles.authorizer!, [
+      {
+        type: 'REQUEST',
+        methodArn: 'arn:aws:execute-api:eu-west-1:123456789012:abc123/v1api/POST/v1/queries',
+        headers: { Authorization: `Bearer ${acmeKey}` },
+      },
+    ]);
+    const [submitted] = await invokeBundle(bundles.api!, [
+      proxyEvent('POST', '/v1/queries', {
+        body: { sql: 'SELECT COUNT(*) AS n FROM sales', async: true },
+        authorizer: auth!.ok!.context,
+      }),
+    ]);
+    expect(submitted!.ok?.statusCode, JSON.stringify(submitted)).toBe(202);
+    const jobId = JSON.parse(submitted!.ok!.body).job_id as string;
+    const image = { job_id: { S: jobId }, tenant_id: { S: 'acme' }, status: { S: 'QUEUED' } };
+    const record = { eventID: '2', eventName: 'INSERT', dynamodb: { SequenceNumber: '2', NewImage: image } };
+    const [first, again] = await invokeBundle(bundles.worker!, [
+      { Records: [record] },
+      { Records: [record] },
+    ]);
+    expect(first!.ok).toEqual({ batchItemFailures: [] });
+    expect(again!.ok).toEqual({ batchItemFailures: [] });
+    const job = await core.state.jobs.get('acme', jobId);
+    expect(job).toMatchObject({ status: 'COMPLETED', attempts: 1, rowCount: 1 });
+    console.info(`worker bundle: import ${first!.importMs} ms, first job ${first!.ms} ms`);
   });
 
   it('the worker bundle skips a TTL deletion', async () => {

@@ -1,7 +1,8 @@
 /**
  * The worker function's batch logic with DynamoDB Streams records shaped as Lambda delivers them:
  * which records run a job, which are skipped (TTL deletions, no-op changes), and which are reported
- * back in `batchItemFailures` for Lambda to retry. The job runner is a fake.
+ * back in `batchItemFailures` for Lambda to retry; and which events are sweeps. The job runner is a
+ * fake (test/e2e/lambda-serverless.test.ts runs the real one).
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -9,6 +10,7 @@ import {
   type DynamoDBStreamRecord,
   type RunJob,
   runnableJob,
+  sweepTasksOf,
 } from '../../src/runtime/lambda/worker.js';
 import { recordingTelemetry } from './lambda-telemetry.js';
 
@@ -183,5 +185,31 @@ describe('the worker handler', () => {
     expect(out.batchItemFailures).toEqual([]);
     expect(metrics.map((m) => m.name)).not.toContain('JobsCompleted');
     expect(metrics.map((m) => m.name)).not.toContain('JobsFailed');
+  });
+});
+
+describe('sweep events', () => {
+  it('the rules’ inputs name their tasks; a plain EventBridge scheduled event does every task', () => {
+    expect(sweepTasksOf({ sweep: ['leases', 'queue'] })).toEqual(['leases', 'queue']);
+    expect(sweepTasksOf({ sweep: ['retention', 'bogus'] })).toEqual(['retention']);
+    expect(
+      sweepTasksOf({
+        version: '0',
+        id: 'a1',
+        'detail-type': 'Scheduled Event',
+        source: 'aws.events',
+        account: '123456789012',
+        time: '2026-01-01T00:00:00Z',
+        region: 'eu-west-1',
+        resources: ['arn:aws:events:eu-west-1:123456789012:rule/spectra-sweep'],
+        detail: {},
+      }),
+    ).toEqual(['leases', 'queue', 'retention']);
+  });
+
+  it('a stream batch, or any other event, is not a sweep', () => {
+    expect(sweepTasksOf({ Records: [record('INSERT', jobImage('j', 'QUEUED'))] })).toBeNull();
+    expect(sweepTasksOf({ source: 'aws.s3', 'detail-type': 'Object Created' })).toBeNull();
+    expect(sweepTasksOf(null)).toBeNull();
   });
 });

@@ -459,6 +459,54 @@ describe('state, storage, functions', () => {
     expect(JSON.stringify(patterns)).toContain('UploadComplete');
   });
 
+  it('EventBridge sweeps the worker: leases and blocked jobs every minute (context sweepMinutes), retention hourly, never retried', () => {
+    const workerId = resources(serverless, 'AWS::Lambda::Function').find(
+      ([, f]) => f.Properties.FunctionName === 'spectra-worker',
+    )![0];
+    const rules = resources(serverless, 'AWS::Events::Rule').map(([, r]) => r.Properties);
+    expect(rules.map((r) => [r.Name, r.ScheduleExpression, JSON.parse(r.Targets[0].Input)]).sort()).toEqual([
+      ['spectra-retention', 'rate(1 hour)', { sweep: ['retention'] }],
+      ['spectra-sweep', 'rate(1 minute)', { sweep: ['leases', 'queue'] }],
+    ]);
+    for (const r of rules) {
+      expect(r.State).toBe('ENABLED');
+      expect(r.Targets).toHaveLength(1);
+      expect(r.Targets[0]).toMatchObject({
+        Arn: { 'Fn::GetAtt': [workerId, 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 0 },
+      });
+    }
+    const invokers = resources(serverless, 'AWS::Lambda::Permission')
+      .map(([, p]) => p.Properties)
+      .filter((p) => p.Principal === 'events.amazonaws.com');
+    expect(invokers).toHaveLength(2);
+    for (const p of invokers) expect(p.FunctionName).toEqual({ 'Fn::GetAtt': [workerId, 'Arn'] });
+
+    const every5 = synth({ sweepMinutes: 5, retentionSweepMinutes: 30 });
+    const schedules = resources(every5, 'AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression);
+    expect(schedules.sort()).toEqual(['rate(30 minutes)', 'rate(5 minutes)']);
+    expect(() => configFromContext((k) => ({ sweepMinutes: 0 })[k])).toThrow(/sweepMinutes/);
+  });
+
+  it('the worker may Scan only what its retention sweep reads: jobs, bulk jobs, idempotency records', () => {
+    const tableIds = new Map(
+      resources(serverless, 'AWS::DynamoDB::Table').map(([id, t]) => [id, t.Properties.TableName as string]),
+    );
+    const scanned = statements(serverless)
+      .filter(
+        ({ owner, statement }) =>
+          owner.startsWith('FunctionsWorkerRole') && asArray(statement.Action).includes('dynamodb:Scan'),
+      )
+      .flatMap(({ statement }) => asArray(statement.Resource))
+      .map((r: Json) => tableIds.get(r['Fn::GetAtt']?.[0]))
+      .filter(Boolean);
+    expect([...new Set(scanned)].sort()).toEqual([
+      'spectra-bulk-jobs',
+      'spectra-idempotency',
+      'spectra-jobs',
+    ]);
+  });
+
   it('alarms watch 5xx rate, p99 latency, throttles of each function, DLQ depth and failed jobs', () => {
     const names = resources(serverless, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties.AlarmName);
     expect(names).toEqual(

@@ -23,6 +23,10 @@ export const METRIC = {
   jobsCompleted: 'JobsCompleted',
   jobsFailed: 'JobsFailed',
   jobRunErrors: 'JobRunErrors',
+  /** Worker: runs stopped before the invocation timed out, back in the queue for another one. */
+  jobsRequeued: 'JobsRequeued',
+  /** Sweep: RUNNING jobs whose lease had expired (their invocation died), re-queued or failed. */
+  leasesRecovered: 'LeasesRecovered',
   /** Worker: stream records skipped (TTL deletions, non-runnable changes). */
   recordsSkipped: 'StreamRecordsSkipped',
 } as const;

@@ -1,5 +1,7 @@
 /**
- * Worker function: DynamoDB Streams batches from the jobs and bulk-jobs tables. A record whose new
+ * Worker function. Two kinds of events:
+ *
+ * DynamoDB Streams batches from the jobs and bulk-jobs tables. A record whose new
  * image makes a job runnable (infra/lib/table-design.ts WORKER_TRIGGERS: a QUEUED query job, an
  * UploadComplete bulk job) is run through `RunJob`; everything else is skipped: TTL deletions
  * (`userIdentity` dynamodb.amazonaws.com; DynamoDB Local reports them as UNKNOWN_TO_SDK_VERSION),
@@ -7,18 +9,36 @@
  * `batchItemFailures`, so Lambda retries from it (then bisects, then sends it to the DLQ).
  *
  * `RunJob` must claim the job with a conditional update and do nothing when the claim is lost: the
- * stream delivers at least once, and a retried batch repeats records that already ran.
+ * stream delivers at least once, and a retried batch repeats records that already ran. The real one
+ * (worker-jobs.ts) runs the job with the Node worker's runners within the invocation's remaining time.
+ *
+ * Scheduled sweeps from EventBridge (`{"sweep": ["leases", "queue"]}`, `{"sweep": ["retention"]}`;
+ * a plain "Scheduled Event" does every task): expired leases re-queued, claimable jobs the stream
+ * could not start (tenant at its cap, retry backoff) run, one retention pass.
  */
 import type { LambdaContext } from 'hono/aws-lambda';
 import { JOB_KEY_ATTRIBUTES, WORKER_TRIGGERS } from '../../../infra/lib/table-design.js';
+import { lambdaCore, once } from './environment.js';
 import { METRIC, SERVICE_NAMES } from './metric-names.js';
 import { createTelemetry, invocation, recordMetric, type Telemetry } from './observability.js';
+import {
+  createWorkerJobs,
+  type Deadline,
+  SWEEP_TASKS,
+  type SweepReport,
+  type SweepTask,
+  type WorkerJobs,
+} from './worker-jobs.js';
 
 /** What a run ended as; `undefined` when the job was not ours to run (claim lost, already finished). */
 export type RunJobOutcome = { status: 'COMPLETED' | 'FAILED' | 'CANCELLED' | string } | undefined;
 
-/** Claims and runs one job; throws only when the attempt should be retried. */
-export type RunJob = (tenantId: string, jobId: string) => Promise<RunJobOutcome | undefined>;
+/** Claims and runs one job within `deadline`; throws only when the attempt should be retried. */
+export type RunJob = (
+  tenantId: string,
+  jobId: string,
+  deadline?: Deadline,
+) => Promise<RunJobOutcome | undefined>;
 
 /** DynamoDB attribute values as they appear in stream images (only the shapes read here). */
 export type StreamAttributeValue = { S?: string; N?: string; BOOL?: boolean; NULL?: boolean } & Record<
@@ -96,15 +116,14 @@ export function createStreamWorker(options: StreamWorkerOptions) {
       if (work.length === 0) return { batchItemFailures: [] };
 
       const runJob = await options.runJob();
+      const deadline = deadlineOf(context);
       const failed: string[] = [];
       await Promise.all(
         work.map(async ({ record, job }) => {
           const log = { tenant_id: job.tenantId, job_id: job.jobId };
           try {
-            const outcome = await runJob(job.tenantId, job.jobId);
-            if (outcome?.status === 'FAILED') recordMetric(telemetry, METRIC.jobsFailed, job.tenantId);
-            else if (outcome?.status === 'COMPLETED')
-              recordMetric(telemetry, METRIC.jobsCompleted, job.tenantId);
+            const outcome = await runJob(job.tenantId, job.jobId, deadline);
+            recordOutcome(telemetry, job.tenantId, outcome?.status);
             telemetry.logger.info('job run', { ...log, status: outcome?.status ?? 'not claimed' });
           } catch (error) {
             recordMetric(telemetry, METRIC.jobRunErrors, job.tenantId);
@@ -124,12 +143,77 @@ export function createStreamWorker(options: StreamWorkerOptions) {
   };
 }
 
-/**
- * Until src/worker exposes a function that claims and runs one job, the deployed worker cannot run
- * jobs: every runnable record fails, is retried, and lands in the DLQ (which alarms).
- */
-async function unwiredRunJob(): Promise<RunJob> {
-  throw new Error('no job runner is wired into the Lambda worker yet (src/worker must export one)');
+function recordOutcome(telemetry: Telemetry, tenantId: string, status: string | undefined): void {
+  if (status === 'FAILED') recordMetric(telemetry, METRIC.jobsFailed, tenantId);
+  else if (status === 'COMPLETED') recordMetric(telemetry, METRIC.jobsCompleted, tenantId);
+  else if (status === 'REQUEUED') recordMetric(telemetry, METRIC.jobsRequeued, tenantId);
 }
 
-export const handler = createStreamWorker({ runJob: unwiredRunJob });
+function deadlineOf(context: LambdaContext | undefined): Deadline | undefined {
+  const remaining = (context as { getRemainingTimeInMillis?: () => number } | undefined)
+    ?.getRemainingTimeInMillis;
+  return typeof remaining === 'function' ? { remainingMs: () => remaining.call(context) } : undefined;
+}
+
+/** What the sweep rules send; a plain EventBridge "Scheduled Event" means every task. */
+export interface SweepEvent {
+  sweep: SweepTask[];
+}
+
+export interface ScheduledEvent {
+  source: string;
+  'detail-type': string;
+}
+
+/** The sweep tasks an event asks for; null when it is not a sweep event. */
+export function sweepTasksOf(event: unknown): SweepTask[] | null {
+  if (typeof event !== 'object' || event === null) return null;
+  const e = event as Partial<SweepEvent & ScheduledEvent>;
+  if (Array.isArray(e.sweep)) return SWEEP_TASKS.filter((t) => e.sweep!.includes(t));
+  if (e.source === 'aws.events' && e['detail-type'] === 'Scheduled Event') return [...SWEEP_TASKS];
+  return null;
+}
+
+export interface WorkerHandlerOptions {
+  /** The container's job runner and sweep, built once. */
+  jobs: () => Promise<WorkerJobs>;
+  telemetry?: Telemetry;
+}
+
+/** The worker function: stream batches run jobs, sweep events sweep. */
+export function createWorkerHandler(options: WorkerHandlerOptions) {
+  const telemetry = options.telemetry ?? createTelemetry(SERVICE_NAMES.worker);
+  const stream = createStreamWorker({
+    runJob: async () => (await options.jobs()).runJob,
+    telemetry,
+  });
+  async function sweep(tasks: SweepTask[], context?: LambdaContext): Promise<SweepReport> {
+    return invocation(telemetry, context, async () => {
+      const jobs = await options.jobs();
+      const report = await jobs.sweep(tasks, deadlineOf(context));
+      if (report.requeued + report.expiredFailed > 0)
+        recordMetric(telemetry, METRIC.leasesRecovered, null, report.requeued + report.expiredFailed);
+      for (const run of report.ran) recordOutcome(telemetry, run.tenantId, run.end);
+      telemetry.logger.info('sweep', {
+        tasks,
+        requeued: report.requeued,
+        expired_failed: report.expiredFailed,
+        retention: report.retention,
+        ran: report.ran.length,
+      });
+      return report;
+    });
+  }
+  return async function workerHandler(
+    event: DynamoDBStreamEvent | SweepEvent | ScheduledEvent,
+    context?: LambdaContext,
+  ): Promise<DynamoDBBatchResponse | SweepReport> {
+    const tasks = sweepTasksOf(event);
+    if (tasks) return sweep(tasks, context);
+    return stream(event as DynamoDBStreamEvent, context);
+  };
+}
+
+export const handler = createWorkerHandler({
+  jobs: once(async () => createWorkerJobs(await lambdaCore())),
+});

@@ -1,0 +1,500 @@
+/**
+ * The serverless shape end to end, in-process: the authorizer, API and worker handlers fed the
+ * events AWS would send them — REST API proxy events carrying the authorizer's context, and DynamoDB
+ * Streams batches made of the REAL stream records DynamoDB Local wrote for our tables (DescribeTable
+ * → LatestStreamArn, DescribeStream, GetShardIterator, GetRecords), in the Lambda event shape — with
+ * all three AWS stand-ins: DynamoDB Local (state), s3rver (results, presigned downloads) and the
+ * Redshift Data API fake on the run's PostgreSQL (warehouse). The Lambda configuration refuses the
+ * embedded PostgreSQL, so nothing here can fall back to it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type _Record as StreamRecord,
+} from '@aws-sdk/client-dynamodb-streams';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuthorizerRequestEvent } from '../../src/auth/authorizer.js';
+import { buildCore, type Core, issueAdminKey } from '../../src/runtime/core.js';
+import { ensureDemoTenants } from '../../src/runtime/demo.js';
+import { type ApiGatewayEvent, createApiHandler } from '../../src/runtime/lambda/api.js';
+import { createAuthorizerHandler, type LambdaAuthorizerResult } from '../../src/runtime/lambda/authorizer.js';
+import { loadLambdaConfig } from '../../src/runtime/lambda/environment.js';
+import {
+  createWorkerHandler,
+  type DynamoDBBatchResponse,
+  type DynamoDBStreamEvent,
+  type DynamoDBStreamRecord,
+  runnableJob,
+} from '../../src/runtime/lambda/worker.js';
+import { createWorkerJobs, type SweepReport } from '../../src/runtime/lambda/worker-jobs.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { createTables, stateTableNames } from '../../src/state/dynamodb/index.js';
+import type { RedshiftDataFake } from '../fakes/redshift-data-fake.js';
+import { dynamoClientConfig, dynamoEndpoint, uniqueTablePrefix } from '../helpers/dynamodb-fixture.js';
+import { pgFacts } from '../helpers/pg-fixture.js';
+import { FAKE_CLUSTER, startRedshiftDataFake } from '../helpers/redshift-data.js';
+import { S3RVER_CREDENTIALS, s3Endpoint, testS3Client, uniqueBucket } from '../helpers/s3-fixture.js';
+import { recordingTelemetry } from './lambda-telemetry.js';
+
+const REGION = 'us-east-1';
+const ACCOUNT = '123456789012';
+const API_ID = 'a1b2c3d4e5';
+const STAGE = 'v1api';
+const SECRET_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:spectra/app-AbCdEf`;
+/** Worker function timeout (15 min), as infra/lib/functions.ts sets it. */
+const WORKER_TIMEOUT_MS = 900_000;
+
+let home: string;
+let fake: RedshiftDataFake;
+let core: Core;
+let keys: Record<string, string>;
+let jobsStream: StreamTap;
+let streams: DynamoDBStreamsClient;
+let bucket: string;
+const apiTelemetry = recordingTelemetry('spectra-api');
+const authTelemetry = recordingTelemetry('spectra-authorizer');
+const workerTelemetry = recordingTelemetry('spectra-worker');
+
+/** Reads a table's stream from where the last read stopped, across its shards. */
+class StreamTap {
+  /** Last sequence number read per shard: each read asks for an iterator after it. */
+  private readonly lastRead = new Map<string, string>();
+
+  constructor(
+    private readonly client: DynamoDBStreamsClient,
+    readonly streamArn: string,
+  ) {}
+
+  /** Every record written since the previous call, in the shape Lambda delivers them. */
+  async read(): Promise<DynamoDBStreamRecord[]> {
+    const out: DynamoDBStreamRecord[] = [];
+    const { StreamDescription } = await this.client.send(
+      new DescribeStreamCommand({ StreamArn: this.streamArn }),
+    );
+    for (const shard of StreamDescription?.Shards ?? []) {
+      const shardId = shard.ShardId!;
+      const after = this.lastRead.get(shardId);
+      let iterator = (
+        await this.client.send(
+          new GetShardIteratorCommand({
+            StreamArn: this.streamArn,
+            ShardId: shardId,
+            ...(after
+              ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after }
+              : { ShardIteratorType: 'TRIM_HORIZON' }),
+          }),
+        )
+      ).ShardIterator;
+      while (iterator) {
+        const page = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator }));
+        const records = page.Records ?? [];
+        if (records.length === 0) break;
+        out.push(...records.map((r) => lambdaRecord(r, this.streamArn)));
+        this.lastRead.set(shardId, records.at(-1)!.dynamodb!.SequenceNumber!);
+        iterator = page.NextShardIterator;
+      }
+    }
+    return out;
+  }
+}
+
+/** A GetRecords record → the record of a Lambda DynamoDB Streams event (JSON, as Lambda sends it). */
+function lambdaRecord(r: StreamRecord, streamArn: string): DynamoDBStreamRecord {
+  const d = r.dynamodb!;
+  return JSON.parse(
+    JSON.stringify({
+      eventID: r.eventID,
+      eventName: r.eventName,
+      eventVersion: r.eventVersion,
+      eventSource: r.eventSource,
+      awsRegion: r.awsRegion,
+      eventSourceARN: streamArn,
+      dynamodb: {
+        ApproximateCreationDateTime: d.ApproximateCreationDateTime
+          ? Math.floor(d.ApproximateCreationDateTime.getTime() / 1000)
+          : undefined,
+        Keys: d.Keys,
+        NewImage: d.NewImage,
+        OldImage: d.OldImage,
+        SequenceNumber: d.SequenceNumber,
+        SizeBytes: d.SizeBytes,
+        StreamViewType: d.StreamViewType,
+      },
+      ...(r.userIdentity
+        ? { userIdentity: { type: r.userIdentity.Type, principalId: r.userIdentity.PrincipalId } }
+        : {}),
+    }),
+  );
+}
+
+/** A Lambda context with `budgetMs` of the function's time left at creation. */
+function lambdaContext(budgetMs = WORKER_TIMEOUT_MS) {
+  const end = Date.now() + budgetMs;
+  return {
+    functionName: 'spectra-worker',
+    functionVersion: '$LATEST',
+    awsRequestId: crypto.randomUUID(),
+    memoryLimitInMB: '1024',
+    getRemainingTimeInMillis: () => Math.max(0, end - Date.now()),
+  } as never;
+}
+
+beforeAll(async () => {
+  const f = pgFacts();
+  home = await mkdtemp(path.join(os.tmpdir(), 'spectra-serverless-'));
+  fake = await startRedshiftDataFake();
+  const dynamo = dynamoClientConfig(await dynamoEndpoint());
+  const tables = stateTableNames(uniqueTablePrefix('serverless'));
+  const admin = new DynamoDBClient(dynamo);
+  await createTables(admin, tables);
+  const described = await admin.send(new DescribeTableCommand({ TableName: tables.jobs }));
+  admin.destroy();
+  const s3 = testS3Client();
+  bucket = await uniqueBucket(s3, 'serverless');
+  s3.destroy();
+
+  // What the SDK reads in a Lambda: endpoints of the stand-ins and credentials (s3rver insists on its own).
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_S3: s3Endpoint(),
+    AWS_ENDPOINT_URL_REDSHIFT_DATA: fake.url,
+    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    AWS_REGION: REGION,
+  });
+  // The variables infra/lib/functions.ts gives the functions (tables, bucket, warehouse, secret).
+  const env = {
+    SPECTRA_HOME: home,
+    SPECTRA_LOG_LEVEL: 'silent',
+    SPECTRA_WAREHOUSE: 'redshift-data',
+    SPECTRA_STATE: 'dynamodb',
+    SPECTRA_STORAGE: 's3',
+    SPECTRA_AWS_REGION: REGION,
+    SPECTRA_REDSHIFT_CLUSTER_ID: FAKE_CLUSTER,
+    SPECTRA_REDSHIFT_DATABASE: f.warehouseDb,
+    SPECTRA_S3_BUCKET_NAME: bucket,
+    SPECTRA_DYNAMODB_TENANTS_TABLE_NAME: tables.tenants,
+    SPECTRA_DYNAMODB_API_KEYS_TABLE_NAME: tables.apiKeys,
+    SPECTRA_DYNAMODB_TABLE_NAME: tables.jobs,
+    SPECTRA_DYNAMODB_BULK_TABLE_NAME: tables.bulkJobs,
+    SPECTRA_DYNAMODB_IDEMPOTENCY_TABLE_NAME: tables.idempotency,
+    SPECTRA_DYNAMODB_AUDIT_TABLE_NAME: tables.audit,
+    SPECTRA_DYNAMODB_RATE_LIMITS_TABLE_NAME: tables.rateLimits,
+    SPECTRA_SECRET_ARN: SECRET_ARN,
+    SPECTRA_JOB_MAX_TIMEOUT_SECONDS: '840',
+    // One RUNNING job at a time for initech: its second job must wait for the sweep.
+    SPECTRA_TENANT_MAX_RUNNING_JOBS_OVERRIDES: 'initech=1',
+    SPECTRA_JOB_LEASE_SECONDS: '2',
+  };
+  const config = await loadLambdaConfig({
+    env,
+    fetchSecret: async () => JSON.stringify({ SPECTRA_API_KEY_PEPPER: 'serverless-e2e-pepper-0123456789' }),
+  });
+  core = await buildCore(config, createLogger('silent'));
+  expect(core.embedded).toBeNull();
+  // Tenants as `spectra tenant create` would put them in DynamoDB (database users of the fake's PostgreSQL).
+  const creds = await ensureDemoTenants(core.state, {
+    home,
+    pepper: core.pepper,
+    tenants: f.tenants,
+    adminKey: () => issueAdminKey(core.state, core.pepper),
+  });
+  keys = Object.fromEntries(creds.tenants.map((t) => [t.tenant_id, t.api_key]));
+
+  streams = new DynamoDBStreamsClient({
+    endpoint: dynamo.endpoint,
+    region: REGION,
+    credentials: dynamo.credentials,
+  });
+  jobsStream = new StreamTap(streams, described.Table!.LatestStreamArn!);
+  await jobsStream.read(); // skip what set-up wrote
+}, 120_000);
+
+afterAll(async () => {
+  streams?.destroy();
+  await core?.close();
+  await fake?.stop();
+  if (home) await rm(home, { recursive: true, force: true });
+});
+
+const authorizer = createAuthorizerHandler({
+  authenticate: async () => core.authenticate,
+  telemetry: authTelemetry.telemetry,
+});
+const api = createApiHandler({ core: async () => core, telemetry: apiTelemetry.telemetry });
+const worker = createWorkerHandler({
+  jobs: async () => createWorkerJobs(core),
+  telemetry: workerTelemetry.telemetry,
+});
+
+/** A REQUEST authorizer event as API Gateway (REST) sends it. */
+function authorizerEvent(method: string, pathname: string, authorization?: string): AuthorizerRequestEvent {
+  const headers: Record<string, string> = { Host: `${API_ID}.execute-api.${REGION}.amazonaws.com` };
+  if (authorization !== undefined) headers.Authorization = authorization;
+  return {
+    type: 'REQUEST',
+    methodArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${API_ID}/${STAGE}/${method}${pathname}`,
+    resource: '/{proxy+}',
+    path: pathname,
+    httpMethod: method,
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    queryStringParameters: {},
+    pathParameters: { proxy: pathname.slice(1) },
+    stageVariables: {},
+    requestContext: {
+      accountId: ACCOUNT,
+      apiId: API_ID,
+      stage: STAGE,
+      httpMethod: method,
+      path: `/${STAGE}${pathname}`,
+    },
+  };
+}
+
+/** A REST API proxy event carrying the context API Gateway built from the authorizer's result. */
+function proxyEvent(
+  method: string,
+  pathname: string,
+  authorization: string,
+  allow: LambdaAuthorizerResult,
+  body?: unknown,
+): ApiGatewayEvent {
+  const headers: Record<string, string> = {
+    Host: `${API_ID}.execute-api.${REGION}.amazonaws.com`,
+    Authorization: authorization,
+    'User-Agent': 'vitest',
+    'X-Forwarded-Proto': 'https',
+    ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+  };
+  const [p, q] = pathname.split('?');
+  const query = Object.fromEntries(new URLSearchParams(q ?? ''));
+  const requestId = crypto.randomUUID();
+  return {
+    resource: '/{proxy+}',
+    path: p!,
+    httpMethod: method,
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    queryStringParameters: Object.keys(query).length ? query : null,
+    multiValueQueryStringParameters: Object.keys(query).length
+      ? Object.fromEntries(Object.entries(query).map(([k, v]) => [k, [v]]))
+      : null,
+    pathParameters: { proxy: p!.slice(1) },
+    stageVariables: null,
+    body: body === undefined ? null : JSON.stringify(body),
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: ACCOUNT,
+      apiId: API_ID,
+      authorizer: { ...allow.context, principalId: allow.principalId, integrationLatency: 9 },
+      domainName: `${API_ID}.execute-api.${REGION}.amazonaws.com`,
+      extendedRequestId: requestId,
+      httpMethod: method,
+      identity: { sourceIp: '203.0.113.9', userAgent: 'vitest' },
+      path: `/${STAGE}${p}`,
+      protocol: 'HTTP/1.1',
+      requestId,
+      requestTimeEpoch: Date.now(),
+      resourcePath: '/{proxy+}',
+      stage: STAGE,
+    },
+  } as unknown as ApiGatewayEvent;
+}
+
+/** Authorizer, then API: what a client with `tenant`'s key gets for one request. */
+async function call(tenant: string, method: string, pathname: string, body?: unknown) {
+  const authorization = `Bearer ${keys[tenant]}`;
+  const allow = await authorizer(authorizerEvent(method, pathname.split('?')[0]!, authorization));
+  expect(allow.policyDocument.Statement[0]!.Effect).toBe('Allow');
+  const res = await api(proxyEvent(method, pathname, authorization, allow, body));
+  return { status: res.statusCode, body: JSON.parse(res.body) };
+}
+
+/** The jobs table's new stream records, as one Lambda batch. */
+async function streamBatch(): Promise<DynamoDBStreamEvent> {
+  return { Records: await jobsStream.read() };
+}
+
+/** The stream records (of a batch) that make `jobId` runnable. */
+const runnableRecords = (batch: DynamoDBStreamEvent, jobId: string) =>
+  batch.Records.filter((r) => {
+    const job = runnableJob(r);
+    return !('skip' in job) && job.jobId === jobId;
+  });
+
+describe('the serverless shape, end to end on DynamoDB Local, s3rver and the Data API fake', () => {
+  it('a synchronous query runs through the Data API as the tenant’s database user', async () => {
+    const before = fake.statementsRun().length;
+    const res = await call('acme', 'POST', '/v1/queries', {
+      sql: 'SELECT current_user AS who, COUNT(DISTINCT tenant_id) AS tenants FROM sales',
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.data).toEqual([{ who: 'tenant_acme', tenants: 1 }]);
+    const ran = fake.statementsRun().slice(before);
+    expect(ran.map((s) => s.dbUser)).toContain('tenant_acme');
+    // Sync jobs are recorded COMPLETED: their stream records start no worker.
+    const batch = await streamBatch();
+    expect(batch.Records.filter((r) => !('skip' in runnableJob(r)))).toEqual([]);
+  });
+
+  it('an async query travels QUEUED → stream record → worker → COMPLETED → results → a presigned S3 download', async () => {
+    const submitted = await call('acme', 'POST', '/v1/queries', {
+      sql: 'SELECT g AS n, CAST(g * 10 AS varchar) AS label FROM generate_series(1, 25) g ORDER BY g',
+      async: true,
+    });
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+    const jobId = submitted.body.job_id as string;
+    expect((await call('acme', 'GET', `/v1/jobs/${jobId}`)).body.status).toBe('QUEUED');
+
+    const batch = await streamBatch();
+    const triggers = runnableRecords(batch, jobId);
+    expect(triggers).toHaveLength(1);
+    expect(triggers[0]).toMatchObject({
+      eventName: 'INSERT',
+      eventSource: 'aws:dynamodb',
+      dynamodb: { NewImage: { status: { S: 'QUEUED' }, tenant_id: { S: 'acme' } } },
+    });
+    expect(triggers[0]!.dynamodb!.SequenceNumber).toMatch(/^\d+$/);
+
+    // The whole batch, as Lambda would deliver it (the worker itself skips what does not run a job).
+    const out = (await worker(batch, lambdaContext())) as DynamoDBBatchResponse;
+    expect(out).toEqual({ batchItemFailures: [] });
+    expect(workerTelemetry.metrics).toContainEqual({ name: 'JobsCompleted', tenant: 'acme', value: 1 });
+
+    const job = await call('acme', 'GET', `/v1/jobs/${jobId}`);
+    expect(job.body).toMatchObject({ status: 'COMPLETED', row_count: 25 });
+    const page = await call('acme', 'GET', `/v1/jobs/${jobId}/results?limit=5`);
+    expect(page.status).toBe(200);
+    expect(page.body.data).toEqual([1, 2, 3, 4, 5].map((n) => ({ n, label: String(n * 10) })));
+
+    const download = await call('acme', 'GET', `/v1/jobs/${jobId}/results?format=csv`);
+    expect(download.status, JSON.stringify(download.body)).toBe(200);
+    const url = new URL(download.body.download_url);
+    expect(url.origin).toBe(s3Endpoint());
+    expect(url.pathname.startsWith(`/${bucket}/results/acme/${jobId}/`)).toBe(true);
+    expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    const file = await fetch(url);
+    expect(file.status).toBe(200);
+    const lines = (await file.text()).trimEnd().split('\r\n');
+    expect(lines[0]).toBe('n,label');
+    expect(lines.slice(1)).toEqual(Array.from({ length: 25 }, (_, i) => `${i + 1},${(i + 1) * 10}`));
+
+    // The stream delivers at least once: the same record again finds the job finished and does nothing.
+    const before = fake.statementsRun().length;
+    const again = (await worker({ Records: triggers }, lambdaContext())) as DynamoDBBatchResponse;
+    expect(again).toEqual({ batchItemFailures: [] });
+    expect(fake.statementsRun().length).toBe(before);
+
+    // Another tenant gets 404 for the job, its results and its download.
+    for (const p of [`/v1/jobs/${jobId}`, `/v1/jobs/${jobId}/results`]) {
+      const other = await call('globex', 'GET', p);
+      expect(other.status, p).toBe(404);
+      expect(other.body.error.code).toBe('NOT_FOUND');
+    }
+  });
+
+  it('a request with a bad token is denied by the authorizer (API Gateway answers 401), and never reaches the API', async () => {
+    const before = apiTelemetry.metrics.length;
+    for (const auth of [`Bearer ${keys.acme!.slice(0, -2)}xx`, 'Bearer not-a-key', undefined]) {
+      await expect(authorizer(authorizerEvent('GET', '/v1/jobs', auth))).rejects.toThrow('Unauthorized');
+    }
+    expect(authTelemetry.metrics.filter((m) => m.name === 'AuthorizerDenied').length).toBeGreaterThanOrEqual(
+      3,
+    );
+    expect(apiTelemetry.metrics.length).toBe(before);
+  });
+
+  it('a job left QUEUED by the tenant’s cap, and one whose invocation died, are run by the scheduled sweep', async () => {
+    // initech may run one job at a time; a first job is taken by an invocation that then dies.
+    const first = await call('initech', 'POST', '/v1/queries', { sql: 'SELECT 1 AS first', async: true });
+    const second = await call('initech', 'POST', '/v1/queries', { sql: 'SELECT 2 AS second', async: true });
+    const [a, b] = [first.body.job_id as string, second.body.job_id as string];
+    const dead = await core.state.jobQueue.claim(
+      'initech',
+      a,
+      { owner: 'lambda:dead-invocation', ms: 500 },
+      1,
+    );
+    expect(dead?.status).toBe('RUNNING');
+
+    // b's stream record arrives: the claim is lost to the cap, and b stays QUEUED (not a failure).
+    const batch = await streamBatch();
+    expect(runnableRecords(batch, b)).toHaveLength(1);
+    expect(await worker(batch, lambdaContext())).toEqual({ batchItemFailures: [] });
+    expect((await call('initech', 'GET', `/v1/jobs/${b}`)).body.status).toBe('QUEUED');
+    expect((await call('initech', 'GET', `/v1/jobs/${a}`)).body.status).toBe('RUNNING');
+
+    // The EventBridge sweep after a's lease ran out: a back to the queue, then both run, one at a time.
+    await new Promise((r) => setTimeout(r, 700));
+    const report = (await worker({ sweep: ['leases', 'queue'] }, lambdaContext(60_000))) as SweepReport;
+    expect(report.requeued).toBe(1);
+    expect(report.ran.map((r) => [r.jobId, r.end]).sort()).toEqual(
+      [
+        [a, 'COMPLETED'],
+        [b, 'COMPLETED'],
+      ].sort(),
+    );
+    expect((await call('initech', 'GET', `/v1/jobs/${a}/results`)).body.data).toEqual([{ first: 1 }]);
+    expect((await call('initech', 'GET', `/v1/jobs/${b}/results`)).body.data).toEqual([{ second: 2 }]);
+
+    // The re-queue wrote a MODIFY RUNNING → QUEUED record (on AWS it starts an invocation too): a no-op now.
+    const after = await streamBatch();
+    const requeueRecord = runnableRecords(after, a);
+    expect(requeueRecord.map((r) => [r.eventName, r.dynamodb?.OldImage?.status?.S])).toEqual([
+      ['MODIFY', 'RUNNING'],
+    ]);
+    expect(await worker({ Records: requeueRecord }, lambdaContext())).toEqual({ batchItemFailures: [] });
+    expect((await call('initech', 'GET', `/v1/jobs/${a}`)).body.status).toBe('COMPLETED');
+  });
+
+  it('a run the invocation cannot finish is stopped before the timeout and re-queued, never left RUNNING', async () => {
+    const shortLived = createWorkerHandler({
+      jobs: async () => createWorkerJobs(core, { stopMarginMs: 1000 }),
+      telemetry: workerTelemetry.telemetry,
+    });
+    const submitted = await call('globex', 'POST', '/v1/queries', {
+      sql: 'SELECT COUNT(*) AS n FROM generate_series(1, 4000) a CROSS JOIN generate_series(1, 100000) b',
+      async: true,
+    });
+    const jobId = submitted.body.job_id as string;
+    const batch = await streamBatch();
+    expect(runnableRecords(batch, jobId)).toHaveLength(1);
+
+    // 2.5 s left in the invocation: the run gets 1.5 s, then it lets go of the job.
+    const started = Date.now();
+    expect(await shortLived(batch, lambdaContext(2500))).toEqual({ batchItemFailures: [] });
+    expect(Date.now() - started).toBeLessThan(2500);
+    const job = await call('globex', 'GET', `/v1/jobs/${jobId}`);
+    expect(job.body.status).toBe('QUEUED');
+    expect(workerTelemetry.metrics).toContainEqual({ name: 'JobsRequeued', tenant: 'globex', value: 1 });
+
+    // Its RUNNING → QUEUED record is what starts the next invocation on AWS.
+    const next = await streamBatch();
+    expect(runnableRecords(next, jobId).map((r) => r.dynamodb?.OldImage?.status?.S)).toEqual(['RUNNING']);
+
+    // Too little time left to start: nothing is claimed (the sweep or a later record runs it).
+    expect(await shortLived({ Records: runnableRecords(next, jobId) }, lambdaContext(1500))).toEqual({
+      batchItemFailures: [],
+    });
+    expect((await call('globex', 'GET', `/v1/jobs/${jobId}`)).body.status).toBe('QUEUED');
+    const cancelled = await call('globex', 'DELETE', `/v1/jobs/${jobId}`);
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+  });
+
+  it('the retention sweep runs one pass on the DynamoDB tables and the bucket', async () => {
+    const report = (await worker({ sweep: ['retention'] }, lambdaContext(60_000))) as SweepReport;
+    expect(report.retention).toEqual({
+      results: expect.any(Number),
+      jobs: expect.any(Number),
+      idempotencyRecords: expect.any(Number),
+    });
+    expect(report.ran).toEqual([]);
+  });
+});
