@@ -33,6 +33,7 @@ const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 /** Items read per page when the operation filter (a FilterExpression) may skip many. */
 const FILTERED_PAGE = 100;
 
+/** The bulk kind. A job enters the queue with its `queuedAt` (the service sets it with UploadComplete): its `queued_at` orders the queue. */
 export const BULK_JOB_ITEMS: JobItemKind<BulkJob, BulkJobState> = {
   stateField: 'state',
   tenantStateAttribute: 'tenant_state',
