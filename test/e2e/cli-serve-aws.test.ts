@@ -16,6 +16,7 @@ import { stateTableNames } from '../../src/state/dynamodb/index.js';
 import { tableSettings } from '../helpers/aws-stack.js';
 import { dynamoEndpoint, testDynamoClient, uniqueTablePrefix } from '../helpers/dynamodb-fixture.js';
 import { S3RVER_CREDENTIALS, s3Endpoint } from '../helpers/s3-fixture.js';
+import { json } from '../helpers/spectra.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const READY_TIMEOUT_MS = 90_000;
@@ -111,7 +112,7 @@ describe('spectra serve with SPECTRA_STATE=dynamodb SPECTRA_STORAGE=s3 on the em
       headers: { authorization: `Bearer ${acme.api_key}`, 'content-type': 'application/json' },
       body: JSON.stringify({ sql: 'SELECT DISTINCT tenant_id FROM sales' }),
     });
-    const body = await res.json();
+    const body = await json(res);
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(body.data).toEqual([{ tenant_id: 'acme' }]);
   });
@@ -126,15 +127,15 @@ describe('spectra serve with SPECTRA_STATE=dynamodb SPECTRA_STORAGE=s3 on the em
       body: JSON.stringify({ sql: 'SELECT g AS n FROM generate_series(1, 3) g ORDER BY g', async: true }),
     });
     expect(submitted.status).toBe(202);
-    const { job_id: jobId } = await submitted.json();
+    const { job_id: jobId } = await json(submitted);
     const deadline = Date.now() + 20_000;
     let job: { status: string };
     do {
       await new Promise((r) => setTimeout(r, 100));
-      job = await (await fetch(`${url}/v1/jobs/${jobId}`, { headers })).json();
+      job = await json(await fetch(`${url}/v1/jobs/${jobId}`, { headers }));
     } while (!['COMPLETED', 'FAILED', 'CANCELLED'].includes(job.status) && Date.now() < deadline);
     expect(job.status, JSON.stringify(job)).toBe('COMPLETED');
-    const d = await (await fetch(`${url}/v1/jobs/${jobId}/results?format=csv`, { headers })).json();
+    const d = await json(await fetch(`${url}/v1/jobs/${jobId}/results?format=csv`, { headers }));
     expect(new URL(d.download_url).origin).toBe(s3Endpoint());
     const file = await fetch(d.download_url);
     expect(file.headers.get('content-type')).toMatch(/^text\/csv/);
