@@ -20,7 +20,7 @@ export interface SpectraConfig {
   /** Existing app secret (JSON of SPECTRA_* keys); null = the stack creates one with a generated pepper. */
   secretArn: string | null;
   lambdaCode: LambdaCodeSource;
-  /** Node.js major of the Lambda runtime; the bundles target Node 20 and run on later ones. */
+  /** Node.js major of the Lambda runtime (default 22: nodejs20.x is deprecated); the bundles target Node 20 and run on later ones. */
   nodeRuntime: 20 | 22 | 24;
   /** 0 disables API Gateway's authorizer cache; with 1, the authorizer's own key cache is switched off. */
   authorizerCacheTtlSeconds: 0 | 1;
@@ -150,7 +150,7 @@ export function configFromContext(read: ContextReader): SpectraConfig {
     dbUserPrefix,
     secretArn: optional('secretArn'),
     lambdaCode: oneOf('lambdaCode', 'auto', ['bundles', 'placeholder', 'auto'] as const),
-    nodeRuntime: Number(oneOf('nodeRuntime', '20', ['20', '22', '24'] as const)) as 20 | 22 | 24,
+    nodeRuntime: Number(oneOf('nodeRuntime', '22', ['20', '22', '24'] as const)) as 20 | 22 | 24,
     authorizerCacheTtlSeconds: ttl,
     throttleRateLimit: num('throttleRateLimit', 200, 1, 10_000),
     throttleBurstLimit: num('throttleBurstLimit', 400, 1, 5_000),

@@ -1,5 +1,5 @@
 /**
- * The three Lambda functions (api, authorizer, worker): Node 20 on ARM64, X-Ray active, one log group
+ * The three Lambda functions (api, authorizer, worker): Node 22 on ARM64 (context nodeRuntime), X-Ray active, one log group
  * each with retention, and only the permissions each needs. Code comes from `npm run build:lambda`
  * (dist/lambda/<fn>/index.mjs) or, for fast synthesis in tests, an inline placeholder.
  */

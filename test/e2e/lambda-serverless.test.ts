@@ -55,6 +55,7 @@ let fake: RedshiftDataFake;
 let core: Core;
 let keys: Record<string, string>;
 let jobsStream: StreamTap;
+let bulkStream: StreamTap;
 let streams: DynamoDBStreamsClient;
 let bucket: string;
 const apiTelemetry = recordingTelemetry('spectra-api');
@@ -153,7 +154,9 @@ beforeAll(async () => {
   const tables = stateTableNames(uniqueTablePrefix('serverless'));
   const admin = new DynamoDBClient(dynamo);
   await createTables(admin, tables);
-  const described = await admin.send(new DescribeTableCommand({ TableName: tables.jobs }));
+  const streamOf = async (table: string) =>
+    (await admin.send(new DescribeTableCommand({ TableName: table }))).Table!.LatestStreamArn!;
+  const [jobsArn, bulkArn] = [await streamOf(tables.jobs), await streamOf(tables.bulkJobs)];
   admin.destroy();
   const s3 = testS3Client();
   bucket = await uniqueBucket(s3, 'serverless');
@@ -212,8 +215,10 @@ beforeAll(async () => {
     region: REGION,
     credentials: dynamo.credentials,
   });
-  jobsStream = new StreamTap(streams, described.Table!.LatestStreamArn!);
+  jobsStream = new StreamTap(streams, jobsArn);
+  bulkStream = new StreamTap(streams, bulkArn);
   await jobsStream.read(); // skip what set-up wrote
+  await bulkStream.read();
 }, 120_000);
 
 afterAll(async () => {
@@ -456,7 +461,7 @@ describe('the serverless shape, end to end on DynamoDB Local, s3rver and the Dat
 
   it('a run the invocation cannot finish is stopped before the timeout and re-queued, never left RUNNING', async () => {
     const shortLived = createWorkerHandler({
-      jobs: async () => createWorkerJobs(core, { stopMarginMs: 1000 }),
+      jobs: async () => createWorkerJobs(core, { stopMarginMs: 2000 }),
       telemetry: workerTelemetry.telemetry,
     });
     const submitted = await call('globex', 'POST', '/v1/queries', {
@@ -467,10 +472,10 @@ describe('the serverless shape, end to end on DynamoDB Local, s3rver and the Dat
     const batch = await streamBatch();
     expect(runnableRecords(batch, jobId)).toHaveLength(1);
 
-    // 2.5 s left in the invocation: the run gets 1.5 s, then it lets go of the job.
+    // 4.5 s left in the invocation: the run gets 2.5 s, then it lets go of the job before Lambda would kill it.
     const started = Date.now();
-    expect(await shortLived(batch, lambdaContext(2500))).toEqual({ batchItemFailures: [] });
-    expect(Date.now() - started).toBeLessThan(2500);
+    expect(await shortLived(batch, lambdaContext(4500))).toEqual({ batchItemFailures: [] });
+    expect(Date.now() - started).toBeLessThan(4500);
     const job = await call('globex', 'GET', `/v1/jobs/${jobId}`);
     expect(job.body.status).toBe('QUEUED');
     expect(workerTelemetry.metrics).toContainEqual({ name: 'JobsRequeued', tenant: 'globex', value: 1 });
@@ -480,7 +485,7 @@ describe('the serverless shape, end to end on DynamoDB Local, s3rver and the Dat
     expect(runnableRecords(next, jobId).map((r) => r.dynamodb?.OldImage?.status?.S)).toEqual(['RUNNING']);
 
     // Too little time left to start: nothing is claimed (the sweep or a later record runs it).
-    expect(await shortLived({ Records: runnableRecords(next, jobId) }, lambdaContext(1500))).toEqual({
+    expect(await shortLived({ Records: runnableRecords(next, jobId) }, lambdaContext(3000))).toEqual({
       batchItemFailures: [],
     });
     expect((await call('globex', 'GET', `/v1/jobs/${jobId}`)).body.status).toBe('QUEUED');
@@ -488,13 +493,61 @@ describe('the serverless shape, end to end on DynamoDB Local, s3rver and the Dat
     expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
   });
 
-  it('the retention sweep runs one pass on the DynamoDB tables and the bucket', async () => {
-    const report = (await worker({ sweep: ['retention'] }, lambdaContext(60_000))) as SweepReport;
-    expect(report.retention).toEqual({
-      results: expect.any(Number),
-      jobs: expect.any(Number),
-      idempotencyRecords: expect.any(Number),
+  it('a bulk export travels Open → UploadComplete → bulk-jobs stream record → worker → JobComplete → presigned S3 download', async () => {
+    expect(core.state.bulk).toBeDefined();
+    const sql = 'SELECT region, COUNT(*) AS n FROM sales GROUP BY region ORDER BY region';
+    const created = await call('acme', 'POST', '/v1/bulk/jobs', { operation: 'query', query: sql });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const jobId = created.body.job_id as string;
+    expect(jobId.startsWith('bulk-')).toBe(true);
+    // Open is not runnable: the worker skips the INSERT.
+    const opened = { Records: await bulkStream.read() };
+    expect(runnableRecords(opened, jobId)).toEqual([]);
+
+    const started = await call('acme', 'PATCH', `/v1/bulk/jobs/${jobId}`, { state: 'UploadComplete' });
+    expect(started.status, JSON.stringify(started.body)).toBe(200);
+    const batch = { Records: await bulkStream.read() };
+    const triggers = runnableRecords(batch, jobId);
+    expect(
+      triggers.map((r) => [r.eventName, r.dynamodb?.OldImage?.state?.S, r.dynamodb?.NewImage?.state?.S]),
+    ).toEqual([['MODIFY', 'Open', 'UploadComplete']]);
+    expect(await worker(batch, lambdaContext())).toEqual({ batchItemFailures: [] });
+
+    const done = await call('acme', 'GET', `/v1/bulk/jobs/${jobId}`);
+    expect(done.body, JSON.stringify(done.body)).toMatchObject({ state: 'JobComplete' });
+    const expected = (await call('acme', 'POST', '/v1/queries', { sql })).body.data as {
+      region: string;
+      n: number;
+    }[];
+    expect(expected.length).toBeGreaterThan(0);
+    expect(done.body.number_records_processed).toBe(expected.length);
+    const results = await call('acme', 'GET', `/v1/bulk/jobs/${jobId}/results`);
+    expect(results.status, JSON.stringify(results.body)).toBe(200);
+    const url = new URL(results.body.download_url);
+    expect(url.origin).toBe(s3Endpoint());
+    expect(url.pathname.startsWith(`/${bucket}/results/acme/${jobId}/`)).toBe(true);
+    const file = await fetch(url);
+    expect(file.status).toBe(200);
+    expect(await file.text()).toBe(`region,n\n${expected.map((r) => `${r.region},${r.n}`).join('\n')}\n`);
+    expect((await call('globex', 'GET', `/v1/bulk/jobs/${jobId}`)).status).toBe(404);
+  });
+
+  it('the retention sweep deletes result files past their TTL from the bucket and forgets them', async () => {
+    const submitted = await call('globex', 'POST', '/v1/queries', { sql: 'SELECT 7 AS seven', async: true });
+    const jobId = submitted.body.job_id as string;
+    expect(await worker(await streamBatch(), lambdaContext())).toEqual({ batchItemFailures: [] });
+    const job = (await core.state.jobs.get('globex', jobId))!;
+    expect(job.status).toBe('COMPLETED');
+    expect((await core.results.list(`globex/${jobId}/`)).length).toBe(1);
+    // The result's TTL runs out.
+    await core.state.jobs.transition('globex', jobId, ['COMPLETED'], {
+      result: { ...job.result!, expiresAt: new Date(Date.now() - 1000).toISOString() },
     });
+
+    const report = (await worker({ sweep: ['retention'] }, lambdaContext(60_000))) as SweepReport;
+    expect(report.retention?.results).toBeGreaterThanOrEqual(1);
     expect(report.ran).toEqual([]);
+    expect(await core.results.list(`globex/${jobId}/`)).toEqual([]);
+    expect((await core.state.jobs.get('globex', jobId))?.result).toBeNull();
   });
 });

@@ -416,7 +416,7 @@ describe('state, storage, functions', () => {
     });
   });
 
-  it('the three functions run Node 20 on ARM64 with active tracing', () => {
+  it('the three functions run Node 22 (nodejs20.x is deprecated; -c nodeRuntime=20 still works) on ARM64 with active tracing', () => {
     const fns = resources(serverless, 'AWS::Lambda::Function');
     expect(fns.map(([, f]) => f.Properties.FunctionName).sort()).toEqual([
       'spectra-api',
@@ -425,12 +425,14 @@ describe('state, storage, functions', () => {
     ]);
     for (const [, f] of fns) {
       expect(f.Properties).toMatchObject({
-        Runtime: 'nodejs20.x',
+        Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
         TracingConfig: { Mode: 'Active' },
         Handler: 'index.handler',
       });
     }
+    const node20 = resources(synth({ nodeRuntime: 20 }), 'AWS::Lambda::Function');
+    expect(new Set(node20.map(([, f]) => f.Properties.Runtime))).toEqual(new Set(['nodejs20.x']));
   });
 
   it('the worker is triggered by jobs that became QUEUED and bulk jobs that became UploadComplete, with bisect, retries and a DLQ', () => {
