@@ -377,6 +377,25 @@ export function bulkStateContract(name: string, factory: StateFactory): void {
       }
     });
 
+    it('counts queued and running bulk jobs for the metrics, beside query jobs', async () => {
+      const count = async (status: string) =>
+        (await store.stats.activeJobCounts()).find((c) => c.kind === 'bulk' && c.status === status)?.count ??
+        0;
+      const [queuedBefore, runningBefore] = [await count('UploadComplete'), await count('InProgress')];
+      const tenant = `${run}-stats`;
+      const [a, b] = [queued(tenant), queued(tenant)];
+      await bulk.jobs.create(a);
+      await bulk.jobs.create(b);
+      expect(await count('UploadComplete')).toBe(queuedBefore + 2);
+      expect(await bulk.queue.claim(tenant, a.jobId, lease('stats'), 5)).not.toBeNull();
+      expect([await count('UploadComplete'), await count('InProgress')]).toEqual([
+        queuedBefore + 1,
+        runningBefore + 1,
+      ]);
+      const kinds = new Set((await store.stats.activeJobCounts()).map((c) => c.kind));
+      expect(kinds).toEqual(new Set(['query', 'bulk']));
+    });
+
     it('retention deletes expired jobs but never InProgress ones', async () => {
       const past = new Date(Date.now() - 1000).toISOString();
       const done = bulkJob(`${run}-ret`, { state: 'JobComplete', expiresAt: past });

@@ -32,7 +32,7 @@ import type {
   TransitionGuard,
 } from '../port.js';
 import { DynamoAuditStore } from './audit.js';
-import { dynamoBulkStores } from './bulk-jobs.js';
+import { BULK_JOB_ITEMS, dynamoBulkStores } from './bulk-jobs.js';
 import {
   call,
   collect,
@@ -43,7 +43,7 @@ import {
   isTransactionCancelled,
 } from './calls.js';
 import { DynamoIdempotencyStore } from './idempotency.js';
-import { DynamoJobQueue, DynamoJobRetention, JobItems } from './job-queue.js';
+import { DynamoJobQueue, DynamoJobRetention, JobItems, QUERY_JOB_ITEMS } from './job-queue.js';
 import { DynamoOperationalStats } from './operational-stats.js';
 import { DynamoRateLimitStore } from './rate-limits.js';
 import { STATE_TABLES, type StateTableNames } from './tables.js';
@@ -95,7 +95,10 @@ export class DynamoStateStore implements StateStore {
     this.idempotency = new DynamoIdempotencyStore(this.db, this.t.idempotency);
     this.audit = new DynamoAuditStore(this.db, this.t.audit);
     this.rateLimits = new DynamoRateLimitStore(this.db, this.t.rateLimits);
-    this.stats = new DynamoOperationalStats(this.db, this.t.jobs);
+    this.stats = new DynamoOperationalStats(this.db, [
+      { name: 'query', table: this.t.jobs, counterTable: this.t.jobs, items: QUERY_JOB_ITEMS },
+      { name: 'bulk', table: this.t.bulkJobs, counterTable: this.t.jobs, items: BULK_JOB_ITEMS },
+    ]);
     this.bulk = dynamoBulkStores(this.db, { bulkJobs: this.t.bulkJobs, jobs: this.t.jobs });
   }
 

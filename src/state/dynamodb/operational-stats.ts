@@ -1,29 +1,35 @@
-/** Counts for metrics at scrape time: RUNNING from the lease index, QUEUED per tenant in the queue heads. */
+/**
+ * Counts for metrics at scrape time, per job kind (query jobs in the jobs table, bulk jobs in the
+ * bulk-jobs table): running from the kind's lease index, queued per flagged tenant (the queue heads'
+ * counter items) from its state index. Reads only active jobs, however many finished ones exist.
+ */
 import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { OperationalStats } from '../port.js';
 import { call } from './calls.js';
-import { STATE_TABLES } from './tables.js';
+import type { JobItemKind } from './job-queue.js';
 
-const [, JOBS_BY_STATUS, JOBS_BY_LEASE, QUEUED_TENANTS] = STATE_TABLES.jobs.indexes.map((i) => i.name);
+/** One job kind as the metrics name it, where its items live, and the counter table with its queue flags. */
+export interface CountedKind {
+  name: string;
+  table: string;
+  counterTable: string;
+  // biome-ignore lint/suspicious/noExplicitAny: only the kind's attribute and index names are read
+  items: JobItemKind<any, string>;
+}
 
 export class DynamoOperationalStats implements OperationalStats {
   constructor(
     private readonly db: DynamoDBDocumentClient,
-    private readonly table: string,
+    private readonly kinds: readonly CountedKind[],
   ) {}
 
-  private async count(input: Omit<QueryCommandInput, 'TableName'>): Promise<number> {
+  private async count(input: QueryCommandInput): Promise<number> {
     let total = 0;
     let start: Record<string, unknown> | undefined;
     do {
       const out = await call(() =>
         this.db.send(
-          new QueryCommand({
-            TableName: this.table,
-            Select: 'COUNT',
-            ...input,
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
+          new QueryCommand({ Select: 'COUNT', ...input, ...(start ? { ExclusiveStartKey: start } : {}) }),
         ),
       );
       total += out.Count ?? 0;
@@ -32,23 +38,18 @@ export class DynamoOperationalStats implements OperationalStats {
     return total;
   }
 
-  async activeJobCounts(): Promise<{ kind: string; status: string; count: number }[]> {
-    const running = await this.count({
-      IndexName: JOBS_BY_LEASE,
-      KeyConditionExpression: '#status = :s',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':s': 'RUNNING' },
-    });
+  private async flaggedTenants(kind: CountedKind): Promise<string[]> {
+    const { flag, queued } = kind.items;
     const tenants: string[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const out = await call(() =>
         this.db.send(
           new QueryCommand({
-            TableName: this.table,
-            IndexName: QUEUED_TENANTS,
-            KeyConditionExpression: 'queue_state = :q',
-            ExpressionAttributeValues: { ':q': 'QUEUED' },
+            TableName: kind.counterTable,
+            IndexName: flag.index,
+            KeyConditionExpression: `${flag.attribute} = :q`,
+            ExpressionAttributeValues: { ':q': queued },
             ...(start ? { ExclusiveStartKey: start } : {}),
           }),
         ),
@@ -56,18 +57,35 @@ export class DynamoOperationalStats implements OperationalStats {
       tenants.push(...(out.Items ?? []).map((i) => i.counter_tenant as string));
       start = out.LastEvaluatedKey;
     } while (start);
-    const queued = await Promise.all(
-      tenants.map((t) =>
-        this.count({
-          IndexName: JOBS_BY_STATUS,
-          KeyConditionExpression: 'tenant_status = :p',
-          ExpressionAttributeValues: { ':p': `${t}#QUEUED` },
-        }),
-      ),
+    return tenants;
+  }
+
+  private async countsOf(kind: CountedKind): Promise<{ kind: string; status: string; count: number }[]> {
+    const { items } = kind;
+    const running = this.count({
+      TableName: kind.table,
+      IndexName: items.leaseIndex,
+      KeyConditionExpression: '#state = :s',
+      ExpressionAttributeNames: { '#state': items.stateField },
+      ExpressionAttributeValues: { ':s': items.running },
+    });
+    const queued = (await this.flaggedTenants(kind)).map((t) =>
+      this.count({
+        TableName: kind.table,
+        IndexName: items.stateIndex,
+        KeyConditionExpression: '#p = :p',
+        ExpressionAttributeNames: { '#p': items.tenantStateAttribute },
+        ExpressionAttributeValues: { ':p': `${t}#${items.queued}` },
+      }),
     );
+    const queuedTotal = (await Promise.all(queued)).reduce((a, b) => a + b, 0);
     return [
-      { kind: 'query', status: 'QUEUED', count: queued.reduce((a, b) => a + b, 0) },
-      { kind: 'query', status: 'RUNNING', count: running },
+      { kind: kind.name, status: items.queued, count: queuedTotal },
+      { kind: kind.name, status: items.running, count: await running },
     ];
+  }
+
+  async activeJobCounts(): Promise<{ kind: string; status: string; count: number }[]> {
+    return (await Promise.all(this.kinds.map((k) => this.countsOf(k)))).flat();
   }
 }
