@@ -72,6 +72,9 @@ export class Monitoring extends Construct {
     });
     const jobsFailed = custom(METRIC.jobsFailed, SERVICE_NAMES.worker);
     const jobsCompleted = custom(METRIC.jobsCompleted, SERVICE_NAMES.worker);
+    // Runs stopped before the invocation timed out, and jobs whose invocation died (found by the sweep).
+    const jobsRequeued = custom(METRIC.jobsRequeued, SERVICE_NAMES.worker);
+    const leasesRecovered = custom(METRIC.leasesRecovered, SERVICE_NAMES.worker);
     const iteratorAge = functions.worker.metric('IteratorAge', {
       statistic: 'Maximum',
       period: FIVE_MINUTES,
@@ -167,7 +170,11 @@ export class Monitoring extends Construct {
       }),
     );
     dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Jobs', left: [jobsCompleted, jobsFailed], width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Jobs',
+        left: [jobsCompleted, jobsFailed, jobsRequeued, leasesRecovered],
+        width: 8,
+      }),
       new cloudwatch.GraphWidget({ title: 'Worker stream backlog (ms)', left: [iteratorAge], width: 8 }),
       new cloudwatch.GraphWidget({ title: 'Worker DLQ depth', left: [dlqDepth], width: 8 }),
     );

@@ -127,7 +127,8 @@ export function createWorkerJobs(core: Core, options: WorkerJobsOptions = {}): W
         if (requeued.length + failed.length < REQUEUE_BATCH) break;
       }
     }
-    opts.metrics?.leaseRecovered(report.requeued + report.expiredFailed);
+    const recovered = report.requeued + report.expiredFailed;
+    if (recovered > 0) opts.metrics?.leaseRecovered(recovered);
   }
 
   /** Claims claimable jobs in fair order, `concurrency` at a time, until none is left or time runs short. */
