@@ -459,7 +459,7 @@ describe('the serverless shape, end to end on DynamoDB Local, s3rver and the Dat
     expect((await call('initech', 'GET', `/v1/jobs/${a}`)).body.status).toBe('COMPLETED');
   });
 
-  it('a run the invocation cannot finish is stopped before the timeout and re-queued, never left RUNNING', async () => {
+  it('a run the invocation cannot finish is stopped before the timeout and re-queued, never left RUNNING, and fails on its last attempt', async () => {
     const shortLived = createWorkerHandler({
       jobs: async () => createWorkerJobs(core, { stopMarginMs: 2000 }),
       telemetry: workerTelemetry.telemetry,
@@ -489,8 +489,20 @@ describe('the serverless shape, end to end on DynamoDB Local, s3rver and the Dat
       batchItemFailures: [],
     });
     expect((await call('globex', 'GET', `/v1/jobs/${jobId}`)).body.status).toBe('QUEUED');
-    const cancelled = await call('globex', 'DELETE', `/v1/jobs/${jobId}`);
-    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+
+    // A job too long for any invocation does not loop: attempt 2 is re-queued, attempt 3 (the last) fails.
+    let trigger = runnableRecords(next, jobId);
+    for (const attempt of [2, 3]) {
+      expect(await shortLived({ Records: trigger }, lambdaContext(4500))).toEqual({ batchItemFailures: [] });
+      trigger = runnableRecords(await streamBatch(), jobId);
+      expect(trigger, `attempt ${attempt}`).toHaveLength(attempt === 2 ? 1 : 0);
+    }
+    const failed = await call('globex', 'GET', `/v1/jobs/${jobId}`);
+    expect(failed.body).toMatchObject({
+      status: 'FAILED',
+      error: { code: 'QUERY_TIMEOUT', details: { reason: 'worker_time_limit' } },
+    });
+    expect(workerTelemetry.metrics).toContainEqual({ name: 'JobsFailed', tenant: 'globex', value: 1 });
   });
 
   it('a bulk export travels Open → UploadComplete → bulk-jobs stream record → worker → JobComplete → presigned S3 download', async () => {
