@@ -562,4 +562,28 @@ describe('the serverless shape, end to end on DynamoDB Local, s3rver and the Dat
     expect(await core.results.list(`globex/${jobId}/`)).toEqual([]);
     expect((await core.state.jobs.get('globex', jobId))?.result).toBeNull();
   });
+
+  it('a suspended tenant’s valid key gets a Deny policy (API Gateway answers 403)', async () => {
+    await core.tenants.setStatus('initech', 'suspended');
+    try {
+      const event = authorizerEvent('GET', '/v1/jobs', `Bearer ${keys.initech}`);
+      // The authorizer's key cache holds a decision for at most 1 s.
+      let result = await authorizer(event);
+      for (const until = Date.now() + 2000; result.policyDocument.Statement[0]!.Effect === 'Allow'; ) {
+        expect(Date.now()).toBeLessThan(until);
+        await new Promise((r) => setTimeout(r, 100));
+        result = await authorizer(event);
+      }
+      expect(result.policyDocument.Statement).toEqual([
+        {
+          Action: 'execute-api:Invoke',
+          Effect: 'Deny',
+          Resource: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${API_ID}/${STAGE}/*/*`,
+        },
+      ]);
+      expect(result.context).toBeUndefined();
+    } finally {
+      await core.tenants.setStatus('initech', 'active');
+    }
+  });
 });
