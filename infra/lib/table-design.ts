@@ -81,11 +81,11 @@ export const TABLES = {
     ],
   },
   sessions: {
-    // Redshift Data API sessions, one per (tenant, db_user).
+    // Redshift Data API sessions: several per (tenant, db_user), `session_key` = `<db_user>#<session id>`.
     suffix: 'sessions',
     env: 'SPECTRA_DYNAMODB_SESSIONS_TABLE_NAME',
     partitionKey: 'tenant_id',
-    sortKey: 'db_user',
+    sortKey: 'session_key',
     indexes: [],
   },
   idempotency: {

@@ -170,7 +170,7 @@ export const SETTINGS = {
     env: 'SPECTRA_REDSHIFT_MAX_SESSIONS_PER_USER',
     schema: int(1, 500),
     default: 4,
-    doc: 'redshift-data: sessions kept per (tenant, db user) and process; concurrent statements beyond it run without a session.',
+    doc: 'redshift-data: sessions kept per (tenant, db user), counted across every process sharing the state store; concurrent statements beyond it run without a session.',
   },
   redshiftResultFormat: {
     env: 'SPECTRA_REDSHIFT_RESULT_FORMAT',
@@ -219,6 +219,12 @@ export const SETTINGS = {
     schema: z.string().min(3).max(255),
     default: 'spectra-rate-limits',
     doc: 'dynamodb: the shared rate-limit buckets table.',
+  },
+  dynamodbSessionsTableName: {
+    env: 'SPECTRA_DYNAMODB_SESSIONS_TABLE_NAME',
+    schema: z.string().min(3).max(255),
+    default: 'spectra-sessions',
+    doc: 'dynamodb: the Redshift Data API sessions table (shared session reuse; TTL on expires_at).',
   },
   s3BucketName: {
     env: 'SPECTRA_S3_BUCKET_NAME',

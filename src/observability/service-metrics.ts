@@ -75,6 +75,11 @@ export class ServiceMetrics {
     [],
     WAIT_BUCKETS,
   );
+  readonly warehouseSessions = this.registry.counter(
+    'spectra_warehouse_sessions_total',
+    'Redshift Data API statements by how they found a session: hits (reused), misses (none idle), created, replaced (refused: busy, expired, closed), sessionless.',
+    ['outcome'],
+  );
   readonly admissionRunning = this.registry.gauge(
     'spectra_query_slots_in_use',
     'Synchronous queries holding an admission slot.',

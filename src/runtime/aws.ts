@@ -12,12 +12,20 @@ import { createS3Client, S3ResultStore } from '../storage/s3/index.js';
 import {
   type RedshiftAuth,
   RedshiftDataWarehouse,
+  type RedshiftDataWarehouseOptions,
   type RedshiftTarget,
 } from '../warehouse/redshift-data/index.js';
 
 const region = (config: Config) => (config.awsRegion ? { region: config.awsRegion } : {});
 
-export function buildRedshiftDataWarehouse(config: Config): RedshiftDataWarehouse {
+/**
+ * `sessions`: where Data API sessions are kept for reuse — the StateStore's, so every process
+ * (API, workers, Lambdas) reuses the same sessions; without it, this process's memory.
+ */
+export function buildRedshiftDataWarehouse(
+  config: Config,
+  shared: Pick<RedshiftDataWarehouseOptions, 'sessions' | 'onSessionOutcome'> = {},
+): RedshiftDataWarehouse {
   const problems: string[] = [];
   const cluster = config.redshiftClusterId.trim();
   const workgroup = config.redshiftWorkgroupName.trim();
@@ -53,6 +61,7 @@ export function buildRedshiftDataWarehouse(config: Config): RedshiftDataWarehous
     resultFormat: config.redshiftResultFormat === 'json' ? 'JSON' : 'CSV',
     sessionKeepAliveSeconds: config.redshiftSessionKeepAliveSeconds,
     maxSessionsPerUser: config.redshiftMaxSessionsPerUser,
+    ...shared,
   });
 }
 
@@ -66,6 +75,7 @@ export function buildDynamoStateStore(config: Config): StateStore {
       idempotency: config.dynamodbIdempotencyTableName,
       audit: config.dynamodbAuditTableName,
       rateLimits: config.dynamodbRateLimitsTableName,
+      sessions: config.dynamodbSessionsTableName,
     },
     clientConfig: region(config),
   });
@@ -82,6 +92,7 @@ export function dynamoTableNames(config: Config): StateTableNames {
     idempotency: config.dynamodbIdempotencyTableName,
     audit: config.dynamodbAuditTableName,
     rateLimits: config.dynamodbRateLimitsTableName,
+    sessions: config.dynamodbSessionsTableName,
   };
 }
 

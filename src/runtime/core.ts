@@ -150,12 +150,19 @@ export async function buildCore(config: Config, log: Logger): Promise<Core> {
       config.warehouse !== 'postgres' || config.state !== 'postgres' || config.storage === 's3'
         ? await import('./aws.js')
         : null;
-    const warehouse: Warehouse = pgWarehouse ?? aws!.buildRedshiftDataWarehouse(config);
-    cleanups.push(() => warehouse.close());
+    if (pgWarehouse) cleanups.push(() => pgWarehouse.close());
     const state: StateStore =
       config.state === 'dynamodb' ? aws!.buildDynamoStateStore(config) : new PostgresStateStore(stateConn);
     cleanups.push(() => state.close());
     if (state instanceof PostgresStateStore) await state.migrate();
+    // Data API sessions live in the state store: every process reuses the same ones.
+    const warehouse: Warehouse =
+      pgWarehouse ??
+      aws!.buildRedshiftDataWarehouse(config, {
+        sessions: state.sessions,
+        onSessionOutcome: metrics ? (outcome) => metrics.warehouseSessions.inc({ outcome }) : undefined,
+      });
+    if (!pgWarehouse) cleanups.push(() => warehouse.close());
     const tenantRoles = adminConn ? new PostgresTenantRoles(adminConn) : null;
     if (tenantRoles) cleanups.push(() => tenantRoles.close());
     await guardReady;

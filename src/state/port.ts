@@ -1,6 +1,6 @@
 /**
  * The StateStore port: tenants, API keys, query jobs, the job queue, idempotency records, the audit
- * trail, shared rate-limit buckets. Shaped so DynamoDB can implement it: get/put by key,
+ * trail, shared rate-limit buckets, warehouse sessions. Shaped so DynamoDB can implement it: get/put by key,
  * conditional single-item updates, per-tenant time-ordered listing with an opaque cursor, expiry.
  * No joins, no cross-item transactions. One contract suite runs against each adapter.
  */
@@ -10,6 +10,7 @@ import type { BulkJob, BulkJobState, BulkOperation } from '../domain/bulk-job.js
 import type { JobStatus, QueryJob } from '../domain/query-job.js';
 import type { RateDecision } from '../domain/rate-limit.js';
 import type { ApiKeyRecord, Tenant } from '../domain/tenant.js';
+import type { ClaimedSession, WarehouseSession } from '../domain/warehouse-session.js';
 
 export interface Page<T> {
   items: T[];
@@ -299,6 +300,41 @@ export interface RateLimitStore {
   take(key: string, limitPerMinute: number, count: number): Promise<RateDecision[]>;
 }
 
+/** What a session claim asks for. Times are epoch ms on the caller's clock. */
+export interface SessionClaimRequest {
+  now: number;
+  /** Only sessions whose expiry is later than this qualify (a statement must not outlive its session). */
+  aliveUntil: number;
+  /** The claim lapses at this time if never released, so a process that died holds no session for ever. */
+  holdUntil: number;
+}
+
+export interface SessionClaim {
+  /** An idle, unexpired session of this (tenant, db user), now reserved for the caller; null when none. */
+  session: ClaimedSession | null;
+  /** Sessions of this (tenant, db user) believed alive (expiry after `now`), claimed ones included. */
+  live: number;
+}
+
+/**
+ * Redshift Data API sessions shared by every process (warehouse/redshift-data): a session runs one
+ * statement at a time, so `claim` is a compare-and-set on one record (idle or claim lapsed, not
+ * expired) and hands a session to one caller at a time, only ever to the (tenant, db user) that
+ * opened it.
+ */
+export interface WarehouseSessionStore {
+  claim(tenantId: string, dbUser: string, request: SessionClaimRequest): Promise<SessionClaim>;
+  /** Records a session the Data API has just opened; it starts claimed by the caller until `holdUntil`. */
+  add(session: WarehouseSession, holdUntil: number): Promise<ClaimedSession>;
+  /**
+   * Makes a claimed session idle again, alive until `expiresAt` (capped at 24 h after it was
+   * opened). Only the claim's holder may: false when the claim lapsed and was taken, or the session is gone.
+   */
+  release(session: ClaimedSession, expiresAt: number): Promise<boolean>;
+  /** Forgets a session (closed, expired or refused by the Data API). */
+  drop(session: WarehouseSession): Promise<void>;
+}
+
 /** Cheap counts for metrics, read at scrape time. */
 export interface OperationalStats {
   /** Jobs in active states (QUEUED, RUNNING, …) by kind (`query`, `bulk`) and status. */
@@ -314,6 +350,8 @@ export interface StateStore {
   idempotency: IdempotencyStore;
   audit: AuditStore;
   rateLimits: RateLimitStore;
+  /** Redshift Data API sessions (used when the warehouse is `redshift-data`). */
+  sessions: WarehouseSessionStore;
   stats: OperationalStats;
   /** The Bulk API's stores; adapters without them leave it undefined (the Bulk API is then off). */
   bulk?: BulkStateStores | undefined;

@@ -8,11 +8,12 @@
  * lookups, conditional single-item updates, per-tenant listing in time order with opaque cursors,
  * expiry filtered on read.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/domain/errors.js';
 import { asyncFieldsUnset, type JobStatus, type QueryJob } from '../../src/domain/query-job.js';
 import type { ApiKeyRecord, Tenant } from '../../src/domain/tenant.js';
+import type { WarehouseSession } from '../../src/domain/warehouse-session.js';
 import type { Page, StateStore } from '../../src/state/port.js';
 
 export interface StateUnderTest {
@@ -410,6 +411,141 @@ export function stateContract(name: string, factory: StateFactory): void {
           expect(e.details.field).toBe('cursor');
         },
       );
+    });
+
+    describe('warehouse sessions', () => {
+      const MINUTE = 60_000;
+      function session(overrides: Partial<WarehouseSession> = {}): WarehouseSession {
+        const t = Date.now();
+        return {
+          sessionId: randomUUID(),
+          tenantId: id('st'),
+          dbUser: `u_${randomBytes(4).toString('hex')}`,
+          createdAt: t,
+          expiresAt: t + 10 * MINUTE,
+          ...overrides,
+        };
+      }
+      const claimNow = (
+        s: Pick<WarehouseSession, 'tenantId' | 'dbUser'>,
+        extra: { aliveUntil?: number } = {},
+      ) => {
+        const t = Date.now();
+        return store.sessions.claim(s.tenantId, s.dbUser, {
+          now: t,
+          aliveUntil: extra.aliveUntil ?? t + 10_000,
+          holdUntil: t + MINUTE,
+        });
+      };
+      /** A session recorded and released: idle, alive for `ttlMs`. */
+      async function idle(s: WarehouseSession, ttlMs = 10 * MINUTE): Promise<void> {
+        const added = await store.sessions.add(s, Date.now() + MINUTE);
+        expect(await store.sessions.release(added, Date.now() + ttlMs)).toBe(true);
+      }
+
+      it('a session just added is claimed by its opener; released, it is handed out again', async () => {
+        const s = session();
+        const added = await store.sessions.add(s, Date.now() + MINUTE);
+        expect(added).toMatchObject({ ...s, claimToken: expect.any(String) });
+        expect(await claimNow(s)).toEqual({ session: null, live: 1 });
+        const until = Date.now() + 5 * MINUTE;
+        expect(await store.sessions.release(added, until)).toBe(true);
+        const claim = await claimNow(s);
+        expect(claim.live).toBe(1);
+        expect(claim.session).toMatchObject({
+          sessionId: s.sessionId,
+          tenantId: s.tenantId,
+          dbUser: s.dbUser,
+        });
+        expect(claim.session!.createdAt).toBe(s.createdAt);
+        expect(claim.session!.expiresAt).toBe(until);
+        expect(claim.session!.claimToken).not.toBe(added.claimToken);
+      });
+
+      it('concurrent claims: one idle session goes to exactly one caller; three to three', async () => {
+        const one = session();
+        await idle(one);
+        const got = await Promise.all(Array.from({ length: 10 }, () => claimNow(one)));
+        expect(got.filter((c) => c.session !== null)).toHaveLength(1);
+        expect(got.every((c) => c.live === 1)).toBe(true);
+
+        const pair = { tenantId: id('st'), dbUser: 'u_three' };
+        const three = [session(pair), session(pair), session(pair)];
+        for (const s of three) await idle(s);
+        const claims = await Promise.all(Array.from({ length: 10 }, () => claimNow(pair)));
+        const ids = claims.flatMap((c) => (c.session ? [c.session.sessionId] : []));
+        expect(ids.sort()).toEqual(three.map((s) => s.sessionId).sort());
+        expect((await claimNow(pair)).session).toBeNull();
+      });
+
+      it('never handed to another tenant or another db user', async () => {
+        const s = session();
+        await idle(s);
+        expect(await claimNow({ tenantId: id('st'), dbUser: s.dbUser })).toEqual({ session: null, live: 0 });
+        expect(await claimNow({ tenantId: s.tenantId, dbUser: `${s.dbUser}x` })).toEqual({
+          session: null,
+          live: 0,
+        });
+        // A db user whose name extends another's with the key separator is still another user.
+        expect(await claimNow({ tenantId: s.tenantId, dbUser: `${s.dbUser}#x` })).toEqual({
+          session: null,
+          live: 0,
+        });
+        expect((await claimNow(s)).session?.sessionId).toBe(s.sessionId);
+      });
+
+      it('an expired session, or one that expires before `aliveUntil`, is not handed out', async () => {
+        const pair = { tenantId: id('st'), dbUser: 'u_expiry' };
+        await idle(session(pair), 3_000);
+        const claim = await claimNow(pair, { aliveUntil: Date.now() + 10_000 });
+        expect(claim).toEqual({ session: null, live: 1 });
+        const t = Date.now() + 5_000;
+        expect(
+          await store.sessions.claim(pair.tenantId, pair.dbUser, {
+            now: t,
+            aliveUntil: t,
+            holdUntil: t + MINUTE,
+          }),
+        ).toEqual({ session: null, live: 0 });
+      });
+
+      it('release caps the expiry at 24 h after the session was opened', async () => {
+        const s = session({ createdAt: Date.now() - 24 * HOUR + 2 * MINUTE });
+        await idle(s, 60 * MINUTE);
+        expect((await claimNow(s)).session!.expiresAt).toBe(s.createdAt + 24 * HOUR);
+      });
+
+      it('a lapsed claim can be taken over; the old holder can no longer release it', async () => {
+        const s = session();
+        const added = await store.sessions.add(s, Date.now() - 1);
+        const taken = await claimNow(s);
+        expect(taken.session?.sessionId).toBe(s.sessionId);
+        expect(await store.sessions.release(added, Date.now() + MINUTE)).toBe(false);
+        expect(await store.sessions.release(taken.session!, Date.now() + MINUTE)).toBe(true);
+        expect(await store.sessions.release(taken.session!, Date.now() + MINUTE)).toBe(false);
+      });
+
+      it('a dropped session is gone: not claimed, not counted, not releasable', async () => {
+        const s = session();
+        const added = await store.sessions.add(s, Date.now() + MINUTE);
+        await store.sessions.drop(s);
+        expect(await claimNow(s)).toEqual({ session: null, live: 0 });
+        expect(await store.sessions.release(added, Date.now() + MINUTE)).toBe(false);
+        expect(await claimNow(s)).toEqual({ session: null, live: 0 });
+      });
+
+      it('live counts claimed and idle sessions of the pair, the most recently used is claimed first', async () => {
+        const pair = { tenantId: id('st'), dbUser: 'u_live' };
+        const older = session(pair);
+        const newer = session(pair);
+        await idle(older, 5 * MINUTE);
+        await idle(newer, 8 * MINUTE);
+        await store.sessions.add(session(pair), Date.now() + MINUTE);
+        const first = await claimNow(pair);
+        expect([first.session?.sessionId, first.live]).toEqual([newer.sessionId, 3]);
+        expect((await claimNow(pair)).session?.sessionId).toBe(older.sessionId);
+        expect(await claimNow(pair)).toEqual({ session: null, live: 3 });
+      });
     });
   });
 }

@@ -189,6 +189,7 @@ beforeAll(async () => {
     SPECTRA_DYNAMODB_IDEMPOTENCY_TABLE_NAME: tables.idempotency,
     SPECTRA_DYNAMODB_AUDIT_TABLE_NAME: tables.audit,
     SPECTRA_DYNAMODB_RATE_LIMITS_TABLE_NAME: tables.rateLimits,
+    SPECTRA_DYNAMODB_SESSIONS_TABLE_NAME: tables.sessions,
     SPECTRA_SECRET_ARN: SECRET_ARN,
     SPECTRA_JOB_MAX_TIMEOUT_SECONDS: '840',
     // One RUNNING job at a time for initech: its second job must wait for the sweep.

@@ -12,7 +12,8 @@
  * - `SessionKeepAliveSeconds` opens a session (one dedicated connection) and returns its
  *   `SessionId`; a statement sent with `SessionId` runs on it, as its user. A session runs one
  *   statement at a time, is closed after `keepAlive` idle seconds, and refuses work when busy or
- *   closed (ValidationException). Sent with `SessionId`, connection parameters are refused.
+ *   closed (ValidationException: `Session is not available` once closed or expired, `Session with
+ *   Id: … is invalid` for an id never issued). Sent with `SessionId`, connection parameters are refused.
  * - Results: `ResultFormat: CSV` → GetStatementResultV2 (`Records[].CSVRecords`, chunks of
  *   `chunkRows` records, NULL as an unquoted empty field, '' as `""`); JSON → GetStatementResult
  *   (typed fields). Pages of `pageRows` rows linked by `NextToken`.
@@ -179,6 +180,15 @@ export class RedshiftDataFake {
     await s.client.end().catch(() => {});
   }
 
+  /** Expires every open session (of `dbUser`, if given) as an idle timeout would; returns their ids. */
+  async expireSessions(dbUser?: string): Promise<string[]> {
+    const ids = this.openSessions()
+      .filter((s) => dbUser === undefined || s.dbUser === dbUser)
+      .map((s) => s.id);
+    for (const id of ids) await this.closeSession(id);
+    return ids;
+  }
+
   statementsRun(): { id: string; status: Status; dbUser: string; sessionId?: string; sql: string }[] {
     return [...this.statements.values()].map((s) => ({
       id: s.id,
@@ -287,8 +297,9 @@ export class RedshiftDataFake {
       );
       if (forbidden.length) throw validation(`SessionId cannot be combined with ${forbidden.join(', ')}`);
       session = this.sessionsById.get(String(input.SessionId));
-      if (!session || session.closed)
-        throw validation(`Session ${input.SessionId} is not available: it expired or was closed`);
+      // The real service's wording for the two cases (a reclaimed session, an id it never issued).
+      if (!session) throw validation(`Session with Id: ${input.SessionId} is invalid`);
+      if (session.closed) throw validation('Session is not available');
       if (session.busy)
         throw validation(`Session ${session.id} is busy: a session runs one statement at a time`);
       dbUser = session.dbUser;

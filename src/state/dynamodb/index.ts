@@ -1,9 +1,9 @@
 /**
- * StateStore on DynamoDB (serverless shape): tenants, API keys, query jobs and bulk jobs in the tables of
- * tables.ts (the CDK stack's design; docs/aws.md). Every status change is a conditional write.
- * Job listings query a tenant-keyed index whose partition comes from the caller, never from the
- * cursor, so a cursor cannot reach another tenant's items. Expired items are hidden at read time
- * (DynamoDB's TTL deletes them late).
+ * StateStore on DynamoDB (serverless shape): tenants, API keys, query jobs, bulk jobs and Data API
+ * sessions in the tables of tables.ts (the CDK stack's design; docs/aws.md). Every status change
+ * is a conditional write. Job listings query a tenant-keyed index whose partition comes from the
+ * caller, never from the cursor, so a cursor cannot reach another tenant's items. Expired items
+ * are hidden at read time (DynamoDB's TTL deletes them late).
  */
 import { DescribeTableCommand, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import {
@@ -46,6 +46,7 @@ import { DynamoIdempotencyStore } from './idempotency.js';
 import { DynamoJobQueue, DynamoJobRetention, JobItems, QUERY_JOB_ITEMS } from './job-queue.js';
 import { DynamoOperationalStats } from './operational-stats.js';
 import { DynamoRateLimitStore } from './rate-limits.js';
+import { DynamoSessionStore } from './sessions.js';
 import { STATE_TABLES, type StateTableNames } from './tables.js';
 
 export { createDynamoClient } from './calls.js';
@@ -81,6 +82,7 @@ export class DynamoStateStore implements StateStore {
   readonly idempotency: DynamoIdempotencyStore;
   readonly audit: DynamoAuditStore;
   readonly rateLimits: DynamoRateLimitStore;
+  readonly sessions: DynamoSessionStore;
   readonly stats: DynamoOperationalStats;
   /** The Bulk API's stores on the bulk-jobs table (bulk-jobs.ts); its RUNNING count is the jobs table's counter. */
   readonly bulk: BulkStateStores;
@@ -95,6 +97,7 @@ export class DynamoStateStore implements StateStore {
     this.idempotency = new DynamoIdempotencyStore(this.db, this.t.idempotency);
     this.audit = new DynamoAuditStore(this.db, this.t.audit);
     this.rateLimits = new DynamoRateLimitStore(this.db, this.t.rateLimits);
+    this.sessions = new DynamoSessionStore(this.db, this.t.sessions);
     this.stats = new DynamoOperationalStats(this.db, [
       { name: 'query', table: this.t.jobs, counterTable: this.t.jobs, items: QUERY_JOB_ITEMS },
       { name: 'bulk', table: this.t.bulkJobs, counterTable: this.t.jobs, items: BULK_JOB_ITEMS },

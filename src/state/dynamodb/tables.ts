@@ -17,6 +17,7 @@
  *                                             by-tenant-state (tenant_state = `<tenant>#<state>` / created_at)
  *                                             by-tenant-queued (tenant_state / queued_at; only queued jobs)
  *                                             by-state-lease (state / lease_expires_at; only leased jobs)
+ *   sessions     tenant_id + session_key (`<db_user>#<session id>`: Redshift Data API sessions)
  *   idempotency  tenant_id + idempotency_key
  *   audit        tenant_id + entry_key        by-day (day / entry_key)
  *   rate-limits  bucket_key
@@ -77,6 +78,12 @@ export const STATE_TABLES = {
       { name: 'by-state-lease', partitionKey: 'state', sortKey: 'lease_expires_at' },
     ],
   },
+  sessions: {
+    suffix: 'sessions',
+    partitionKey: 'tenant_id',
+    sortKey: 'session_key',
+    indexes: [],
+  },
   idempotency: {
     suffix: 'idempotency',
     partitionKey: 'tenant_id',
@@ -109,6 +116,7 @@ export function stateTableNames(prefix = 'spectra'): StateTableNames {
     apiKeys: `${prefix}-${STATE_TABLES.apiKeys.suffix}`,
     jobs: `${prefix}-${STATE_TABLES.jobs.suffix}`,
     bulkJobs: `${prefix}-${STATE_TABLES.bulkJobs.suffix}`,
+    sessions: `${prefix}-${STATE_TABLES.sessions.suffix}`,
     idempotency: `${prefix}-${STATE_TABLES.idempotency.suffix}`,
     audit: `${prefix}-${STATE_TABLES.audit.suffix}`,
     rateLimits: `${prefix}-${STATE_TABLES.rateLimits.suffix}`,

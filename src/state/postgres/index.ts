@@ -14,6 +14,7 @@ import { iso, JOB_INSERT_COLUMNS, jobInsertValues, patchAssignments, rowToJob } 
 import { MIGRATIONS } from './migrations.js';
 import { PostgresOperationalStats } from './operational-stats.js';
 import { PostgresRateLimitStore } from './rate-limits.js';
+import { PostgresSessionStore } from './sessions.js';
 
 function rowToTenant(r: Record<string, unknown>): Tenant {
   return {
@@ -58,6 +59,7 @@ export class PostgresStateStore implements StateStore {
   readonly idempotency: PostgresIdempotencyStore;
   readonly audit: PostgresAuditStore;
   readonly rateLimits: PostgresRateLimitStore;
+  readonly sessions: PostgresSessionStore;
   readonly stats: PostgresOperationalStats;
   readonly bulk: BulkStateStores;
 
@@ -79,6 +81,7 @@ export class PostgresStateStore implements StateStore {
     this.idempotency = new PostgresIdempotencyStore(q);
     this.audit = new PostgresAuditStore(q, () => this.pool.connect());
     this.rateLimits = new PostgresRateLimitStore(q);
+    this.sessions = new PostgresSessionStore(q);
     this.stats = new PostgresOperationalStats(q);
     this.bulk = {
       jobs: new PostgresBulkJobs(q),

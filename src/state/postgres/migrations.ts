@@ -277,4 +277,21 @@ CREATE TRIGGER bulk_jobs_notify AFTER INSERT OR UPDATE OF state ON bulk_jobs
   FOR EACH ROW WHEN (NEW.state IN ('UploadComplete', 'Aborted')) EXECUTE FUNCTION spectra_bulk_job_notify();
 `,
   },
+  {
+    version: 5,
+    name: 'redshift data api sessions',
+    sql: `
+-- Data API sessions shared by every process; a claim is a conditional UPDATE of one row (sessions.ts).
+CREATE TABLE warehouse_sessions (
+  tenant_id text NOT NULL,
+  db_user text NOT NULL,
+  session_id text NOT NULL,
+  created_at timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL,
+  claim_token text,
+  claimed_until timestamptz,
+  PRIMARY KEY (tenant_id, db_user, session_id)
+);
+`,
+  },
 ];

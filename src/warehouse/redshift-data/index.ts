@@ -5,8 +5,9 @@
  * tenant's `SecretArn`) → DescribeStatement polled with backoff until a deadline → result pages
  * streamed into the sink (CSV through GetStatementResultV2 by default, typed JSON through
  * GetStatementResult as the fallback). Sessions are reused per (tenant, db user) through
- * `SessionKeepAliveSeconds` / `SessionId`; a session the API refuses (busy, expired, gone) is
- * dropped and the statement resubmitted without it. Timeouts, aborts and `cancel(ref)` call
+ * `SessionKeepAliveSeconds` / `SessionId`, kept in the StateStore's `sessions` (shared by every
+ * process); a session the API refuses (busy, expired, gone) is dropped and the statement
+ * resubmitted on a new one. Timeouts, aborts and `cancel(ref)` call
  * CancelStatement. Design notes: docs/aws.md.
  */
 import {
@@ -23,8 +24,10 @@ import {
   type RedshiftDataClientConfig,
 } from '@aws-sdk/client-redshift-data';
 import { ApiError } from '../../domain/errors.js';
+import type { ClaimedSession, WarehouseSession } from '../../domain/warehouse-session.js';
 import { type DataApiParameter, toDataApiStatement } from '../../sql/data-api-params.js';
 import { initSqlGuard } from '../../sql/index.js';
+import type { WarehouseSessionStore } from '../../state/port.js';
 import type {
   ExecutionContext,
   ExecutionResult,
@@ -37,15 +40,16 @@ import type {
 import { StatementCancelledError } from '../statement-cancelled.js';
 import { type CsvField, CsvRecordReader } from './csv-records.js';
 import { awsErrorName, isSessionRefusal, statementFailure, translateAwsError } from './errors.js';
-import { InMemorySessionStore, type SessionStore, type WarehouseSession } from './sessions.js';
+import { InMemorySessionStore } from './sessions.js';
 import { type ResultColumn, resultColumns } from './types.js';
 
-export type { SessionStore, WarehouseSession } from './sessions.js';
 export { InMemorySessionStore } from './sessions.js';
 
 const REF_PREFIX = 'rsd:';
 /** A session this close to its expiry is not reused: the statement could outlive it. */
 const SESSION_EXPIRY_MARGIN_MS = 10_000;
+/** A claim outlives the statement's deadline by this much before another process may take the session. */
+const SESSION_CLAIM_MARGIN_MS = 10_000;
 const LABEL_PATTERN = /^[A-Za-z0-9_.:-]{1,60}$/;
 /** After CancelStatement, how long to wait for the statement to reach a final status. */
 const CANCEL_SETTLE_MS = 2000;
@@ -79,9 +83,12 @@ export interface RedshiftDataWarehouseOptions {
   resultFormat?: 'CSV' | 'JSON';
   /** 0 disables session reuse. */
   sessionKeepAliveSeconds: number;
-  /** Sessions kept per (tenant, db user); beyond it, statements run without a session. */
+  /** Sessions kept per (tenant, db user), across the processes sharing `sessions`; beyond it, statements run without a session. */
   maxSessionsPerUser?: number;
-  sessions?: SessionStore;
+  /** Where sessions are kept: the StateStore's `sessions` in services; default one process's memory. */
+  sessions?: WarehouseSessionStore;
+  /** Called once per statement with how it found its session (metrics). */
+  onSessionOutcome?: (outcome: SessionOutcome) => void;
   polling?: Partial<PollingOptions>;
 }
 
@@ -98,9 +105,11 @@ export interface SessionStats {
   sessionless: number;
 }
 
+export type SessionOutcome = keyof SessionStats;
+
 interface Submitted {
   id: string;
-  session: WarehouseSession | null;
+  session: ClaimedSession | null;
 }
 
 /** Builds a Data API client; the SDK's Node-version notice is not for our users (NOTES.md). */
@@ -112,7 +121,7 @@ export function createRedshiftDataClient(config: RedshiftDataClientConfig = {}):
 export class RedshiftDataWarehouse implements Warehouse {
   private readonly client: RedshiftDataClient;
   private readonly ownsClient: boolean;
-  private readonly sessions: SessionStore;
+  private readonly sessions: WarehouseSessionStore;
   private readonly polling: PollingOptions;
   private readonly maxSessionsPerUser: number;
   private resultFormat: 'CSV' | 'JSON';
@@ -148,7 +157,7 @@ export class RedshiftDataWarehouse implements Warehouse {
     const deadline = Date.now() + ctx.timeoutMs;
     await initSqlGuard(); // the parameter rewrite uses the guard's tokenizer (loaded once)
     const { sql, parameters } = toDataApiStatement(statement.sql, statement.params);
-    const submitted = await this.submit(ctx, sql, parameters);
+    const submitted = await this.submit(ctx, sql, parameters, deadline);
     const statementRef = REF_PREFIX + submitted.id;
     ctx.onStatement?.(statementRef);
     let description: DescribeStatementResponse;
@@ -158,8 +167,8 @@ export class RedshiftDataWarehouse implements Warehouse {
       // The result is cached by the Data API: the session is free once the statement has ended.
       if (submitted.session) {
         await this.sessions
-          .release(submitted.session.sessionId, Date.now() + this.opts.sessionKeepAliveSeconds * 1000)
-          .catch(() => {});
+          .release(submitted.session, Date.now() + this.opts.sessionKeepAliveSeconds * 1000)
+          .catch(() => false);
       }
     }
     const result = await this.readResult(submitted.id, description, ctx, sink);
@@ -213,6 +222,7 @@ export class RedshiftDataWarehouse implements Warehouse {
     ctx: ExecutionContext,
     sql: string,
     parameters: DataApiParameter[],
+    deadline: number,
   ): Promise<Submitted> {
     const base: ExecuteStatementInput = {
       Sql: sql,
@@ -222,33 +232,47 @@ export class RedshiftDataWarehouse implements Warehouse {
     };
     const keepAlive = this.opts.sessionKeepAliveSeconds;
     if (keepAlive <= 0) {
-      this.stats.sessionless++;
+      this.count('sessionless');
       return { id: await this.send({ ...base, ...this.connection(ctx) }, ctx), session: null };
     }
 
-    const claim = await this.sessions.claim(ctx.tenantId, ctx.dbUser, Date.now() + SESSION_EXPIRY_MARGIN_MS);
+    // The claim lasts until the statement has surely ended (deadline, then cancel and settle).
+    const holdUntil = deadline + CANCEL_SETTLE_MS + SESSION_CLAIM_MARGIN_MS;
+    const now = Date.now();
+    let claim: Awaited<ReturnType<WarehouseSessionStore['claim']>>;
+    try {
+      claim = await this.sessions.claim(ctx.tenantId, ctx.dbUser, {
+        now,
+        aliveUntil: now + SESSION_EXPIRY_MARGIN_MS,
+        holdUntil,
+      });
+    } catch {
+      // The store is unreachable: a session opened now could not be recorded, so none is opened.
+      this.count('sessionless');
+      return { id: await this.send({ ...base, ...this.connection(ctx) }, ctx), session: null };
+    }
     let live = claim.live;
     const reusable = claim.session;
     if (reusable && reusable.tenantId === ctx.tenantId && reusable.dbUser === ctx.dbUser) {
       try {
         // A session already knows its cluster, database and user: only the statement goes with it.
         const id = await this.send({ ...base, SessionId: reusable.sessionId }, ctx, { raw: true });
-        this.stats.hits++;
+        this.count('hits');
         return { id, session: reusable };
       } catch (e) {
         if (!isSessionRefusal(e)) {
           // Throttling, capacity, network: nothing says the session is gone; it stays for the next statement.
-          await this.sessions.release(reusable.sessionId, reusable.expiresAt).catch(() => {});
+          await this.sessions.release(reusable, reusable.expiresAt).catch(() => false);
           throw translateAwsError(e, 'ExecuteStatement');
         }
-        await this.sessions.drop(reusable.sessionId).catch(() => {});
+        await this.sessions.drop(reusable).catch(() => {});
         live--;
-        this.stats.replaced++;
+        this.count('replaced');
       }
     } else if (reusable) {
-      await this.sessions.release(reusable.sessionId, reusable.expiresAt).catch(() => {});
+      await this.sessions.release(reusable, reusable.expiresAt).catch(() => false);
     }
-    this.stats.misses++;
+    this.count('misses');
 
     const connection = this.connection(ctx);
     const key = `${ctx.tenantId}\u0000${ctx.dbUser}`;
@@ -261,17 +285,18 @@ export class RedshiftDataWarehouse implements Warehouse {
           ctx,
         );
         if (!out.SessionId) return { id: out.Id!, session: null };
-        const now = Date.now();
+        const openedAt = Date.now();
         const session: WarehouseSession = {
           sessionId: out.SessionId,
           tenantId: ctx.tenantId,
           dbUser: ctx.dbUser,
-          createdAt: now,
-          expiresAt: now + keepAlive * 1000,
+          createdAt: openedAt,
+          expiresAt: openedAt + keepAlive * 1000,
         };
-        await this.sessions.add(session).catch(() => {});
-        this.stats.created++;
-        return { id: out.Id!, session };
+        this.count('created');
+        // Unrecorded (store unreachable), the session still serves this statement; it then idles out.
+        const recorded = await this.sessions.add(session, holdUntil).catch(() => null);
+        return { id: out.Id!, session: recorded };
       } catch (e) {
         if (awsErrorName(e) !== 'ActiveSessionsExceededException')
           throw translateAwsError(e, 'ExecuteStatement');
@@ -281,8 +306,13 @@ export class RedshiftDataWarehouse implements Warehouse {
         else this.opening.delete(key);
       }
     }
-    this.stats.sessionless++;
+    this.count('sessionless');
     return { id: await this.send({ ...base, ...connection }, ctx), session: null };
+  }
+
+  private count(outcome: SessionOutcome): void {
+    this.stats[outcome]++;
+    this.opts.onSessionOutcome?.(outcome);
   }
 
   private async send(input: ExecuteStatementInput, ctx: ExecutionContext, opts: { raw?: boolean } = {}) {

@@ -12,9 +12,16 @@ import { S3RVER_CREDENTIALS, s3Endpoint } from '../../helpers/s3-fixture.js';
 
 const prefix = uniqueTablePrefix('init');
 const bucket = `init-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
-const tables = ['jobs', 'tenants', 'api-keys', 'idempotency', 'audit', 'rate-limits', 'bulk-jobs'].map(
-  (t) => `${prefix}-${t}`,
-);
+const tables = [
+  'jobs',
+  'tenants',
+  'api-keys',
+  'idempotency',
+  'audit',
+  'rate-limits',
+  'bulk-jobs',
+  'sessions',
+].map((t) => `${prefix}-${t}`);
 
 beforeAll(async () => {
   const env = {
@@ -30,6 +37,7 @@ beforeAll(async () => {
     SPECTRA_DYNAMODB_AUDIT_TABLE_NAME: tables[4],
     SPECTRA_DYNAMODB_RATE_LIMITS_TABLE_NAME: tables[5],
     SPECTRA_DYNAMODB_BULK_TABLE_NAME: tables[6],
+    SPECTRA_DYNAMODB_SESSIONS_TABLE_NAME: tables[7],
     SPECTRA_S3_BUCKET_NAME: bucket,
   };
   for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v as string);

@@ -5,12 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../../src/domain/errors.js';
+import type { WarehouseSessionStore } from '../../../src/state/port.js';
 import type { ExecutionContext, Warehouse } from '../../../src/warehouse/port.js';
 import { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
 import {
   InMemorySessionStore,
   type RedshiftDataWarehouse,
-  type SessionStore,
 } from '../../../src/warehouse/redshift-data/index.js';
 import { RecordingSink } from '../../contracts/warehouse-contract.js';
 import type { RedshiftDataFake } from '../../fakes/redshift-data-fake.js';
@@ -125,7 +125,7 @@ describe('session reuse', () => {
     const a = dataApiWarehouse(fake, { sessions: shared });
     // B's store believes A's session is idle, as a stale shared record would.
     let stale: string | undefined;
-    const staleStore: SessionStore = {
+    const staleStore: WarehouseSessionStore = {
       claim: async (tenantId, dbUser) => ({
         session: {
           sessionId: stale!,
@@ -133,11 +133,13 @@ describe('session reuse', () => {
           dbUser,
           createdAt: Date.now(),
           expiresAt: Date.now() + 60_000,
+          claimToken: 'stale',
+          claimedUntil: Date.now() + 60_000,
         },
         live: 1,
       }),
-      add: async () => {},
-      release: async () => {},
+      add: async (session, holdUntil) => ({ ...session, claimToken: 'new', claimedUntil: holdUntil }),
+      release: async () => true,
       drop: async () => {},
     };
     const b = dataApiWarehouse(fake, { sessions: staleStore });

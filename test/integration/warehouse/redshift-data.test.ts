@@ -25,8 +25,8 @@ warehouseContract(
     return {
       warehouse,
       tenants: pgFacts().tenants,
-      // The Data API reports a failed statement's message only: there is no SQLSTATE to pass on.
-      sql: { failingSqlstate: undefined },
+      // The Data API reports a failed statement's message only; the adapter derives the SQLSTATE
+      // of common failures (division by zero: 22012) from its wording (errors.ts).
       isRunning: async (ref) => {
         const id = ref.replace(/^rsd:/, '');
         return RUNNING.has(fake.statementsRun().find((s) => s.id === id)?.status ?? '');

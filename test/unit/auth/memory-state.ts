@@ -71,6 +71,7 @@ export class MemoryState implements StateStore {
   // Nor are the operability stores (test/integration/audit covers them).
   readonly audit = {} as StateStore['audit'];
   readonly rateLimits = {} as StateStore['rateLimits'];
+  readonly sessions = {} as StateStore['sessions'];
   readonly stats = {} as StateStore['stats'];
 
   async ping(): Promise<void> {}

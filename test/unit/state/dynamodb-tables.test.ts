@@ -35,6 +35,7 @@ describe('DynamoDB state tables = infra/lib/table-design.ts', () => {
       idempotency: 'spectra-idempotency',
       audit: 'spectra-audit',
       rateLimits: 'spectra-rate-limits',
+      sessions: 'spectra-sessions',
     });
   });
 });
