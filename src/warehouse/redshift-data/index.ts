@@ -27,7 +27,7 @@ import { ApiError } from '../../domain/errors.js';
 import type { ClaimedSession, WarehouseSession } from '../../domain/warehouse-session.js';
 import { type DataApiParameter, toDataApiStatement } from '../../sql/data-api-params.js';
 import { initSqlGuard } from '../../sql/index.js';
-import type { WarehouseSessionStore } from '../../state/port.js';
+import type { SessionClaim, WarehouseSessionStore } from '../../state/port.js';
 import type {
   ExecutionContext,
   ExecutionResult,
@@ -83,11 +83,11 @@ export interface RedshiftDataWarehouseOptions {
   resultFormat?: 'CSV' | 'JSON';
   /** 0 disables session reuse. */
   sessionKeepAliveSeconds: number;
-  /** Sessions kept per (tenant, db user), across the processes sharing `sessions`; beyond it, statements run without a session. */
+  /** Sessions alive per (tenant, db user) in `sessions` (all processes sharing it); beyond, statements run without one. */
   maxSessionsPerUser?: number;
   /** Where sessions are kept: the StateStore's `sessions` in services; default one process's memory. */
   sessions?: WarehouseSessionStore;
-  /** Called once per statement with how it found its session (metrics). */
+  /** Called with each `SessionStats` event as it is counted (metrics). */
   onSessionOutcome?: (outcome: SessionOutcome) => void;
   polling?: Partial<PollingOptions>;
 }
@@ -239,7 +239,7 @@ export class RedshiftDataWarehouse implements Warehouse {
     // The claim lasts until the statement has surely ended (deadline, then cancel and settle).
     const holdUntil = deadline + CANCEL_SETTLE_MS + SESSION_CLAIM_MARGIN_MS;
     const now = Date.now();
-    let claim: Awaited<ReturnType<WarehouseSessionStore['claim']>>;
+    let claim: SessionClaim;
     try {
       claim = await this.sessions.claim(ctx.tenantId, ctx.dbUser, {
         now,
