@@ -13,6 +13,7 @@ import { startServer } from '../runtime/server.js';
 import { VERSION } from '../runtime/version.js';
 import { startWorkerProcess } from '../runtime/worker.js';
 import { ADMIN_USAGE, runAdminCommand } from './admin-client.js';
+import { ADMIN_KEY_USAGE, runAdminKeyCommand } from './admin-key.js';
 import { AUDIT_USAGE, runAuditCommand } from './audit.js';
 
 const USAGE = `Usage: spectra <command> [flags]
@@ -24,6 +25,7 @@ Commands:
   keys       manage API keys of a running server (see below)
   audit      read the audit trail of a running server (see below)
   aws init   create the DynamoDB tables and the S3 bucket at the configured endpoints (docs/aws.md)
+  admin-key  issue an admin:* API key straight into the state store (first key of a deployment)
   version    print the version
 
 Flags for serve (each also settable as an environment variable, see docs/configuration.md):
@@ -44,7 +46,8 @@ Flags for serve (each also settable as an environment variable, see docs/configu
 attaches to the embedded PostgreSQL of a \`spectra serve\` running in the same --home.
 
 ${ADMIN_USAGE}
-${AUDIT_USAGE}`;
+${AUDIT_USAGE}
+${ADMIN_KEY_USAGE}`;
 
 const STRING_FLAGS = [
   'home',
@@ -75,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'audit') return runAuditCommand(rest);
   // Loads the AWS SDK: imported only for this command.
   if (command === 'aws') return (await import('./aws-init.js')).runAwsCommand(rest);
+  if (command === 'admin-key') return runAdminKeyCommand(rest);
   if (command !== 'serve' && command !== 'worker') {
     process.stderr.write(`spectra: unknown command "${command}"\n\n${USAGE}`);
     return 2;

@@ -36,8 +36,10 @@ export function cancellationCodes(e: unknown): string[] {
 
 export function unavailable(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
-  const name = (e as { name?: string })?.name ?? 'Error';
-  const details: Record<string, unknown> = { cause: name };
+  const err = e as { name?: string; code?: string } | null;
+  const name = err?.name ?? 'Error';
+  // A socket error is a plain Error: its code (ECONNREFUSED, ENOTFOUND…) says more than its name.
+  const details: Record<string, unknown> = { cause: name === 'Error' && err?.code ? err.code : name };
   if (name === 'ResourceNotFoundException')
     details.hint = 'a state table does not exist: run `spectra aws init`';
   return new ApiError(
