@@ -1,8 +1,8 @@
 /**
  * The AWS names shared by the CDK app, the DynamoDB/S3 adapters and the Lambda entry points: tables,
  * their keys and indexes, the TTL attribute, the bucket prefixes and the environment variables that
- * carry them. Pure constants, no imports: the adapters may import this module, or copy the names and
- * let test/infra pin them. Change a name here and in the adapter in the same commit.
+ * carry them. Pure constants, no imports, so the adapters import it (src/state/dynamodb/tables.ts
+ * uses TABLES as its own design) and a change here is a change of both.
  *
  * Why these keys:
  * - jobs and bulk jobs are keyed by their own id, not by tenant: Lambda processes DynamoDB stream

@@ -66,20 +66,7 @@ export function buildRedshiftDataWarehouse(
 }
 
 export function buildDynamoStateStore(config: Config): StateStore {
-  const store = new DynamoStateStore({
-    tables: {
-      tenants: config.dynamodbTenantsTableName,
-      apiKeys: config.dynamodbApiKeysTableName,
-      jobs: config.dynamodbTableName,
-      bulkJobs: config.dynamodbBulkTableName,
-      idempotency: config.dynamodbIdempotencyTableName,
-      audit: config.dynamodbAuditTableName,
-      rateLimits: config.dynamodbRateLimitsTableName,
-      sessions: config.dynamodbSessionsTableName,
-    },
-    clientConfig: region(config),
-  });
-  return store;
+  return new DynamoStateStore({ tables: dynamoTableNames(config), clientConfig: region(config) });
 }
 
 /** The StateStore's DynamoDB table names from configuration (what `spectra aws init` creates). */

@@ -1,7 +1,7 @@
 /**
- * The DynamoDB tables of the StateStore, as infra/lib/table-design.ts defines them for the CDK
- * stack (names copied here, pinned by test/unit/state/dynamodb-tables.test.ts): one table per
- * entity, string keys, on-demand capacity, TTL on `expires_at` (epoch seconds), streams.
+ * The DynamoDB tables of the StateStore: infra/lib/table-design.ts defines them once, for the CDK
+ * stack and for this adapter: one table per entity, string keys, on-demand capacity, TTL on
+ * `expires_at` (epoch seconds), streams.
  *
  *   table        key                          indexes (partition / sort)
  *   tenants      tenant_id                    by-db-user (db_user)
@@ -37,90 +37,19 @@ import {
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
+import { type IndexDesign, TABLES, TTL_ATTRIBUTE } from '../../../infra/lib/table-design.js';
 
-export const TTL_ATTRIBUTE = 'expires_at';
-
-export interface IndexDesign {
-  name: string;
-  partitionKey: string;
-  sortKey?: string;
-}
-
-export const STATE_TABLES = {
-  tenants: {
-    suffix: 'tenants',
-    partitionKey: 'tenant_id',
-    indexes: [{ name: 'by-db-user', partitionKey: 'db_user' }],
-  },
-  apiKeys: {
-    suffix: 'api-keys',
-    partitionKey: 'key_id',
-    indexes: [{ name: 'by-tenant', partitionKey: 'tenant_id', sortKey: 'created_at' }],
-  },
-  jobs: {
-    suffix: 'jobs',
-    partitionKey: 'job_id',
-    indexes: [
-      { name: 'by-tenant-submitted', partitionKey: 'tenant_id', sortKey: 'submitted_at' },
-      { name: 'by-tenant-status', partitionKey: 'tenant_status', sortKey: 'submitted_at' },
-      { name: 'by-status-lease', partitionKey: 'status', sortKey: 'lease_expires_at' },
-      { name: 'by-queued-tenant', partitionKey: 'queue_state', sortKey: 'counter_tenant' },
-      { name: 'by-bulk-queued-tenant', partitionKey: 'bulk_queue_state', sortKey: 'counter_tenant' },
-    ],
-  },
-  bulkJobs: {
-    suffix: 'bulk-jobs',
-    partitionKey: 'job_id',
-    indexes: [
-      { name: 'by-tenant-created', partitionKey: 'tenant_id', sortKey: 'created_at' },
-      { name: 'by-tenant-state', partitionKey: 'tenant_state', sortKey: 'created_at' },
-      { name: 'by-tenant-queued', partitionKey: 'tenant_state', sortKey: 'queued_at' },
-      { name: 'by-state-lease', partitionKey: 'state', sortKey: 'lease_expires_at' },
-    ],
-  },
-  sessions: {
-    suffix: 'sessions',
-    partitionKey: 'tenant_id',
-    sortKey: 'session_key',
-    indexes: [],
-  },
-  idempotency: {
-    suffix: 'idempotency',
-    partitionKey: 'tenant_id',
-    sortKey: 'idempotency_key',
-    indexes: [],
-  },
-  audit: {
-    suffix: 'audit',
-    partitionKey: 'tenant_id',
-    sortKey: 'entry_key',
-    indexes: [{ name: 'by-day', partitionKey: 'day', sortKey: 'entry_key' }],
-  },
-  rateLimits: {
-    suffix: 'rate-limits',
-    partitionKey: 'bucket_key',
-    indexes: [],
-  },
-} as const satisfies Record<
-  string,
-  { suffix: string; partitionKey: string; sortKey?: string; indexes: readonly IndexDesign[] }
->;
+/** The CDK stack's table design is the adapter's: one definition, no copy to keep equal. */
+export const STATE_TABLES = TABLES;
+export { TTL_ATTRIBUTE };
 
 export type StateTable = keyof typeof STATE_TABLES;
 export type StateTableNames = Record<StateTable, string>;
 
 /** `<prefix>-<suffix>` for every table, as the CDK stack names them. */
 export function stateTableNames(prefix = 'spectra'): StateTableNames {
-  return {
-    tenants: `${prefix}-${STATE_TABLES.tenants.suffix}`,
-    apiKeys: `${prefix}-${STATE_TABLES.apiKeys.suffix}`,
-    jobs: `${prefix}-${STATE_TABLES.jobs.suffix}`,
-    bulkJobs: `${prefix}-${STATE_TABLES.bulkJobs.suffix}`,
-    sessions: `${prefix}-${STATE_TABLES.sessions.suffix}`,
-    idempotency: `${prefix}-${STATE_TABLES.idempotency.suffix}`,
-    audit: `${prefix}-${STATE_TABLES.audit.suffix}`,
-    rateLimits: `${prefix}-${STATE_TABLES.rateLimits.suffix}`,
-  };
+  const names = Object.entries(STATE_TABLES).map(([table, design]) => [table, `${prefix}-${design.suffix}`]);
+  return Object.fromEntries(names) as StateTableNames;
 }
 
 /**
