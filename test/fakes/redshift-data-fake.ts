@@ -25,6 +25,14 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { initSqlGuard } from '../../src/sql/index.js';
 import { replacePlaceholders } from '../../src/sql/placeholders.js';
+import {
+  type FakeBulkOptions,
+  FakeSqlError,
+  parseCopy,
+  parseUnload,
+  runCopy,
+  runUnload,
+} from './redshift-data-bulk.js';
 
 export interface RedshiftDataFakeOptions {
   /** PostgreSQL the statements run on, logged in as the (non-superuser) authenticator. */
@@ -45,6 +53,8 @@ export interface RedshiftDataFakeOptions {
   maxSessions?: number;
   /** Time a statement stays SUBMITTED before it runs. */
   startDelayMs?: number;
+  /** The S3 that UNLOAD writes to and COPY reads from (redshift-data-bulk.ts); without it they fail. */
+  bulk?: FakeBulkOptions;
 }
 
 type Status = 'SUBMITTED' | 'PICKED' | 'STARTED' | 'FINISHED' | 'FAILED' | 'ABORTED';
@@ -118,8 +128,10 @@ export class RedshiftDataFake {
   private readonly statements = new Map<string, FakeStatement>();
   private readonly sessionsById = new Map<string, FakeSession>();
   private readonly failures: { operation: string; error: AwsError }[] = [];
-  private readonly opts: Required<Omit<RedshiftDataFakeOptions, 'clusterIdentifier' | 'workgroupName'>> &
-    Pick<RedshiftDataFakeOptions, 'clusterIdentifier' | 'workgroupName'>;
+  private readonly opts: Required<
+    Omit<RedshiftDataFakeOptions, 'clusterIdentifier' | 'workgroupName' | 'bulk'>
+  > &
+    Pick<RedshiftDataFakeOptions, 'clusterIdentifier' | 'workgroupName' | 'bulk'>;
   url = '';
 
   constructor(options: RedshiftDataFakeOptions) {
@@ -422,7 +434,9 @@ export class RedshiftDataFake {
         await client.query("SELECT set_config('application_name', $1, true)", [
           `redshift-data-fake:${st.statementName}`,
         ]);
-      const r = await client.query({ text, values, rowMode: 'array', types: rawText as never });
+      const r =
+        (await this.runBulk(client, st)) ??
+        (await client.query({ text, values, rowMode: 'array', types: rawText as never }));
       await client.query('COMMIT');
       st.fields = r.fields;
       st.rows = r.rows as (string | null)[][];
@@ -439,6 +453,22 @@ export class RedshiftDataFake {
       release();
       this.finishSession(session);
     }
+  }
+
+  /** UNLOAD and COPY from S3 (redshift-data-bulk.ts); null for any other statement. A syntax error fails the statement. */
+  private async runBulk(
+    client: pg.ClientBase,
+    st: FakeStatement,
+  ): Promise<{ fields: pg.FieldDef[]; rows: [] } | null> {
+    const unload = parseUnload(st.sql);
+    const copy = unload ? null : parseCopy(st.sql);
+    if (!unload && !copy) return null;
+    if (st.parameters.length) throw new FakeSqlError('UNLOAD and COPY take no parameters');
+    if (!this.opts.bulk)
+      throw new FakeSqlError('S3 is not reachable from this cluster (the fake has no bulk.s3)');
+    if (unload) await runUnload(client, unload, this.opts.bulk);
+    else await runCopy(client, copy!, this.opts.bulk);
+    return { fields: [], rows: [] };
   }
 
   private settle(st: FakeStatement, status: Status): void {

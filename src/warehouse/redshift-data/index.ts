@@ -29,6 +29,10 @@ import { type DataApiParameter, toDataApiStatement } from '../../sql/data-api-pa
 import { initSqlGuard } from '../../sql/index.js';
 import type { SessionClaim, WarehouseSessionStore } from '../../state/port.js';
 import type {
+  ColumnInfo,
+  CopyOutOptions,
+  CopyOutResult,
+  CopyOutSink,
   ExecutionContext,
   ExecutionResult,
   Row,
@@ -42,8 +46,11 @@ import { type CsvField, CsvRecordReader } from './csv-records.js';
 import { awsErrorName, isSessionRefusal, statementFailure, translateAwsError } from './errors.js';
 import { InMemorySessionStore } from './sessions.js';
 import { type ResultColumn, resultColumns } from './types.js';
+import { inlineParameters } from './unload-copy-sql.js';
+import { exportThroughUnload, type RedshiftUnloadOptions, unloadQuery } from './unload-export.js';
 
 export { InMemorySessionStore } from './sessions.js';
+export type { RedshiftUnloadOptions } from './unload-export.js';
 
 const REF_PREFIX = 'rsd:';
 /** A session this close to its expiry is not reused: the statement could outlive it. */
@@ -90,6 +97,8 @@ export interface RedshiftDataWarehouseOptions {
   /** Called with each `SessionStats` event as it is counted (metrics). */
   onSessionOutcome?: (outcome: SessionOutcome) => void;
   polling?: Partial<PollingOptions>;
+  /** S3 staging for bulk exports through UNLOAD (`copyOut`); without it, bulk exports page through `execute`. */
+  unload?: RedshiftUnloadOptions;
 }
 
 export interface SessionStats {
@@ -146,7 +155,19 @@ export class RedshiftDataWarehouse implements Warehouse {
     this.polling = { initialMs: 50, maxMs: 500, factor: 1.5, ...opts.polling };
     this.maxSessionsPerUser = opts.maxSessionsPerUser ?? 4;
     this.resultFormat = opts.resultFormat ?? 'CSV';
+    const unload = opts.unload;
+    if (unload)
+      this.copyOut = (ctx, statement, copy, sink) =>
+        this.copyOutThroughUnload(unload, ctx, statement, copy, sink);
   }
+
+  /** Bulk CSV export through UNLOAD to S3 (unload-export.ts); defined only with `unload` settings. */
+  readonly copyOut?: (
+    ctx: ExecutionContext,
+    statement: StatementInput,
+    opts: CopyOutOptions,
+    sink: CopyOutSink,
+  ) => Promise<CopyOutResult>;
 
   get sessionStats(): SessionStats {
     return { ...this.stats };
@@ -173,6 +194,46 @@ export class RedshiftDataWarehouse implements Warehouse {
     }
     const result = await this.readResult(submitted.id, description, ctx, sink);
     return { ...result, statementRef };
+  }
+
+  private async copyOutThroughUnload(
+    unload: RedshiftUnloadOptions,
+    ctx: ExecutionContext,
+    statement: StatementInput,
+    copy: CopyOutOptions,
+    sink: CopyOutSink,
+  ): Promise<CopyOutResult> {
+    if (ctx.signal?.aborted) throw new StatementCancelledError();
+    const deadline = Date.now() + ctx.timeoutMs;
+    // The columns come first, without a row: the ColumnMetadata of the statement under LIMIT 0.
+    let columns: ColumnInfo[] = [];
+    const { onStatement: _unreported, maxRows: _all, ...describeCtx } = ctx;
+    await this.execute(
+      describeCtx,
+      { sql: `SELECT * FROM (${statement.sql}) AS q LIMIT 0`, params: statement.params },
+      {
+        columns: (c) => {
+          columns = c;
+        },
+        rows: () => {},
+      },
+    );
+    await sink.columns(columns);
+    // UNLOAD takes no bind parameters: the values are inlined as Redshift literals.
+    const query = inlineParameters(unloadQuery(statement.sql, columns), statement.params);
+    let statementRef = '';
+    const runner = {
+      run: async (sql: string) => {
+        const named = ctx.label && LABEL_PATTERN.test(ctx.label) ? { StatementName: ctx.label } : {};
+        // Sessionless: a long UNLOAD would hold a reusable session for its whole run.
+        const id = await this.send({ Sql: sql, ...this.connection(ctx), ...named }, ctx);
+        statementRef = REF_PREFIX + id;
+        ctx.onStatement?.(statementRef);
+        await this.waitForCompletion(id, ctx, deadline);
+      },
+    };
+    const rowCount = await exportThroughUnload(unload, ctx, query, copy, sink, runner, deadline);
+    return { rowCount, statementRef };
   }
 
   async cancel(ref: StatementRef): Promise<boolean> {

@@ -19,51 +19,10 @@ import {
   s3UrlLiteral,
   unloadStatement,
 } from '../../../src/warehouse/redshift-data/unload-copy-sql.js';
+// The reference reader of Redshift's literal rules; the Data API fake reads UNLOAD with it too.
+import { readRedshiftLiteral } from '../../fakes/redshift-data-bulk.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/spectra-redshift-s3';
-
-const SIMPLE_ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
-
-/**
- * Reads the string literal starting at `sql[start]` as Redshift does: `''` is a quote, a backslash
- * escapes the next character (`\n`, `\t`, octal `\101`, hex `\x41`, anything else stands for itself).
- */
-function readRedshiftLiteral(sql: string, start: number): { value: string; end: number } {
-  if (sql[start] !== "'") throw new Error(`no literal at ${start}`);
-  let value = '';
-  let i = start + 1;
-  while (i < sql.length) {
-    const c = sql[i]!;
-    if (c === "'") {
-      if (sql[i + 1] === "'") {
-        value += "'";
-        i += 2;
-        continue;
-      }
-      return { value, end: i + 1 };
-    }
-    if (c === '\\') {
-      const next = sql[i + 1];
-      if (next === undefined) break;
-      const octal = /^[0-7]{1,3}/.exec(sql.slice(i + 1, i + 4));
-      const hex = /^x([0-9A-Fa-f]{1,2})/.exec(sql.slice(i + 1, i + 4));
-      if (octal) {
-        value += String.fromCharCode(Number.parseInt(octal[0], 8));
-        i += 1 + octal[0].length;
-      } else if (hex) {
-        value += String.fromCharCode(Number.parseInt(hex[1]!, 16));
-        i += 1 + hex[0].length;
-      } else {
-        value += SIMPLE_ESCAPES[next] ?? next;
-        i += 2;
-      }
-      continue;
-    }
-    value += c;
-    i++;
-  }
-  throw new Error('unterminated literal');
-}
 
 function readIdentifier(sql: string, start: number): { value: string; end: number } {
   if (sql[start] !== '"') throw new Error(`no identifier at ${start}`);
