@@ -178,6 +178,18 @@ export const SETTINGS = {
     default: 'csv',
     doc: 'redshift-data: `csv` (GetStatementResultV2) or `json` (typed GetStatementResult; BIGINT beyond 2^53 loses precision there).',
   },
+  redshiftS3RoleArn: {
+    env: 'SPECTRA_REDSHIFT_S3_ROLE_ARN',
+    schema: z.string(),
+    default: '',
+    doc: 'redshift-data: IAM role Redshift assumes to UNLOAD bulk CSV exports into SPECTRA_S3_BUCKET_NAME (staging under `<SPECTRA_S3_PREFIX><tenant>/`, deleted after the export; docs/aws.md). Empty = bulk exports page through the Data API (100 MB per statement).',
+  },
+  redshiftUnloadMaxFileSizeMb: {
+    env: 'SPECTRA_REDSHIFT_UNLOAD_MAX_FILE_SIZE_MB',
+    schema: int(5, 6200),
+    default: 6200,
+    doc: 'redshift-data: MAXFILESIZE of each UNLOAD part, in MB (Redshift accepts 5 to 6200).',
+  },
   dynamodbTableName: {
     env: 'SPECTRA_DYNAMODB_TABLE_NAME',
     schema: z.string().min(3).max(255),

@@ -50,6 +50,13 @@ export function buildRedshiftDataWarehouse(
       'Redshift Serverless takes the database user from the IAM identity: set SPECTRA_REDSHIFT_TENANT_SECRET_PREFIX or SPECTRA_REDSHIFT_SECRET_ARN (per-tenant secrets)',
     );
   }
+  const unloadRole = config.redshiftS3RoleArn.trim();
+  if (unloadRole && !config.s3BucketName.trim())
+    problems.push('SPECTRA_REDSHIFT_S3_ROLE_ARN (UNLOAD of bulk exports) needs SPECTRA_S3_BUCKET_NAME');
+  if (unloadRole && !IAM_ROLE_ARNS.test(unloadRole))
+    problems.push(
+      'SPECTRA_REDSHIFT_S3_ROLE_ARN must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)',
+    );
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   const target: RedshiftTarget = cluster ? { clusterIdentifier: cluster } : { workgroupName: workgroup };
   const auth: RedshiftAuth = template ? { kind: 'secret', secretArnTemplate: template } : { kind: 'db-user' };
@@ -61,9 +68,25 @@ export function buildRedshiftDataWarehouse(
     resultFormat: config.redshiftResultFormat === 'json' ? 'JSON' : 'CSV',
     sessionKeepAliveSeconds: config.redshiftSessionKeepAliveSeconds,
     maxSessionsPerUser: config.redshiftMaxSessionsPerUser,
+    ...(unloadRole
+      ? {
+          unload: {
+            s3: s3ClientFromConfig(config),
+            ownsS3: true,
+            bucket: config.s3BucketName.trim(),
+            prefix: config.s3Prefix,
+            iamRoleArn: unloadRole,
+            maxFileSizeMb: config.redshiftUnloadMaxFileSizeMb,
+          },
+        }
+      : {}),
     ...shared,
   });
 }
+
+/** One role ARN or a comma-separated chain (Redshift's role chaining). */
+const IAM_ROLE_ARNS =
+  /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]+(,arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]+)*$/;
 
 export function buildDynamoStateStore(config: Config): StateStore {
   return new DynamoStateStore({ tables: dynamoTableNames(config), clientConfig: region(config) });

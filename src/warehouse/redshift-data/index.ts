@@ -259,6 +259,7 @@ export class RedshiftDataWarehouse implements Warehouse {
 
   async close(): Promise<void> {
     if (this.ownsClient) this.client.destroy();
+    if (this.opts.unload?.ownsS3) this.opts.unload.s3.destroy();
   }
 
   private connection(ctx: ExecutionContext): Partial<ExecuteStatementInput> {

@@ -24,6 +24,8 @@ import { assertS3Key, type FieldDelimiter, unloadStatement } from './unload-copy
 export interface RedshiftUnloadOptions {
   /** Reads the parts and deletes them afterwards; Redshift itself writes them with `iamRoleArn`. */
   s3: S3Client;
+  /** The adapter destroys `s3` on close. */
+  ownsS3?: boolean;
   bucket: string;
   /** Key prefix above the tenants' folders (`results/`): staging goes to `<prefix><tenant>/…`. */
   prefix: string;
