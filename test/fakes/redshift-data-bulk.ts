@@ -350,9 +350,7 @@ export async function runUnload(
 ): Promise<void> {
   const s3 = opts.s3;
   if (!cmd.allowOverwrite) {
-    const existing = await s3.send(
-      new ListObjectsV2Command({ Bucket: cmd.bucket, Prefix: cmd.prefix, MaxKeys: 1 }),
-    );
+    const existing = await s3.send(new ListObjectsV2Command({ Bucket: cmd.bucket, Prefix: cmd.prefix }));
     if ((existing.KeyCount ?? 0) > 0) {
       throw new FakeSqlError(
         'Specified unload destination on S3 is not empty. Consider using a different bucket / prefix, manually removing the target files in S3, or using the ALLOWOVERWRITE option.',

@@ -63,12 +63,13 @@ export function stagingPrefix(opts: RedshiftUnloadOptions, ctx: ExecutionContext
 
 /**
  * The SELECT that UNLOAD runs: booleans as `true`/`false`; wrapped in a subquery when needed
- * (Redshift refuses a LIMIT in UNLOAD's outer SELECT).
+ * (Redshift refuses a LIMIT in UNLOAD's outer SELECT), its columns renamed `c1…cn` so repeated
+ * output names stay addressable.
  */
 export function unloadQuery(sql: string, columns: ColumnInfo[]): string {
   const hasBool = columns.some((c) => c.type === 'BOOLEAN');
   if (!hasBool && !LIMIT_WORD.test(sql)) return sql;
-  if (!hasBool || columns.length === 0) return `SELECT * FROM (${sql}) AS q`;
+  if (columns.length === 0) return `SELECT * FROM (${sql}) AS q`;
   const alias = columns.map((_, i) => `c${i + 1}`);
   const select = columns.map((c, i) =>
     c.type === 'BOOLEAN'

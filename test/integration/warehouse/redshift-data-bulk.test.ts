@@ -6,7 +6,7 @@
  */
 
 import { gzipSync } from 'node:zlib';
-import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../../src/domain/errors.js';
 import type {
@@ -18,7 +18,7 @@ import type {
 } from '../../../src/warehouse/port.js';
 import { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
 import type { RedshiftDataWarehouse } from '../../../src/warehouse/redshift-data/index.js';
-import { copyStatement } from '../../../src/warehouse/redshift-data/unload-copy-sql.js';
+import { copyStatement, unloadStatement } from '../../../src/warehouse/redshift-data/unload-copy-sql.js';
 import { StatementCancelledError } from '../../../src/warehouse/statement-cancelled.js';
 import type { RedshiftDataFake } from '../../fakes/redshift-data-fake.js';
 import { adminClient, pgFacts } from '../../helpers/pg-fixture.js';
@@ -263,6 +263,57 @@ describe('the fake reads UNLOAD and COPY as Redshift does', () => {
       .catch((e) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError).message).toMatch(/syntax error at or near "SHOUTING"/);
+  });
+
+  it('names parts as Redshift does, repeats HEADER in each, writes a plain MANIFEST, refuses to overwrite', async () => {
+    const keyPrefix = `results/acme/fake-check-${Date.now()}/`;
+    const run = (allowOverwrite: boolean) =>
+      viaUnload.execute(
+        ctx('acme'),
+        {
+          sql: unloadStatement({
+            query: "SELECT g, 'v' || g AS v FROM generate_series(1, 1000) AS g ORDER BY g",
+            bucket,
+            keyPrefix,
+            iamRole: ROLE,
+            format: 'CSV',
+            header: true,
+            maxFileSizeMb: 5,
+            manifest: true,
+            allowOverwrite,
+          }),
+          params: [],
+        },
+        { columns: () => {}, rows: () => {} },
+      );
+    await run(false);
+    const keys = (
+      await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix }))
+    ).Contents!.map((o) => o.Key!.slice(keyPrefix.length));
+    expect(keys.sort()).toEqual(['0000_part_00', '0000_part_01', 'manifest']);
+    const read = async (name: string) =>
+      (
+        await s3.send(new GetObjectCommand({ Bucket: bucket, Key: keyPrefix + name }))
+      ).Body!.transformToString();
+    const [part0, part1] = [await read('0000_part_00'), await read('0000_part_01')];
+    expect(part0.startsWith('g,v\n1,v1\n')).toBe(true);
+    expect(part1.startsWith('g,v\n')).toBe(true);
+    expect(`${part0}${part1.slice(4)}`.split('\n').length - 2).toBe(1000);
+    expect(JSON.parse(await read('manifest'))).toEqual({
+      entries: [
+        {
+          url: `s3://${bucket}/${keyPrefix}0000_part_00`,
+          meta: { content_length: Buffer.byteLength(part0) },
+        },
+        {
+          url: `s3://${bucket}/${keyPrefix}0000_part_01`,
+          meta: { content_length: Buffer.byteLength(part1) },
+        },
+      ],
+    });
+    const again = await run(false).catch((e) => e);
+    expect((again as ApiError).message).toMatch(/unload destination on S3 is not empty/);
+    await run(true);
   });
 
   it('loads a gzipped CSV object with the generated COPY, as the tenant, keeping NULL apart from ""', async () => {

@@ -19,6 +19,7 @@ import {
   s3UrlLiteral,
   unloadStatement,
 } from '../../../src/warehouse/redshift-data/unload-copy-sql.js';
+import { unloadQuery } from '../../../src/warehouse/redshift-data/unload-export.js';
 // The reference reader of Redshift's literal rules; the Data API fake reads UNLOAD with it too.
 import { readRedshiftLiteral } from '../../fakes/redshift-data-bulk.js';
 
@@ -303,5 +304,22 @@ describe('COPY and the staged apply', () => {
         'WHEN NOT MATCHED THEN INSERT ("id", "name") VALUES (s."id", s."name")',
     );
     expect(() => applyStatement('update', { ...spec, key: null })).toThrow(ApiError);
+  });
+});
+
+describe('the query UNLOAD runs', () => {
+  const cols = (...types: string[]) => types.map((type, i) => ({ name: `n${i}`, type }));
+
+  it('is the statement itself when nothing needs rewriting', () => {
+    expect(unloadQuery('SELECT a FROM t ORDER BY a', cols('INTEGER'))).toBe('SELECT a FROM t ORDER BY a');
+  });
+
+  it('writes booleans as true/false and moves a LIMIT into a subquery', () => {
+    expect(unloadQuery('SELECT a, b FROM t', cols('INTEGER', 'BOOLEAN'))).toBe(
+      "SELECT c1, CASE WHEN c2 THEN 'true' WHEN NOT c2 THEN 'false' END FROM (SELECT a, b FROM t) AS q(c1, c2)",
+    );
+    expect(unloadQuery('SELECT a, a FROM t LIMIT 10', cols('INTEGER', 'INTEGER'))).toBe(
+      'SELECT c1, c2 FROM (SELECT a, a FROM t LIMIT 10) AS q(c1, c2)',
+    );
   });
 });
