@@ -9,14 +9,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeyId, revokeApiKey } from '../../src/auth/api-key.js';
-import type { AuthorizerRequestEvent } from '../../src/auth/authorizer.js';
 import { ConfigError } from '../../src/config/index.js';
 import { buildCore, type Core, issueAdminKey } from '../../src/runtime/core.js';
 import { ensureDemoTenants } from '../../src/runtime/demo.js';
-import { type ApiGatewayEvent, createApiHandler } from '../../src/runtime/lambda/api.js';
-import { createAuthorizerHandler, type LambdaAuthorizerResult } from '../../src/runtime/lambda/authorizer.js';
+import { createApiHandler } from '../../src/runtime/lambda/api.js';
+import { createAuthorizerHandler } from '../../src/runtime/lambda/authorizer.js';
 import { loadLambdaConfig, once } from '../../src/runtime/lambda/environment.js';
 import { createLogger } from '../../src/runtime/logger.js';
+import { apiGatewayEvents } from '../helpers/api-gateway-events.js';
 import { pgFacts } from '../helpers/pg-fixture.js';
 import { pgUrl } from '../helpers/spectra.js';
 import { recordingTelemetry } from './lambda-telemetry.js';
@@ -79,90 +79,12 @@ const authorizer = (usagePlans = false) =>
     usagePlans,
   });
 
-/** A REQUEST authorizer event as API Gateway (REST) sends it. */
-function authorizerEvent(method: string, pathname: string, authorization?: string): AuthorizerRequestEvent {
-  const headers: Record<string, string> = { Host: `${API_ID}.execute-api.${REGION}.amazonaws.com` };
-  if (authorization !== undefined) headers.Authorization = authorization;
-  return {
-    type: 'REQUEST',
-    methodArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${API_ID}/${STAGE}/${method}${pathname}`,
-    resource: '/{proxy+}',
-    path: pathname,
-    httpMethod: method,
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    queryStringParameters: {},
-    pathParameters: { proxy: pathname.slice(1) },
-    stageVariables: {},
-    requestContext: {
-      accountId: ACCOUNT,
-      apiId: API_ID,
-      stage: STAGE,
-      httpMethod: method,
-      path: `/${STAGE}${pathname}`,
-    },
-  };
-}
-
-/** A REST API proxy event, as the API function receives it after the authorizer allowed the request. */
-function proxyEvent(
-  method: string,
-  pathname: string,
-  opts: {
-    body?: unknown;
-    headers?: Record<string, string>;
-    authorizer?: Record<string, unknown> | null;
-  } = {},
-): ApiGatewayEvent {
-  const headers: Record<string, string> = {
-    Host: `${API_ID}.execute-api.${REGION}.amazonaws.com`,
-    'User-Agent': 'vitest',
-    'X-Forwarded-Proto': 'https',
-    ...(opts.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-    ...opts.headers,
-  };
-  const [p, q] = pathname.split('?');
-  const query = Object.fromEntries(new URLSearchParams(q ?? ''));
-  const requestId = crypto.randomUUID();
-  return {
-    resource: p === '/health' ? '/health' : '/{proxy+}',
-    path: p!,
-    httpMethod: method,
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    queryStringParameters: Object.keys(query).length ? query : undefined,
-    multiValueQueryStringParameters: Object.keys(query).length
-      ? Object.fromEntries(Object.entries(query).map(([k, v]) => [k, [v]]))
-      : undefined,
-    pathParameters: { proxy: p!.slice(1) },
-    stageVariables: undefined,
-    body: opts.body === undefined ? null : JSON.stringify(opts.body),
-    isBase64Encoded: false,
-    version: '1.0',
-    requestContext: {
-      accountId: ACCOUNT,
-      apiId: API_ID,
-      authorizer: opts.authorizer === undefined ? null : opts.authorizer,
-      domainName: `${API_ID}.execute-api.${REGION}.amazonaws.com`,
-      domainPrefix: API_ID,
-      extendedRequestId: requestId,
-      httpMethod: method,
-      identity: { sourceIp: '203.0.113.9', userAgent: 'vitest' },
-      path: `/${STAGE}${p}`,
-      protocol: 'HTTP/1.1',
-      requestId,
-      requestTime: new Date().toUTCString(),
-      requestTimeEpoch: Date.now(),
-      resourcePath: '/{proxy+}',
-      stage: STAGE,
-    },
-  } as ApiGatewayEvent;
-}
-
-/** What API Gateway puts in `requestContext.authorizer` from an authorizer result. */
-function contextOf(result: LambdaAuthorizerResult): Record<string, unknown> {
-  return { ...result.context, principalId: result.principalId, integrationLatency: 12 };
-}
+const { authorizerEvent, proxyEvent, contextOf } = apiGatewayEvents({
+  region: REGION,
+  account: ACCOUNT,
+  apiId: API_ID,
+  stage: STAGE,
+});
 
 const bodyOf = (r: { body: string }) => JSON.parse(r.body);
 const header = (

@@ -19,11 +19,10 @@ import {
   type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuthorizerRequestEvent } from '../../src/auth/authorizer.js';
 import { buildCore, type Core, issueAdminKey } from '../../src/runtime/core.js';
 import { ensureDemoTenants } from '../../src/runtime/demo.js';
-import { type ApiGatewayEvent, createApiHandler } from '../../src/runtime/lambda/api.js';
-import { createAuthorizerHandler, type LambdaAuthorizerResult } from '../../src/runtime/lambda/authorizer.js';
+import { createApiHandler } from '../../src/runtime/lambda/api.js';
+import { createAuthorizerHandler } from '../../src/runtime/lambda/authorizer.js';
 import { loadLambdaConfig } from '../../src/runtime/lambda/environment.js';
 import {
   createWorkerHandler,
@@ -36,6 +35,7 @@ import { createWorkerJobs, type SweepReport } from '../../src/runtime/lambda/wor
 import { createLogger } from '../../src/runtime/logger.js';
 import { createTables, stateTableNames } from '../../src/state/dynamodb/index.js';
 import type { RedshiftDataFake } from '../fakes/redshift-data-fake.js';
+import { apiGatewayEvents } from '../helpers/api-gateway-events.js';
 import { dynamoClientConfig, dynamoEndpoint, uniqueTablePrefix } from '../helpers/dynamodb-fixture.js';
 import { pgFacts } from '../helpers/pg-fixture.js';
 import { FAKE_CLUSTER, startRedshiftDataFake } from '../helpers/redshift-data.js';
@@ -239,87 +239,25 @@ const worker = createWorkerHandler({
   telemetry: workerTelemetry.telemetry,
 });
 
-/** A REQUEST authorizer event as API Gateway (REST) sends it. */
-function authorizerEvent(method: string, pathname: string, authorization?: string): AuthorizerRequestEvent {
-  const headers: Record<string, string> = { Host: `${API_ID}.execute-api.${REGION}.amazonaws.com` };
-  if (authorization !== undefined) headers.Authorization = authorization;
-  return {
-    type: 'REQUEST',
-    methodArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${API_ID}/${STAGE}/${method}${pathname}`,
-    resource: '/{proxy+}',
-    path: pathname,
-    httpMethod: method,
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    queryStringParameters: {},
-    pathParameters: { proxy: pathname.slice(1) },
-    stageVariables: {},
-    requestContext: {
-      accountId: ACCOUNT,
-      apiId: API_ID,
-      stage: STAGE,
-      httpMethod: method,
-      path: `/${STAGE}${pathname}`,
-    },
-  };
-}
-
-/** A REST API proxy event carrying the context API Gateway built from the authorizer's result. */
-function proxyEvent(
-  method: string,
-  pathname: string,
-  authorization: string,
-  allow: LambdaAuthorizerResult,
-  body?: unknown,
-): ApiGatewayEvent {
-  const headers: Record<string, string> = {
-    Host: `${API_ID}.execute-api.${REGION}.amazonaws.com`,
-    Authorization: authorization,
-    'User-Agent': 'vitest',
-    'X-Forwarded-Proto': 'https',
-    ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-  };
-  const [p, q] = pathname.split('?');
-  const query = Object.fromEntries(new URLSearchParams(q ?? ''));
-  const requestId = crypto.randomUUID();
-  return {
-    resource: '/{proxy+}',
-    path: p!,
-    httpMethod: method,
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    queryStringParameters: Object.keys(query).length ? query : null,
-    multiValueQueryStringParameters: Object.keys(query).length
-      ? Object.fromEntries(Object.entries(query).map(([k, v]) => [k, [v]]))
-      : null,
-    pathParameters: { proxy: p!.slice(1) },
-    stageVariables: null,
-    body: body === undefined ? null : JSON.stringify(body),
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: ACCOUNT,
-      apiId: API_ID,
-      authorizer: { ...allow.context, principalId: allow.principalId, integrationLatency: 9 },
-      domainName: `${API_ID}.execute-api.${REGION}.amazonaws.com`,
-      extendedRequestId: requestId,
-      httpMethod: method,
-      identity: { sourceIp: '203.0.113.9', userAgent: 'vitest' },
-      path: `/${STAGE}${p}`,
-      protocol: 'HTTP/1.1',
-      requestId,
-      requestTimeEpoch: Date.now(),
-      resourcePath: '/{proxy+}',
-      stage: STAGE,
-    },
-  } as unknown as ApiGatewayEvent;
-}
+const { authorizerEvent, proxyEvent, contextOf } = apiGatewayEvents({
+  region: REGION,
+  account: ACCOUNT,
+  apiId: API_ID,
+  stage: STAGE,
+});
 
 /** Authorizer, then API: what a client with `tenant`'s key gets for one request. */
 async function call(tenant: string, method: string, pathname: string, body?: unknown) {
   const authorization = `Bearer ${keys[tenant]}`;
   const allow = await authorizer(authorizerEvent(method, pathname.split('?')[0]!, authorization));
   expect(allow.policyDocument.Statement[0]!.Effect).toBe('Allow');
-  const res = await api(proxyEvent(method, pathname, authorization, allow, body));
+  const res = await api(
+    proxyEvent(method, pathname, {
+      headers: { Authorization: authorization },
+      authorizer: contextOf(allow),
+      ...(body !== undefined ? { body } : {}),
+    }),
+  );
   return { status: res.statusCode, body: JSON.parse(res.body) };
 }
 
