@@ -1,6 +1,7 @@
 /**
  * The serverless shape's adapters on the local stand-ins, for running the API suites against them:
- * the Redshift Data API warehouse on the Data API fake (backed by the run's PostgreSQL), the
+ * the Redshift Data API warehouse on the Data API fake (backed by the run's PostgreSQL; bulk paths
+ * through UNLOAD/COPY on s3rver), the
  * DynamoDB StateStore on DynamoDB Local (fresh tables), the S3 ResultStore on s3rver (a fresh
  * bucket). `startSpectra` uses it when SPECTRA_TEST_STACK=aws (test/e2e/aws/*.test.ts set it), so
  * the same test files prove both stacks.
@@ -31,15 +32,19 @@ export interface AwsStack {
  * SDK at the stand-ins the standard way (AWS_ENDPOINT_URL_*), as `spectra serve` would be run.
  */
 export async function startAwsStack(): Promise<AwsStack> {
-  const fake = await startRedshiftDataFake({ pageRows: 1000, chunkRows: 250 });
+  const s3 = testS3Client();
+  const bucket = await uniqueBucket(s3, 'stack');
+  // The fake runs UNLOAD/COPY against s3rver; its "MB" is 64 KiB, so a tenant's export makes several parts.
+  const fake = await startRedshiftDataFake({
+    pageRows: 1000,
+    chunkRows: 250,
+    bulk: { s3, megabyteBytes: 64 * 1024 },
+  });
   const dynamo = dynamoClientConfig(await dynamoEndpoint());
   const tables = stateTableNames(uniqueTablePrefix('stack'));
   const admin = new DynamoDBClient(dynamo);
   await createTables(admin, tables);
   admin.destroy();
-  const s3 = testS3Client();
-  const bucket = await uniqueBucket(s3, 'stack');
-  s3.destroy();
 
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_REDSHIFT_DATA: fake.url,
@@ -60,9 +65,15 @@ export async function startAwsStack(): Promise<AwsStack> {
       SPECTRA_REDSHIFT_DATABASE: pgFacts().warehouseDb,
       SPECTRA_S3_BUCKET_NAME: bucket,
       SPECTRA_S3_PREFIX: 'results/',
+      // Bulk paths through Redshift's own UNLOAD/COPY, as on AWS (the stack sets the role).
+      SPECTRA_REDSHIFT_S3_ROLE_ARN: 'arn:aws:iam::123456789012:role/spectra-redshift-s3',
+      SPECTRA_REDSHIFT_UNLOAD_MAX_FILE_SIZE_MB: '5',
       ...tableEnv,
     },
-    close: () => fake.stop(),
+    close: async () => {
+      await fake.stop();
+      s3.destroy();
+    },
   };
 }
 

@@ -29,6 +29,8 @@ describe('SPECTRA_TEST_STACK=aws', () => {
     expect(spectra.core.warehouse).toBeInstanceOf(RedshiftDataWarehouse);
     expect(spectra.core.state).toBeInstanceOf(DynamoStateStore);
     expect(spectra.core.results).toBeInstanceOf(S3ResultStore);
+    // CSV exports go through Redshift's UNLOAD to the bucket, not through result pages.
+    expect(spectra.core.warehouse.copyOut).toBeTypeOf('function');
   });
 
   it('answers a query through the Data API, as the tenant, and records the job in DynamoDB', async () => {
