@@ -55,6 +55,11 @@ export interface RedshiftDataFakeOptions {
   startDelayMs?: number;
   /** The S3 that UNLOAD writes to and COPY reads from (redshift-data-bulk.ts); without it they fail. */
   bulk?: FakeBulkOptions;
+  /**
+   * The role a batch's CREATE TEMP TABLE runs as (Redshift lets every user create temp tables;
+   * the embedded PostgreSQL grants TEMPORARY to this role only). Default `spectra_stager`.
+   */
+  tempTableOwner?: string;
 }
 
 type Status = 'SUBMITTED' | 'PICKED' | 'STARTED' | 'FINISHED' | 'FAILED' | 'ABORTED';
@@ -90,7 +95,11 @@ interface FakeStatement {
   cancelRequested: boolean;
   fields?: pg.FieldDef[];
   rows?: (string | null)[][];
+  /** Rows a DML or COPY statement touched (DescribeStatement's ResultRows without a result set). */
+  affected?: number;
   target: Record<string, string>;
+  /** A batch's sub-statements (`<id>:1` …), in order. */
+  subStatements?: FakeStatement[];
 }
 
 export interface RecordedRequest {
@@ -132,6 +141,8 @@ export class RedshiftDataFake {
     Omit<RedshiftDataFakeOptions, 'clusterIdentifier' | 'workgroupName' | 'bulk'>
   > &
     Pick<RedshiftDataFakeOptions, 'clusterIdentifier' | 'workgroupName' | 'bulk'>;
+  /** Pauses a batch before a sub-statement whose SQL matches, until `wait()` settles (tests). */
+  private batchGate?: { before: RegExp; wait: () => Promise<void> };
   url = '';
 
   constructor(options: RedshiftDataFakeOptions) {
@@ -143,6 +154,7 @@ export class RedshiftDataFake {
       secretUser: (arn) => arn.split('/').pop(),
       maxSessions: 500,
       startDelayMs: 0,
+      tempTableOwner: 'spectra_stager',
       ...options,
     };
   }
@@ -174,6 +186,11 @@ export class RedshiftDataFake {
   failNext(operation: string, type: string, message: string, count = 1, status = 400): void {
     for (let i = 0; i < count; i++)
       this.failures.push({ operation, error: new AwsError(type, message, status) });
+  }
+
+  /** Holds batches before each sub-statement matching `before` until `wait()` settles; undefined clears it. */
+  holdBatches(gate: { before: RegExp; wait: () => Promise<void> } | undefined): void {
+    this.batchGate = gate;
   }
 
   /** Sessions still open (the Data API's ListSessions, roughly). */
@@ -270,6 +287,8 @@ export class RedshiftDataFake {
     switch (operation) {
       case 'ExecuteStatement':
         return this.executeStatement(input);
+      case 'BatchExecuteStatement':
+        return this.batchExecuteStatement(input);
       case 'DescribeStatement':
         return this.describeStatement(input);
       case 'GetStatementResult':
@@ -455,11 +474,128 @@ export class RedshiftDataFake {
     }
   }
 
+  /**
+   * BatchExecuteStatement: the Sqls run one after another in ONE transaction as the request's user;
+   * the first failure rolls all of them back (that sub-statement FAILED, every other one ABORTED).
+   * Sub-statements are `<id>:<n>` for DescribeStatement and GetStatementResult. No Parameters and
+   * no sessions (not modelled). A CREATE TEMP TABLE runs as `tempTableOwner` (ON COMMIT DROP: a
+   * sessionless call's temp tables end with it, as on Redshift) and is granted to the user.
+   */
+  private batchExecuteStatement(input: Record<string, unknown>): unknown {
+    const sqls = input.Sqls;
+    if (
+      !Array.isArray(sqls) ||
+      sqls.length === 0 ||
+      sqls.length > 40 ||
+      !sqls.every((q) => typeof q === 'string' && q)
+    )
+      throw validation('Sqls must hold 1 to 40 SQL statements');
+    if (input.Parameters !== undefined) throw validation('BatchExecuteStatement does not take Parameters');
+    if (input.SessionId !== undefined || input.SessionKeepAliveSeconds !== undefined)
+      throw validation('the fake does not model sessions for BatchExecuteStatement');
+    const resultFormat = input.ResultFormat === undefined ? 'JSON' : input.ResultFormat;
+    if (resultFormat !== 'CSV' && resultFormat !== 'JSON')
+      throw validation(`invalid ResultFormat ${resultFormat}`);
+    const target: Record<string, string> = {};
+    const { dbUser, database } = this.authenticate(input, target);
+    const now = Date.now();
+    const base = {
+      status: 'SUBMITTED' as Status,
+      parameters: [],
+      dbUser,
+      database,
+      resultFormat: resultFormat as 'CSV' | 'JSON',
+      createdAt: now,
+      updatedAt: now,
+      cancelRequested: false,
+      target,
+    };
+    const id = crypto.randomUUID();
+    const subs: FakeStatement[] = (sqls as string[]).map((sql, i) => ({
+      ...base,
+      id: `${id}:${i + 1}`,
+      sql,
+    }));
+    const st: FakeStatement = {
+      ...base,
+      id,
+      sql: (sqls as string[]).join('; '),
+      subStatements: subs,
+      ...(typeof input.StatementName === 'string' ? { statementName: input.StatementName } : {}),
+    };
+    this.statements.set(id, st);
+    for (const sub of subs) this.statements.set(sub.id, sub);
+    setTimeout(() => void this.runBatch(st), this.opts.startDelayMs);
+    return { Id: id, CreatedAt: now / 1000, Database: database, DbUser: dbUser, ...target };
+  }
+
+  private async runBatch(st: FakeStatement): Promise<void> {
+    const subs = st.subStatements!;
+    if (st.status !== 'SUBMITTED') return;
+    st.status = 'PICKED';
+    const client = await this.pool!.connect();
+    let current: FakeStatement | undefined;
+    try {
+      if (st.cancelRequested) throw Object.assign(new Error('cancelled'), { code: '57014' });
+      st.status = 'STARTED';
+      st.startedAt = Date.now();
+      st.pid = (client as unknown as { processID: number }).processID;
+      const user = pg.escapeIdentifier(st.dbUser);
+      await client.query(`BEGIN; SET LOCAL ROLE ${user}`);
+      for (const sub of subs) {
+        if (this.batchGate?.before.test(sub.sql)) await this.batchGate.wait();
+        if (st.cancelRequested)
+          throw Object.assign(new Error('canceling statement due to user request'), { code: '57014' });
+        current = sub;
+        sub.status = 'STARTED';
+        sub.startedAt = Date.now();
+        const temp = /^\s*CREATE\s+TEMP(?:ORARY)?\s+TABLE\s+("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)/i.exec(
+          sub.sql,
+        );
+        let r: { fields: pg.FieldDef[]; rows: unknown[]; rowCount?: number | null };
+        if (temp) {
+          await client.query(`SET LOCAL ROLE ${pg.escapeIdentifier(this.opts.tempTableOwner)}`);
+          await client.query(`${sub.sql.replace(/;\s*$/, '')} ON COMMIT DROP`);
+          await client.query(
+            `GRANT SELECT, INSERT, UPDATE, DELETE ON ${temp[1]} TO ${user}; SET LOCAL ROLE ${user}`,
+          );
+          r = { fields: [], rows: [], rowCount: 0 };
+        } else {
+          const bulk = await this.runBulk(client, sub);
+          r = bulk ?? (await client.query({ text: sub.sql, rowMode: 'array', types: rawText as never }));
+        }
+        sub.fields = r.fields;
+        sub.rows = r.rows as (string | null)[][];
+        sub.affected = r.rowCount ?? 0;
+        current = undefined;
+        this.settle(sub, 'FINISHED');
+      }
+      await client.query('COMMIT');
+      this.settle(st, 'FINISHED');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      const err = e as { code?: string; message?: string };
+      const cancelled = st.cancelRequested && err.code === '57014';
+      if (current) {
+        current.error = `ERROR: ${err.message ?? String(e)}`;
+        this.settle(current, cancelled ? 'ABORTED' : 'FAILED');
+      }
+      for (const sub of subs) if (sub.status !== 'FAILED') this.settle(sub, 'ABORTED');
+      if (cancelled) this.settle(st, 'ABORTED');
+      else {
+        st.error = `ERROR: ${err.message ?? String(e)}`;
+        this.settle(st, 'FAILED');
+      }
+    } finally {
+      client.release();
+    }
+  }
+
   /** UNLOAD and COPY from S3 (redshift-data-bulk.ts); null for any other statement. A syntax error fails the statement. */
   private async runBulk(
     client: pg.ClientBase,
     st: FakeStatement,
-  ): Promise<{ fields: pg.FieldDef[]; rows: [] } | null> {
+  ): Promise<{ fields: pg.FieldDef[]; rows: []; rowCount?: number } | null> {
     const unload = parseUnload(st.sql);
     const copy = unload ? null : parseCopy(st.sql);
     if (!unload && !copy) return null;
@@ -467,7 +603,7 @@ export class RedshiftDataFake {
     if (!this.opts.bulk)
       throw new FakeSqlError('S3 is not reachable from this cluster (the fake has no bulk.s3)');
     if (unload) await runUnload(client, unload, this.opts.bulk);
-    else await runCopy(client, copy!, this.opts.bulk);
+    else return { fields: [], rows: [], rowCount: await runCopy(client, copy!, this.opts.bulk) };
     return { fields: [], rows: [] };
   }
 
@@ -504,7 +640,11 @@ export class RedshiftDataFake {
       UpdatedAt: st.updatedAt / 1000,
       Duration: st.startedAt ? (st.updatedAt - st.startedAt) * 1e6 : -1,
       HasResultSet: finished ? st.fields !== undefined && st.fields.length > 0 : false,
-      ResultRows: finished ? (st.rows?.length ?? 0) : -1,
+      ResultRows: finished
+        ? st.fields?.length
+          ? (st.rows?.length ?? 0)
+          : (st.affected ?? st.rows?.length ?? 0)
+        : -1,
       ResultSize: -1,
       QueryString: st.sql,
       Database: st.database,
@@ -513,6 +653,28 @@ export class RedshiftDataFake {
       ...(st.pid ? { RedshiftPid: st.pid } : {}),
       ...(st.parameters.length ? { QueryParameters: st.parameters } : {}),
       ...(st.sessionId ? { SessionId: st.sessionId } : {}),
+      ...(st.subStatements
+        ? {
+            SubStatements: st.subStatements.map((sub) => ({
+              Id: sub.id,
+              Status: sub.status,
+              ...(sub.error ? { Error: sub.error } : {}),
+              CreatedAt: sub.createdAt / 1000,
+              UpdatedAt: sub.updatedAt / 1000,
+              Duration: sub.startedAt ? (sub.updatedAt - sub.startedAt) * 1e6 : -1,
+              QueryString: sub.sql,
+              HasResultSet: sub.status === 'FINISHED' && (sub.fields?.length ?? 0) > 0,
+              ResultRows:
+                sub.status === 'FINISHED'
+                  ? sub.fields?.length
+                    ? (sub.rows?.length ?? 0)
+                    : (sub.affected ?? 0)
+                  : -1,
+              ResultSize: -1,
+            })),
+            HasResultSet: finished && st.subStatements.some((sub) => (sub.fields?.length ?? 0) > 0),
+          }
+        : {}),
       ...st.target,
     };
   }

@@ -11,6 +11,7 @@
  * CancelStatement. Design notes: docs/aws.md.
  */
 import {
+  BatchExecuteStatementCommand,
   CancelStatementCommand,
   type ColumnMetadata,
   DescribeStatementCommand,
@@ -30,18 +31,24 @@ import { initSqlGuard } from '../../sql/index.js';
 import type { SessionClaim, WarehouseSessionStore } from '../../state/port.js';
 import type {
   ColumnInfo,
+  CopyInOutcome,
+  CopyInRequest,
   CopyOutOptions,
   CopyOutResult,
   CopyOutSink,
   ExecutionContext,
   ExecutionResult,
+  FailedRecordSink,
   Row,
   RowSink,
   StatementInput,
   StatementRef,
+  TableDescription,
   Warehouse,
 } from '../port.js';
 import { StatementCancelledError } from '../statement-cancelled.js';
+import { describeTableOverDataApi } from './catalog.js';
+import { type ImportRunner, importThroughCopy, planImport } from './copy-import.js';
 import { type CsvField, CsvRecordReader } from './csv-records.js';
 import { awsErrorName, isSessionRefusal, statementFailure, translateAwsError } from './errors.js';
 import { InMemorySessionStore } from './sessions.js';
@@ -156,10 +163,25 @@ export class RedshiftDataWarehouse implements Warehouse {
     this.maxSessionsPerUser = opts.maxSessionsPerUser ?? 4;
     this.resultFormat = opts.resultFormat ?? 'CSV';
     const unload = opts.unload;
-    if (unload)
+    if (unload) {
       this.copyOut = (ctx, statement, copy, sink) =>
         this.copyOutThroughUnload(unload, ctx, statement, copy, sink);
+      this.describeTable = (ctx, object) => this.describeTableAs(ctx, object);
+      this.copyIn = (ctx, request, staged, failed) =>
+        this.copyInThroughCopy(unload, ctx, request, staged, failed);
+    }
   }
+
+  /** The table as the tenant sees it in information_schema (catalog.ts); defined with the S3 settings. */
+  readonly describeTable?: (ctx: ExecutionContext, object: string) => Promise<TableDescription>;
+
+  /** Bulk import through COPY from S3 in two batches (copy-import.ts); defined only with `unload` settings. */
+  readonly copyIn?: (
+    ctx: ExecutionContext,
+    request: CopyInRequest,
+    staged: AsyncIterable<Uint8Array>,
+    failed: FailedRecordSink,
+  ) => Promise<CopyInOutcome>;
 
   /** Bulk CSV export through UNLOAD to S3 (unload-export.ts); defined only with `unload` settings. */
   readonly copyOut?: (
@@ -234,6 +256,80 @@ export class RedshiftDataWarehouse implements Warehouse {
     };
     const rowCount = await exportThroughUnload(unload, ctx, query, copy, sink, runner, deadline);
     return { rowCount, statementRef };
+  }
+
+  private async describeTableAs(ctx: ExecutionContext, object: string): Promise<TableDescription> {
+    const { onStatement: _unreported, maxRows: _all, label: _label, ...catalogCtx } = ctx;
+    return describeTableOverDataApi(async (sql, params) => {
+      const rows: unknown[][] = [];
+      await this.execute(
+        catalogCtx,
+        { sql, params },
+        { columns: () => {}, rows: (b) => void rows.push(...b) },
+      );
+      return rows;
+    }, object);
+  }
+
+  private async copyInThroughCopy(
+    unload: RedshiftUnloadOptions,
+    ctx: ExecutionContext,
+    request: CopyInRequest,
+    staged: AsyncIterable<Uint8Array>,
+    failed: FailedRecordSink,
+  ): Promise<CopyInOutcome> {
+    if (ctx.signal?.aborted) throw new StatementCancelledError();
+    const deadline = Date.now() + ctx.timeoutMs;
+    // Resolved again here: the table may have changed since the job was created.
+    const table = await this.describeTableAs(ctx, request.object);
+    const plan = planImport(table, request, ctx.dbUser);
+    const runner: ImportRunner = {
+      batch: async (sqls) => {
+        const named = ctx.label && LABEL_PATTERN.test(ctx.label) ? { StatementName: ctx.label } : {};
+        let id: string;
+        try {
+          // Sessionless: the staging table is the batch's own, gone when it ends.
+          const out = await this.client.send(
+            new BatchExecuteStatementCommand({ Sqls: sqls, ...this.connection(ctx), ...named }),
+          );
+          id = out.Id!;
+        } catch (e) {
+          if (ctx.signal?.aborted) throw new StatementCancelledError();
+          throw translateAwsError(e, 'BatchExecuteStatement');
+        }
+        ctx.onStatement?.(REF_PREFIX + id);
+        const d = await this.waitForCompletion(id, ctx, deadline);
+        return {
+          id,
+          subStatements: (d.SubStatements ?? []).map((s) => ({
+            id: s.Id!,
+            resultRows: Number(s.ResultRows ?? 0),
+          })),
+        };
+      },
+      records: (id) => this.textPages(id, ctx),
+    };
+    const counts = await importThroughCopy(unload, ctx, plan, staged, failed, runner);
+    return counts;
+  }
+
+  /** A (sub-)statement's JSON result pages, every field as text. */
+  private async *textPages(id: string, ctx: ExecutionContext): AsyncGenerator<(string | null)[][]> {
+    let token: string | undefined;
+    do {
+      const page = await this.fetchPage(id, token, false, ctx);
+      token = page.NextToken;
+      yield (page.fields ?? []).map((record) =>
+        record.map((f) => {
+          if (f.isNull) return null;
+          if (f.stringValue !== undefined) return f.stringValue;
+          if (f.longValue !== undefined) return String(f.longValue);
+          if (f.doubleValue !== undefined) return String(f.doubleValue);
+          if (f.booleanValue !== undefined) return String(f.booleanValue);
+          return null;
+        }),
+      );
+    } while (token);
   }
 
   async cancel(ref: StatementRef): Promise<boolean> {

@@ -211,7 +211,7 @@ async function streamPart(
 }
 
 /** Deletes every object under the staging prefix (parts, manifest, anything a failed UNLOAD left). */
-async function deleteStaging(opts: RedshiftUnloadOptions, keyPrefix: string): Promise<void> {
+export async function deleteStaging(opts: RedshiftUnloadOptions, keyPrefix: string): Promise<void> {
   let token: string | undefined;
   do {
     const page = await opts.s3.send(
