@@ -26,6 +26,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { planImportColumns, requireImportPrivileges } from '../../domain/bulk-import-rules.js';
+import { ApiError } from '../../domain/errors.js';
 import { CsvRecordSplitter, csvFieldValues } from '../../formats/csv-records.js';
 import type {
   CopyInRequest,
@@ -274,8 +275,15 @@ export async function importThroughCopy(
   assertS3Key(keyPrefix);
   const rowsKey = `${keyPrefix}records.csv.gz`;
   const failuresKey = `${keyPrefix}failed.jsonl.gz`;
+  const deadline = Date.now() + ctx.timeoutMs;
   const stopIfAborted = () => {
     if (ctx.signal?.aborted) throw new StatementCancelledError();
+    if (Date.now() > deadline) {
+      const seconds = Math.round(ctx.timeoutMs / 1000);
+      throw new ApiError('QUERY_TIMEOUT', `the import exceeded its timeout of ${seconds}s and was stopped`, {
+        timeout_seconds: seconds,
+      });
+    }
   };
   try {
     // 1. Check every record; good ones to S3 as CSV, failed ones as JSON lines.

@@ -358,6 +358,28 @@ describe('copyIn through COPY from S3', () => {
     expect(await stagedKeys('acme')).toEqual([]);
   });
 
+  it('a timeout during the validation batch is QUERY_TIMEOUT: batch cancelled, nothing applied, staging deleted', async () => {
+    const t = await people('timeout');
+    await t.admin(`INSERT INTO public.${t.name} (tenant_id, id, name) VALUES ('acme', 1, 'kept')`);
+    fake.holdBatches({ before: /^SELECT s\._line/, wait: () => new Promise((r) => setTimeout(r, 1500)) });
+    try {
+      const err = await load(t, 'acme', 'delete', ['id'], [['1']], { timeoutMs: 700 }).catch((e) => e);
+      expect(err).toBeInstanceOf(ApiError);
+      expect((err as ApiError).code).toBe('QUERY_TIMEOUT');
+    } finally {
+      fake.holdBatches(undefined);
+    }
+    const batch = fake
+      .statementsRun()
+      .findLast((s) => !s.id.includes(':') && s.sql.includes(`"public"."${t.name}"`))!;
+    expect(batch.status).toBe('ABORTED');
+    expect(fake.statementsRun().some((s) => s.sql.startsWith(`DELETE FROM "public"."${t.name}"`))).toBe(
+      false,
+    );
+    expect(await t.admin(`SELECT id, name FROM public.${t.name}`)).toEqual([{ id: 1, name: 'kept' }]);
+    expect(await stagedKeys('acme')).toEqual([]);
+  });
+
   it('without S3 settings the adapter has no describeTable or copyIn (imports are refused)', () => {
     const plain = dataApiWarehouse(fake);
     expect(plain.copyIn).toBeUndefined();
