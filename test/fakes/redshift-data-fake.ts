@@ -542,6 +542,10 @@ export class RedshiftDataFake {
       st.pid = (client as unknown as { processID: number }).processID;
       const user = pg.escapeIdentifier(st.dbUser);
       await client.query(`BEGIN; SET LOCAL ROLE ${user}`);
+      if (st.statementName)
+        await client.query("SELECT set_config('application_name', $1, true)", [
+          `redshift-data-fake:${st.statementName}`,
+        ]);
       for (const sub of subs) {
         if (this.batchGate?.before.test(sub.sql)) await this.batchGate.wait();
         if (st.cancelRequested)
