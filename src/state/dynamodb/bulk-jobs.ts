@@ -12,7 +12,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { BulkJob, BulkJobState, BulkOperation } from '../../domain/bulk-job.js';
-import { conflict, invalidRequest, notFound } from '../../domain/errors.js';
+import { invalidRequest } from '../../domain/errors.js';
 import type {
   BulkJobPatch,
   BulkJobStore,
@@ -22,6 +22,7 @@ import type {
   PageRequest,
   TransitionGuard,
 } from '../port.js';
+import { transitionFailure } from '../transition-failure.js';
 import { collect, decodeCursor, encodeCursor } from './calls.js';
 import { DynamoJobQueue, deleteExpiredJobItems, type JobItemKind, JobItems } from './job-queue.js';
 import { STATE_TABLES } from './tables.js';
@@ -98,15 +99,7 @@ export class DynamoBulkJobs implements BulkJobStore {
   ): Promise<BulkJob> {
     const updated = await this.items.update(tenantId, jobId, from, patch, { guard });
     if (updated) return updated;
-    const current = await this.get(tenantId, jobId);
-    if (!current) throw notFound('bulk job');
-    if (
-      guard.leaseOwner !== undefined &&
-      current.leaseOwner !== guard.leaseOwner &&
-      from.includes(current.state)
-    )
-      throw conflict('the bulk job is held by another worker', { state: current.state });
-    throw conflict(`bulk job is ${current.state}`, { state: current.state });
+    throw transitionFailure('bulk job', await this.get(tenantId, jobId), from, guard);
   }
 
   async list(

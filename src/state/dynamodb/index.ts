@@ -31,6 +31,7 @@ import type {
   TenantStore,
   TransitionGuard,
 } from '../port.js';
+import { transitionFailure } from '../transition-failure.js';
 import { DynamoAuditStore } from './audit.js';
 import { BULK_JOB_ITEMS, dynamoBulkStores } from './bulk-jobs.js';
 import {
@@ -338,14 +339,7 @@ export class DynamoStateStore implements StateStore {
       const updated = await this.jobItems.update(tenantId, jobId, from, patch, { guard });
       if (updated) return updated;
       const current = await this.jobs.get(tenantId, jobId);
-      if (!current) throw notFound('job');
-      if (
-        guard.leaseOwner !== undefined &&
-        current.leaseOwner !== guard.leaseOwner &&
-        from.includes(current.status)
-      )
-        throw conflict('the job is held by another worker', { status: current.status });
-      throw conflict(`job is ${current.status}`, { status: current.status });
+      throw transitionFailure('job', current && { ...current, state: current.status }, from, guard);
     },
     list: async (tenantId, filter, page) => {
       let after: { submittedAt: string; jobId: string } | undefined;

@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import type { BulkJob, BulkJobState, BulkOperation } from '../../domain/bulk-job.js';
-import { conflict, invalidRequest, notFound } from '../../domain/errors.js';
+import { invalidRequest } from '../../domain/errors.js';
 import type {
   BulkJobPatch,
   BulkJobStore,
@@ -14,6 +14,7 @@ import type {
   PageRequest,
   TransitionGuard,
 } from '../port.js';
+import { transitionFailure } from '../transition-failure.js';
 import { bulkInsertRow, bulkPatchAssignments, rowToBulkJob } from './bulk-rows.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
@@ -58,15 +59,7 @@ export class PostgresBulkJobs implements BulkJobStore {
     }
     const r = await this.q(`UPDATE bulk_jobs SET ${sets.join(', ')} WHERE ${where} RETURNING *`, params);
     if (r.rows[0]) return rowToBulkJob(r.rows[0]);
-    const current = await this.get(tenantId, jobId);
-    if (!current) throw notFound('bulk job');
-    if (
-      guard.leaseOwner !== undefined &&
-      current.leaseOwner !== guard.leaseOwner &&
-      from.includes(current.state)
-    )
-      throw conflict('the bulk job is held by another worker', { state: current.state });
-    throw conflict(`bulk job is ${current.state}`, { state: current.state });
+    throw transitionFailure('bulk job', await this.get(tenantId, jobId), from, guard);
   }
 
   async list(

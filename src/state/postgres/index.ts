@@ -4,6 +4,7 @@ import { ApiError, conflict, invalidRequest, notFound } from '../../domain/error
 import type { JobStatus, QueryJob } from '../../domain/query-job.js';
 import type { ApiKeyRecord, Tenant } from '../../domain/tenant.js';
 import type { BulkStateStores, JobPatch, Page, PageRequest, StateStore, TransitionGuard } from '../port.js';
+import { transitionFailure } from '../transition-failure.js';
 import { PostgresAuditStore } from './audit.js';
 import { PostgresBulkJobs, PostgresBulkRetention } from './bulk-jobs.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -284,14 +285,7 @@ export class PostgresStateStore implements StateStore {
       const r = await this.q(`UPDATE query_jobs SET ${sets.join(', ')} WHERE ${where} RETURNING *`, params);
       if (r.rows[0]) return rowToJob(r.rows[0]);
       const current = await this.jobs.get(tenantId, jobId);
-      if (!current) throw notFound('job');
-      if (
-        guard.leaseOwner !== undefined &&
-        current.leaseOwner !== guard.leaseOwner &&
-        from.includes(current.status)
-      )
-        throw conflict('the job is held by another worker', { status: current.status });
-      throw conflict(`job is ${current.status}`, { status: current.status });
+      throw transitionFailure('job', current && { ...current, state: current.status }, from, guard);
     },
     list: async (tenantId: string, filter: { status?: JobStatus | undefined }, page: PageRequest) => {
       const params: unknown[] = [tenantId, filter.status ?? null, page.limit + 1];
