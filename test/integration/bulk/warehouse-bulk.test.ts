@@ -7,18 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CopyInRequest, ExecutionContext, FailedRecord } from '../../../src/warehouse/port.js';
 import { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
 import { adminClient, pgFacts } from '../../helpers/pg-fixture.js';
+import { tenantContext } from '../../helpers/warehouse-fixture.js';
 import { createTenantTable, type TenantTable } from './tenant-tables.js';
 
 let wh: PostgresWarehouse;
 let table: TenantTable;
 
-const ctx = (tenant: string, over: Partial<ExecutionContext> = {}): ExecutionContext => ({
-  tenantId: tenant,
-  dbUser: `tenant_${tenant}`,
-  timeoutMs: 30_000,
-  label: 'bulk-test',
-  ...over,
-});
+const ctx = (tenant: string, over: Partial<ExecutionContext> = {}) =>
+  tenantContext(tenant, 'bulk-test', over);
 
 beforeAll(async () => {
   const f = pgFacts();

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../../src/domain/errors.js';
 import type { WarehouseSessionStore } from '../../../src/state/port.js';
 import type { ExecutionContext, Warehouse } from '../../../src/warehouse/port.js';
-import { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
+import type { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
 import {
   InMemorySessionStore,
   type RedshiftDataWarehouse,
@@ -16,6 +16,7 @@ import { RecordingSink } from '../../contracts/warehouse-contract.js';
 import type { RedshiftDataFake } from '../../fakes/redshift-data-fake.js';
 import { pgFacts } from '../../helpers/pg-fixture.js';
 import { dataApiWarehouse, startRedshiftDataFake } from '../../helpers/redshift-data.js';
+import { authenticatorWarehouse } from '../../helpers/warehouse-fixture.js';
 
 let fake: RedshiftDataFake;
 const tenants = () => pgFacts().tenants;
@@ -193,15 +194,7 @@ const TYPED_SQL = `
 describe('results', () => {
   let pgw: PostgresWarehouse;
   beforeAll(() => {
-    const f = pgFacts();
-    pgw = new PostgresWarehouse({
-      host: f.host,
-      port: f.port,
-      user: f.authenticator.user,
-      password: f.authenticator.password,
-      database: f.warehouseDb,
-      poolSize: 2,
-    });
+    pgw = authenticatorWarehouse();
   });
   afterAll(async () => {
     await pgw.close();

@@ -16,14 +16,15 @@ import type {
   StatementInput,
   Warehouse,
 } from '../../../src/warehouse/port.js';
-import { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
+import type { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
 import type { RedshiftDataWarehouse } from '../../../src/warehouse/redshift-data/index.js';
 import { copyStatement, unloadStatement } from '../../../src/warehouse/redshift-data/unload-copy-sql.js';
 import { StatementCancelledError } from '../../../src/warehouse/statement-cancelled.js';
 import type { RedshiftDataFake } from '../../fakes/redshift-data-fake.js';
-import { adminClient, pgFacts } from '../../helpers/pg-fixture.js';
+import { adminClient } from '../../helpers/pg-fixture.js';
 import { dataApiWarehouse, startRedshiftDataFake } from '../../helpers/redshift-data.js';
 import { testS3Client, uniqueBucket } from '../../helpers/s3-fixture.js';
+import { authenticatorWarehouse, tenantContext } from '../../helpers/warehouse-fixture.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/spectra-redshift-s3';
 /** The fake's "MB" for MAXFILESIZE: 5 MB parts are 5 KiB here, so small results make several parts. */
@@ -35,13 +36,8 @@ let fake: RedshiftDataFake;
 let viaUnload: RedshiftDataWarehouse;
 let viaPostgres: PostgresWarehouse;
 
-const ctx = (tenant: string, over: Partial<ExecutionContext> = {}): ExecutionContext => ({
-  tenantId: tenant,
-  dbUser: `tenant_${tenant}`,
-  timeoutMs: 30_000,
-  label: 'bulk-test',
-  ...over,
-});
+const ctx = (tenant: string, over: Partial<ExecutionContext> = {}) =>
+  tenantContext(tenant, 'bulk-test', over);
 
 beforeAll(async () => {
   s3 = testS3Client();
@@ -50,15 +46,7 @@ beforeAll(async () => {
   viaUnload = dataApiWarehouse(fake, {
     unload: { s3, bucket, prefix: 'results/', iamRoleArn: ROLE, maxFileSizeMb: 5 },
   });
-  const f = pgFacts();
-  viaPostgres = new PostgresWarehouse({
-    host: f.host,
-    port: f.port,
-    user: f.authenticator.user,
-    password: f.authenticator.password,
-    database: f.warehouseDb,
-    poolSize: 2,
-  });
+  viaPostgres = authenticatorWarehouse();
 });
 afterAll(async () => {
   await viaUnload?.close();

@@ -19,7 +19,7 @@ import type {
   FailedRecord,
   ImportOperation,
 } from '../../../src/warehouse/port.js';
-import { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
+import type { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
 import type { RedshiftDataWarehouse } from '../../../src/warehouse/redshift-data/index.js';
 import { StatementCancelledError } from '../../../src/warehouse/statement-cancelled.js';
 import type { RedshiftDataFake } from '../../fakes/redshift-data-fake.js';
@@ -31,6 +31,7 @@ import {
   testDataApiClient,
 } from '../../helpers/redshift-data.js';
 import { testS3Client, uniqueBucket } from '../../helpers/s3-fixture.js';
+import { authenticatorWarehouse, tenantContext } from '../../helpers/warehouse-fixture.js';
 import { createTenantTable, type TenantTable } from '../bulk/tenant-tables.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/spectra-redshift-s3';
@@ -44,28 +45,15 @@ let wh: RedshiftDataWarehouse;
 let viaPostgres: PostgresWarehouse;
 const tables: TenantTable[] = [];
 
-const ctx = (tenant: string, over: Partial<ExecutionContext> = {}): ExecutionContext => ({
-  tenantId: tenant,
-  dbUser: `tenant_${tenant}`,
-  timeoutMs: 30_000,
-  label: 'import-test',
-  ...over,
-});
+const ctx = (tenant: string, over: Partial<ExecutionContext> = {}) =>
+  tenantContext(tenant, 'import-test', over);
 
 beforeAll(async () => {
   s3 = testS3Client();
   bucket = await uniqueBucket(s3, 'import');
   fake = await startRedshiftDataFake({ bulk: { s3 }, pageRows: 3 });
   wh = dataApiWarehouse(fake, { unload: { s3, bucket, prefix: 'results/', iamRoleArn: ROLE } });
-  const f = pgFacts();
-  viaPostgres = new PostgresWarehouse({
-    host: f.host,
-    port: f.port,
-    user: f.authenticator.user,
-    password: f.authenticator.password,
-    database: f.warehouseDb,
-    poolSize: 2,
-  });
+  viaPostgres = authenticatorWarehouse();
 });
 afterAll(async () => {
   for (const t of tables) await t.drop();
