@@ -6,8 +6,8 @@
  * itself is loaded unchanged (failed records report what the client sent).
  *
  * Types are named as docs/types.md names them (`INTEGER`, `DECIMAL(12,2)`, `VARCHAR(40)`, …).
- * Types without a check here (TIME, INTERVAL, UUID, VARBYTE, arrays, …) are cast by the warehouse:
- * a bad value there fails the import as a whole, and nothing is applied.
+ * Types without a check here (INTERVAL, VARBYTE, arrays, …) are cast by the warehouse: a bad
+ * value there fails the import as a whole, and nothing is applied.
  */
 
 /** Returns why `text` is not a value of the column's type, or null when it is. */
@@ -24,6 +24,9 @@ const BOOLEAN_WORDS = new Set(['t', 'true', 'y', 'yes', '1', 'f', 'false', 'n', 
 const DATE_TEXT = /^(\d{4})-(\d{2})-(\d{2})$/;
 const TIMESTAMP_TEXT =
   /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+const TIME_TEXT = /^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const INTEGER_RANGES: Record<string, [bigint, bigint]> = {
   SMALLINT: [-32768n, 32767n],
@@ -46,6 +49,8 @@ export function valueCheck(typeName: string): ValueCheck | null {
     return (t) => (BOOLEAN_WORDS.has(t.trim().toLowerCase()) ? null : syntax('boolean', t));
   if (typeName === 'DATE') return (t) => (validDate(DATE_TEXT.exec(t)) ? null : syntax('date', t));
   if (typeName === 'TIMESTAMP' || typeName === 'TIMESTAMPTZ') return timestampCheck(typeName.toLowerCase());
+  if (typeName === 'TIME' || typeName === 'TIMETZ') return timeCheck(typeName === 'TIMETZ');
+  if (typeName === 'UUID') return (t) => (UUID_TEXT.test(t) ? null : syntax('uuid', t));
   const varchar = /^VARCHAR(?:\((\d+)\))?$/.exec(typeName);
   if (varchar)
     return textCheck('character varying', varchar[1] ? Number(varchar[1]) : MAX_VARCHAR_BYTES, false);
@@ -105,6 +110,25 @@ function timestampCheck(type: string): ValueCheck {
     const [h, mi, s] = [Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0)];
     if (h > 23 || mi > 59 || s > 59) return `date/time field value out of range: "${t}"`;
     const zone = m[8];
+    if (zone && zone !== 'Z') {
+      const digits = zone.replace(':', '');
+      if (Number(digits.slice(1, 3)) > 15 || Number(digits.slice(3) || 0) > 59)
+        return `time zone displacement out of range: "${t}"`;
+    }
+    return null;
+  };
+}
+
+/** Clock times `HH:MM[:SS[.ffffff]]` up to 24:00:00; a zone only for TIMETZ (Redshift drops one given to TIME). */
+function timeCheck(withZone: boolean): ValueCheck {
+  const type = withZone ? 'time with time zone' : 'time without time zone';
+  return (t) => {
+    const m = TIME_TEXT.exec(t);
+    if (!m || (m[5] && !withZone)) return syntax(type, t);
+    const [h, mi, s, frac] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0), Number(m[4] ?? 0)];
+    const endOfDay = h === 24 && mi === 0 && s === 0 && frac === 0;
+    if ((h > 23 && !endOfDay) || mi > 59 || s > 59) return `date/time field value out of range: "${t}"`;
+    const zone = m[5];
     if (zone && zone !== 'Z') {
       const digits = zone.replace(':', '');
       if (Number(digits.slice(1, 3)) > 15 || Number(digits.slice(3) || 0) > 59)

@@ -298,18 +298,20 @@ describe('copyIn through COPY from S3', () => {
   it('a statement failing in the apply batch rolls it all back: the table is unchanged, staging deleted', async () => {
     const t = await people('rollback');
     await t.admin(`INSERT INTO public.${t.name} (tenant_id, id, name) VALUES ('acme', 1, 'kept')`);
+    // INTERVAL has no check in TypeScript: only the warehouse's cast rejects the value.
+    await t.admin(`ALTER TABLE public.${t.name} ADD COLUMN span interval`);
     const err = await load(
       t,
       'acme',
       'upsert',
-      ['id', 'name', 'ref'],
+      ['id', 'name', 'span'],
       [
-        ['1', 'changed', '7b9f0d7e-0b7a-4b43-9d8f-2f1f6f2b1c11'],
-        ['2', 'new', 'not-a-uuid'],
+        ['1', 'changed', '1 day'],
+        ['2', 'new', 'forever'],
       ],
     ).catch((e) => e);
     expect(err).toBeInstanceOf(ApiError);
-    expect((err as ApiError).message).toMatch(/invalid input syntax for type uuid/);
+    expect((err as ApiError).message).toMatch(/invalid input syntax for type interval/);
     expect(await t.admin(`SELECT id, name FROM public.${t.name} ORDER BY id`)).toEqual([
       { id: 1, name: 'kept' },
     ]);

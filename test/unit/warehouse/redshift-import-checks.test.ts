@@ -53,6 +53,21 @@ describe('value checks per type', () => {
     bad('BOOLEAN', '', 'on', 'off', '2', 'maybe');
   });
 
+  it('TIME and TIMETZ: clock times up to 24:00:00, a zone only where the type keeps one', () => {
+    ok('TIME', '00:00', '23:59:59', '12:30:00.123456', '24:00:00');
+    bad('TIME', '24:00:01', '12:60', '12:30:61', '12:30:00.1234567', '12:30+02', '1230', 'noon', '');
+    ok('TIMETZ', '03:04:05+05:30', '03:04:05Z', '03:04:05-08', '23:59:59.5+0100');
+    bad('TIMETZ', '03:04:05+16:00', '03:04:05+05:61', '25:00+00');
+    expect(valueCheck('TIME')!('12:30+02')).toBe(
+      'invalid input syntax for type time without time zone: "12:30+02"',
+    );
+  });
+
+  it('UUID: the canonical 8-4-4-4-12 hex form, either case', () => {
+    ok('UUID', '63ea00d9-0ef7-4c5b-ae54-ef152eda897e', '63EA00D9-0EF7-4C5B-AE54-EF152EDA897E');
+    bad('UUID', '63ea00d90ef74c5bae54ef152eda897e', '{63ea00d9-0ef7-4c5b-ae54-ef152eda897e}', 'x', '');
+  });
+
   it('DATE, TIMESTAMP, TIMESTAMPTZ: ISO 8601 with real calendar dates and clock times', () => {
     ok('DATE', '2024-02-29', '2000-02-29', '0001-01-01', '9999-12-31');
     bad('DATE', '2023-02-29', '1900-02-29', '2024-13-01', '2024-04-31', '24-01-01', '2024/01/01', '');
@@ -92,7 +107,7 @@ describe('value checks per type', () => {
   });
 
   it('types without a rule are left to the warehouse`s cast', () => {
-    for (const t of ['UUID', 'TIME', 'INTERVAL', 'VARBYTE', 'INTEGER[]']) expect(valueCheck(t), t).toBeNull();
+    for (const t of ['INTERVAL', 'VARBYTE', 'INTEGER[]']) expect(valueCheck(t), t).toBeNull();
   });
 });
 
