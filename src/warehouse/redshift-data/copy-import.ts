@@ -84,6 +84,34 @@ export interface ImportStatements {
   validate: string | null;
   /** Statements after staging in the apply batch; the last one's ResultRows is `loaded`. */
   apply: string[];
+  /**
+   * With `validate`: the apply batch's first statement after staging. It divides by zero (rolling
+   * the batch back) unless the records failing `validate`'s predicate now are exactly those it
+   * found (count and two sums of record numbers), i.e. no other writer changed their rows between
+   * the two batches.
+   */
+  unchangedSince: ((found: LineDigest) => string) | null;
+}
+
+/** A set of record numbers, compared by count, sum and a hashed sum (exact in SQL BIGINT and JS numbers up to 10^7 records). */
+export interface LineDigest {
+  count: number;
+  sum: number;
+  hashed: number;
+}
+
+const LINE_HASH = { factor: 7919, modulus: 1_000_003 };
+
+export function lineDigest(lines: Iterable<number>): LineDigest {
+  const d = { count: 0, sum: 0, hashed: 0 };
+  for (const line of lines) addLine(d, line);
+  return d;
+}
+
+function addLine(d: LineDigest, line: number): void {
+  d.count++;
+  d.sum += line;
+  d.hashed += (line * LINE_HASH.factor) % LINE_HASH.modulus;
 }
 
 export interface ImportPlan {
@@ -171,6 +199,8 @@ export function importStatements(
   const sets = settable.map((s) => `${quoteIdentifier(s.column.name)} = ${typed(s)}`).join(', ');
 
   let validate: string | null = null;
+  /** The WHERE clause `validate` selects its failing records by. */
+  let failing: string | null = null;
   const apply: string[] = [];
   switch (req.operation) {
     case 'insert': {
@@ -183,6 +213,7 @@ export function importStatements(
           )
           .join(' ')} END`;
         const any = exists.join(' OR ');
+        failing = any;
         validate = `SELECT s._line, ${message}, ${values} FROM ${stage} s WHERE ${any} ORDER BY s._line`;
         apply.push(`DELETE FROM ${stage} s WHERE ${any}`);
       }
@@ -194,7 +225,8 @@ export function importStatements(
     case 'update':
     case 'delete': {
       const missing = `${redshiftStringLiteral(`no row with ${shownKey(p.keyColumns).join(', ')} `)} || ${keyText(p.keyColumns)}`;
-      validate = `SELECT s._line, ${missing}, ${values} FROM ${stage} s WHERE NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${matchOn(p.keyColumns)}) ORDER BY s._line`;
+      failing = `NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${matchOn(p.keyColumns)})`;
+      validate = `SELECT s._line, ${missing}, ${values} FROM ${stage} s WHERE ${failing} ORDER BY s._line`;
       apply.push(
         req.operation === 'update'
           ? `UPDATE ${target} AS t SET ${sets} FROM ${stage} s WHERE ${matchOn(p.keyColumns)}`
@@ -214,7 +246,16 @@ export function importStatements(
       break;
     }
   }
-  return { stagingTable, stage: [create, copy], validate, apply };
+  const where = failing;
+  const unchangedSince =
+    where === null
+      ? null
+      : (found: LineDigest) =>
+          `SELECT 1 / (SELECT CASE WHEN COUNT(*) = ${found.count}` +
+          ` AND COALESCE(SUM(s._line), 0) = ${found.sum}` +
+          ` AND COALESCE(SUM(MOD(s._line * ${LINE_HASH.factor}, ${LINE_HASH.modulus})), 0) = ${found.hashed}` +
+          ` THEN 1 ELSE 0 END FROM ${stage} s WHERE ${where})`;
+  return { stagingTable, stage: [create, copy], validate, apply, unchangedSince };
 }
 
 /** Checks one staged record; returns its error or null (the tenant column may be filled in). */
@@ -349,10 +390,11 @@ export async function importThroughCopy(
     // 2. The records SQL finds failing, merged with the file's failures by record number.
     let statementRef = '';
     let sqlFailures: AsyncIterable<FailedRecord[]> = emptyPages();
+    const found = lineDigest([]);
     if (good > 0 && statements.validate) {
       const checked = await runner.batch([...statements.stage, statements.validate]);
       statementRef = `rsd:${checked.id}`;
-      sqlFailures = failedPages(runner.records(checked.subStatements.at(-1)!.id));
+      sqlFailures = digested(failedPages(runner.records(checked.subStatements.at(-1)!.id)), found);
     }
     let failedCount = 0;
     let batch: FailedRecord[] = [];
@@ -371,7 +413,15 @@ export async function importThroughCopy(
     // 3. Apply what passed, in one transaction.
     let loaded = 0;
     if (good > failedCount - failedInFile) {
-      const applied = await runner.batch([...statements.stage, ...statements.apply]);
+      const guard = statements.unchangedSince ? [statements.unchangedSince(found)] : [];
+      const applied = await runner
+        .batch([...statements.stage, ...guard, ...statements.apply])
+        .catch((e: unknown) => {
+          // The guard is the batch's only division: its division by zero means rows changed meanwhile.
+          if (guard.length && e instanceof ApiError && e.details.sqlstate === '22012')
+            throw changedMeanwhile();
+          throw e;
+        });
       statementRef = `rsd:${applied.id}`;
       loaded = applied.subStatements.at(-1)!.resultRows;
     }
@@ -451,6 +501,26 @@ async function* readFailures(
 }
 
 async function* emptyPages(): AsyncGenerator<FailedRecord[]> {}
+
+/** Passes the pages through, adding their record numbers to `digest`. */
+async function* digested(
+  pages: AsyncIterable<FailedRecord[]>,
+  digest: LineDigest,
+): AsyncGenerator<FailedRecord[]> {
+  for await (const page of pages) {
+    for (const f of page) addLine(digest, f.line);
+    yield page;
+  }
+}
+
+/** Retried by the worker (SQLSTATE 40001 is transient): the next attempt checks the records again. */
+function changedMeanwhile(): ApiError {
+  return new ApiError(
+    'QUERY_FAILED',
+    'rows of the table changed between checking the records and applying them; nothing was applied',
+    { sqlstate: '40001', reason: 'concurrent_change' },
+  );
+}
 
 async function* failedPages(pages: AsyncIterable<(string | null)[][]>): AsyncGenerator<FailedRecord[]> {
   for await (const page of pages) {

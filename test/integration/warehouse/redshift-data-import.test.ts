@@ -22,6 +22,7 @@ import type {
 import type { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
 import type { RedshiftDataWarehouse } from '../../../src/warehouse/redshift-data/index.js';
 import { StatementCancelledError } from '../../../src/warehouse/statement-cancelled.js';
+import { isTransient } from '../../../src/worker/failure-policy.js';
 import type { RedshiftDataFake } from '../../fakes/redshift-data-fake.js';
 import { pgFacts } from '../../helpers/pg-fixture.js';
 import {
@@ -369,6 +370,54 @@ describe('copyIn through COPY from S3', () => {
     expect(await t.admin(`SELECT id, name FROM public.${t.name}`)).toEqual([{ id: 1, name: 'kept' }]);
     expect(await stagedKeys('acme')).toEqual([]);
   });
+
+  it.each([
+    ['a checked row deleted by another writer', `DELETE FROM public.%t WHERE id = 2`],
+    [
+      'a missing row inserted by another writer',
+      `INSERT INTO public.%t (tenant_id, id, name) VALUES ('acme', 9, 'late')`,
+    ],
+  ])(
+    '%s between the check and the write: nothing applied, the job will be retried (40001)',
+    async (_, change) => {
+      const t = await people(`race${Math.random().toString(36).slice(2, 6)}`);
+      await t.admin(
+        `INSERT INTO public.${t.name} (tenant_id, id, name) VALUES ('acme', 1, 'a'), ('acme', 2, 'b')`,
+      );
+      // The apply batch's guard statement runs after the other writer committed its change.
+      fake.holdBatches({
+        before: /^SELECT 1 \/ \(SELECT CASE WHEN COUNT/,
+        wait: () => t.admin(change.replace('%t', t.name)).then(() => {}),
+      });
+      let err: unknown;
+      try {
+        err = await load(
+          t,
+          'acme',
+          'update',
+          ['id', 'name'],
+          [
+            ['1', 'A'],
+            ['2', 'B'],
+            ['9', 'I'],
+          ],
+        ).catch((e) => e);
+      } finally {
+        fake.holdBatches(undefined);
+      }
+      expect(err).toBeInstanceOf(ApiError);
+      expect(err).toMatchObject({
+        code: 'QUERY_FAILED',
+        details: { sqlstate: '40001', reason: 'concurrent_change' },
+      });
+      expect(isTransient(err)).toBe(true);
+      const names = await t.admin<{ id: number; name: string }>(
+        `SELECT id, name FROM public.${t.name} ORDER BY id`,
+      );
+      expect(names.find((r) => r.id === 1)).toEqual({ id: 1, name: 'a' }); // not updated
+      expect(await stagedKeys('acme')).toEqual([]);
+    },
+  );
 
   it('without S3 settings the adapter has no describeTable or copyIn (imports are refused)', () => {
     const plain = dataApiWarehouse(fake);
