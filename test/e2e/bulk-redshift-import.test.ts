@@ -11,14 +11,12 @@ import { CsvRecordSplitter, csvFieldValues } from '../../src/formats/csv-records
 import { startJobWorker } from '../../src/runtime/worker.js';
 import type { RedshiftDataFake } from '../fakes/redshift-data-fake.js';
 import { bulkClient } from '../helpers/bulk.js';
-import { pgFacts } from '../helpers/pg-fixture.js';
-import { FAKE_CLUSTER, startRedshiftDataFake } from '../helpers/redshift-data.js';
-import { S3RVER_CREDENTIALS, s3Endpoint, testS3Client, uniqueBucket } from '../helpers/s3-fixture.js';
+import { dataApiS3Settings, startRedshiftDataFake } from '../helpers/redshift-data.js';
+import { s3Endpoint, testS3Client, uniqueBucket } from '../helpers/s3-fixture.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
 import { createTenantTable, type TenantTable } from '../integration/bulk/tenant-tables.js';
 import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
 
-const ROLE = 'arn:aws:iam::123456789012:role/spectra-redshift-s3';
 const PEOPLE = 'id integer NOT NULL, name varchar(10), score numeric(6,2), seen timestamptz';
 
 let s3: S3Client;
@@ -32,25 +30,13 @@ beforeAll(async () => {
   s3 = testS3Client();
   bucket = await uniqueBucket(s3, 'e2e-import');
   fake = await startRedshiftDataFake({ bulk: { s3 }, pageRows: 50 });
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_REDSHIFT_DATA: fake.url,
-    AWS_ENDPOINT_URL_S3: s3Endpoint(),
-    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-  });
+  const dataApiS3 = dataApiS3Settings(fake, bucket, s3Endpoint());
   control = await createControlDb('bulk_import_rsd_e2e');
   spectra = await startSpectra({
     SPECTRA_WORKER_POLL_INTERVAL_MS: '200',
     SPECTRA_TENANT_MAX_RUNNING_JOBS: '20',
     SPECTRA_STATE_URL: control.url,
-    SPECTRA_WAREHOUSE: 'redshift-data',
-    SPECTRA_STORAGE: 's3',
-    SPECTRA_AWS_REGION: 'us-east-1',
-    SPECTRA_REDSHIFT_CLUSTER_ID: FAKE_CLUSTER,
-    SPECTRA_REDSHIFT_DATABASE: pgFacts().warehouseDb,
-    SPECTRA_S3_BUCKET_NAME: bucket,
-    SPECTRA_S3_PREFIX: 'results/',
-    SPECTRA_REDSHIFT_S3_ROLE_ARN: ROLE,
+    ...dataApiS3,
   });
   await startJobWorker(spectra.core);
 });

@@ -11,13 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobWorker } from '../../src/runtime/worker.js';
 import type { RedshiftDataFake } from '../fakes/redshift-data-fake.js';
 import { bulkClient } from '../helpers/bulk.js';
-import { adminClient, pgFacts } from '../helpers/pg-fixture.js';
-import { FAKE_CLUSTER, startRedshiftDataFake } from '../helpers/redshift-data.js';
-import { S3RVER_CREDENTIALS, s3Endpoint, testS3Client, uniqueBucket } from '../helpers/s3-fixture.js';
+import { adminClient } from '../helpers/pg-fixture.js';
+import { dataApiS3Settings, startRedshiftDataFake } from '../helpers/redshift-data.js';
+import { s3Endpoint, testS3Client, uniqueBucket } from '../helpers/s3-fixture.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
 import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
 
-const ROLE = 'arn:aws:iam::123456789012:role/spectra-redshift-s3';
 const EXPORT_SQL = `SELECT sale_id, tenant_id, region, quantity > 2 AS big, CAST(NULL AS text) AS none, '' AS blank,
   'say "hi", ' || chr(10) || 'naïve 日本 🎉' AS tricky FROM sales ORDER BY sale_id`;
 
@@ -34,26 +33,14 @@ beforeAll(async () => {
   bucket = await uniqueBucket(s3, 'e2e-unload');
   // 5 "MB" parts are 320 KiB in the fake: a tenant's sales rows (1–2 MB of CSV) make several parts.
   fake = await startRedshiftDataFake({ bulk: { s3, megabyteBytes: 64 * 1024 }, pageRows: 1000 });
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_REDSHIFT_DATA: fake.url,
-    AWS_ENDPOINT_URL_S3: s3Endpoint(),
-    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-  });
+  const dataApiS3 = dataApiS3Settings(fake, bucket, s3Endpoint());
   control = await createControlDb('bulk_unload_e2e');
   controlPg = await createControlDb('bulk_unload_e2e_pg');
   const worker = { SPECTRA_WORKER_POLL_INTERVAL_MS: '200', SPECTRA_TENANT_MAX_RUNNING_JOBS: '20' };
   viaUnload = await startSpectra({
     ...worker,
     SPECTRA_STATE_URL: control.url,
-    SPECTRA_WAREHOUSE: 'redshift-data',
-    SPECTRA_STORAGE: 's3',
-    SPECTRA_AWS_REGION: 'us-east-1',
-    SPECTRA_REDSHIFT_CLUSTER_ID: FAKE_CLUSTER,
-    SPECTRA_REDSHIFT_DATABASE: pgFacts().warehouseDb,
-    SPECTRA_S3_BUCKET_NAME: bucket,
-    SPECTRA_S3_PREFIX: 'results/',
-    SPECTRA_REDSHIFT_S3_ROLE_ARN: ROLE,
+    ...dataApiS3,
     SPECTRA_REDSHIFT_UNLOAD_MAX_FILE_SIZE_MB: '5',
   });
   viaPostgres = await startSpectra({ ...worker, SPECTRA_STATE_URL: controlPg.url });

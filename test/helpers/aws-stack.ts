@@ -10,9 +10,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { TABLES } from '../../infra/lib/table-design.js';
 import { createTables, stateTableNames } from '../../src/state/dynamodb/index.js';
 import { dynamoClientConfig, dynamoEndpoint, uniqueTablePrefix } from './dynamodb-fixture.js';
-import { pgFacts } from './pg-fixture.js';
-import { FAKE_CLUSTER, startRedshiftDataFake } from './redshift-data.js';
-import { S3RVER_CREDENTIALS, s3Endpoint, testS3Client, uniqueBucket } from './s3-fixture.js';
+import { dataApiS3Settings, startRedshiftDataFake } from './redshift-data.js';
+import { s3Endpoint, testS3Client, uniqueBucket } from './s3-fixture.js';
 
 export const AWS_STACK = 'aws';
 
@@ -46,27 +45,14 @@ export async function startAwsStack(): Promise<AwsStack> {
   await createTables(admin, tables);
   admin.destroy();
 
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_REDSHIFT_DATA: fake.url,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_S3: s3Endpoint(),
-    // s3rver accepts only its own key; DynamoDB Local and the fake accept any.
-    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-  });
+  const dataApiS3 = dataApiS3Settings(fake, bucket, s3Endpoint());
+  // DynamoDB Local accepts any credentials, s3rver only its own (set above).
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
   const tableEnv = tableSettings(tables);
   return {
     env: {
-      SPECTRA_WAREHOUSE: 'redshift-data',
+      ...dataApiS3,
       SPECTRA_STATE: 'dynamodb',
-      SPECTRA_STORAGE: 's3',
-      SPECTRA_AWS_REGION: dynamo.region,
-      SPECTRA_REDSHIFT_CLUSTER_ID: FAKE_CLUSTER,
-      SPECTRA_REDSHIFT_DATABASE: pgFacts().warehouseDb,
-      SPECTRA_S3_BUCKET_NAME: bucket,
-      SPECTRA_S3_PREFIX: 'results/',
-      // Bulk paths through Redshift's own UNLOAD/COPY, as on AWS (the stack sets the role).
-      SPECTRA_REDSHIFT_S3_ROLE_ARN: 'arn:aws:iam::123456789012:role/spectra-redshift-s3',
       SPECTRA_REDSHIFT_UNLOAD_MAX_FILE_SIZE_MB: '5',
       ...tableEnv,
     },

@@ -11,6 +11,7 @@ import {
 } from '../../src/warehouse/redshift-data/index.js';
 import { RedshiftDataFake, type RedshiftDataFakeOptions } from '../fakes/redshift-data-fake.js';
 import { pgFacts } from './pg-fixture.js';
+import { S3RVER_CREDENTIALS } from './s3-fixture.js';
 
 export const FAKE_CLUSTER = 'spectra-test';
 
@@ -63,4 +64,31 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** The IAM role the tests' UNLOAD/COPY statements name (the fake checks its form, not IAM). */
+export const TEST_REDSHIFT_S3_ROLE = 'arn:aws:iam::123456789012:role/spectra-redshift-s3';
+
+/**
+ * Points the AWS SDK at the fake and s3rver the standard way (AWS_ENDPOINT_URL_*, s3rver's key)
+ * and returns the settings of a service on `SPECTRA_WAREHOUSE=redshift-data` + `SPECTRA_STORAGE=s3`
+ * with bulk paths through UNLOAD/COPY into `bucket`.
+ */
+export function dataApiS3Settings(fake: RedshiftDataFake, bucket: string, s3Endpoint: string) {
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_REDSHIFT_DATA: fake.url,
+    AWS_ENDPOINT_URL_S3: s3Endpoint,
+    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+  });
+  return {
+    SPECTRA_WAREHOUSE: 'redshift-data',
+    SPECTRA_STORAGE: 's3',
+    SPECTRA_AWS_REGION: 'us-east-1',
+    SPECTRA_REDSHIFT_CLUSTER_ID: FAKE_CLUSTER,
+    SPECTRA_REDSHIFT_DATABASE: pgFacts().warehouseDb,
+    SPECTRA_S3_BUCKET_NAME: bucket,
+    SPECTRA_S3_PREFIX: 'results/',
+    SPECTRA_REDSHIFT_S3_ROLE_ARN: TEST_REDSHIFT_S3_ROLE,
+  };
 }
