@@ -1,4 +1,4 @@
-/** Adapter selection from configuration: SPECTRA_WAREHOUSE=redshift-data and SPECTRA_STATE=dynamodb. */
+/** Adapter selection from configuration: SPECTRA_WAREHOUSE=redshift-data (with its UNLOAD/COPY settings) and SPECTRA_STATE=dynamodb. */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/config/index.js';
 import { buildDynamoStateStore, buildRedshiftDataWarehouse } from '../../../src/runtime/aws.js';
@@ -76,5 +76,45 @@ describe('SPECTRA_STATE=dynamodb', () => {
       expect(store[part], part).toBeDefined();
     expect(store).toBeInstanceOf(DynamoStateStore);
     await store.close();
+  });
+});
+
+// SPECTRA_REDSHIFT_S3_ROLE_ARN turns the Data API warehouse's UNLOAD/COPY paths on, or fails at start-up.
+const ROLE = 'arn:aws:iam::123456789012:role/spectra-redshift-s3';
+const unloadConfig = (env: Record<string, string>) =>
+  config({ SPECTRA_REDSHIFT_CLUSTER_ID: 'analytics', ...env });
+
+describe('UNLOAD settings of the Data API warehouse', () => {
+  it('a role and a bucket give the adapter copyOut; without the role it has none', async () => {
+    const on = buildRedshiftDataWarehouse(
+      unloadConfig({ SPECTRA_REDSHIFT_S3_ROLE_ARN: ROLE, SPECTRA_S3_BUCKET_NAME: 'spectra-results' }),
+    );
+    const off = buildRedshiftDataWarehouse(unloadConfig({ SPECTRA_S3_BUCKET_NAME: 'spectra-results' }));
+    expect(typeof on.copyOut).toBe('function');
+    expect(off.copyOut).toBeUndefined();
+    await on.close();
+    await off.close();
+  });
+
+  it('refuses a role without a bucket, and anything but IAM role ARNs', () => {
+    expect(
+      configError(() => buildRedshiftDataWarehouse(unloadConfig({ SPECTRA_REDSHIFT_S3_ROLE_ARN: ROLE }))),
+    ).toMatch(/needs SPECTRA_S3_BUCKET_NAME/);
+    for (const role of ["arn:aws:iam::123456789012:role/x'", 'arn:aws:iam::1:role/x', 'my-role']) {
+      expect(
+        configError(() =>
+          buildRedshiftDataWarehouse(
+            unloadConfig({ SPECTRA_REDSHIFT_S3_ROLE_ARN: role, SPECTRA_S3_BUCKET_NAME: 'spectra-results' }),
+          ),
+        ),
+      ).toMatch(/must be an IAM role ARN/);
+    }
+  });
+
+  it('MAXFILESIZE stays within what Redshift accepts (5 to 6200 MB)', () => {
+    expect(unloadConfig({}).redshiftUnloadMaxFileSizeMb).toBe(6200);
+    for (const mb of ['4', '6201', '5.5']) {
+      expect(() => unloadConfig({ SPECTRA_REDSHIFT_UNLOAD_MAX_FILE_SIZE_MB: mb })).toThrow(ConfigError);
+    }
   });
 });
