@@ -50,6 +50,15 @@ const TYPED = `SELECT CAST(9007199254740993 AS bigint) AS big, CAST(1.50 AS nume
   CAST('{"id": 12345678901234567890}' AS jsonb) AS j, ARRAY[1, NULL, 3] AS arr,
   CAST(NULL AS integer) AS n, '' AS empty, 'a,"b"' AS quoted`;
 
+/** The Data API sessions the fake ran statements on since statement number `before`. */
+const sessionsUsedSince = (before: number) =>
+  new Set(
+    fake
+      .statementsRun()
+      .slice(before)
+      .map((s) => s.sessionId),
+  );
+
 describe('Query API on the Redshift Data API adapter', () => {
   it('returns the same column types and values as on PostgreSQL', async () => {
     const [a, b] = await Promise.all([
@@ -104,12 +113,7 @@ describe('Data API session reuse through the StateStore', () => {
       const res = await viaDataApi.query('initech', WHO);
       expect((await json(res)).data).toEqual([{ who: 'tenant_initech' }]);
     }
-    const sessions = new Set(
-      fake
-        .statementsRun()
-        .slice(before)
-        .map((s) => s.sessionId),
-    );
+    const sessions = sessionsUsedSince(before);
     expect(sessions.size).toBe(1);
     const [only] = [...sessions];
     expect(only).toEqual(expect.any(String));
@@ -213,12 +217,7 @@ describe('Data API session reuse through the StateStore', () => {
         await (i % 2 ? b : a).execute(ctx, { sql: WHO.sql, params: [] }, sink);
         expect(sink.rowsSeen).toEqual([[ctx.dbUser]]);
       }
-      const used = new Set(
-        fake
-          .statementsRun()
-          .slice(before)
-          .map((s) => s.sessionId),
-      );
+      const used = sessionsUsedSince(before);
       expect(used.size).toBe(1);
       expect([...used][0]).toEqual(expect.any(String));
       expect(a.sessionStats).toMatchObject({ created: 1, misses: 1, hits: 4 });
@@ -262,12 +261,7 @@ describe('Data API sessions in the DynamoDB StateStore (SPECTRA_STATE=dynamodb)'
     await fake.expireSessions(user); // sessions the PostgreSQL-backed service above opened
     const before = fake.statementsRun().length;
     for (let i = 0; i < 20; i++) expect((await onDynamo.query('globex', WHO)).status).toBe(200);
-    const used = new Set(
-      fake
-        .statementsRun()
-        .slice(before)
-        .map((s) => s.sessionId),
-    );
+    const used = sessionsUsedSince(before);
     expect(used.size).toBe(1);
     const [only] = [...used] as string[];
     expect(warehouseOf(onDynamo).sessionStats).toMatchObject({ created: 1, hits: 19 });
