@@ -8,11 +8,12 @@
  * SIGINT/SIGTERM and calls `process.exit(130/143)` — that would cut the server's graceful drain.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import {
   chmod,
   chown,
+  cp,
   mkdir,
   readdir,
   readFile,
@@ -24,6 +25,7 @@ import {
 } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -108,7 +110,8 @@ export async function startEmbeddedPostgres(opts: StartEmbeddedPostgresOptions):
   const log = opts.log ?? (() => {});
   const paths = pathsFor(opts.home);
   await mkdir(paths.root, { recursive: true, mode: 0o755 });
-  const [bins, runAs] = await Promise.all([resolveBinaries(), postgresOsUser()]);
+  const [found, runAs] = await Promise.all([resolveBinaries(), postgresOsUser()]);
+  const bins = runAs ? await binariesReachableBy(found, runAs, log) : found;
 
   const password = await ensureInitialised(paths, bins, runAs, log);
   await clearStalePostmaster(paths, log);
@@ -190,8 +193,71 @@ async function ensureExecutable(file: string): Promise<void> {
   if ((mode & 0o555) !== 0o555) await chmod(file, mode | 0o555);
 }
 
+/**
+ * As root, PostgreSQL runs as `postgres`, which must be able to reach its own binaries. A checkout
+ * inside a private folder (`mktemp -d` is 0700) hides them: then the package's `native` folder
+ * (bin, lib, share; ~60 MB) is copied once to a world-readable folder under the OS temp dir and
+ * used from there.
+ */
+export async function binariesReachableBy(
+  bins: Binaries,
+  user: OsUser,
+  log: (line: string) => void,
+): Promise<Binaries> {
+  if (await reachable(bins.postgres, user)) return bins;
+  const native = path.dirname(path.dirname(bins.postgres));
+  // Named by what the binaries are (package version, binary size and time), not where: one copy serves every checkout.
+  const { size, mtimeMs } = await stat(bins.postgres);
+  const version = await readFile(path.join(native, '..', 'package.json'), 'utf8').then(
+    (t) => String(JSON.parse(t).version),
+    () => 'unknown',
+  );
+  const id = createHash('sha256').update(`${version}\0${size}\0${mtimeMs}`).digest('hex').slice(0, 12);
+  const target = path.join(os.tmpdir(), `spectra-postgres-${PG_MAJOR}-${id}`);
+  const relocated = (root: string): Binaries => ({
+    initdb: path.join(root, path.relative(native, bins.initdb)),
+    postgres: path.join(root, path.relative(native, bins.postgres)),
+  });
+  const copy = relocated(target);
+  if (await reachable(copy.postgres, user)) return copy;
+  log(`the OS user postgres cannot reach ${native}: copying the PostgreSQL binaries to ${target}`);
+  const staging = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  await mkdir(staging, { mode: 0o755 });
+  try {
+    await cp(native, staging, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+    await chmod(staging, 0o755);
+    await rename(staging, target).catch(async (error: NodeJS.ErrnoException) => {
+      // Another process copied them first: use its copy.
+      if (error.code !== 'EEXIST' && error.code !== 'ENOTEMPTY') throw error;
+    });
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  if (!(await reachable(copy.postgres, user)))
+    throw new Error(`embedded PostgreSQL: the OS user postgres cannot reach ${copy.postgres} either`);
+  return copy;
+}
+
+/** Whether `user` may traverse every folder above `file` and run it (permission bits; no ACLs). */
+async function reachable(file: string, user: OsUser): Promise<boolean> {
+  const allows = (s: { mode: number; uid: number; gid: number }, bit: number) =>
+    (s.mode & bit) !== 0 ||
+    (s.uid === user.uid && (s.mode & (bit << 6)) !== 0) ||
+    (s.gid === user.gid && (s.mode & (bit << 3)) !== 0);
+  try {
+    const self = await stat(file);
+    if (!allows(self, 0o1)) return false;
+    for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+      if (!allows(await stat(dir), 0o1)) return false;
+      if (path.dirname(dir) === dir) return true;
+    }
+  } catch {
+    return false;
+  }
+}
+
 /** PostgreSQL refuses to run as root: when we are root it runs as the OS user `postgres`, created if missing. */
-async function postgresOsUser(): Promise<OsUser | undefined> {
+export async function postgresOsUser(): Promise<OsUser | undefined> {
   if (process.getuid?.() !== 0) return undefined;
   const found = await lookupOsUser('postgres');
   if (found) return found;
