@@ -5,7 +5,9 @@
  * public key or a JWKS URL. The token's `alg` must be in the configured list before any key is
  * chosen, and HS* is only ever verified with the shared secret, so `alg: none` and "HS256 signed
  * with the RSA public key" both fail. `exp` is required; `iss`/`aud` are enforced when configured
- * (a token carrying `aud` is refused when no audience is configured); clock skew defaults to 30 s.
+ * (a token carrying `aud` is refused when no audience is configured). `exp`, `nbf` and `iat` must be
+ * numbers when present and hold within the clock skew (default 30 s): jose itself checks a future
+ * `iat` only together with a maximum token age, so that check is made here.
  *
  * The tenant must exist and be active; `db_user` comes from the tenant registry, and a `db_user`
  * claim that names another role is FORBIDDEN (the signature is good, the role is not the tenant's).
@@ -88,6 +90,8 @@ export interface JwtOptions {
   jwksTimeoutMs?: number | undefined;
   /** After a failed JWKS fetch, tokens needing a fetch fail at once for this long. Default 1000. */
   jwksFailureBackoffMs?: number | undefined;
+  /** The clock for time claims and caches, epoch milliseconds; tests inject one. Default `Date.now`. */
+  now?: (() => number) | undefined;
 }
 
 /** A configuration mistake, thrown by the constructor; never contains key material. */
@@ -136,6 +140,7 @@ export class JwtAuthenticator {
   private readonly claimNames: Required<JwtClaimNames>;
   private readonly cacheTtlMs: number;
   private readonly tenantRecheckMs: number;
+  private readonly now: () => number;
   private readonly tokenCache = new Map<string, TokenCacheEntry>();
   private readonly tenantCache = new Map<string, { tenant: Tenant; fetchedAt: number }>();
   private readonly hmacKeys = new Map<string, Promise<CryptoKey>>();
@@ -220,6 +225,7 @@ export class JwtAuthenticator {
       permissions: opts.claims?.permissions || 'permissions',
       subject: opts.claims?.subject || 'sub',
     };
+    this.now = opts.now ?? (() => Date.now());
     this.cacheTtlMs = nonNegative(opts.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS, 'cache TTL');
     this.tenantRecheckMs = Math.min(
       nonNegative(opts.tenantRecheckMs ?? MAX_TENANT_RECHECK_MS, 'tenant recheck'),
@@ -230,13 +236,13 @@ export class JwtAuthenticator {
   async authenticate(token: string): Promise<Principal> {
     if (token.length > this.maxTokenBytes || !JWT_SHAPE.test(token)) throw unauthorized('invalid token');
     const cacheKey = createHash('sha256').update(token).digest('base64');
-    const now = Date.now();
+    const now = this.now();
     const hit = this.tokenCache.get(cacheKey);
     if (hit) {
       if (hit.until > now) return this.principalFor(hit.claims);
       this.tokenCache.delete(cacheKey);
     }
-    const { claims, expMs } = await this.verify(token, cacheKey);
+    const { claims, expMs } = await this.verify(token, cacheKey, now);
     const principal = await this.principalFor(claims);
     const until = Math.min(now + this.cacheTtlMs, expMs);
     if (this.cacheTtlMs > 0 && until > now) {
@@ -246,12 +252,17 @@ export class JwtAuthenticator {
     return principal;
   }
 
-  private async verify(token: string, tokenHash: string): Promise<{ claims: VerifiedClaims; expMs: number }> {
+  private async verify(
+    token: string,
+    tokenHash: string,
+    nowMs: number,
+  ): Promise<{ claims: VerifiedClaims; expMs: number }> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.resolveKey, {
         algorithms: this.algorithms,
         clockTolerance: this.clockSkew,
+        currentDate: new Date(nowMs),
         requiredClaims: ['exp'],
         ...(this.issuer ? { issuer: this.issuer } : {}),
         ...(this.audience ? { audience: this.audience } : {}),
@@ -261,8 +272,13 @@ export class JwtAuthenticator {
       throw unauthorized('invalid token');
     }
     if (!this.audience && payload.aud !== undefined) throw unauthorized('invalid token');
+    // The rule jose applies to nbf (whole seconds, skew added); jose has already refused a non-number iat.
+    const nowSeconds = Math.floor(nowMs / 1000);
+    if (typeof payload.iat === 'number' && payload.iat > nowSeconds + this.clockSkew) {
+      throw unauthorized('invalid token');
+    }
     const exp = payload.exp as number;
-    if (this.maxLifetime !== undefined && exp - Date.now() / 1000 > this.maxLifetime + this.clockSkew) {
+    if (this.maxLifetime !== undefined && exp - nowMs / 1000 > this.maxLifetime + this.clockSkew) {
       throw unauthorized('token lifetime exceeds the allowed maximum');
     }
 
@@ -303,7 +319,7 @@ export class JwtAuthenticator {
 
   /** Found tenants are reused for at most `tenantRecheckMs`; a missing tenant is never cached. */
   private async tenant(tenantId: string): Promise<Tenant | null> {
-    const now = Date.now();
+    const now = this.now();
     const cached = this.tenantCache.get(tenantId);
     if (cached && now - cached.fetchedAt < this.tenantRecheckMs) return cached.tenant;
     const tenant = await this.state.tenants.get(tenantId);

@@ -1,10 +1,11 @@
 /**
  * The PostgreSQL grammar (libpg-query, WASM) and the deparser behind one small seam: load once,
- * then parse / scan / deparse synchronously. Nothing else in src/sql touches these libraries.
+ * then parse / scan / deparse synchronously. Nothing else in src/sql touches these libraries
+ * (quoting-deparser.ts corrects how the deparser quotes names).
  */
 import { loadModule, type ParseResult, parseSync, type ScanToken, scanSync } from 'libpg-query';
-import { deparseSync } from 'pgsql-deparser';
 import { ApiError } from '../domain/errors.js';
+import { QuotingDeparser } from './quoting-deparser.js';
 
 let loaded: Promise<void> | undefined;
 let ready = false;
@@ -79,7 +80,7 @@ export function scanSql(sql: string): ScanToken[] {
 
 /** Compact, single-line PostgreSQL spelling of a parse tree. */
 export function deparseSql(tree: ParseResult): string {
-  return deparseSync(tree, { pretty: false });
+  return new QuotingDeparser(tree, { pretty: false }).deparseQuery();
 }
 
 export type { ParseResult, ScanToken };

@@ -11,6 +11,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import fc from 'fast-check';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, pgFacts } from '../helpers/pg-fixture.js';
@@ -166,6 +167,56 @@ describe('the SQL guard through HTTP', () => {
     const after = await evidence();
     expect(after.callsAsTenant - before.callsAsTenant).toBeGreaterThanOrEqual(benign.length + 1);
     expect(after.sessions.filter((s) => !before.sessions.includes(s)).length).toBeGreaterThan(0);
+  });
+});
+
+describe('quoted identifiers through HTTP (issue 16, defect 4)', () => {
+  it("answers the issue's WITH queries with quoted names with 200 and the warehouse's rows", async () => {
+    const cases: Array<[string, Record<string, number>]> = [
+      ['WITH "select" AS (SELECT 1 AS "from") SELECT "from" FROM "select"', { from: 1 }],
+      ['WITH "Mixed" AS (SELECT 1 AS x) SELECT x FROM "Mixed"', { x: 1 }],
+      ['WITH "order" AS (SELECT 1 AS x) SELECT x FROM "order"', { x: 1 }],
+      ['WITH "user" AS (SELECT 1 AS "User") SELECT "User" FROM "user"', { User: 1 }],
+    ];
+    for (const [sql, row] of cases) {
+      const res = await send(sql);
+      const body = await json(res);
+      expect(res.status, `${sql}: ${JSON.stringify(body)}`).toBe(200);
+      expect(body.data, sql).toEqual([row]);
+      expect(body.metadata.columns, sql).toEqual(Object.keys(row));
+    }
+  });
+
+  it('runs a statement naming one random identifier in every role, and the column comes back under that name', async () => {
+    const identifier = fc
+      .oneof(
+        fc.mixedCase(fc.constantFrom('select', 'from', 'order', 'user', 'int', 'left', 'window', 'name')),
+        fc.stringMatching(/^[A-Za-z][A-Za-z0-9_ ]{0,14}$/),
+        fc
+          .array(fc.constantFrom('a', 'B', ' ', '"', "'", '--', '/*', ':x', '$1', '\\', 'é', '名', '😀'), {
+            minLength: 1,
+            maxLength: 6,
+          })
+          .map((parts) => parts.join('')),
+        fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }),
+      )
+      .filter((id) => !id.includes('\0') && Buffer.byteLength(id) <= 63 && id !== 'a1' && id !== 'a2');
+    await fc.assert(
+      fc.asyncProperty(identifier, async (id) => {
+        const q = `"${id.replaceAll('"', '""')}"`;
+        // WITH name and column list, table alias, JOIN … USING alias, window name, column alias
+        const sql = `WITH ${q}(${q}) AS (SELECT 1)
+          SELECT sum(${q}.${q}) OVER ${q} AS ${q}
+          FROM ${q} AS a1 JOIN ${q} AS a2 USING (${q}) AS ${q}
+          WINDOW ${q} AS (ORDER BY ${q}.${q})`;
+        const res = await send(sql);
+        const body = await json(res);
+        expect(res.status, `${sql}: ${JSON.stringify(body)}`).toBe(200);
+        expect(body.metadata.columns).toEqual([id]);
+        expect(body.data.map((row: Record<string, unknown>) => Number(row[id]))).toEqual([1]);
+      }),
+      { numRuns: 60 },
+    );
   });
 });
 

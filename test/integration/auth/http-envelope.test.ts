@@ -96,6 +96,14 @@ describe('attack suite over HTTP', () => {
     ],
     ['expired', () => signHs(claims('acme', { ...good, exp: exp(-120) })), 401, 'UNAUTHORIZED'],
     ['nbf in the future', () => signHs(claims('acme', { ...good, nbf: exp(120) })), 401, 'UNAUTHORIZED'],
+    // issue 16: valid iss, aud and exp with iat an hour ahead was answered 200
+    [
+      'iat an hour in the future',
+      () => signHs(claims('acme', { ...good, iat: exp(3600) })),
+      401,
+      'UNAUTHORIZED',
+    ],
+    ['iat not a number', () => signHs(claims('acme', { ...good, iat: 'now' })), 401, 'UNAUTHORIZED'],
     [
       'wrong iss',
       () => signHs(claims('acme', { ...good, iss: 'https://evil.example' })),

@@ -199,6 +199,76 @@ describe('JWT attack suite', () => {
     await expectRejected(jwt.authenticate(token), 'UNAUTHORIZED', [token]);
   });
 
+  describe('time claims against an injected clock (skew 30 s), at their boundaries', () => {
+    // 2020-09-13: far from the real clock, so a test passing here cannot be using it.
+    const NOW = 1_600_000_000;
+    const atNow = () => setup({ clockSkewSeconds: 30, now: () => NOW * 1000 + 999 });
+    const timed = (over: Record<string, unknown>) =>
+      signHs(claims('acme', { iat: NOW, exp: NOW + 600, ...over }));
+
+    it('a token valid by the injected clock is accepted, though the real clock says it expired years ago', async () => {
+      const { jwt } = atNow();
+      await expect(jwt.authenticate(await timed({}))).resolves.toMatchObject({ tenantId: 'acme' });
+    });
+
+    it('iat in the future beyond the skew is rejected like nbf (issue 16: iat = now + 3600 was accepted)', async () => {
+      const { jwt } = atNow();
+      for (const iat of [NOW + 3600, NOW + 31]) {
+        const token = await timed({ iat });
+        const err = await expectRejected(jwt.authenticate(token), 'UNAUTHORIZED', [token]);
+        const nbfErr = await expectRejected(jwt.authenticate(await timed({ nbf: iat })), 'UNAUTHORIZED');
+        expect(err.message, `iat = now + ${iat - NOW}`).toBe(nbfErr.message);
+      }
+    });
+
+    it('iat in the future within the skew is accepted (the issuer’s clock may run ahead)', async () => {
+      const { jwt } = atNow();
+      for (const iat of [NOW + 1, NOW + 30]) {
+        await expect(
+          jwt.authenticate(await timed({ iat })),
+          `iat = now + ${iat - NOW}`,
+        ).resolves.toMatchObject({
+          tenantId: 'acme',
+        });
+      }
+    });
+
+    it('iat, nbf or exp that is not a number is rejected', async () => {
+      const { jwt } = atNow();
+      for (const claim of ['iat', 'nbf', 'exp']) {
+        for (const value of [String(NOW), null, true, [NOW], { t: NOW }]) {
+          const token = await timed({ [claim]: value });
+          await expectRejected(jwt.authenticate(token), 'UNAUTHORIZED', [token]);
+        }
+      }
+    });
+
+    it('nbf: now + skew is accepted, now + skew + 1 is rejected', async () => {
+      const { jwt } = atNow();
+      await expect(jwt.authenticate(await timed({ nbf: NOW + 30 }))).resolves.toMatchObject({
+        tenantId: 'acme',
+      });
+      const token = await timed({ nbf: NOW + 31 });
+      await expectRejected(jwt.authenticate(token), 'UNAUTHORIZED', [token]);
+    });
+
+    it('exp: now - skew + 1 is accepted, now - skew is rejected as expired', async () => {
+      const { jwt } = atNow();
+      await expect(jwt.authenticate(await timed({ exp: NOW - 29 }))).resolves.toMatchObject({
+        tenantId: 'acme',
+      });
+      const token = await timed({ exp: NOW - 30 });
+      const err = await expectRejected(jwt.authenticate(token), 'UNAUTHORIZED', [token]);
+      expect(err.message).toBe('token has expired');
+    });
+
+    it('exp is required, also with valid iat and nbf', async () => {
+      const { jwt } = atNow();
+      const token = await timed({ exp: undefined, nbf: NOW });
+      await expectRejected(jwt.authenticate(token), 'UNAUTHORIZED', [token]);
+    });
+  });
+
   it('a lifetime beyond the configured maximum is rejected', async () => {
     const { jwt } = setup({ maxLifetimeSeconds: 3600 });
     const token = await signHs(claims('acme', { exp: Math.floor(Date.now() / 1000) + 86_400 }));

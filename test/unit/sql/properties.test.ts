@@ -10,6 +10,7 @@ import {
   type SqlPlan,
 } from '../../../src/sql/index.js';
 import { attackCorpus, benignCorpus } from './corpus.js';
+import { harmfulUses } from './harm-oracle.js';
 import { expectFaithfulOutput } from './output-invariants.js';
 
 const SQL_CODES = ['INVALID_SQL', 'UNSUPPORTED_SYNTAX', 'SQL_BLOCKED', 'COMPLEXITY_EXCEEDED'];
@@ -19,9 +20,11 @@ const policies = [
   defaultGuardPolicy({ level: 'permissive' }),
 ];
 
-/** Plans `sql`; a rejection must be an ApiError with a SQL code, an acceptance must be faithful; never slow. */
+/**
+ * Plans `sql`; a rejection must be an ApiError with a SQL code, an acceptance must be faithful. A hang
+ * fails by the test timeout: a per-statement time budget failed on busy machines without being wrong.
+ */
 function guardBehaves(sql: string, policy: GuardPolicy, rowCap?: number): SqlPlan | undefined {
-  const started = performance.now();
   let plan: SqlPlan | undefined;
   try {
     plan = planQueryUncached({ sql, rowCap }, policy);
@@ -31,7 +34,6 @@ function guardBehaves(sql: string, policy: GuardPolicy, rowCap?: number): SqlPla
     expect(typeof error.details.construct).toBe('string');
     expect(JSON.parse(JSON.stringify(error.details))).toEqual(error.details);
   }
-  expect(performance.now() - started).toBeLessThan(2_000);
   if (plan !== undefined) {
     expectFaithfulOutput(plan, policy);
     expect(plan.sql).toMatch(/^(SELECT|WITH|VALUES|\()/);
@@ -128,7 +130,8 @@ describe('the guard never crashes, never hangs, and only lets faithful SELECTs t
     );
   });
 
-  it('mutated attacks that are still accepted are harmless (no blocked relation or function survives)', () => {
+  /** A mutated attack the guard still accepts must be harmless by the documented rules, judged on the SQL it sends. */
+  const mutatedAttacksStayHarmless = (parameters: fc.Parameters<[string, Mutation[]]>) => {
     const attacks = attackCorpus.filter((e) => e.sql.length < 5_000).map((e) => e.sql);
     fc.assert(
       fc.property(
@@ -136,17 +139,53 @@ describe('the guard never crashes, never hangs, and only lets faithful SELECTs t
         fc.array(mutation, { minLength: 1, maxLength: 2 }),
         (sql, mutations) => {
           const plan = guardBehaves(mutate(sql, mutations), policies[2] as GuardPolicy);
-          // the text may still spell a blocked name (string, alias, column, type); none is called or read
-          const parts = [...(plan?.functions ?? []), ...(plan?.relations ?? [])].flatMap((n) => n.split('.'));
-          for (const part of parts) {
-            expect(part).not.toMatch(
-              /^(pg_(?!catalog$|collation_for$)|stl_|svv_|set_config$|dblink|lo_|information_schema$)/,
-            );
-          }
+          if (plan !== undefined) expect(harmfulUses(plan.sql), plan.sql).toEqual([]);
         },
       ),
-      { numRuns: 1_000 },
+      { numRuns: 1_000, ...parameters },
     );
+  };
+
+  it('mutated attacks that are still accepted are harmless (no blocked relation or function survives)', () => {
+    mutatedAttacksStayHarmless({});
+  });
+
+  it('… also for seed 1964918583, whose mutation `SELECT * FROM information_schema` reads a table of that name', () => {
+    expect(
+      harmfulUses(planQueryUncached({ sql: 'SELECT * FROM information_schema' }, policies[2]!).sql),
+    ).toEqual([]);
+    mutatedAttacksStayHarmless({ seed: 1964918583 });
+  });
+});
+
+describe('the harm oracle of these properties', () => {
+  it('sees through names that only look like system objects', () => {
+    for (const sql of [
+      'SELECT * FROM information_schema',
+      'SELECT information_schema FROM public.information_schema AS pg_class',
+      "SELECT 'pg_authid' AS pg_user, x AS stl_query FROM t",
+      'SELECT extract(year FROM now()), collation for (x), pg_catalog.lower(x) FROM t',
+    ]) {
+      expect(harmfulUses(sql), sql).toEqual([]);
+    }
+  });
+
+  it('judges every attack of the corpus harmful, except those that are only about the allowlist or complexity', () => {
+    const judged = attackCorpus.filter(
+      (e) => e.class !== 'complexity' && e.class !== 'functions outside the allowlist',
+    );
+    let parsed = 0;
+    for (const entry of judged) {
+      let uses: string[];
+      try {
+        uses = harmfulUses(entry.sql);
+      } catch {
+        continue; // does not parse: nothing a guard could accept
+      }
+      parsed++;
+      expect(uses, `${entry.id}: ${entry.sql}`).not.toEqual([]);
+    }
+    expect(parsed).toBeGreaterThan(400);
   });
 });
 
