@@ -192,11 +192,9 @@ export class PostgresWarehouse implements Warehouse {
       });
       query.once('error', reject);
     });
-    const [b, q, c] = await Promise.allSettled([
-      client.query(begin),
-      (client.query(query), done),
-      client.query('COMMIT'),
-    ]);
+    const began = client.query(begin);
+    client.query(query);
+    const [b, q, c] = await Promise.allSettled([began, done, client.query('COMMIT')]);
     const cut = reading.watch.stopped?.reason === 'byte_cap';
     if (!cut) {
       for (const step of [b, q, c]) if (step.status === 'rejected') throw step.reason;

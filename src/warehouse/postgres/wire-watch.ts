@@ -87,8 +87,14 @@ export class WireWatch {
       this.bodyLeft = length - 4;
       if (type !== DATA_ROW) continue;
       const rowBytes = length + 1;
-      if (rowBytes > this.opts.maxRowBytes) return this.stop({ reason: 'row_too_large', rowBytes });
-      if (this.bytes + rowBytes > this.opts.maxBytes) return this.stop({ reason: 'byte_cap' });
+      if (rowBytes > this.opts.maxRowBytes) {
+        this.stop({ reason: 'row_too_large', rowBytes });
+        return;
+      }
+      if (this.bytes + rowBytes > this.opts.maxBytes) {
+        this.stop({ reason: 'byte_cap' });
+        return;
+      }
       this.bytes += rowBytes;
       this.rows++;
       if (rowBytes > this.largestRow) this.largestRow = rowBytes;
@@ -102,7 +108,8 @@ export class WireWatch {
     try {
       granted = memory.reserve(bytes);
     } catch (error) {
-      return this.stop({ reason: 'memory', error });
+      this.stop({ reason: 'memory', error });
+      return;
     }
     if (granted === true) return;
     this.stream.pause();
