@@ -707,7 +707,25 @@ export const SETTINGS = {
     env: 'SPECTRA_MAX_RESULT_BYTES',
     schema: int(0),
     default: 64 * 1024 * 1024,
-    doc: 'Approximate cap on a synchronous result (JSON size); rows beyond it are cut and `truncated` is true. 0 = only the row limit.',
+    doc: 'Cap on a synchronous result (JSON envelope, NDJSON, CSV), counted as rows arrive from the warehouse: reading stops there, the rows before it are returned and `truncated` is true. 0 = only the row limit.',
+  },
+  maxRowBytes: {
+    env: 'SPECTRA_MAX_ROW_BYTES',
+    schema: int(1024),
+    default: 16 * 1024 * 1024,
+    doc: 'Largest result row (or bulk-export CSV line) the server reads; a larger one fails its query with 413 PAYLOAD_TOO_LARGE before it is read, and its statement is cancelled.',
+  },
+  resultMemoryBytes: {
+    env: 'SPECTRA_RESULT_MEMORY_BYTES',
+    schema: int(0),
+    default: 0,
+    doc: 'Result bytes all running queries, jobs and exports of this process may hold in memory at once; a query that would pass it waits (SPECTRA_RESULT_MEMORY_WAIT_MS), then gets 503 with Retry-After. 0 = a quarter of the V8 heap limit.',
+  },
+  resultMemoryWaitMs: {
+    env: 'SPECTRA_RESULT_MEMORY_WAIT_MS',
+    schema: int(0),
+    default: 5000,
+    doc: 'Longest wait for result memory (SPECTRA_RESULT_MEMORY_BYTES) before 503 WAREHOUSE_UNAVAILABLE.',
   },
   audit: {
     env: 'SPECTRA_AUDIT',

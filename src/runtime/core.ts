@@ -10,9 +10,11 @@ import type { JwtOptions } from '../auth/jwt.js';
 import { createTrustedHeaderAuthenticator, type TrustedHeaderAuthenticate } from '../auth/trusted-header.js';
 import type { Config } from '../config/index.js';
 import type { Authenticate } from '../domain/principal.js';
+import { currentRequest } from '../observability/request-scope.js';
 import { BulkService } from '../services/bulk-lifecycle.js';
 import { JobService } from '../services/job-service.js';
 import { QueryService } from '../services/query-service.js';
+import { defaultResultMemoryBytes, ResultMemoryBudget } from '../services/result-memory-budget.js';
 import { SYSTEM_TENANT_ID, TenantService } from '../services/tenant-service.js';
 import { configurePlanner, defaultGuardPolicy, type GuardPolicy, initSqlGuard } from '../sql/index.js';
 import type { StateStore } from '../state/port.js';
@@ -138,11 +140,17 @@ export async function buildCore(config: Config, log: Logger): Promise<Core> {
     }
 
     const metrics = createServiceMetrics(config);
+    const resultMemory = new ResultMemoryBudget({
+      capacityBytes: config.resultMemoryBytes || defaultResultMemoryBytes(),
+      maxWaitMs: config.resultMemoryWaitMs,
+    });
     const pgWarehouse =
       config.warehouse === 'postgres'
         ? new PostgresWarehouse({
             ...warehouseConn,
             onConnectWait: metrics ? (ms) => metrics.poolWait.observe(undefined, ms / 1000) : undefined,
+            maxRowBytes: config.maxRowBytes,
+            resultMemory,
           })
         : null;
     // The AWS adapters (and the SDK, ~200 ms to load) are imported only when configured.
@@ -213,6 +221,8 @@ export async function buildCore(config: Config, log: Logger): Promise<Core> {
         jobRetentionDays: config.jobTtlDays,
         maxResultBytes: config.maxResultBytes || undefined,
       },
+      resultMemory,
+      responseWritten: () => currentRequest()?.done,
     });
     const results: ResultStore =
       config.storage === 's3'

@@ -7,7 +7,14 @@ import type { Principal } from '../domain/principal.js';
 import { asyncFieldsUnset, newJobId, type QueryJob } from '../domain/query-job.js';
 import { bindParams, type GuardPolicy, planQueryAsync, type SqlPlan } from '../sql/index.js';
 import type { StateStore } from '../state/port.js';
-import type { ColumnInfo, Row, RowSink, Warehouse } from '../warehouse/port.js';
+import type { ColumnInfo, ResultMemoryAccount, Row, RowSink, Warehouse } from '../warehouse/port.js';
+import type { ResultMemoryBudget } from './result-memory-budget.js';
+
+/**
+ * What a synchronous result costs in memory per byte read while the response is built whole: the
+ * rows, the envelope's text and its UTF-8 bytes.
+ */
+const RETAINED_RESULT_COPIES = 3;
 
 export type ParamValue = string | number | boolean | null;
 
@@ -25,7 +32,10 @@ export interface QueryLimits {
   maxTimeoutSeconds: number;
   maxSqlLength: number;
   jobRetentionDays: number;
-  /** Approximate cap on a sync result's encoded size; rows past it are cut (`truncated: true`). */
+  /**
+   * Cap on a sync result's size, enforced as rows arrive (the warehouse stops there) and on the
+   * JSON estimate; rows past it are cut (`truncated: true`).
+   */
   maxResultBytes?: number | undefined;
 }
 
@@ -42,6 +52,10 @@ export interface QueryObserver {
 /** Receives the capped result as it streams. `begin` is called once, before any rows. */
 export interface QueryDelivery {
   begin(columns: ColumnInfo[], job: { jobId: string; limit: number }): void | Promise<void>;
+  /**
+   * Returning a promise hands the rows on: once it settles their memory goes back to the process
+   * budget. Returning nothing keeps them (a response built whole) until the response is written.
+   */
   rows(batch: Row[]): void | Promise<void>;
 }
 
@@ -64,6 +78,10 @@ export class QueryService {
       guardPolicy: GuardPolicy;
       limits: QueryLimits;
       observer?: QueryObserver | undefined;
+      /** The process's result memory; sync results pay for their rows until the response is written. */
+      resultMemory?: ResultMemoryBudget | undefined;
+      /** Settles when the current request's response has been written (undefined outside a request). */
+      responseWritten?: (() => Promise<unknown> | undefined) | undefined;
     },
   ) {}
 
@@ -124,7 +142,11 @@ export class QueryService {
     let columns: ColumnInfo[] = [];
     let delivered = 0;
     let truncated = false;
-    const byteBudget = this.deps.limits.maxResultBytes;
+    const memory = this.openResultMemory(opts.signal);
+    // A cap the process budget could never hold would turn every large result into a 503: cut it there.
+    const byteBudget = memory
+      ? Math.min(memory.capBytes, this.deps.limits.maxResultBytes ?? Infinity)
+      : this.deps.limits.maxResultBytes;
     let bytesLeft = byteBudget ?? 0;
     const sink: RowSink = {
       columns: (cols) => {
@@ -147,7 +169,9 @@ export class QueryService {
           bytesLeft -= fit.bytes;
         }
         delivered += batch.length;
-        return batch.length > 0 ? delivery.rows(batch) : undefined;
+        const handed = batch.length > 0 ? delivery.rows(batch) : undefined;
+        if (handed && memory) memory.handsOn = true;
+        return handed;
       },
     };
 
@@ -179,6 +203,8 @@ export class QueryService {
           maxRows: returnLimit + 1,
           boundedByStatement: plan.returnLimit !== null,
           label: jobId,
+          ...(byteBudget ? { maxResultBytes: byteBudget } : {}),
+          ...(memory ? { resultMemory: memory.account } : {}),
           ...(opts.signal ? { signal: opts.signal } : {}),
           onStatement: (ref) => {
             queryId = ref;
@@ -188,7 +214,9 @@ export class QueryService {
         sink,
       );
       queryId = result.statementRef;
+      if (result.stoppedAtMaxBytes) truncated = true;
     } catch (e) {
+      memory?.account.close();
       const err = e instanceof ApiError ? e : new ApiError('INTERNAL_ERROR', 'internal error');
       const executionTimeMs = Math.round(performance.now() - tPlanned);
       opts.timing?.('db', executionTimeMs);
@@ -216,10 +244,40 @@ export class QueryService {
       executionTimeMs,
       error: null,
     };
+    if (memory) {
+      const written = memory.handsOn ? undefined : this.deps.responseWritten?.();
+      if (written) written.then(memory.account.close, memory.account.close);
+      else memory.account.close();
+    }
     // Sync queries are recorded once, when they end: the caller learns the job id only then.
     await this.deps.state.jobs.create(job);
     observer?.finished?.(job);
     return { job, columns, rowCount: delivered, truncated, executionTimeMs, queryId };
+  }
+
+  /**
+   * The query's account: bytes are reserved as rows arrive, weighted for the copies a response
+   * built whole makes, and handed back per batch only once the delivery proved it streams.
+   */
+  private openResultMemory(
+    signal: AbortSignal | undefined,
+  ): { account: ResultMemoryAccount; capBytes: number; handsOn: boolean } | undefined {
+    const budget = this.deps.resultMemory;
+    if (!budget) return undefined;
+    const inner = budget.open(signal, { weight: RETAINED_RESULT_COPIES });
+    const memory = {
+      handsOn: false,
+      capBytes: Math.floor(budget.opts.capacityBytes / RETAINED_RESULT_COPIES),
+      account: {
+        fetchBytes: inner.fetchBytes,
+        reserve: (bytes: number) => inner.reserve(bytes),
+        release: (bytes: number) => {
+          if (memory.handsOn) inner.release(bytes);
+        },
+        close: () => inner.close(),
+      },
+    };
+    return memory;
   }
 }
 

@@ -42,6 +42,35 @@ export interface ExecutionContext {
   label?: string;
   /** Called once the statement is running, with a reference `cancel` accepts. */
   onStatement?: (ref: StatementRef) => void;
+  /**
+   * Stop reading once the result rows reach this many bytes (as the warehouse sends them):
+   * the rows read so far are delivered and `stoppedAtMaxBytes` is true. Undefined = no cap.
+   */
+  maxResultBytes?: number;
+  /**
+   * Pays for result bytes before they are read. Without it the adapter opens an account of its own
+   * (when configured with a process budget) and releases each batch once the sink has taken it.
+   */
+  resultMemory?: ResultMemoryAccount;
+}
+
+/**
+ * One statement's share of the process's result memory (services/result-memory-budget.ts).
+ * The adapter reserves bytes before reading them and releases them once the sink has taken them.
+ */
+export interface ResultMemoryAccount {
+  /** Bytes one fetch should hold at most, so that several statements can each have one in flight. */
+  readonly fetchBytes: number;
+  /** `true` when granted at once; otherwise settles when granted, or rejects (503) when the budget stays full. */
+  reserve(bytes: number): true | Promise<void>;
+  release(bytes: number): void;
+  /** Returns everything still held. */
+  close(): void;
+}
+
+/** The process's budget of result bytes held in memory at once. */
+export interface ResultMemory {
+  open(signal?: AbortSignal): ResultMemoryAccount;
 }
 
 export interface StatementInput {
@@ -54,6 +83,8 @@ export interface ExecutionResult {
   rowCount: number;
   /** True when the adapter stopped reading because `maxRows` was reached. */
   stoppedAtMaxRows: boolean;
+  /** True when the adapter stopped reading because `maxResultBytes` was reached. */
+  stoppedAtMaxBytes?: boolean;
   statementRef: StatementRef;
 }
 

@@ -11,6 +11,7 @@ import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { ApiError } from '../../domain/errors.js';
 import type { ColumnInfo, CopyOutOptions, CopyOutSink, StatementInput } from '../port.js';
+import { rowTooLarge } from './row-too-large.js';
 import { columnTypeName, PG_OID, type PgFieldInfo } from './types.js';
 
 const DELIMITER_LITERAL: Record<CopyOutOptions['delimiter'], string> = {
@@ -19,13 +20,19 @@ const DELIMITER_LITERAL: Record<CopyOutOptions['delimiter'], string> = {
   '\t': `E'\\t'`,
 };
 
-/** Runs on a client inside a tenant transaction; resolves with the row count COPY reports. */
+/**
+ * Runs on a client inside a tenant transaction; resolves with the row count COPY reports. COPY
+ * streams each record in pieces, so a long one costs no memory here; it is still refused past
+ * `maxRowBytes` (measured between line feeds), like a result row, so no export holds a line that
+ * no other delivery would.
+ */
 export async function copyOutCsv(
   client: pg.ClientBase,
   statement: StatementInput,
   opts: CopyOutOptions,
   sink: CopyOutSink,
   deliver: (fn: () => void | Promise<void>) => Promise<void>,
+  limits: { maxRowBytes: number; beforeCopy: () => void },
 ): Promise<number> {
   if (statement.params.length > 0) {
     // COPY takes no bind parameters, and values are never spliced into SQL text.
@@ -53,8 +60,27 @@ export async function copyOutCsv(
     );
     source = `SELECT ${select.join(', ')} FROM (${statement.sql}) AS q(${alias.join(', ')})`;
   }
+  limits.beforeCopy();
   const stream = client.query(copyTo(`COPY (${source}) TO STDOUT WITH (FORMAT csv, DELIMITER ${delimiter})`));
+  let lineBytes = 0;
   // Async iteration pauses the stream while the sink's promise is pending: that is the backpressure.
-  for await (const chunk of stream as AsyncIterable<Buffer>) await deliver(() => sink.data(chunk));
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    lineBytes = longestLineEnd(chunk, lineBytes, limits.maxRowBytes);
+    await deliver(() => sink.data(chunk));
+  }
   return stream.rowCount;
+}
+
+/** Bytes of the unfinished line after `chunk`; throws when any line passes `max`. */
+function longestLineEnd(chunk: Buffer, carried: number, max: number): number {
+  let start = 0;
+  let length = carried;
+  for (let lf = chunk.indexOf(0x0a); lf !== -1; lf = chunk.indexOf(0x0a, start)) {
+    if (length + lf - start > max) throw rowTooLarge(max);
+    start = lf + 1;
+    length = 0;
+  }
+  length += chunk.length - start;
+  if (length > max) throw rowTooLarge(max);
+  return length;
 }

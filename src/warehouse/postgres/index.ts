@@ -7,6 +7,7 @@
  * connection that fails half-way cannot carry a tenant's role into the next request: on any
  * failure we ROLLBACK, and a connection whose state we cannot confirm is destroyed, not reused.
  */
+import type { Duplex } from 'node:stream';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { ApiError } from '../../domain/errors.js';
@@ -20,6 +21,8 @@ import type {
   ExecutionContext,
   ExecutionResult,
   FailedRecordSink,
+  ResultMemory,
+  ResultMemoryAccount,
   Row,
   RowSink,
   StatementInput,
@@ -31,10 +34,15 @@ import { StatementCancelledError } from '../statement-cancelled.js';
 import { describeTableOn } from './bulk-catalog.js';
 import { copyInRecords } from './bulk-copy-in.js';
 import { copyOutCsv } from './bulk-copy-out.js';
+import { rowTooLarge } from './row-too-large.js';
 import { columnTypeName, decoderFor, type PgFieldInfo, type ValueDecoder } from './types.js';
+import { WireWatch } from './wire-watch.js';
 
 /** Rows per cursor fetch when the caller set no `maxRows` (async jobs, exports). */
 const STREAM_BATCH_ROWS = 2000;
+/** A cursor fetch asks for as many rows as fit here (or in the budget's share), judged by the largest row so far. */
+const FETCH_WINDOW_BYTES = 8 << 20;
+export const DEFAULT_MAX_ROW_BYTES = 16 << 20;
 /**
  * Most rows per cursor fetch with a `maxRows`: the default sync cap (10,000 + 1) still comes in one
  * round trip, while a larger configured cap streams in batches instead of being held in memory whole.
@@ -61,6 +69,19 @@ export interface PostgresWarehouseOptions {
   connectTimeoutMs?: number;
   /** Told how long each statement waited for a pooled connection (metrics). */
   onConnectWait?: ((ms: number) => void) | undefined;
+  /** A result row (or COPY line) larger than this fails its statement before it is read. */
+  maxRowBytes?: number | undefined;
+  /** The process's budget of result bytes in memory; statements without their own account pay here. */
+  resultMemory?: ResultMemory | undefined;
+}
+
+/** What `work` gets besides the client: the wire watch, and a way to hand read bytes back. */
+interface Reading {
+  watch: WireWatch;
+  /** Bytes one fetch should hold at most. */
+  fetchBytes: number;
+  /** The sink took every row read so far: their bytes go back to the budget. */
+  delivered(): void;
 }
 
 export { StatementCancelledError };
@@ -78,9 +99,13 @@ export class PostgresWarehouse implements Warehouse {
   private statementSeq = 0;
 
   private readonly onConnectWait: ((ms: number) => void) | undefined;
+  private readonly maxRowBytes: number;
+  private readonly resultMemory: ResultMemory | undefined;
 
   constructor(opts: PostgresWarehouseOptions) {
     this.onConnectWait = opts.onConnectWait;
+    this.maxRowBytes = opts.maxRowBytes ?? DEFAULT_MAX_ROW_BYTES;
+    this.resultMemory = opts.resultMemory;
     this.connection = {
       connectionString: opts.connectionString || undefined,
       host: opts.host,
@@ -124,10 +149,10 @@ export class PostgresWarehouse implements Warehouse {
     const { result, statementRef } = await this.inTenantTransaction(
       ctx,
       { pool: pipelined ? this.pipelinedPool : this.pool, pipelined, onSinkFailure: 'rollback' },
-      (client, begin) =>
+      (client, begin, reading) =>
         pipelined
-          ? this.runPipelined(client, begin, ctx, statement, sink)
-          : this.streamRows(client, ctx, statement, sink),
+          ? this.runPipelined(client, begin, ctx, statement, sink, reading)
+          : this.streamRows(client, ctx, statement, sink, reading),
     );
     return { ...result, statementRef };
   }
@@ -136,7 +161,8 @@ export class PostgresWarehouse implements Warehouse {
    * One round trip: BEGIN/SET LOCAL, the statement, COMMIT written together. PostgreSQL runs them
    * in order, so the statement still runs as the tenant; if BEGIN/SET fails, the statement fails
    * inside the aborted transaction and COMMIT becomes ROLLBACK. Rows reach the sink after COMMIT:
-   * they are few (the statement's LIMIT bounds them).
+   * they are few (the statement's LIMIT bounds them) and their bytes are bounded by the wire watch;
+   * when it stops the statement at the byte cap, the rows read before the cap are the result.
    */
   private async runPipelined(
     client: pg.PoolClient,
@@ -144,71 +170,125 @@ export class PostgresWarehouse implements Warehouse {
     ctx: ExecutionContext,
     statement: StatementInput,
     sink: RowSink,
+    reading: Reading,
   ): Promise<Omit<ExecutionResult, 'statementRef'>> {
     const max = ctx.maxRows ?? CAPPED_BATCH_ROWS;
-    const [b, q, c] = await Promise.allSettled([
-      client.query(begin),
-      client.query({
-        text: statement.sql,
-        values: statement.params,
-        rowMode: 'array',
-        types: rawText as never,
-      }),
-      client.query('COMMIT'),
-    ]);
-    for (const step of [b, q, c]) if (step.status === 'rejected') throw step.reason;
-    if ((client as unknown as { getTransactionStatus?: () => string }).getTransactionStatus?.() !== 'I') {
-      throw new Error('transaction still open after COMMIT');
-    }
-    const r = (q as PromiseFulfilledResult<pg.QueryResult>).value;
-    const infos = r.fields as unknown as PgFieldInfo[];
+    const received: Row[] = [];
+    let fields: PgFieldInfo[] | undefined;
+    const query = new pg.Query({
+      text: statement.sql,
+      values: statement.params,
+      rowMode: 'array',
+      types: rawText as never,
+    } as pg.QueryConfig);
+    // A 'row' listener keeps the rows here, so those read before a stop at the byte cap survive it.
+    query.on('row', (row: Row) => {
+      received.push(row);
+    });
+    const done = new Promise<void>((resolve, reject) => {
+      query.once('end', (result: pg.QueryResult) => {
+        fields ??= result.fields as unknown as PgFieldInfo[];
+        resolve();
+      });
+      query.once('error', reject);
+    });
+    const began = client.query(begin);
+    client.query(query);
+    const [b, q, c] = await Promise.allSettled([began, done, client.query('COMMIT')]);
+    const cut = reading.watch.stopped?.reason === 'byte_cap';
+    if (!cut) {
+      for (const step of [b, q, c]) if (step.status === 'rejected') throw step.reason;
+      if ((client as unknown as { getTransactionStatus?: () => string }).getTransactionStatus?.() !== 'I') {
+        throw new Error('transaction still open after COMMIT');
+      }
+    } else if (b.status === 'rejected') throw b.reason;
+    // Rows pg-protocol parsed from the chunk that crossed the cap are not part of the result.
+    const kept = cut ? Math.min(received.length, reading.watch.rows) : received.length;
+    const infos =
+      fields ??
+      ((query as unknown as { _result?: pg.QueryResult })._result?.fields as unknown as PgFieldInfo[]) ??
+      [];
     const decoders = infos.map(decoderFor);
     await toSink(() => sink.columns(infos.map((f) => ({ name: f.name, type: columnTypeName(f) }))));
-    const rows = (r.rows.length > max ? r.rows.slice(0, max) : r.rows) as Row[];
+    const rows = kept > max ? received.slice(0, max) : received.slice(0, kept);
     if (rows.length > 0) {
       decodeInPlace(rows, decoders);
       await toSink(() => sink.rows(rows));
     }
-    return { rowCount: rows.length, stoppedAtMaxRows: r.rows.length >= max };
+    reading.delivered();
+    return { rowCount: rows.length, stoppedAtMaxRows: kept >= max, stoppedAtMaxBytes: cut };
   }
 
+  /**
+   * Fetches through a cursor, each fetch sized so that it holds about FETCH_WINDOW_BYTES judged by
+   * the largest row so far (rows that grow past the guess are still paid for, on the wire, before
+   * they are read). When the wire watch stops the statement at the byte cap, the rows of the fetch
+   * in flight that were read before the cap are delivered and the result ends there.
+   */
   private async streamRows(
     client: pg.PoolClient,
     ctx: ExecutionContext,
     statement: StatementInput,
     sink: RowSink,
+    reading: Reading,
   ): Promise<Omit<ExecutionResult, 'statementRef'>> {
     const max = ctx.maxRows ?? Number.POSITIVE_INFINITY;
+    const batchRows = Number.isFinite(max) ? CAPPED_BATCH_ROWS : STREAM_BATCH_ROWS;
+    const window = Math.max(1, Math.min(FETCH_WINDOW_BYTES, reading.fetchBytes));
     const cursor = client.query(
       new Cursor(statement.sql, statement.params, { rowMode: 'array', types: rawText as never }),
     );
+    let inFlight: Row[] = [];
+    cursor.on('row', (row: Row) => {
+      inFlight.push(row);
+    });
     let decoders: ValueDecoder[] | undefined;
+    const deliver = async (rows: Row[], fields: unknown[] | undefined) => {
+      if (!decoders) {
+        const infos = (fields ?? []) as PgFieldInfo[];
+        decoders = infos.map(decoderFor);
+        const columns: ColumnInfo[] = infos.map((f) => ({ name: f.name, type: columnTypeName(f) }));
+        await toSink(() => sink.columns(columns));
+      }
+      if (rows.length > 0) {
+        decodeInPlace(rows, decoders);
+        rowCount += rows.length;
+        await toSink(() => sink.rows(rows));
+      }
+      reading.delivered();
+    };
     let rowCount = 0;
     let finished = false;
     let connectionLost = false;
     try {
       while (rowCount < max) {
-        const want = Math.min(max - rowCount, Number.isFinite(max) ? CAPPED_BATCH_ROWS : STREAM_BATCH_ROWS);
-        const { rows, fields } = await readCursor(cursor, want);
-        if (!decoders) {
-          const infos = fields as PgFieldInfo[];
-          decoders = infos.map(decoderFor);
-          const columns: ColumnInfo[] = infos.map((f) => ({ name: f.name, type: columnTypeName(f) }));
-          await toSink(() => sink.columns(columns));
+        const largest = reading.watch.largestRow;
+        // The first fetch reads one row: until then nothing says how large they are.
+        const fits = largest > 0 ? Math.max(1, Math.floor(window / largest)) : 1;
+        const want = Math.min(max - rowCount, batchRows, fits);
+        inFlight = [];
+        let read: { rows: Row[]; fields: unknown[] };
+        try {
+          read = await readCursor(cursor, want);
+        } catch (e) {
+          if (reading.watch.stopped?.reason !== 'byte_cap') throw e;
+          connectionLost = true;
+          // Rows pg-protocol parsed from the chunk that crossed the cap are not part of the result.
+          const kept = Math.max(0, reading.watch.rows - rowCount);
+          const fields = (cursor as unknown as { _result?: pg.QueryResult })._result?.fields;
+          await deliver(inFlight.slice(0, kept), fields);
+          return { rowCount, stoppedAtMaxRows: false, stoppedAtMaxBytes: true };
         }
-        if (rows.length > 0) {
-          decodeInPlace(rows, decoders);
-          rowCount += rows.length;
-          await toSink(() => sink.rows(rows));
-        }
-        if (rows.length < want) {
+        await deliver(read.rows, read.fields);
+        if (read.rows.length < want) {
           finished = true;
           break;
         }
       }
     } catch (e) {
       // Closing a cursor waits for the server's answer, which a dead connection never sends.
-      connectionLost = !(e instanceof SinkFailure) && isConnectionLevel(e);
+      connectionLost ||=
+        reading.watch.stopped !== undefined || (!(e instanceof SinkFailure) && isConnectionLevel(e));
       throw e;
     } finally {
       if (!finished && !connectionLost) await closeCursor(cursor);
@@ -237,7 +317,12 @@ export class PostgresWarehouse implements Warehouse {
     const { result, statementRef } = await this.inTenantTransaction(
       ctx,
       { pool: this.pool, pipelined: false, onSinkFailure: 'destroy', abortBeforeCommit: true },
-      (client) => copyOutCsv(client, statement, opts, sink, toSink),
+      (client, _begin, reading) =>
+        copyOutCsv(client, statement, opts, sink, toSink, {
+          maxRowBytes: this.maxRowBytes,
+          // pg-copy-streams takes the socket over (it expects to be its only reader).
+          beforeCopy: () => reading.watch.detach(),
+        }),
     );
     return { rowCount: result, statementRef };
   }
@@ -281,10 +366,11 @@ export class PostgresWarehouse implements Warehouse {
       onSinkFailure: 'rollback' | 'destroy';
       abortBeforeCommit?: boolean;
     },
-    work: (client: pg.PoolClient, begin: string) => Promise<T>,
+    work: (client: pg.PoolClient, begin: string, reading: Reading) => Promise<T>,
   ): Promise<{ result: T; statementRef: StatementRef }> {
     if (ctx.signal?.aborted) throw new StatementCancelledError();
     const client = await this.connect(opts.pool);
+    const account: ResultMemoryAccount | undefined = ctx.resultMemory ?? this.resultMemory?.open(ctx.signal);
     // A checked-out client has no pool listener: without ours, a killed backend's 'error' event crashes the process.
     let clientError: Error | undefined;
     const onClientError = (e: Error) => {
@@ -301,19 +387,51 @@ export class PostgresWarehouse implements Warehouse {
     };
     ctx.signal?.addEventListener('abort', cancelFromOutside, { once: true });
     const watchdog = setTimeout(cancelFromOutside, ctx.timeoutMs + TIMEOUT_GRACE_MS);
+    // The socket is gone once the watch stops a statement; the backend may still be computing it.
+    const watch = new WireWatch((client as unknown as { connection: { stream: Duplex } }).connection.stream, {
+      maxRowBytes: this.maxRowBytes,
+      maxBytes: ctx.maxResultBytes ?? Number.POSITIVE_INFINITY,
+      memory: account,
+      onStop: cancelFromOutside,
+    });
+    let paid = 0;
+    const reading: Reading = {
+      watch,
+      fetchBytes: account?.fetchBytes ?? FETCH_WINDOW_BYTES,
+      delivered: () => {
+        account?.release(watch.bytes - paid);
+        paid = watch.bytes;
+      },
+    };
     const begin = `BEGIN; SET LOCAL ROLE ${quoteIdent(ctx.dbUser)}; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(ctx.timeoutMs))}; SET LOCAL application_name = '${label}'`;
     try {
       if (opts.pipelined) {
         ctx.onStatement?.(statementRef);
-        return { result: await work(client, begin), statementRef };
+        const result = await work(client, begin, reading);
+        if (watch.stopped) destroy = new Error('the statement was stopped at the result byte cap');
+        return { result, statementRef };
       }
       await client.query(begin);
       ctx.onStatement?.(statementRef);
-      const result = await work(client, begin);
+      const result = await work(client, begin, reading);
+      if (watch.stopped) {
+        // Stopped at the byte cap: the rows read are the result; the socket is already closed.
+        destroy = new Error('the statement was stopped at the result byte cap');
+        return { result, statementRef };
+      }
       if (opts.abortBeforeCommit && ctx.signal?.aborted) throw new StatementCancelledError();
       await client.query('COMMIT');
       return { result, statementRef };
     } catch (e) {
+      const stop = watch.stopped;
+      if (stop || (e instanceof ApiError && e.details.reason === 'row_too_large')) {
+        destroy = e as Error;
+        cancelFromOutside();
+        if (stop?.reason === 'row_too_large') throw rowTooLarge(this.maxRowBytes, stop.rowBytes);
+        if (stop?.reason === 'memory' && stop.error instanceof ApiError) throw stop.error;
+        if (stop) throw e instanceof SinkFailure ? e.cause : this.translate(e, ctx);
+        throw e;
+      }
       if (e instanceof SinkFailure) {
         if (opts.onSinkFailure === 'destroy')
           destroy = new Error('the caller failed during a bulk statement');
@@ -337,6 +455,8 @@ export class PostgresWarehouse implements Warehouse {
       }
       throw err;
     } finally {
+      watch.detach();
+      if (account !== ctx.resultMemory) account?.close();
       clearTimeout(watchdog);
       ctx.signal?.removeEventListener('abort', cancelFromOutside);
       client.release(destroy ?? clientError ?? false);

@@ -565,6 +565,8 @@ export class RedshiftDataWarehouse implements Warehouse {
     }
     const csv = (description.ResultFormat ?? this.resultFormat).toUpperCase() === 'CSV';
     const max = ctx.maxRows ?? Number.POSITIVE_INFINITY;
+    const maxBytes = ctx.maxResultBytes ?? Number.POSITIVE_INFINITY;
+    let bytes = 0;
     let columns: ResultColumn[] | undefined;
     let metadata: ColumnMetadata[] = [];
     let reader: CsvRecordReader | undefined;
@@ -595,6 +597,14 @@ export class RedshiftDataWarehouse implements Warehouse {
         rows = (page.fields ?? []).map((record) => record.map((f, i) => columns![i]!.decodeField(f)));
       }
       firstPage = false;
+      // The byte cap stops further pages (a page itself is read whole: the Data API has no smaller unit).
+      const fit = rowsWithinBytes(rows, maxBytes - bytes);
+      bytes += fit.bytes;
+      if (fit.rows < rows.length) {
+        rows = rows.slice(0, Math.min(fit.rows, max - rowCount));
+        if (rows.length) await sink.rows(rows);
+        return { rowCount: rowCount + rows.length, stoppedAtMaxRows: false, stoppedAtMaxBytes: true };
+      }
       const room = max - rowCount;
       if (rows.length > room) {
         rows = rows.slice(0, room);
@@ -637,6 +647,19 @@ export class RedshiftDataWarehouse implements Warehouse {
       throw translateAwsError(e, csv ? 'GetStatementResultV2' : 'GetStatementResult');
     }
   }
+}
+
+/** Leading rows of `rows` within `budget` bytes, counted like PostgreSQL's wire size of a DataRow. */
+function rowsWithinBytes(rows: Row[], budget: number): { rows: number; bytes: number } {
+  if (budget === Number.POSITIVE_INFINITY) return { rows: rows.length, bytes: 0 };
+  let bytes = 0;
+  for (let i = 0; i < rows.length; i++) {
+    let size = 7;
+    for (const v of rows[i]!) size += 4 + (typeof v === 'string' ? v.length : v === null ? 0 : 8);
+    if (bytes + size > budget) return { rows: i, bytes };
+    bytes += size;
+  }
+  return { rows: rows.length, bytes };
 }
 
 function pageInfo(out: { ColumnMetadata?: ColumnMetadata[]; NextToken?: string; TotalNumRows?: number }) {
