@@ -23,6 +23,7 @@ export interface PoolStats {
 export interface MetricSources {
   warehousePool?: () => PoolStats;
   admission?: () => { running: number; queued: number };
+  resultMemory?: () => { usedBytes: number; capacityBytes: number; waiting: number };
   /** Job counts by kind and status, read from the StateStore on scrape (active statuses). */
   jobCounts?: () => Promise<{ kind: string; status: string; count: number }[]>;
   auditBuffer?: () => number;
@@ -88,9 +89,18 @@ export class ServiceMetrics {
     'spectra_query_slots_waiting',
     'Synchronous queries waiting for an admission slot.',
   );
+  readonly resultMemoryBytes = this.registry.gauge(
+    'spectra_result_memory_bytes',
+    'Result bytes held in memory by running statements (used) against SPECTRA_RESULT_MEMORY_BYTES (capacity).',
+    ['state'],
+  );
+  readonly resultMemoryWaiting = this.registry.gauge(
+    'spectra_result_memory_waiting',
+    'Statements paused until the result memory budget has room.',
+  );
   readonly overloadRejections = this.registry.counter(
     'spectra_overload_rejections_total',
-    'Queries refused by overload protection: global = service saturated (503), tenant = tenant over its concurrency share (429).',
+    'Queries refused by overload protection: global = service saturated (503), tenant = tenant over its concurrency share (429), result_memory = no room in the result memory budget in time (503).',
     ['scope'],
   );
   readonly rateLimited = this.registry.counter(
@@ -182,7 +192,7 @@ export class ServiceMetrics {
   }
 
   addSources(sources: MetricSources): void {
-    const { warehousePool, admission, jobCounts, auditBuffer } = sources;
+    const { warehousePool, admission, resultMemory, jobCounts, auditBuffer } = sources;
     if (warehousePool) {
       this.registry.addCollector(() => {
         const s = warehousePool();
@@ -198,6 +208,14 @@ export class ServiceMetrics {
         const s = admission();
         this.admissionRunning.set(undefined, s.running);
         this.admissionQueued.set(undefined, s.queued);
+      });
+    }
+    if (resultMemory) {
+      this.registry.addCollector(() => {
+        const s = resultMemory();
+        this.resultMemoryBytes.set({ state: 'used' }, s.usedBytes);
+        this.resultMemoryBytes.set({ state: 'capacity' }, s.capacityBytes);
+        this.resultMemoryWaiting.set(undefined, s.waiting);
       });
     }
     if (jobCounts) {

@@ -144,6 +144,10 @@ export async function buildCore(config: Config, log: Logger): Promise<Core> {
       capacityBytes: config.resultMemoryBytes || defaultResultMemoryBytes(),
       maxWaitMs: config.resultMemoryWaitMs,
     });
+    if (metrics) {
+      resultMemory.onRefused = () => metrics.overloadRejections.inc({ scope: 'result_memory' });
+      metrics.addSources({ resultMemory: () => resultMemory.stats });
+    }
     const pgWarehouse =
       config.warehouse === 'postgres'
         ? new PostgresWarehouse({

@@ -318,6 +318,7 @@ describe('one run of data requests', () => {
       'spectra_result_response_bytes_count',
       'spectra_audit_entries_total\\{outcome="written"\\}',
       'spectra_build_info\\{version="[^"]+"\\}',
+      'spectra_result_memory_bytes\\{state="capacity"\\}',
       'process_resident_memory_bytes',
     ];
     for (const p of nonZero) expect(value(p), p).toBeGreaterThan(0);
@@ -328,6 +329,7 @@ describe('one run of data requests', () => {
       'spectra_worker_lease_renewals_total',
       'spectra_worker_lease_recoveries_total',
       'spectra_query_slots_in_use',
+      'spectra_result_memory_waiting',
       'spectra_audit_buffer_entries',
     ]) {
       expect(text).toContain(`# TYPE ${family} `);
