@@ -135,7 +135,7 @@ function checkQuery(rawQuery: string): void {
 }
 
 function checkHeaders(headers: Headers): void {
-  // Node's parser already refuses NUL in headers; other front ends (API Gateway events) may not.
+  // Fetch Headers (ByteString, no NUL) cannot hold these today; checked so the rule does not rest on that.
   headers.forEach((value, name) => {
     const reason = unsafeTextReason(value);
     if (reason) throw unsafeInput(`header.${name}`, reason);
