@@ -86,10 +86,10 @@ function decodeComponent(raw: string, plusIsSpace: boolean): string | null {
 /** The raw (still percent-encoded) path and query of the request URL. */
 function rawTarget(url: string): { path: string; query: string } {
   const start = url.indexOf('/', url.indexOf('://') + 3);
+  if (start === -1) return { path: '/', query: '' };
   const hash = url.indexOf('#', start);
   const end = hash === -1 ? url.length : hash;
   const q = url.indexOf('?', start);
-  if (start === -1) return { path: '/', query: '' };
   return q === -1 || q > end
     ? { path: url.slice(start, end), query: '' }
     : { path: url.slice(start, q), query: url.slice(q + 1, end) };
