@@ -1,7 +1,7 @@
 /**
  * The Hono application: middleware order is request id → timing → request context (logger, trace,
- * access log) → metrics → body limit → (for /v1) auth → rate limit → audit → (sync queries)
- * admission → route (permission, validation, handler). Every failure leaves through `onError` as the one
+ * access log) → metrics → input boundary (path, query, headers) → body limit → (for /v1) auth →
+ * rate limit → audit → input boundary (JSON body) → (sync queries) admission → route (permission, validation, handler). Every failure leaves through `onError` as the one
  * error envelope (API.md "Errors"); unknown routes are 404 and known paths with the wrong method 405.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
@@ -26,6 +26,7 @@ import { auditTrail } from './middleware/audit.js';
 import { type Authenticate, authenticate } from './middleware/authenticate.js';
 import { bindPrincipal } from './middleware/bind-principal.js';
 import { concurrencyLimit } from './middleware/concurrency.js';
+import { jsonBodyBoundary, requestLineBoundary } from './middleware/input-boundary.js';
 import { httpMetrics } from './middleware/metrics.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { requestContext } from './middleware/request-context.js';
@@ -130,6 +131,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.use('*', serverTiming());
   if (ops) app.use('*', requestContext({ log: ops.log, tracer: ops.tracer, accessLog: ops.accessLog }));
   if (ops?.metrics) app.use('*', httpMetrics(ops.metrics));
+  app.use('*', requestLineBoundary());
   // Before the body limit (uploads) and authentication: a signed URL is its own credential.
   if (deps.downloads) registerDownloadRoutes(app, deps.downloads);
   if (deps.bulkUploads) registerBulkUploadRoute(app, deps.bulkUploads);
@@ -175,8 +177,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
         }),
       );
     }
-    app.use('/v1/queries', concurrencyLimit({ admission: ops.admission }));
   }
+  app.use('/v1/*', jsonBodyBoundary());
+  if (ops) app.use('/v1/queries', concurrencyLimit({ admission: ops.admission }));
 
   registerSystemRoutes(app, {
     version: deps.version,

@@ -159,10 +159,18 @@ export const ReadySchema = z
   .object({ status: z.enum(['ready', 'not_ready']), checks: z.record(z.string(), z.string()) })
   .openapi('Ready');
 
-/** Standard error responses, referenced by every route. */
-export function errorResponses(...statuses: number[]) {
+/**
+ * Standard error responses, referenced by every route. 400 is always among them: any route refuses
+ * a path, query or body string with NUL, an unpaired surrogate or a bad percent escape.
+ */
+export function errorResponses(...listed: number[]) {
+  const statuses = listed.includes(400) ? listed : [400, ...listed];
   const descriptions: Record<number, string> = {
-    400: 'Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED)',
+    400:
+      'Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). ' +
+      'INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired ' +
+      'UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, ' +
+      '`params.x`) and `details.reason` says which.',
     401: 'Missing or invalid credential (UNAUTHORIZED)',
     403: 'Permission missing, tenant mismatch or tenant suspended (FORBIDDEN)',
     404: 'Unknown id, or an id of another tenant (NOT_FOUND)',

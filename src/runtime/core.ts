@@ -164,7 +164,21 @@ export async function buildCore(config: Config, log: Logger): Promise<Core> {
         : null;
     if (pgWarehouse) cleanups.push(() => pgWarehouse.close());
     const state: StateStore =
-      config.state === 'dynamodb' ? aws!.buildDynamoStateStore(config) : new PostgresStateStore(stateConn);
+      config.state === 'dynamodb'
+        ? aws!.buildDynamoStateStore(config)
+        : new PostgresStateStore({
+            ...stateConn,
+            onJobRecordTrouble: (t) =>
+              log.warn(
+                {
+                  job_id: t.jobId,
+                  tenant_id: t.tenantId,
+                  fallback: t.fallback,
+                  err: t.error instanceof Error ? t.error.message : String(t.error),
+                },
+                'a sync query record could not be written as it was',
+              ),
+          });
     cleanups.push(() => state.close());
     if (state instanceof PostgresStateStore) await state.migrate();
     // Data API sessions live in the state store: every process reuses the same ones.

@@ -60,22 +60,54 @@ export class TenantService {
       throw invalidRequest(`unknown permissions: ${unknown.join(', ')}`, { field: 'permissions' });
     if (await this.deps.state.tenants.get(tenantId)) throw conflict(`tenant ${tenantId} already exists`);
     const roles = this.requireRoles();
-    await roles.provision(tenantId, dbUser);
-    await roles.verifyIsolation(tenantId, dbUser);
-    const now = new Date().toISOString();
-    const tenant: Tenant = {
-      tenantId,
-      name: input.name ?? tenantId,
-      dbUser,
-      dbGroups: [],
-      status: 'active',
-      defaultPermissions: permissions,
-      createdAt: now,
-      updatedAt: now,
-    };
-    await this.deps.state.tenants.create(tenant);
-    const key = await createApiKey(this.deps.state, this.deps.pepper, tenantId, {});
-    return { tenant, keyId: key.record.keyId, apiKey: key.apiKey };
+    const { created } = await roles.provision(tenantId, dbUser);
+    let registered = false;
+    try {
+      await roles.verifyIsolation(tenantId, dbUser);
+      const now = new Date().toISOString();
+      const tenant: Tenant = {
+        tenantId,
+        name: input.name ?? tenantId,
+        dbUser,
+        dbGroups: [],
+        status: 'active',
+        defaultPermissions: permissions,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await this.deps.state.tenants.create(tenant);
+      registered = true;
+      const key = await createApiKey(this.deps.state, this.deps.pepper, tenantId, {});
+      return { tenant, keyId: key.record.keyId, apiKey: key.apiKey };
+    } catch (e) {
+      await this.undoCreate(tenantId, dbUser, { registered, createdRole: created });
+      throw e;
+    }
+  }
+
+  /**
+   * All-or-nothing creation: what a failed `create` made is removed, newest first. A role that
+   * existed before the call is not ours to drop. Best effort: the original failure is what the
+   * caller needs to see.
+   */
+  private async undoCreate(
+    tenantId: string,
+    dbUser: string,
+    made: { registered: boolean; createdRole: boolean },
+  ): Promise<void> {
+    if (made.registered) {
+      for (const key of await this.deps.state.apiKeys.listByTenant(tenantId).catch(() => [])) {
+        await revokeApiKey(this.deps.state, tenantId, key.keyId).catch(() => {});
+      }
+      await this.deps.state.tenants.delete(tenantId).catch(() => {});
+    }
+    if (!made.createdRole) return;
+    // A concurrent create of the same tenant may have registered it on the role we created.
+    const winner = await this.deps.state.tenants.get(tenantId).catch(() => null);
+    if (winner?.dbUser !== dbUser)
+      await this.requireRoles()
+        .drop(dbUser)
+        .catch(() => {});
   }
 
   async get(tenantId: string): Promise<Tenant> {

@@ -219,8 +219,11 @@ export interface CopyInOutcome {
  * prove RLS confines it, and drop it. Needs a connection with the right to create roles.
  */
 export interface TenantRoles {
-  /** Idempotent. Creates the role (no login), grants the tenant group, maps it to `tenantId`. */
-  provision(tenantId: string, dbUser: string): Promise<void>;
+  /**
+   * Idempotent. Creates the role (no login), grants the tenant group, maps it to `tenantId`.
+   * `created`: the role did not exist before, so undoing this call means dropping it.
+   */
+  provision(tenantId: string, dbUser: string): Promise<{ created: boolean }>;
   /** Runs a probe as `dbUser`: it must see no row of another tenant in any tenant table. Throws otherwise. */
   verifyIsolation(tenantId: string, dbUser: string): Promise<void>;
   drop(dbUser: string): Promise<void>;

@@ -101,6 +101,9 @@ const routes = {
     method: 'post',
     path: '/v1/admin/tenants',
     summary: 'Create a tenant: database role, RLS check, first API key',
+    description:
+      'All-or-nothing: when a step fails (RLS check, registry write, key), the registry entry and the database ' +
+      'role this request created are removed before the error is returned; a role that existed before is kept.',
     request: { body: { required: true, content: { 'application/json': { schema: CreateTenantSchema } } } },
     responses: {
       201: json(

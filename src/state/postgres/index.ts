@@ -10,7 +10,7 @@ import { PostgresBulkJobs, PostgresBulkRetention } from './bulk-jobs.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { PostgresIdempotencyStore } from './idempotency.js';
 import { BULK_QUEUE, PostgresJobQueue, PostgresJobRetention } from './job-queue.js';
-import { JobRecordWriter } from './job-record-writer.js';
+import { type JobRecordTrouble, JobRecordWriter } from './job-record-writer.js';
 import { iso, JOB_INSERT_COLUMNS, jobInsertValues, patchAssignments, rowToJob } from './job-rows.js';
 import { MIGRATIONS } from './migrations.js';
 import { PostgresOperationalStats } from './operational-stats.js';
@@ -51,6 +51,8 @@ export interface PostgresStateOptions {
   password?: string;
   database?: string;
   poolSize: number;
+  /** A sync query's record that had to be written in a fallback form, or could not be written. */
+  onJobRecordTrouble?: (trouble: JobRecordTrouble) => void;
 }
 
 export class PostgresStateStore implements StateStore {
@@ -64,7 +66,7 @@ export class PostgresStateStore implements StateStore {
   readonly stats: PostgresOperationalStats;
   readonly bulk: BulkStateStores;
 
-  constructor(opts: PostgresStateOptions) {
+  constructor(private readonly opts: PostgresStateOptions) {
     const connection: pg.ClientConfig = {
       connectionString: opts.connectionString || undefined,
       host: opts.host,
@@ -144,15 +146,18 @@ export class PostgresStateStore implements StateStore {
     await this.pool.end();
   }
 
-  private readonly syncJobRecords = new JobRecordWriter(async (jobs) => {
-    const cols = JOB_INSERT_COLUMNS.join(', ');
-    await this.q(
-      `WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
+  private readonly syncJobRecords = new JobRecordWriter(
+    async (jobs) => {
+      const cols = JOB_INSERT_COLUMNS.join(', ');
+      await this.q(
+        `WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
        INSERT INTO query_jobs (${cols})
        SELECT ${cols} FROM relaxed, jsonb_populate_recordset(NULL::query_jobs, $1::jsonb)`,
-      [JSON.stringify(jobs.map(jobRecordObject))],
-    );
-  });
+        [JSON.stringify(jobs.map(jobRecordObject))],
+      );
+    },
+    (trouble) => this.opts.onJobRecordTrouble?.(trouble),
+  );
 
   readonly tenants = {
     get: async (tenantId: string): Promise<Tenant | null> => {

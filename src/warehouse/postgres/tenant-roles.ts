@@ -12,8 +12,13 @@ export class PostgresTenantRoles implements TenantRoles {
     this.pool.on('error', () => {});
   }
 
-  async provision(tenantId: string, dbUser: string): Promise<void> {
-    await this.inTransaction((c) => provisionTenantRole(c, tenantId, dbUser));
+  async provision(tenantId: string, dbUser: string): Promise<{ created: boolean }> {
+    let created = false;
+    await this.inTransaction(async (c) => {
+      created = !(await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [dbUser])).rowCount;
+      await provisionTenantRole(c, tenantId, dbUser);
+    });
+    return { created };
   }
 
   async verifyIsolation(tenantId: string, dbUser: string): Promise<void> {
