@@ -12,6 +12,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { apiFunctionLimits } from '../../src/runtime/lambda/limits.js';
 import { METRICS_NAMESPACE, SERVICE_NAMES } from '../../src/runtime/lambda/metric-names.js';
 import type { SpectraConfig } from './config.js';
 import type { ResultsBucket } from './results-bucket.js';
@@ -126,6 +127,8 @@ export class SpectraFunctions extends Construct {
     };
 
     const api = make('api', config.apiMemoryMb, API_TIMEOUT, {
+      // Sync statement timeouts and inline result size follow from this function's timeout and Lambda's payload limit.
+      ...apiFunctionLimits(API_TIMEOUT.toSeconds()),
       SPECTRA_MAX_BODY_BYTES: String(config.maxBodyBytes),
       [LAMBDA_ENV.corsOrigins]: config.corsOrigins.join(','),
     });

@@ -14,7 +14,11 @@ export const ERROR_STATUS = {
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
+  /** A job's result file is gone (the bucket's lifecycle or the retention sweep removed it). */
+  RESULT_EXPIRED: 410,
   PAYLOAD_TOO_LARGE: 413,
+  /** A response bigger than the runtime can return (Lambda's payload limit): run the query async. */
+  RESULT_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   IDEMPOTENCY_CONFLICT: 422,
   QUERY_FAILED: 422,

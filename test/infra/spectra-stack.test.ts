@@ -14,6 +14,7 @@ import { publicPaths } from '../../infra/lib/rest-api.js';
 import { SpectraStack } from '../../infra/lib/spectra-stack.js';
 import { TABLES, TTL_ATTRIBUTE } from '../../infra/lib/table-design.js';
 import { createApp } from '../../src/http/app.js';
+import { LAMBDA_RESPONSE_MAX_BYTES } from '../../src/runtime/lambda/limits.js';
 import type { QueryService } from '../../src/services/query-service.js';
 import type { TenantService } from '../../src/services/tenant-service.js';
 import type { StateStore } from '../../src/state/port.js';
@@ -433,6 +434,24 @@ describe('state, storage, functions', () => {
     }
     const node20 = resources(synth({ nodeRuntime: 20 }), 'AWS::Lambda::Function');
     expect(new Set(node20.map(([, f]) => f.Properties.Runtime))).toEqual(new Set(['nodejs20.x']));
+  });
+
+  it('the API function: sync statements end before the function does, inline results stay under Lambda’s 6 MB', () => {
+    for (const t of [serverless, cluster]) {
+      const [, api] = resources(t, 'AWS::Lambda::Function').find(
+        ([, f]) => f.Properties.FunctionName === 'spectra-api',
+      )!;
+      const timeout = api.Properties.Timeout as number;
+      const env = api.Properties.Environment.Variables as Record<string, string>;
+      expect(Number(env.SPECTRA_LAMBDA_TIMEOUT_SECONDS)).toBe(timeout);
+      expect(Number(env.SPECTRA_MAX_TIMEOUT_SECONDS)).toBeLessThan(timeout);
+      expect(Number(env.SPECTRA_DEFAULT_TIMEOUT_SECONDS)).toBeLessThanOrEqual(
+        Number(env.SPECTRA_MAX_TIMEOUT_SECONDS),
+      );
+      expect(Number(env.SPECTRA_MAX_RESULT_BYTES)).toBeGreaterThan(0);
+      expect(Number(env.SPECTRA_MAX_RESULT_BYTES)).toBeLessThan(LAMBDA_RESPONSE_MAX_BYTES);
+      expect(LAMBDA_RESPONSE_MAX_BYTES).toBeLessThanOrEqual(6_000_000);
+    }
   });
 
   it('the worker is triggered by jobs that became QUEUED and bulk jobs that became UploadComplete, with bisect, retries and a DLQ', () => {
