@@ -17,7 +17,7 @@ import { METRICS_NAMESPACE, SERVICE_NAMES } from '../../src/runtime/lambda/metri
 import type { SpectraConfig } from './config.js';
 import type { ResultsBucket } from './results-bucket.js';
 import type { StateTables } from './state-tables.js';
-import { LAMBDA_ENV, TABLES, type TableName } from './table-design.js';
+import { BUCKET_PREFIXES, LAMBDA_ENV, TABLES, type TableName } from './table-design.js';
 import { WarehouseAccess } from './warehouse-access.js';
 
 export type FunctionName = 'api' | 'authorizer' | 'worker';
@@ -73,6 +73,12 @@ export class SpectraFunctions extends Construct {
       [LAMBDA_ENV.storage]: 's3',
       [LAMBDA_ENV.secretArn]: props.appSecret.secretArn,
       [LAMBDA_ENV.bucket]: props.bucket.bucket.bucketName,
+      SPECTRA_S3_PREFIX: BUCKET_PREFIXES.results,
+      SPECTRA_S3_BULK_PREFIX: BUCKET_PREFIXES.bulk,
+      SPECTRA_S3_UPLOADS_PREFIX: BUCKET_PREFIXES.uploads,
+      // The same numbers as the bucket's lifecycle rules (results-bucket.ts): one setting each.
+      SPECTRA_RESULT_TTL_HOURS: String(config.resultTtlHours),
+      SPECTRA_BULK_JOB_TTL_DAYS: String(config.bulkJobTtlDays),
       [LAMBDA_ENV.redshiftDatabase]: config.redshift.database,
       [LAMBDA_ENV.redshiftTenantSecretPrefix]: secretNamePrefix,
       [LAMBDA_ENV.redshiftS3RoleArn]: props.redshiftS3Role.roleArn,
@@ -144,11 +150,11 @@ export class SpectraFunctions extends Construct {
     this.roles = { api: api.role, authorizer: authorizer.role, worker: worker.role };
 
     const { tables, bucket } = props;
-    // API: every table (tenant admin lists tenants with a Scan), both prefixes.
+    // API: every table (tenant admin lists tenants with a Scan), every prefix.
     for (const name of Object.keys(tables.tables) as TableName[]) {
       tables.grant(api.role, name, 'readwrite', { scan: name === 'tenants' });
     }
-    bucket.grant(api.role, { results: 'readwrite', uploads: 'readwrite' });
+    bucket.grant(api.role, { results: 'readwrite', bulk: 'readwrite', uploads: 'readwrite' });
 
     // Authorizer: read tenants and keys; record a key's last use.
     tables.grant(authorizer.role, 'tenants', 'read', { actions: ['dynamodb:GetItem'] });
@@ -164,7 +170,8 @@ export class SpectraFunctions extends Construct {
     tables.grant(worker.role, 'sessions', 'readwrite');
     tables.grant(worker.role, 'tenants', 'read');
     tables.grant(worker.role, 'audit', 'readwrite', { actions: ['dynamodb:PutItem'] });
-    bucket.grant(worker.role, { results: 'readwrite', uploads: 'read' });
+    // Uploads read-write: the retention sweep deletes a bulk job's upload with its other files.
+    bucket.grant(worker.role, { results: 'readwrite', bulk: 'readwrite', uploads: 'readwrite' });
 
     const warehouse = new WarehouseAccess(this, {
       redshift: config.redshift,

@@ -66,6 +66,9 @@ export const invalidRequest = (message: string, details: ErrorDetails = {}) =>
 export const notFound = (what: string) => new ApiError('NOT_FOUND', `${what} not found`);
 export const conflict = (message: string, details: ErrorDetails = {}) =>
   new ApiError('CONFLICT', message, details);
+/** A result file the job record names is gone (bucket lifecycle, retention sweep): 410, not a dead URL. */
+export const resultExpired = (what: string, details: ErrorDetails = {}) =>
+  new ApiError('RESULT_EXPIRED', `${what} has expired and was deleted; run the job again`, details);
 export const unauthorized = (message = 'missing or invalid credentials') =>
   new ApiError('UNAUTHORIZED', message);
 export const forbidden = (message: string, details: ErrorDetails = {}) =>
