@@ -32,8 +32,10 @@ export interface SpectraConfig {
   usagePlanQuotaPerDay: number;
   corsOrigins: string[];
   maxBodyBytes: number;
-  resultsExpiryDays: number;
-  uploadsExpiryDays: number;
+  /** Hours an async query job's result files are kept (SPECTRA_RESULT_TTL_HOURS); `results/` expires after as many whole days. */
+  resultTtlHours: number;
+  /** Days a bulk job and its files are kept (SPECTRA_BULK_JOB_TTL_DAYS); `bulk/` and `uploads/` expire after as many days. */
+  bulkJobTtlDays: number;
   logRetentionDays: number;
   publicDocs: boolean;
   workerBatchSize: number;
@@ -143,6 +145,10 @@ export function configFromContext(read: ContextReader): SpectraConfig {
     .map((s) => s.trim())
     .filter(Boolean);
 
+  for (const retired of ['resultsExpiryDays', 'uploadsExpiryDays']) {
+    if (read(retired) !== undefined)
+      problems.push(`${retired}: retired; the bucket's expiry follows resultTtlHours and bulkJobTtlDays`);
+  }
   const config: SpectraConfig = {
     prefix,
     stage,
@@ -160,8 +166,8 @@ export function configFromContext(read: ContextReader): SpectraConfig {
     usagePlanQuotaPerDay: num('usagePlanQuotaPerDay', 100_000, 1, 1_000_000_000),
     corsOrigins,
     maxBodyBytes: num('maxBodyBytes', 1_048_576, 1024, 6_000_000),
-    resultsExpiryDays: num('resultsExpiryDays', 1, 1, 3650),
-    uploadsExpiryDays: num('uploadsExpiryDays', 1, 1, 3650),
+    resultTtlHours: num('resultTtlHours', 24, 1, 87_600),
+    bulkJobTtlDays: num('bulkJobTtlDays', 30, 1, 3650),
     logRetentionDays: retention(num('logRetentionDays', 30, 1, 3653)),
     publicDocs: bool('publicDocs', true),
     workerBatchSize: num('workerBatchSize', 1, 1, 100),

@@ -12,11 +12,12 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { apiFunctionLimits } from '../../src/runtime/lambda/limits.js';
 import { METRICS_NAMESPACE, SERVICE_NAMES } from '../../src/runtime/lambda/metric-names.js';
 import type { SpectraConfig } from './config.js';
 import type { ResultsBucket } from './results-bucket.js';
 import type { StateTables } from './state-tables.js';
-import { LAMBDA_ENV, TABLES, type TableName } from './table-design.js';
+import { BUCKET_PREFIXES, LAMBDA_ENV, TABLES, type TableName } from './table-design.js';
 import { WarehouseAccess } from './warehouse-access.js';
 
 export type FunctionName = 'api' | 'authorizer' | 'worker';
@@ -72,6 +73,12 @@ export class SpectraFunctions extends Construct {
       [LAMBDA_ENV.storage]: 's3',
       [LAMBDA_ENV.secretArn]: props.appSecret.secretArn,
       [LAMBDA_ENV.bucket]: props.bucket.bucket.bucketName,
+      SPECTRA_S3_PREFIX: BUCKET_PREFIXES.results,
+      SPECTRA_S3_BULK_PREFIX: BUCKET_PREFIXES.bulk,
+      SPECTRA_S3_UPLOADS_PREFIX: BUCKET_PREFIXES.uploads,
+      // The same numbers as the bucket's lifecycle rules (results-bucket.ts): one setting each.
+      SPECTRA_RESULT_TTL_HOURS: String(config.resultTtlHours),
+      SPECTRA_BULK_JOB_TTL_DAYS: String(config.bulkJobTtlDays),
       [LAMBDA_ENV.redshiftDatabase]: config.redshift.database,
       [LAMBDA_ENV.redshiftTenantSecretPrefix]: secretNamePrefix,
       [LAMBDA_ENV.redshiftS3RoleArn]: props.redshiftS3Role.roleArn,
@@ -126,6 +133,8 @@ export class SpectraFunctions extends Construct {
     };
 
     const api = make('api', config.apiMemoryMb, API_TIMEOUT, {
+      // Sync statement timeouts and inline result size follow from this function's timeout and Lambda's payload limit.
+      ...apiFunctionLimits(API_TIMEOUT.toSeconds()),
       SPECTRA_MAX_BODY_BYTES: String(config.maxBodyBytes),
       [LAMBDA_ENV.corsOrigins]: config.corsOrigins.join(','),
     });
@@ -141,11 +150,11 @@ export class SpectraFunctions extends Construct {
     this.roles = { api: api.role, authorizer: authorizer.role, worker: worker.role };
 
     const { tables, bucket } = props;
-    // API: every table (tenant admin lists tenants with a Scan), both prefixes.
+    // API: every table (tenant admin lists tenants with a Scan), every prefix.
     for (const name of Object.keys(tables.tables) as TableName[]) {
       tables.grant(api.role, name, 'readwrite', { scan: name === 'tenants' });
     }
-    bucket.grant(api.role, { results: 'readwrite', uploads: 'readwrite' });
+    bucket.grant(api.role, { results: 'readwrite', bulk: 'readwrite', uploads: 'readwrite' });
 
     // Authorizer: read tenants and keys; record a key's last use.
     tables.grant(authorizer.role, 'tenants', 'read', { actions: ['dynamodb:GetItem'] });
@@ -161,7 +170,8 @@ export class SpectraFunctions extends Construct {
     tables.grant(worker.role, 'sessions', 'readwrite');
     tables.grant(worker.role, 'tenants', 'read');
     tables.grant(worker.role, 'audit', 'readwrite', { actions: ['dynamodb:PutItem'] });
-    bucket.grant(worker.role, { results: 'readwrite', uploads: 'read' });
+    // Uploads read-write: the retention sweep deletes a bulk job's upload with its other files.
+    bucket.grant(worker.role, { results: 'readwrite', bulk: 'readwrite', uploads: 'readwrite' });
 
     const warehouse = new WarehouseAccess(this, {
       redshift: config.redshift,

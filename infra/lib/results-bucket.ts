@@ -1,5 +1,7 @@
 /**
- * The results bucket: result files under `results/`, bulk uploads under `uploads/`, both expiring.
+ * The results bucket: query job results under `results/`, bulk job files under `bulk/`, bulk uploads
+ * under `uploads/`. Each prefix expires when the records that point to it do (`expiryDays`), so a
+ * job never outlives its files by design.
  * Private (public access blocked, bucket-owner objects), encrypted, TLS only; CORS lets browsers PUT
  * to presigned upload URLs and GET presigned downloads.
  */
@@ -11,6 +13,21 @@ import { BUCKET_PREFIXES } from './table-design.js';
 
 export type BucketPrefix = keyof typeof BUCKET_PREFIXES;
 
+/**
+ * Days after which S3 deletes each prefix's objects, from the retention the functions apply
+ * (S3 counts from the object's creation, rounded up to midnight UTC: never earlier than this).
+ */
+export function expiryDays(retention: {
+  resultTtlHours: number;
+  bulkJobTtlDays: number;
+}): Record<BucketPrefix, number> {
+  return {
+    results: Math.ceil(retention.resultTtlHours / 24),
+    bulk: retention.bulkJobTtlDays,
+    uploads: retention.bulkJobTtlDays,
+  };
+}
+
 export class ResultsBucket extends Construct {
   readonly bucket: s3.Bucket;
 
@@ -18,8 +35,8 @@ export class ResultsBucket extends Construct {
     scope: Construct,
     id: string,
     props: {
-      resultsExpiryDays: number;
-      uploadsExpiryDays: number;
+      resultTtlHours: number;
+      bulkJobTtlDays: number;
       corsOrigins: string[];
       removalPolicy: RemovalPolicy;
     },
@@ -36,16 +53,11 @@ export class ResultsBucket extends Construct {
       removalPolicy: props.removalPolicy,
       autoDeleteObjects: destroy,
       lifecycleRules: [
-        {
-          id: 'expire-results',
-          prefix: BUCKET_PREFIXES.results,
-          expiration: Duration.days(props.resultsExpiryDays),
-        },
-        {
-          id: 'expire-uploads',
-          prefix: BUCKET_PREFIXES.uploads,
-          expiration: Duration.days(props.uploadsExpiryDays),
-        },
+        ...Object.entries(expiryDays(props)).map(([kind, days]) => ({
+          id: `expire-${kind}`,
+          prefix: BUCKET_PREFIXES[kind as BucketPrefix],
+          expiration: Duration.days(days),
+        })),
         { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
       cors: [

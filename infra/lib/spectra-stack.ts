@@ -43,8 +43,8 @@ export class SpectraStack extends Stack {
 
     this.tables = new StateTables(this, 'State', { prefix: config.prefix, removalPolicy });
     this.bucket = new ResultsBucket(this, 'Results', {
-      resultsExpiryDays: config.resultsExpiryDays,
-      uploadsExpiryDays: config.uploadsExpiryDays,
+      resultTtlHours: config.resultTtlHours,
+      bulkJobTtlDays: config.bulkJobTtlDays,
       corsOrigins: config.corsOrigins,
       removalPolicy,
     });

@@ -128,7 +128,8 @@ export const WORKER_TRIGGERS = [
 export const JOB_KEY_ATTRIBUTES = { tenantId: 'tenant_id', jobId: 'job_id' } as const;
 
 /** Object key prefixes in the results bucket; each has a lifecycle expiry. Tenant comes next: `results/<tenant>/<job>/…`. */
-export const BUCKET_PREFIXES = { results: 'results/', uploads: 'uploads/' } as const;
+/** Query job results (and UNLOAD/COPY staging), bulk job files, bulk uploads: each kind has its own lifetime. */
+export const BUCKET_PREFIXES = { results: 'results/', bulk: 'bulk/', uploads: 'uploads/' } as const;
 
 /** Environment of the Lambda functions beyond the tables' variables. */
 export const LAMBDA_ENV = {

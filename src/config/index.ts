@@ -251,7 +251,25 @@ export const SETTINGS = {
       .regex(/^(?:[A-Za-z0-9._-]+\/)*$/, 'empty, or `/`-separated segments ending with `/` (e.g. `results/`)')
       .refine((v) => !/(?:^|\/)\.{1,2}\//.test(v), 'no `.` or `..` segments'),
     default: 'results/',
-    doc: 's3: key prefix of every result file; objects are `<prefix><tenant>/<job>/<file>`.',
+    doc: 's3: key prefix of query job result files (and Redshift UNLOAD/COPY staging); objects are `<prefix><tenant>/<job>/<file>`.',
+  },
+  s3BulkPrefix: {
+    env: 'SPECTRA_S3_BULK_PREFIX',
+    schema: z
+      .string()
+      .regex(/^(?:[A-Za-z0-9._-]+\/)*$/, 'empty, or `/`-separated segments ending with `/` (e.g. `bulk/`)')
+      .refine((v) => !/(?:^|\/)\.{1,2}\//.test(v), 'no `.` or `..` segments'),
+    default: 'bulk/',
+    doc: 's3: key prefix of bulk job files (exports, failed records), kept `SPECTRA_BULK_JOB_TTL_DAYS`; the CDK stack expires it after as many days.',
+  },
+  s3UploadsPrefix: {
+    env: 'SPECTRA_S3_UPLOADS_PREFIX',
+    schema: z
+      .string()
+      .regex(/^(?:[A-Za-z0-9._-]+\/)*$/, 'empty, or `/`-separated segments ending with `/` (e.g. `uploads/`)')
+      .refine((v) => !/(?:^|\/)\.{1,2}\//.test(v), 'no `.` or `..` segments'),
+    default: 'uploads/',
+    doc: 's3: key prefix of bulk import uploads, kept with their bulk job.',
   },
   demo: {
     env: 'SPECTRA_DEMO',

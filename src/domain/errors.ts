@@ -14,7 +14,11 @@ export const ERROR_STATUS = {
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
+  /** A job's result file is gone (the bucket's lifecycle or the retention sweep removed it). */
+  RESULT_EXPIRED: 410,
   PAYLOAD_TOO_LARGE: 413,
+  /** A response bigger than the runtime can return (Lambda's payload limit): run the query async. */
+  RESULT_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   IDEMPOTENCY_CONFLICT: 422,
   QUERY_FAILED: 422,
@@ -62,6 +66,9 @@ export const invalidRequest = (message: string, details: ErrorDetails = {}) =>
 export const notFound = (what: string) => new ApiError('NOT_FOUND', `${what} not found`);
 export const conflict = (message: string, details: ErrorDetails = {}) =>
   new ApiError('CONFLICT', message, details);
+/** A result file the job record names is gone (bucket lifecycle, retention sweep): 410, not a dead URL. */
+export const resultExpired = (what: string, details: ErrorDetails = {}) =>
+  new ApiError('RESULT_EXPIRED', `${what} has expired and was deleted; run the job again`, details);
 export const unauthorized = (message = 'missing or invalid credentials') =>
   new ApiError('UNAUTHORIZED', message);
 export const forbidden = (message: string, details: ErrorDetails = {}) =>

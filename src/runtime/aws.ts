@@ -122,5 +122,7 @@ export function buildS3ResultStore(config: Config): S3ResultStore {
     client: s3ClientFromConfig(config),
     bucket: config.s3BucketName.trim(),
     prefix: config.s3Prefix,
+    bulkPrefix: config.s3BulkPrefix,
+    uploadsPrefix: config.s3UploadsPrefix,
   });
 }

@@ -21,7 +21,7 @@ import {
   type LineEnding,
   newBulkJobId,
 } from '../domain/bulk-job.js';
-import { ApiError, conflict, invalidRequest, notFound } from '../domain/errors.js';
+import { ApiError, conflict, invalidRequest, notFound, resultExpired } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
 import { type GuardPolicy, planQueryAsync } from '../sql/index.js';
 import type { BulkStateStores, Page, StateStore } from '../state/port.js';
@@ -312,7 +312,10 @@ export class BulkService {
     }
     const { results, settings } = this.deps;
     const r = job.result;
+    // HEAD before signing: a file the lifecycle removed is 410, never a URL that answers 404.
+    const expired = (what: string) => resultExpired(what, { job_id: job.jobId });
     if (!isImport(job.operation)) {
+      if (!(await results.stat(r.key!))) throw expired('the export file');
       const url = await results.signedUrl('GET', r.key!, settings.urlExpirySeconds, {
         filename: `${job.jobId}${exportExtension(job.contentType, job.jsonFormat, job.compression)}`,
       });
@@ -327,6 +330,7 @@ export class BulkService {
       };
     }
     if (!r.failedKey) return { kind: 'import', job, failedResultsUrl: null, expiresAt: null };
+    if (!(await results.stat(r.failedKey))) throw expired('the failed-records file');
     const url = await results.signedUrl('GET', r.failedKey, settings.urlExpirySeconds, {
       filename: `${job.jobId}-failed.csv`,
     });
@@ -349,7 +353,7 @@ export class BulkService {
     }
     const key = job.result.failedKey;
     const stat = await this.deps.results.stat(key);
-    if (!stat) throw notFound('failed results');
+    if (!stat) throw resultExpired('the failed-records file', { job_id: job.jobId });
     return { body: await this.deps.results.read(key), sizeBytes: stat.sizeBytes };
   }
 

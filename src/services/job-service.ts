@@ -3,7 +3,7 @@
  * a worker), read, cancel (from any process: a conditional transition, then the statement is
  * cancelled in the warehouse), and read results (pages or a signed download). Depends on ports only.
  */
-import { ApiError, invalidRequest, notFound } from '../domain/errors.js';
+import { ApiError, invalidRequest, notFound, resultExpired } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
 import { asyncFieldsUnset, newJobId, type QueryJob, UNLIMITED_ROWS } from '../domain/query-job.js';
 import { bindParams, type GuardPolicy, planQueryAsync } from '../sql/index.js';
@@ -155,6 +155,9 @@ export class JobService {
     if (!result || Date.parse(result.expiresAt) <= Date.now()) {
       throw new ApiError('NOT_FOUND', 'the job’s results have expired', { reason: 'expired' });
     }
+    // HEAD before reading or signing: an object the lifecycle removed is 410, never a dead URL.
+    if (!(await results.stat(result.key)))
+      throw resultExpired('the job’s result file', { job_id: job.jobId });
     const rowCount = job.rowCount ?? 0;
     const wantsPage = req.cursor !== undefined || req.limit !== undefined;
     if (req.format === undefined && (wantsPage || rowCount <= settings.resultSizeThreshold)) {

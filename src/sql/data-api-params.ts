@@ -1,8 +1,11 @@
 /**
  * Guard SQL → Redshift Data API statement. The guard's SQL carries `$1..$n`; the Data API binds
  * `:name` parameters whose values are strings. The tokenizer finds the `$n` tokens (strings,
- * comments and quoted identifiers are never touched): each becomes `:p<n>`, or the literal `NULL`
- * when its value is null (a Data API parameter cannot carry NULL).
+ * comments and quoted identifiers are never touched): each becomes `:p<n>`, or a literal for a
+ * value a Data API parameter cannot carry: `NULL` for null, `''` for the empty string (AWS refuses
+ * zero-length values: https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_SqlParameter.html).
+ * Both literals are constants of this file, never built from the value, so nothing can be injected.
+ * The statement text is refused above the Data API's 100 KB (`DATA_API_MAX_SQL_BYTES`).
  */
 import { ApiError } from '../domain/errors.js';
 import { type ScanToken, scanSql } from './parser.js';
@@ -20,11 +23,26 @@ export interface DataApiStatement {
 
 const WORD_CHARACTER = /[\w$\u0080-\uffff]/;
 
+/**
+ * The Data API's largest statement text ("The maximum query statement size is 100 KB",
+ * https://docs.aws.amazon.com/redshift/latest/mgmt/data-api.html), counted as UTF-8 bytes.
+ */
+export const DATA_API_MAX_SQL_BYTES = 100_000;
+
 /** The Data API parameter name for `$n`. */
 export const dataApiParameterName = (n: number) => `p${n}`;
 
 function parameterValue(value: unknown, n: number): string {
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string') {
+    // Redshift text cannot hold NUL; the PostgreSQL adapter refuses it too (22021).
+    if (value.includes('\0')) {
+      throw new ApiError('INVALID_REQUEST', 'a parameter value must not contain NUL characters', {
+        field: 'params',
+        parameter: n,
+      });
+    }
+    return value;
+  }
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   if (typeof value === 'bigint') return value.toString();
@@ -38,7 +56,7 @@ function parameterValue(value: unknown, n: number): string {
 export function toDataApiStatement(sql: string, values: readonly unknown[]): DataApiStatement {
   if (!sql.includes('$')) {
     if (values.length > 0) throw countMismatch(0, values.length);
-    return { sql, parameters: [] };
+    return withinSizeLimit({ sql, parameters: [] });
   }
   const tokens: ScanToken[] = scanSql(sql);
   const toIndex = byteOffsetMapper(sql);
@@ -60,6 +78,7 @@ export function toDataApiStatement(sql: string, values: readonly unknown[]): Dat
     const value = values[n - 1];
     let replacement: string;
     if (value === null || value === undefined) replacement = 'NULL';
+    else if (value === '') replacement = "''";
     else {
       replacement = `:${dataApiParameterName(n)}`;
       // Inside [ ] a reader may take `:name` for an array-slice bound: parenthesise it.
@@ -69,16 +88,28 @@ export function toDataApiStatement(sql: string, values: readonly unknown[]): Dat
         parameters.push({ name: dataApiParameterName(n), value: parameterValue(value, n) });
       }
     }
-    // Never glue the replacement to a neighbouring word or colon (`a:p1`, `::p1`, `NULLx`).
+    // Never glue the replacement to a neighbouring word, colon or quote (`a:p1`, `::p1`, `NULLx`, `''''`).
     const before = sql.charAt(start - 1);
     const after = sql.charAt(end);
-    if (WORD_CHARACTER.test(before) || before === ':') replacement = ` ${replacement}`;
-    if (WORD_CHARACTER.test(after) || after === ':') replacement = `${replacement} `;
+    if (WORD_CHARACTER.test(before) || before === ':' || before === "'") replacement = ` ${replacement}`;
+    if (WORD_CHARACTER.test(after) || after === ':' || after === "'") replacement = `${replacement} `;
     out += sql.slice(copied, start) + replacement;
     copied = end;
   }
   if (highest !== values.length) throw countMismatch(highest, values.length);
-  return { sql: copied === 0 ? sql : out + sql.slice(copied), parameters };
+  return withinSizeLimit({ sql: copied === 0 ? sql : out + sql.slice(copied), parameters });
+}
+
+function withinSizeLimit(statement: DataApiStatement): DataApiStatement {
+  const bytes = Buffer.byteLength(statement.sql, 'utf8');
+  if (bytes > DATA_API_MAX_SQL_BYTES) {
+    throw new ApiError(
+      'PAYLOAD_TOO_LARGE',
+      `the statement is ${bytes} bytes once rewritten; the Redshift Data API takes at most ${DATA_API_MAX_SQL_BYTES}`,
+      { field: 'sql', max_bytes: DATA_API_MAX_SQL_BYTES, bytes },
+    );
+  }
+  return statement;
 }
 
 const countMismatch = (placeholder: number, values: number) =>

@@ -8,6 +8,18 @@
 /** Keys are `/`-separated segments of `[A-Za-z0-9._-]`, never `.` or `..`; the first segment is the tenant. */
 export const RESULT_KEY_PATTERN = /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
 
+/**
+ * What a key holds, for stores that keep each kind under its own lifetime (S3 lifecycle rules by
+ * prefix): a bulk job's uploaded file (`{tenant}/bulk-…/upload.*`), its other files, or a query job's.
+ */
+export type ResultKeyKind = 'results' | 'bulk' | 'uploads';
+
+export function resultKeyKind(key: string): ResultKeyKind {
+  const [, job, file] = key.split('/');
+  if (!job?.startsWith('bulk-')) return 'results';
+  return file?.startsWith('upload.') ? 'uploads' : 'bulk';
+}
+
 export function isValidResultKey(key: string): boolean {
   return key.length <= 512 && RESULT_KEY_PATTERN.test(key);
 }

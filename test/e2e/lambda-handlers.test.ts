@@ -15,6 +15,11 @@ import { ensureDemoTenants } from '../../src/runtime/demo.js';
 import { createApiHandler } from '../../src/runtime/lambda/api.js';
 import { createAuthorizerHandler } from '../../src/runtime/lambda/authorizer.js';
 import { loadLambdaConfig, once } from '../../src/runtime/lambda/environment.js';
+import {
+  apiFunctionLimits,
+  LAMBDA_RESPONSE_MAX_BYTES,
+  SYNC_TIMEOUT_MARGIN_SECONDS,
+} from '../../src/runtime/lambda/limits.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { apiGatewayEvents } from '../helpers/api-gateway-events.js';
 import { pgFacts } from '../helpers/pg-fixture.js';
@@ -270,5 +275,42 @@ describe('Lambda configuration', () => {
   it('a secret that is not a JSON object is a configuration error', async () => {
     await expect(loadLambdaConfig({ env, fetchSecret: async () => 'not json' })).rejects.toThrow(ConfigError);
     await expect(loadLambdaConfig({ env, fetchSecret: async () => '["a"]' })).rejects.toThrow(ConfigError);
+  });
+});
+
+describe('Lambda limits', () => {
+  it('a sync result larger than a Lambda response is 413 RESULT_TOO_LARGE pointing to async jobs, not a 502', async () => {
+    const allow = await authorizer()(authorizerEvent('POST', '/v1/queries', `Bearer ${keys.acme}`));
+    const res = await api()(
+      proxyEvent('POST', '/v1/queries', {
+        headers: { Authorization: `Bearer ${keys.acme}` },
+        body: { sql: "SELECT repeat('x', 1000000) AS big FROM generate_series(1, 7)" },
+        authorizer: contextOf(allow),
+      }),
+    );
+    expect(res.statusCode).toBe(413);
+    const error = bodyOf(res).error;
+    expect(error).toMatchObject({
+      code: 'RESULT_TOO_LARGE',
+      message: expect.stringContaining('"async": true'),
+      details: {
+        max_bytes: LAMBDA_RESPONSE_MAX_BYTES,
+        async: { path: '/v1/queries', body: { async: true } },
+      },
+    });
+    expect(error.details.size_bytes).toBeGreaterThan(LAMBDA_RESPONSE_MAX_BYTES);
+    expect(error.request_id).toBe(header(res, 'x-request-id'));
+    expect(Buffer.byteLength(JSON.stringify(res))).toBeLessThan(LAMBDA_RESPONSE_MAX_BYTES);
+  });
+
+  it('start refuses a statement timeout that outlives the function or an inline cap over the response limit', async () => {
+    const fetchSecret = async () => JSON.stringify({ SPECTRA_API_KEY_PEPPER: 'p' });
+    await expect(
+      loadLambdaConfig({ env: { ...env, SPECTRA_LAMBDA_TIMEOUT_SECONDS: '28' }, fetchSecret }),
+    ).rejects.toThrow(/SPECTRA_MAX_TIMEOUT_SECONDS=300 must be at most 23[\s\S]*SPECTRA_MAX_RESULT_BYTES/);
+    const derived = await loadLambdaConfig({ env: { ...env, ...apiFunctionLimits(28) }, fetchSecret });
+    expect(derived.maxTimeoutSeconds).toBe(28 - SYNC_TIMEOUT_MARGIN_SECONDS);
+    expect(derived.defaultTimeoutSeconds).toBe(derived.maxTimeoutSeconds);
+    expect(derived.maxResultBytes).toBeLessThan(LAMBDA_RESPONSE_MAX_BYTES);
   });
 });

@@ -476,7 +476,7 @@ describe('the serverless shape, end to end on DynamoDB Local, s3rver and the Dat
     expect(results.status, JSON.stringify(results.body)).toBe(200);
     const url = new URL(results.body.download_url);
     expect(url.origin).toBe(s3Endpoint());
-    expect(url.pathname.startsWith(`/${bucket}/results/acme/${jobId}/`)).toBe(true);
+    expect(url.pathname.startsWith(`/${bucket}/bulk/acme/${jobId}/`)).toBe(true);
     const file = await fetch(url);
     expect(file.status).toBe(200);
     expect(await file.text()).toBe(`region,n\n${expected.map((r) => `${r.region},${r.n}`).join('\n')}\n`);

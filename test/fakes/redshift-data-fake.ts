@@ -8,7 +8,9 @@
  * - ExecuteStatement returns at once (status SUBMITTED); the statement then goes PICKED → STARTED →
  *   FINISHED | FAILED | ABORTED. It runs as the request's `DbUser` (or the user its `SecretArn`
  *   names): `BEGIN; SET LOCAL ROLE <user>; <sql>; COMMIT` over a connection of the authenticator.
- * - `:name` placeholders bind `Parameters` (string values; PostgreSQL infers the types).
+ * - `:name` placeholders bind `Parameters` (string values; PostgreSQL infers the types). What AWS
+ *   refuses before running is refused here with its words: a statement over 100 KB, an empty
+ *   `Parameters` array, a name outside [0-9a-zA-Z_]+, a zero-length value (`checkParameters`).
  * - `SessionKeepAliveSeconds` opens a session (one dedicated connection) and returns its
  *   `SessionId`; a statement sent with `SessionId` runs on it, as its user. A session runs one
  *   statement at a time, is closed after `keepAlive` idle seconds, and refuses work when busy or
@@ -305,6 +307,7 @@ export class RedshiftDataFake {
   private async executeStatement(input: Record<string, unknown>): Promise<unknown> {
     const sql = input.Sql;
     if (typeof sql !== 'string' || sql.length === 0) throw validation('Sql is required');
+    checkSqlSize(sql);
     const resultFormat = input.ResultFormat === undefined ? 'JSON' : input.ResultFormat;
     if (resultFormat !== 'CSV' && resultFormat !== 'JSON')
       throw validation(`invalid ResultFormat ${resultFormat}`);
@@ -315,7 +318,7 @@ export class RedshiftDataFake {
     ) {
       throw validation(`SessionKeepAliveSeconds must be between 0 and ${MAX_KEEP_ALIVE_SECONDS}`);
     }
-    const parameters = (input.Parameters as { name: string; value: string }[] | undefined) ?? [];
+    const parameters = checkParameters(input.Parameters);
     const { text, values } = bindNamed(sql, parameters);
 
     let session: FakeSession | undefined;
@@ -490,6 +493,7 @@ export class RedshiftDataFake {
       !sqls.every((q) => typeof q === 'string' && q)
     )
       throw validation('Sqls must hold 1 to 40 SQL statements');
+    for (const q of sqls as string[]) checkSqlSize(q);
     if (input.Parameters !== undefined) throw validation('BatchExecuteStatement does not take Parameters');
     if (input.SessionId !== undefined || input.SessionKeepAliveSeconds !== undefined)
       throw validation('the fake does not model sessions for BatchExecuteStatement');
@@ -784,6 +788,41 @@ export class RedshiftDataFake {
 }
 
 const validation = (message: string) => new AwsError('ValidationException', message);
+
+/** "The maximum query statement size is 100 KB": https://docs.aws.amazon.com/redshift/latest/mgmt/data-api.html */
+export const MAX_SQL_BYTES = 100_000;
+const PARAMETER_NAME = /^[0-9a-zA-Z_]+$/;
+
+function checkSqlSize(sql: string): void {
+  // The service's wording (a ValidationException before the statement is accepted).
+  if (Buffer.byteLength(sql, 'utf8') > MAX_SQL_BYTES)
+    throw validation('Cannot process query string larger than 100kB');
+}
+
+/**
+ * The documented shape of `Parameters`, refused as AWS refuses it:
+ * https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_ExecuteStatement.html (an array
+ * of at least 1 item) and https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_SqlParameter.html
+ * (name pattern [0-9a-zA-Z_]+, value a string of length >= 1). AWS documents no maximum count.
+ */
+function checkParameters(raw: unknown): { name: string; value: string }[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw) || raw.length === 0) {
+    throw validation(
+      "1 validation error detected: Value '[]' at 'parameters' failed to satisfy constraint: Member must have length greater than or equal to 1",
+    );
+  }
+  raw.forEach((p: { name?: unknown; value?: unknown }, i) => {
+    if (typeof p?.name !== 'string' || !PARAMETER_NAME.test(p.name)) {
+      throw validation(
+        `1 validation error detected: Value '${String(p?.name)}' at 'parameters.${i + 1}.member.name' failed to satisfy constraint: Member must satisfy regular expression pattern: [0-9a-zA-Z_]+`,
+      );
+    }
+    if (typeof p.value !== 'string') throw validation(`parameter ${p.name} must have a string value`);
+    if (p.value.length === 0) throw validation("You can't set a zero length value");
+  });
+  return raw as { name: string; value: string }[];
+}
 
 /** `:name` → `$n` with the tokenizer the guard uses, values in `$n` order. */
 function bindNamed(

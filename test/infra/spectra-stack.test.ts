@@ -14,6 +14,7 @@ import { publicPaths } from '../../infra/lib/rest-api.js';
 import { SpectraStack } from '../../infra/lib/spectra-stack.js';
 import { TABLES, TTL_ATTRIBUTE } from '../../infra/lib/table-design.js';
 import { createApp } from '../../src/http/app.js';
+import { LAMBDA_RESPONSE_MAX_BYTES } from '../../src/runtime/lambda/limits.js';
 import type { QueryService } from '../../src/services/query-service.js';
 import type { TenantService } from '../../src/services/tenant-service.js';
 import type { StateStore } from '../../src/state/port.js';
@@ -347,13 +348,14 @@ describe('least-privilege IAM', () => {
     expect(JSON.stringify(secrets)).toContain('secret:spectra/redshift/tenant_*');
   });
 
-  it('bucket access is limited to the results/ and uploads/ prefixes', () => {
+  it('bucket access is limited to the results/, bulk/ and uploads/ prefixes', () => {
     for (const { statement } of statements(serverless)) {
       const actions = asArray(statement.Action as string | string[]);
       if (!actions.some((a) => a.startsWith('s3:'))) continue;
       const text = JSON.stringify(statement.Resource) + JSON.stringify(statement.Condition ?? {});
-      if (actions.includes('s3:ListBucket')) expect(text).toMatch(/results\/\*.*uploads\/\*|results\/\*/);
-      else if (!actions.includes('s3:GetBucketLocation')) expect(text).toMatch(/\/(results|uploads)\/\*/);
+      if (actions.includes('s3:ListBucket')) expect(text).toMatch(/results\/\*/);
+      else if (!actions.includes('s3:GetBucketLocation'))
+        expect(text).toMatch(/\/(results|bulk|uploads)\/\*/);
     }
   });
 });
@@ -395,7 +397,8 @@ describe('state, storage, functions', () => {
       LifecycleConfiguration: {
         Rules: Match.arrayWith([
           Match.objectLike({ Prefix: 'results/', ExpirationInDays: 1, Status: 'Enabled' }),
-          Match.objectLike({ Prefix: 'uploads/', ExpirationInDays: 1, Status: 'Enabled' }),
+          Match.objectLike({ Prefix: 'bulk/', ExpirationInDays: 30, Status: 'Enabled' }),
+          Match.objectLike({ Prefix: 'uploads/', ExpirationInDays: 30, Status: 'Enabled' }),
         ]),
       },
       CorsConfiguration: {
@@ -416,6 +419,30 @@ describe('state, storage, functions', () => {
     });
   });
 
+  it('no object expires before the record that points to it: lifecycle rules follow the functions’ retention', () => {
+    for (const [t, hours, days] of [
+      [serverless, 24, 30],
+      [synth({ resultTtlHours: 36, bulkJobTtlDays: 90 }), 36, 90],
+    ] as const) {
+      const [, bucket] = resources(t, 'AWS::S3::Bucket')[0]!;
+      const rules = bucket.Properties.LifecycleConfiguration.Rules as Json[];
+      const expiry = (prefix: string) => rules.find((r) => r.Prefix === prefix)?.ExpirationInDays as number;
+      for (const [, fn] of resources(t, 'AWS::Lambda::Function')) {
+        const env = fn.Properties.Environment.Variables as Record<string, string>;
+        if (!env.SPECTRA_S3_BUCKET_NAME) continue;
+        expect(Number(env.SPECTRA_RESULT_TTL_HOURS)).toBe(hours);
+        expect(Number(env.SPECTRA_BULK_JOB_TTL_DAYS)).toBe(days);
+        expect(expiry(env.SPECTRA_S3_PREFIX!) * 24).toBeGreaterThanOrEqual(hours);
+        expect(expiry(env.SPECTRA_S3_BULK_PREFIX!)).toBeGreaterThanOrEqual(days);
+        expect(expiry(env.SPECTRA_S3_UPLOADS_PREFIX!)).toBeGreaterThanOrEqual(days);
+        expect(
+          new Set([env.SPECTRA_S3_PREFIX, env.SPECTRA_S3_BULK_PREFIX, env.SPECTRA_S3_UPLOADS_PREFIX]).size,
+        ).toBe(3);
+      }
+    }
+    expect(() => synth({ resultsExpiryDays: 1 })).toThrow(/retired/);
+  });
+
   it('the three functions run Node 22 (nodejs20.x is deprecated; -c nodeRuntime=20 still works) on ARM64 with active tracing', () => {
     const fns = resources(serverless, 'AWS::Lambda::Function');
     expect(fns.map(([, f]) => f.Properties.FunctionName).sort()).toEqual([
@@ -433,6 +460,24 @@ describe('state, storage, functions', () => {
     }
     const node20 = resources(synth({ nodeRuntime: 20 }), 'AWS::Lambda::Function');
     expect(new Set(node20.map(([, f]) => f.Properties.Runtime))).toEqual(new Set(['nodejs20.x']));
+  });
+
+  it('the API function: sync statements end before the function does, inline results stay under Lambda’s 6 MB', () => {
+    for (const t of [serverless, cluster]) {
+      const [, api] = resources(t, 'AWS::Lambda::Function').find(
+        ([, f]) => f.Properties.FunctionName === 'spectra-api',
+      )!;
+      const timeout = api.Properties.Timeout as number;
+      const env = api.Properties.Environment.Variables as Record<string, string>;
+      expect(Number(env.SPECTRA_LAMBDA_TIMEOUT_SECONDS)).toBe(timeout);
+      expect(Number(env.SPECTRA_MAX_TIMEOUT_SECONDS)).toBeLessThan(timeout);
+      expect(Number(env.SPECTRA_DEFAULT_TIMEOUT_SECONDS)).toBeLessThanOrEqual(
+        Number(env.SPECTRA_MAX_TIMEOUT_SECONDS),
+      );
+      expect(Number(env.SPECTRA_MAX_RESULT_BYTES)).toBeGreaterThan(0);
+      expect(Number(env.SPECTRA_MAX_RESULT_BYTES)).toBeLessThan(LAMBDA_RESPONSE_MAX_BYTES);
+      expect(LAMBDA_RESPONSE_MAX_BYTES).toBeLessThanOrEqual(6_000_000);
+    }
   });
 
   it('the worker is triggered by jobs that became QUEUED and bulk jobs that became UploadComplete, with bisect, retries and a DLQ', () => {

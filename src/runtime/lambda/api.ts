@@ -17,6 +17,7 @@ import type { AppEnv } from '../../http/env.js';
 import { appDepsFromCore } from '../app-deps.js';
 import type { Core } from '../core.js';
 import { lambdaCore, once } from './environment.js';
+import { LAMBDA_RESPONSE_MAX_BYTES } from './limits.js';
 import { METRIC, SERVICE_NAMES } from './metric-names.js';
 import { createTelemetry, invocation, recordMetric, type Telemetry } from './observability.js';
 
@@ -45,6 +46,8 @@ export interface ApiHandlerOptions {
   telemetry?: Telemetry;
   /** Allowed browser origins (`*` for any); empty = no CORS headers. */
   corsOrigins?: string[];
+  /** Largest proxy result returned as is (default: Lambda's limit, limits.ts); larger is 413 RESULT_TOO_LARGE. */
+  responseMaxBytes?: number;
 }
 
 const currentEvent = new AsyncLocalStorage<ApiGatewayEvent>();
@@ -57,6 +60,7 @@ export const authenticateFromAuthorizer: Authenticate = async function authorize
 export function createApiHandler(options: ApiHandlerOptions) {
   const telemetry = options.telemetry ?? createTelemetry(SERVICE_NAMES.api);
   const corsOrigins = options.corsOrigins ?? [];
+  const responseMaxBytes = options.responseMaxBytes ?? LAMBDA_RESPONSE_MAX_BYTES;
   const lambdaApp = once(async () => {
     const core = await options.core();
     const app: OpenAPIHono<AppEnv> = createApp(
@@ -88,6 +92,7 @@ export function createApiHandler(options: ApiHandlerOptions) {
         telemetry.logger.error('API function could not start', { error: error as Error });
         result = startupFailure(event);
       }
+      result = withinResponseLimit(result, responseMaxBytes);
       addCorsHeaders(result, originOf(event), corsOrigins);
       const ms = performance.now() - started;
       recordMetric(telemetry, METRIC.apiRequests, tenantId);
@@ -114,6 +119,32 @@ function originOf(event: ApiGatewayEvent): string | undefined {
     if (name.toLowerCase() === 'origin') return value;
   }
   return undefined;
+}
+
+/**
+ * Lambda refuses a response over its payload limit and API Gateway turns that into a bare 502;
+ * answer 413 RESULT_TOO_LARGE instead, pointing to async jobs (whose results are files in S3).
+ */
+function withinResponseLimit(result: APIGatewayProxyResult, maxBytes: number): APIGatewayProxyResult {
+  const size = Buffer.byteLength(JSON.stringify(result), 'utf8');
+  if (size <= maxBytes) return result;
+  const headers = result.headers ?? {};
+  const requestId = String(headers['x-request-id'] ?? headers['X-Request-ID'] ?? crypto.randomUUID());
+  const error = new ApiError(
+    'RESULT_TOO_LARGE',
+    'the response is larger than an AWS Lambda response can be: submit the query with "async": true (POST /v1/queries) and download the result from GET /v1/jobs/{id}/results, or lower the limit',
+    {
+      size_bytes: size,
+      max_bytes: maxBytes,
+      async: { method: 'POST', path: '/v1/queries', body: { async: true } },
+    },
+  );
+  return {
+    statusCode: error.status,
+    headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+    body: JSON.stringify(errorBody(error, requestId)),
+    isBase64Encoded: false,
+  };
 }
 
 function startupFailure(event: ApiGatewayEvent): APIGatewayProxyResult {

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { type Config, ConfigError, loadConfig } from '../../config/index.js';
 import { buildCore, type Core } from '../core.js';
 import { createLogger } from '../logger.js';
+import { checkApiFunctionLimits } from './limits.js';
 
 export type FetchSecret = (secretId: string) => Promise<string>;
 
@@ -50,6 +51,7 @@ export async function loadLambdaConfig(options: LambdaEnvironmentOptions = {}): 
       'Lambda cannot run the embedded PostgreSQL: set SPECTRA_WAREHOUSE=redshift-data and SPECTRA_STATE=dynamodb, or SPECTRA_WAREHOUSE_URL and SPECTRA_STATE_URL',
     );
   }
+  checkApiFunctionLimits(config, env);
   return config;
 }
 

@@ -21,9 +21,11 @@ import { ApiError, notFound } from '../../domain/errors.js';
 import { resultContentType } from '../content-type.js';
 import {
   isValidResultKey,
+  type ResultKeyKind,
   type ResultObject,
   type ResultStore,
   type ResultWriter,
+  resultKeyKind,
   type SignedMethod,
   type SignedUrl,
 } from '../port.js';
@@ -54,8 +56,12 @@ export function createS3Client(config: S3ClientConfig = {}): S3Client {
 export interface S3ResultStoreOptions {
   client: S3Client;
   bucket: string;
-  /** Key prefix of every object: empty, or `/`-separated segments ending with `/` (e.g. `results/`). */
+  /** Key prefix of query job results: empty, or `/`-separated segments ending with `/` (e.g. `results/`). */
   prefix?: string;
+  /** Key prefix of bulk job files (exports, failed records); default `prefix`. */
+  bulkPrefix?: string;
+  /** Key prefix of bulk import uploads; default `prefix`. Separate prefixes get separate lifecycle rules. */
+  uploadsPrefix?: string;
   partSizeBytes?: number;
   queueSize?: number;
 }
@@ -69,13 +75,24 @@ export class S3ResultStore implements ResultStore {
   readonly client: S3Client;
   readonly bucket: string;
   readonly prefix: string;
+  readonly prefixes: Record<ResultKeyKind, string>;
   private readonly partSizeBytes: number;
   private readonly queueSize: number;
 
   constructor(opts: S3ResultStoreOptions) {
     const prefix = opts.prefix ?? 'results/';
-    if (!isValidS3Prefix(prefix))
-      throw new Error(`invalid S3 key prefix "${prefix}": segments ending with "/"`);
+    this.prefixes = {
+      results: prefix,
+      bulk: opts.bulkPrefix ?? prefix,
+      uploads: opts.uploadsPrefix ?? prefix,
+    };
+    const distinct = [...new Set(Object.values(this.prefixes))];
+    for (const p of distinct) {
+      if (!isValidS3Prefix(p)) throw new Error(`invalid S3 key prefix "${p}": segments ending with "/"`);
+      // A prefix inside another would list one kind's objects as keys of the other.
+      const outer = distinct.find((q) => q !== p && p.startsWith(q));
+      if (outer !== undefined) throw new Error(`S3 key prefixes "${outer}" and "${p}" overlap`);
+    }
     if (!opts.bucket) throw new Error('an S3 bucket name is required');
     this.client = opts.client;
     this.bucket = opts.bucket;
@@ -87,12 +104,19 @@ export class S3ResultStore implements ResultStore {
   /** The S3 key of a result key; the only way a key reaches S3, so validation cannot be skipped. */
   objectKey(key: string): string {
     if (!isValidResultKey(key)) throw new ApiError('INVALID_REQUEST', 'invalid result key', { key });
-    return `${this.prefix}${key}`;
+    return `${this.prefixes[resultKeyKind(key)]}${key}`;
   }
 
-  private folderKey(prefix: string): string {
+  /** The S3 folders a result folder's objects can be in (one per distinct prefix), each with its prefix. */
+  private folderKeys(prefix: string): { storePrefix: string; folder: string }[] {
     if (!prefix.endsWith('/')) throw new Error(`a result prefix ends with "/": ${prefix}`);
-    return `${this.objectKey(prefix.slice(0, -1))}/`;
+    const folder = prefix.slice(0, -1);
+    if (!isValidResultKey(folder))
+      throw new ApiError('INVALID_REQUEST', 'invalid result key', { key: folder });
+    return [...new Set(Object.values(this.prefixes))].map((p) => ({
+      storePrefix: p,
+      folder: `${p}${folder}/`,
+    }));
   }
 
   async createWriter(key: string): Promise<ResultWriter> {
@@ -148,23 +172,27 @@ export class S3ResultStore implements ResultStore {
   }
 
   async list(prefix: string): Promise<ResultObject[]> {
-    const folder = this.folderKey(prefix);
     const out: ResultObject[] = [];
-    let ContinuationToken: string | undefined;
-    do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: folder, ContinuationToken }),
-      );
-      for (const o of page.Contents ?? []) {
-        if (!o.Key?.startsWith(folder)) continue;
-        out.push({
-          key: o.Key.slice(this.prefix.length),
-          sizeBytes: o.Size ?? 0,
-          modifiedAt: (o.LastModified ?? new Date()).toISOString(),
-        });
-      }
-      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (ContinuationToken);
+    for (const { storePrefix, folder } of this.folderKeys(prefix)) {
+      let ContinuationToken: string | undefined;
+      do {
+        const page = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: folder, ContinuationToken }),
+        );
+        for (const o of page.Contents ?? []) {
+          if (!o.Key?.startsWith(folder)) continue;
+          const key = o.Key.slice(storePrefix.length);
+          // An object of another kind left under this prefix is not one of this store's keys.
+          if (this.prefixes[resultKeyKind(key)] !== storePrefix) continue;
+          out.push({
+            key,
+            sizeBytes: o.Size ?? 0,
+            modifiedAt: (o.LastModified ?? new Date()).toISOString(),
+          });
+        }
+        ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (ContinuationToken);
+    }
     return out;
   }
 
@@ -173,7 +201,7 @@ export class S3ResultStore implements ResultStore {
   }
 
   async deletePrefix(prefix: string): Promise<void> {
-    const keys = (await this.list(prefix)).map((o) => `${this.prefix}${o.key}`);
+    const keys = (await this.list(prefix)).map((o) => this.objectKey(o.key));
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {
       const batch = keys.slice(i, i + DELETE_BATCH);
       const out = await this.client.send(

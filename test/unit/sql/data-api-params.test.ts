@@ -35,6 +35,24 @@ describe('Data API parameters from guard SQL', () => {
     expect(s.parameters).toEqual([]);
   });
 
+  it("inline '' for an empty string, since AWS refuses a zero-length parameter value", () => {
+    const s = dataApi('SELECT :e AS e, :v AS v, :e = :v AS same', { e: '', v: 'x' });
+    expect(s.sql).toBe("SELECT '' AS e, :p2 AS v, '' = :p2 AS same");
+    expect(s.parameters).toEqual([{ name: 'p2', value: 'x' }]);
+  });
+
+  it('never glue a literal to a neighbouring quote, word or colon', () => {
+    expect(toDataApiStatement("SELECT 'a'||$1||'b', x::text||$2", ['', null]).sql).toBe(
+      "SELECT 'a'||''||'b', x::text||NULL",
+    );
+    expect(toDataApiStatement('SELECT $1::text', ['']).sql).toBe("SELECT '' ::text");
+  });
+
+  it('refuse a NUL character and a statement over the Data API size limit', () => {
+    expect(() => toDataApiStatement('SELECT $1', ['a\0'])).toThrow(/NUL/);
+    expect(() => toDataApiStatement(`SELECT '${'x'.repeat(100_000)}'`, [])).toThrow(/at most 100000/);
+  });
+
   it('never touch $n inside strings, dollar quotes, quoted identifiers or comments', () => {
     const sql = `SELECT '$1', $$ $2 $$, "$3", $1 /* $1 */ FROM t -- $2`;
     const s = toDataApiStatement(sql, ['x']);
