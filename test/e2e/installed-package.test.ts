@@ -74,7 +74,9 @@ describe('the npm tarball', () => {
       /^(dist\/.+\.(js|js\.map|d\.ts)|bin\/spectra\.js|docs\/[\w-]+\.md|README\.md|LICENSE|package\.json)$/;
     expect(paths.filter((p) => !shipped.test(p))).toEqual([]);
     expect(
-      paths.filter((p) => /(^|\/)(test|bench|fixtures|infra|scripts)\/|^dist\/lambda\/|\.test\./.test(p)),
+      paths.filter((p) =>
+        /(^|\/)(test|bench|fixtures|infra|scripts)\/|^dist\/(lambda|cdk\.out)\/|\.test\./.test(p),
+      ),
     ).toEqual([]);
     for (const required of [
       'bin/spectra.js',
