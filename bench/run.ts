@@ -1,10 +1,11 @@
 /**
- * `npm run bench`: starts the service (embedded PostgreSQL, 1,000,000 demo sales rows, kept in
- * os.tmpdir()/spectra-bench between runs) in a child process, runs each suite against it and
- * against its baseline in the same run, prints a table and merges bench/results/latest.json.
+ * `npm run bench`: builds dist/, starts the service (embedded PostgreSQL, 1,000,000 demo sales
+ * rows, kept in os.tmpdir()/spectra-bench between runs) in a child process, runs each suite against
+ * it and against its baseline in the same run, prints a table and merges bench/results/latest.json.
  * `npm run bench -- query guard` runs only the named suites; `startup` starts its own processes
  * (docs/benchmarks.md). Traffic goes to loopback only.
  */
+import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,6 +40,10 @@ async function main() {
   const names = wanted.length ? wanted : known;
   for (const n of names)
     if (!known.includes(n)) throw new Error(`unknown suite ${n}; known: ${known.join(', ')}`);
+
+  // The suites measure the command as shipped (bin/spectra.js runs dist/), built from the current sources.
+  const build = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('npm run build failed');
 
   const all: BenchResult[] = [];
   for (const name of names.filter((n) => STANDALONE[n])) {

@@ -3,6 +3,10 @@
 // `prepare`). In a clone without dist/, and under vitest (so tests exercise the sources they test,
 // never a stale build), it runs src/ through tsx, a development dependency.
 import { existsSync } from 'node:fs';
+import module from 'node:module';
+
+// Node 22+ keeps compiled code between runs (a faster start); Node 20 has no such cache.
+module.enableCompileCache?.();
 
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
 const source = new URL('../src/cli/main.ts', import.meta.url);
