@@ -7,16 +7,14 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Config, ConfigError, type Flags, loadConfig } from '../config/index.js';
-import { createLogger, type Logger } from '../runtime/logger.js';
-import { startServer } from '../runtime/server.js';
+// Only light modules load up front (`spectra --version` stays fast); each command imports what it needs.
+import type { Config, Flags } from '../config/index.js';
+import type { Logger } from '../runtime/logger.js';
 import { VERSION } from '../runtime/version.js';
-import { startWorkerProcess } from '../runtime/worker.js';
 import { ADMIN_USAGE, runAdminCommand } from './admin-client.js';
-import { ADMIN_KEY_USAGE, runAdminKeyCommand } from './admin-key.js';
 import { AUDIT_USAGE, runAuditCommand } from './audit.js';
 
-const USAGE = `Usage: spectra <command> [flags]
+const usage = async () => `Usage: spectra <command> [flags]
 
 Commands:
   serve      start the HTTP API and an async-job worker (and, by default, an embedded PostgreSQL with demo data)
@@ -47,7 +45,7 @@ attaches to the embedded PostgreSQL of a \`spectra serve\` running in the same -
 
 ${ADMIN_USAGE}
 ${AUDIT_USAGE}
-${ADMIN_KEY_USAGE}`;
+${(await import('./admin-key.js')).ADMIN_KEY_USAGE}`;
 
 const STRING_FLAGS = [
   'home',
@@ -67,7 +65,7 @@ const STRING_FLAGS = [
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(USAGE);
+    process.stdout.write(await usage());
     return command ? 0 : 2;
   }
   if (command === 'version' || command === '--version') {
@@ -76,11 +74,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'tenants' || command === 'keys') return runAdminCommand(command, rest);
   if (command === 'audit') return runAuditCommand(rest);
-  // Loads the AWS SDK: imported only for this command.
   if (command === 'aws') return (await import('./aws-init.js')).runAwsCommand(rest);
-  if (command === 'admin-key') return runAdminKeyCommand(rest);
+  if (command === 'admin-key') return (await import('./admin-key.js')).runAdminKeyCommand(rest);
   if (command !== 'serve' && command !== 'worker') {
-    process.stderr.write(`spectra: unknown command "${command}"\n\n${USAGE}`);
+    process.stderr.write(`spectra: unknown command "${command}"\n\n${await usage()}`);
     return 2;
   }
   let flags: Flags;
@@ -100,10 +97,11 @@ export async function main(argv: string[]): Promise<number> {
     if (values['no-demo']) flags.demo = false;
     if (values['no-worker']) flags.worker = false;
   } catch (e) {
-    process.stderr.write(`spectra: ${(e as Error).message}\n\n${USAGE}`);
+    process.stderr.write(`spectra: ${(e as Error).message}\n\n${await usage()}`);
     return 2;
   }
-  let config: ReturnType<typeof loadConfig>;
+  const { ConfigError, loadConfig } = await import('../config/index.js');
+  let config: Config;
   try {
     config = loadConfig(process.env, flags);
   } catch (e) {
@@ -113,9 +111,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  const log = createLogger(config.logLevel);
+  const log = (await import('../runtime/logger.js')).createLogger(config.logLevel);
   if (command === 'worker') return runWorker(config, log);
-  const server = await startServer(config, log);
+  const server = await (await import('../runtime/server.js')).startServer(config, log);
   const out = process.stdout;
   // Lets `spectra tenants …` and `spectra keys …` find this server.
   await writeFile(
@@ -156,7 +154,7 @@ export async function main(argv: string[]): Promise<number> {
 
 /** `spectra worker`: runs until SIGINT/SIGTERM, then lets running jobs finish (bounded) and re-queues the rest. */
 async function runWorker(config: Config, log: Logger): Promise<number> {
-  const running = await startWorkerProcess(config, log);
+  const running = await (await import('../runtime/worker.js')).startWorkerProcess(config, log);
   process.stdout.write(
     `worker started (owner ${running.worker.owner}, concurrency ${config.workerConcurrency})\n`,
   );

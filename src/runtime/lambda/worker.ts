@@ -2,7 +2,7 @@
  * Worker function. Two kinds of events:
  *
  * DynamoDB Streams batches from the jobs and bulk-jobs tables. A record whose new
- * image makes a job runnable (infra/lib/table-design.ts WORKER_TRIGGERS: a QUEUED query job, an
+ * image makes a job runnable (src/state/dynamodb/table-design.ts WORKER_TRIGGERS: a QUEUED query job, an
  * UploadComplete bulk job) is run through `RunJob`; everything else is skipped: TTL deletions
  * (`userIdentity` dynamodb.amazonaws.com; DynamoDB Local reports them as UNKNOWN_TO_SDK_VERSION),
  * REMOVEs, and changes that do not make a job runnable. A record whose run throws is reported in
@@ -17,7 +17,7 @@
  * could not start (tenant at its cap, retry backoff) run, one retention pass.
  */
 import type { LambdaContext } from 'hono/aws-lambda';
-import { JOB_KEY_ATTRIBUTES, WORKER_TRIGGERS } from '../../../infra/lib/table-design.js';
+import { JOB_KEY_ATTRIBUTES, WORKER_TRIGGERS } from '../../state/dynamodb/table-design.js';
 import { lambdaCore, once } from './environment.js';
 import { METRIC, SERVICE_NAMES } from './metric-names.js';
 import { createTelemetry, invocation, recordMetric, type Telemetry } from './observability.js';

@@ -1,5 +1,5 @@
 /**
- * The DynamoDB tables of the StateStore: infra/lib/table-design.ts defines them once, for the CDK
+ * The DynamoDB tables of the StateStore: table-design.ts defines them once, for the CDK
  * stack and for this adapter: one table per entity, string keys, on-demand capacity, TTL on
  * `expires_at` (epoch seconds), streams.
  *
@@ -37,7 +37,7 @@ import {
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { type IndexDesign, TABLES, TTL_ATTRIBUTE } from '../../../infra/lib/table-design.js';
+import { type IndexDesign, TABLES, TTL_ATTRIBUTE } from './table-design.js';
 
 /** The CDK stack's table design is the adapter's: one definition, no copy to keep equal. */
 export const STATE_TABLES = TABLES;
