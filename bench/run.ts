@@ -26,6 +26,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   jobs: async () => (await import('./jobs.bench.js')).default,
   bulk: async () => (await import('./bulk.bench.js')).default,
   'data-api': async () => (await import('./data-api-decode.bench.js')).default,
+  rls: async () => (await import('./rls.bench.js')).default,
 };
 
 async function main() {
