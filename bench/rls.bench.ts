@@ -2,8 +2,8 @@
  * Row-level security cost (issue 15, item 3): for each demo tenant, the median latency of
  * `ORDER BY sale_id LIMIT 100` as the tenant role (the policy supplies the tenant) against the same
  * statement with an explicit `tenant_id = '…'` filter run without RLS (the superuser: the table
- * owner is itself subject to the forced policy). One connection each, rounds interleaved, one round
- * trip per statement; the ratio is tenant / explicit (target ≤ 2).
+ * owner is itself subject to the forced policy). One connection each, the two alternating statement by
+ * statement, one round trip each; the ratio is tenant / explicit (target ≤ 2).
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,15 +12,22 @@ import { type BenchResult, median, result } from './lib.js';
 import type { BenchContext } from './run.js';
 
 const SQL = 'SELECT * FROM sales ORDER BY sale_id LIMIT 100';
-const ROUNDS = 5;
-const PER_ROUND = Number(process.env.BENCH_RLS_RUNS ?? 100);
+const WARMUP = 50;
+const RUNS = Number(process.env.BENCH_RLS_RUNS ?? 1000);
 
-async function timed(client: pg.Client, sql: string, samples: number[]): Promise<void> {
-  for (let i = 0; i < PER_ROUND; i++) {
-    const t0 = performance.now();
-    await client.query(sql);
-    samples.push(performance.now() - t0);
+/** Alternates the two statements one by one, so load from elsewhere on the machine hits both alike. */
+async function alternate(a: pg.Client, sqlA: string, b: pg.Client, sqlB: string, runs: number) {
+  const timesA: number[] = [];
+  const timesB: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    let t0 = performance.now();
+    await a.query(sqlA);
+    timesA.push(performance.now() - t0);
+    t0 = performance.now();
+    await b.query(sqlB);
+    timesB.push(performance.now() - t0);
   }
+  return [timesA, timesB] as const;
 }
 
 export default async function rlsBench(ctx: BenchContext): Promise<BenchResult[]> {
@@ -38,14 +45,8 @@ export default async function rlsBench(ctx: BenchContext): Promise<BenchResult[]
         const plan = await tenant.query(`EXPLAIN ${SQL}`);
         const scan = plan.rows.map((r) => r['QUERY PLAN'] as string).find((l) => /Scan/.test(l));
         process.stdout.write(`  ${tenant_id}: ${scan?.trim()}\n`);
-        const asTenant: number[] = [];
-        const asOwner: number[] = [];
-        await timed(tenant, SQL, []);
-        await timed(owner, explicit, []);
-        for (let round = 0; round < ROUNDS; round++) {
-          await timed(tenant, SQL, asTenant);
-          await timed(owner, explicit, asOwner);
-        }
+        await alternate(tenant, SQL, owner, explicit, WARMUP);
+        const [asTenant, asOwner] = await alternate(tenant, SQL, owner, explicit, RUNS);
         results.push(
           result(
             `rls ${tenant_id} ORDER BY sale_id LIMIT 100`,
