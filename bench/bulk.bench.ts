@@ -21,6 +21,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { CURRENT_TENANT_SQL } from '../src/warehouse/embedded/bootstrap.js';
 import { type BenchResult, ROOT, result, stop } from './lib.js';
 import type { BenchContext } from './run.js';
 
@@ -162,7 +163,7 @@ export default async function bulkBench(ctx: BenchContext): Promise<BenchResult[
     const makeTable = async () => {
       const name = `bulk_bench_${Math.random().toString(16).slice(2, 8)}`;
       tables.push(name);
-      const cur = '(SELECT spectra_rls.tenant_of(current_user))';
+      const cur = CURRENT_TENANT_SQL;
       await admin.query(`
         CREATE TABLE public.${name} (tenant_id text NOT NULL DEFAULT spectra_rls.tenant_of(current_user), ${TABLE_COLUMNS},
           PRIMARY KEY (tenant_id, customer_id));

@@ -28,6 +28,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   jobs: async () => (await import('./jobs.bench.js')).default,
   bulk: async () => (await import('./bulk.bench.js')).default,
   'data-api': async () => (await import('./data-api-decode.bench.js')).default,
+  rls: async () => (await import('./rls.bench.js')).default,
 };
 /** Suites that start their own processes: they run first, and without the shared server. */
 const STANDALONE: Record<string, () => Promise<() => Promise<BenchResult[]>>> = {

@@ -14,8 +14,8 @@
  *                          authenticator), so tenant roles never get the right to create tables
  *
  * Every tenant table has RLS enabled and forced, with a policy for spectra_tenants that compares
- * `tenant_id` with `(SELECT spectra_rls.tenant_of(current_user))` — an InitPlan, evaluated once
- * per statement, not per row.
+ * `tenant_id` with `CURRENT_TENANT_SQL` — an InitPlan, evaluated once per statement, not per row,
+ * and an index condition on `(tenant_id, …)` like a literal tenant id (see docs/security.md).
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -62,7 +62,7 @@ export const WAREHOUSE_ROLES = {
   stager: 'spectra_stager',
 } as const;
 /** Bump when the bootstrap changes, and add the step from the previous version to MIGRATIONS. */
-export const BOOTSTRAP_SCHEMA_VERSION = 2;
+export const BOOTSTRAP_SCHEMA_VERSION = 3;
 /** The schema version `bootstrapWarehouse` itself creates; MIGRATIONS take it from there. */
 const INITIAL_SCHEMA_VERSION = 1;
 
@@ -70,8 +70,15 @@ const TENANT_ID_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 const ROLE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 const RESERVED_ROLE_PREFIXES = ['pg_', 'spectra_'];
 const SCRAM_ITERATIONS = 4096;
-/** The current tenant, evaluated once per statement as an InitPlan. */
-const CURRENT_TENANT_SQL = '(SELECT spectra_rls.tenant_of(current_user))';
+/**
+ * The current tenant, evaluated once per statement as an InitPlan. `current_user` is a `name`, whose
+ * collation "C" the result of `tenant_of` would inherit: the comparison would then run in "C", which
+ * no index on `tenant_id` matches, and RLS would cost a full scan. The explicit collation keeps the
+ * comparison in the column's, as a literal `tenant_id = 'acme'` has it.
+ */
+export const CURRENT_TENANT_SQL = '(SELECT spectra_rls.tenant_of(current_user::text COLLATE "default"))';
+/** The policy expression of schema versions 1 and 2; migration 3 rewrites policies of this shape. */
+const LEGACY_TENANT_SQL = '(SELECT spectra_rls.tenant_of(current_user))';
 
 /** Steps from version `to - 1` to `to`, each run in its own transaction. Version 1 is the initial bootstrap. */
 const MIGRATIONS: Array<{ to: number; apply(client: pg.ClientBase): Promise<void> }> = [
@@ -87,6 +94,13 @@ const MIGRATIONS: Array<{ to: number; apply(client: pg.ClientBase): Promise<void
       if (await supportsGrantOptions(client))
         await client.query(`GRANT ${ident(stager)} TO ${ident(authenticator)} WITH INHERIT FALSE, SET TRUE`);
       else await client.query(`GRANT ${ident(stager)} TO ${ident(authenticator)}`);
+    },
+  },
+  {
+    to: 3,
+    // Policies the planner can use as index conditions (see CURRENT_TENANT_SQL).
+    async apply(client) {
+      await upgradeLegacyTenantPolicies(client);
     },
   },
 ];
@@ -368,6 +382,42 @@ async function migrate(client: pg.ClientBase, from: number, log: (line: string) 
       throw error;
     }
   }
+}
+
+/**
+ * Rewrites, in `public`, every USING / WITH CHECK that is exactly the legacy tenant comparison
+ * (the demo tables' and those an operator created the same way). "Exactly" is judged
+ * on this server's own deparse of the legacy SQL (a probe table), so a policy an operator wrote
+ * differently is left alone.
+ */
+async function upgradeLegacyTenantPolicies(client: pg.ClientBase): Promise<void> {
+  await client.query(`
+    CREATE TEMP TABLE spectra_legacy_probe (tenant_id text) ON COMMIT DROP;
+    CREATE POLICY probe ON pg_temp.spectra_legacy_probe USING (tenant_id = ${LEGACY_TENANT_SQL});`);
+  const { rows: policies } = await client.query<{
+    name: string;
+    tbl: string;
+    in_using: boolean;
+    in_check: boolean;
+  }>(
+    `WITH legacy AS (
+       SELECT pg_get_expr(p.polqual, p.polrelid) AS expr FROM pg_policy p
+        WHERE p.polrelid = 'pg_temp.spectra_legacy_probe'::regclass)
+     SELECT quote_ident(p.polname) AS name, format('%I.%I', n.nspname, c.relname) AS tbl,
+            pg_get_expr(p.polqual, p.polrelid) IS NOT DISTINCT FROM legacy.expr AS in_using,
+            pg_get_expr(p.polwithcheck, p.polrelid) IS NOT DISTINCT FROM legacy.expr AS in_check
+       FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace,
+            legacy
+      WHERE n.nspname = 'public'
+        AND (pg_get_expr(p.polqual, p.polrelid) = legacy.expr OR pg_get_expr(p.polwithcheck, p.polrelid) = legacy.expr)`,
+  );
+  const clause = `(tenant_id = ${CURRENT_TENANT_SQL})`;
+  for (const p of policies) {
+    const using = p.in_using ? ` USING ${clause}` : '';
+    const check = p.in_check ? ` WITH CHECK ${clause}` : '';
+    await client.query(`ALTER POLICY ${p.name} ON ${p.tbl}${using}${check}`);
+  }
+  await client.query('DROP TABLE pg_temp.spectra_legacy_probe');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
  * `tenant_id` defaulting to the writer's tenant. Names are unique per call; drop them after.
  */
 import { randomBytes } from 'node:crypto';
+import { CURRENT_TENANT_SQL } from '../../../src/warehouse/embedded/bootstrap.js';
 import { adminClient } from '../../helpers/pg-fixture.js';
 
 export interface TenantTable {
@@ -12,8 +13,6 @@ export interface TenantTable {
   admin<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   drop(): Promise<void>;
 }
-
-const CURRENT_TENANT = '(SELECT spectra_rls.tenant_of(current_user))';
 
 export async function createTenantTable(
   label: string,
@@ -31,7 +30,7 @@ export async function createTenantTable(
       ALTER TABLE public.${name} ENABLE ROW LEVEL SECURITY;
       ALTER TABLE public.${name} FORCE ROW LEVEL SECURITY;
       CREATE POLICY tenant_isolation ON public.${name} AS PERMISSIVE FOR ALL TO spectra_tenants
-        USING (tenant_id = ${CURRENT_TENANT}) WITH CHECK (tenant_id = ${CURRENT_TENANT});
+        USING (tenant_id = ${CURRENT_TENANT_SQL}) WITH CHECK (tenant_id = ${CURRENT_TENANT_SQL});
       GRANT SELECT ${opts.writable === false ? '' : ', INSERT, UPDATE, DELETE'} ON public.${name} TO spectra_tenants;`);
   } finally {
     await admin.end();
