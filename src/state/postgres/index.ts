@@ -51,6 +51,8 @@ export interface PostgresStateOptions {
   password?: string;
   database?: string;
   poolSize: number;
+  /** The clock of rate-limit decisions (tests); default the database's. */
+  now?: () => number;
 }
 
 export class PostgresStateStore implements StateStore {
@@ -81,7 +83,7 @@ export class PostgresStateStore implements StateStore {
     this.jobRetention = new PostgresJobRetention(q);
     this.idempotency = new PostgresIdempotencyStore(q);
     this.audit = new PostgresAuditStore(q, () => this.pool.connect());
-    this.rateLimits = new PostgresRateLimitStore(q);
+    this.rateLimits = new PostgresRateLimitStore(q, opts.now);
     this.sessions = new PostgresSessionStore(q);
     this.stats = new PostgresOperationalStats(q);
     this.bulk = {
