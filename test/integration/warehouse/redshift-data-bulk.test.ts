@@ -192,7 +192,7 @@ describe('copyOut through UNLOAD', () => {
     // Cancel once UNLOAD has written a part (not after a fixed delay a slow machine may not reach).
     const cancelled = waitFor(async () => {
       const keys = await stagedKeys('acme');
-      return keys.some(isPart) && keys;
+      return keys.some(isPart) ? keys : null;
     }).then((keys) => {
       controller.abort();
       return keys;
