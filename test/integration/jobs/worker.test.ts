@@ -134,7 +134,10 @@ function flaky(failures: number, error: () => Error): Warehouse & { calls: numbe
 
 async function settle(jobId: string, statuses = ['COMPLETED', 'FAILED', 'CANCELLED']) {
   await expect
-    .poll(async () => (await state.jobs.get('acme', jobId))?.status, { timeout: WAIT_TIMEOUT_MS, interval: 20 })
+    .poll(async () => (await state.jobs.get('acme', jobId))?.status, {
+      timeout: WAIT_TIMEOUT_MS,
+      interval: 20,
+    })
     .toSatisfy((s: string) => statuses.includes(s));
   return (await state.jobs.get('acme', jobId))!;
 }
