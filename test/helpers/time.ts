@@ -29,11 +29,11 @@ export const WAIT_TIMEOUT_MS = 60_000;
 export async function waitFor<T>(
   check: () => T | Promise<T>,
   opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
-): Promise<NonNullable<T>> {
+): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
   const deadline = Date.now() + (opts.timeoutMs ?? WAIT_TIMEOUT_MS);
   for (;;) {
     const value = await check();
-    if (value) return value as NonNullable<T>;
+    if (value) return value as Exclude<T, false | null | undefined | 0 | ''>;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? 'a condition'}`);
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 25));
   }
