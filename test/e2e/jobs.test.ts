@@ -50,12 +50,14 @@ async function submit(tenant: string, body: Record<string, unknown>): Promise<st
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: job bodies are asserted field by field
+type JobBody = any;
+
 async function waitFor(
   tenant: string,
   jobId: string,
   statuses: string[],
   timeoutMs = WAIT_TIMEOUT_MS,
-): Promise<any> {
+): Promise<JobBody> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const job = await json(await spectra.request(`/v1/jobs/${jobId}`, { tenant }));
