@@ -44,6 +44,8 @@ function rowToKey(r: Record<string, unknown>): ApiKeyRecord {
 }
 
 export interface PostgresStateOptions {
+  /** The clock of rate-limit decisions (tests); default the database's. */
+  now?: () => number;
   connectionString?: string;
   host?: string;
   port?: number;
@@ -51,8 +53,6 @@ export interface PostgresStateOptions {
   password?: string;
   database?: string;
   poolSize: number;
-  /** The clock of rate-limit decisions (tests); default the database's. */
-  now?: () => number;
 }
 
 export class PostgresStateStore implements StateStore {
