@@ -185,13 +185,14 @@ export class ApiKeyAuthenticator {
     private readonly state: StateStore,
     private readonly pepper: string,
     cacheTtlMs: number,
+    private readonly now: () => number = Date.now,
   ) {
     this.cacheTtlMs = Math.max(0, Math.min(cacheTtlMs, MAX_API_KEY_CACHE_TTL_MS));
   }
 
   async authenticate(token: string): Promise<Principal> {
     const cacheKey = createHash('sha256').update(token).digest('base64');
-    const now = Date.now();
+    const now = this.now();
     const hit = this.cache.get(cacheKey);
     if (hit) {
       if (hit.until > now) {
@@ -200,7 +201,7 @@ export class ApiKeyAuthenticator {
       }
       this.cache.delete(cacheKey);
     }
-    const { principal, expiresAtMs } = await this.verify(token);
+    const { principal, expiresAtMs } = await this.verify(token, now);
     if (this.cacheTtlMs > 0) {
       if (this.cache.size >= MAX_CACHE_ENTRIES) this.evictOldest();
       this.cache.set(cacheKey, { principal, until: Math.min(now + this.cacheTtlMs, expiresAtMs) });
@@ -209,7 +210,7 @@ export class ApiKeyAuthenticator {
     return principal;
   }
 
-  private async verify(token: string): Promise<{ principal: Principal; expiresAtMs: number }> {
+  private async verify(token: string, now: number): Promise<{ principal: Principal; expiresAtMs: number }> {
     const m = KEY_PATTERN.exec(token);
     if (!m) throw unauthorized();
     const [, tenantId, keyId, secret] = m as unknown as [string, string, string, string];
@@ -219,7 +220,7 @@ export class ApiKeyAuthenticator {
     const actual = Buffer.from(hashSecret(this.pepper, secret), 'hex');
     const secretOk = expected.length === actual.length && timingSafeEqual(expected, actual);
     if (!record || !secretOk || record.tenantId !== tenantId) throw unauthorized();
-    if (apiKeyStatus(record) !== 'active') throw unauthorized();
+    if (apiKeyStatus(record, new Date(now)) !== 'active') throw unauthorized();
     const tenant = await this.state.tenants.get(tenantId);
     if (!tenant) throw unauthorized();
     if (tenant.status !== 'active') throw new ApiError('FORBIDDEN', 'tenant is suspended');

@@ -22,11 +22,13 @@ export interface AuthenticatorDeps {
   apiKeyCacheTtlMs: number;
   /** JWT verification; absent = JWTs are refused. */
   jwt?: JwtOptions | undefined;
+  /** The API keys' clock (cache and expiry); tests inject one. Default the real clock. */
+  now?: (() => number) | undefined;
 }
 
 /** Throws JwtConfigError at once on an invalid JWT configuration. */
 export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
-  const apiKeys = new ApiKeyAuthenticator(deps.state, deps.pepper, deps.apiKeyCacheTtlMs);
+  const apiKeys = new ApiKeyAuthenticator(deps.state, deps.pepper, deps.apiKeyCacheTtlMs, deps.now);
   const jwt = deps.jwt ? new JwtAuthenticator(deps.state, deps.jwt) : undefined;
   return async function authenticateCredential(credential) {
     if (credential.length > MAX_CREDENTIAL_LENGTH) throw unauthorized();

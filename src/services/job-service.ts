@@ -60,6 +60,8 @@ export class JobService {
       results: ResultStore;
       guardPolicy: GuardPolicy;
       settings: JobSettings;
+      /** The clock results expire on (tests); default the real one. */
+      now?: () => number;
     },
   ) {}
 
@@ -152,7 +154,7 @@ export class JobService {
       });
     }
     const result = job.result;
-    if (!result || Date.parse(result.expiresAt) <= Date.now()) {
+    if (!result || Date.parse(result.expiresAt) <= (this.deps.now ?? Date.now)()) {
       throw new ApiError('NOT_FOUND', 'the job’s results have expired', { reason: 'expired' });
     }
     // HEAD before reading or signing: an object the lifecycle removed is 410, never a dead URL.

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BulkJob } from '../../src/domain/bulk-job.js';
 import { asyncFieldsUnset, type QueryJob, UNLIMITED_ROWS } from '../../src/domain/query-job.js';
 import type { BulkStateStores, QueueEvent, StateStore } from '../../src/state/port.js';
+import { WAIT_TIMEOUT_MS } from '../helpers/time.js';
 import type { StateFactory } from './state-contract.js';
 
 export function bulkStateContract(name: string, factory: StateFactory): void {
@@ -366,11 +367,13 @@ export function bulkStateContract(name: string, factory: StateFactory): void {
       try {
         const job = queued(`${run}-ev`);
         await bulk.jobs.create(job);
-        await expect.poll(() => events.some((e) => e.type === 'queued'), { timeout: 2000 }).toBe(true);
+        await expect
+          .poll(() => events.some((e) => e.type === 'queued'), { timeout: WAIT_TIMEOUT_MS })
+          .toBe(true);
         await bulk.queue.claim(job.tenantId, job.jobId, lease('w'), 5);
         await bulk.jobs.transition(job.tenantId, job.jobId, ['InProgress'], { state: 'Aborted' });
         await expect
-          .poll(() => events.find((e) => e.type === 'cancelled'), { timeout: 2000 })
+          .poll(() => events.find((e) => e.type === 'cancelled'), { timeout: WAIT_TIMEOUT_MS })
           .toEqual({ type: 'cancelled', tenantId: job.tenantId, jobId: job.jobId });
       } finally {
         await unsubscribe();

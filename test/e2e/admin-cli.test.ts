@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient } from '../helpers/pg-fixture.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
+import { waitFor } from '../helpers/time.js';
 
 const run = promisify(execFile);
 const BIN = path.resolve(import.meta.dirname, '../../bin/spectra.js');
@@ -66,16 +67,14 @@ describe('tenant lifecycle through the CLI', () => {
     expect(JSON.stringify(keys)).not.toContain(created.api_key.slice(-64));
 
     await cli('keys', 'revoke', tenantId, created.key_id);
-    const revokedAt = Date.now();
-    let status = 200;
-    while (status === 200 && Date.now() - revokedAt < 3000) {
-      status = (
+    // The server's key cache lets it through for at most 1 s (unit: api-key.test.ts, on a manual clock).
+    const status = await waitFor(async () => {
+      const s = (
         await spectra.request('/v1/queries', { key: created.api_key, body: { sql: 'SELECT 1 AS one' } })
       ).status;
-      if (status === 200) await new Promise((r) => setTimeout(r, 50));
-    }
+      return s !== 200 && s;
+    });
     expect(status).toBe(401);
-    expect(Date.now() - revokedAt).toBeLessThanOrEqual(1200);
   });
 
   it('rotates a key: the new one works, and suspension locks every key out', async () => {

@@ -15,6 +15,7 @@ import { adminClient } from '../helpers/pg-fixture.js';
 import { dataApiS3Settings, startRedshiftDataFake } from '../helpers/redshift-data.js';
 import { s3Endpoint, testS3Client, uniqueBucket } from '../helpers/s3-fixture.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
+import { waitFor } from '../helpers/time.js';
 import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
 
 const EXPORT_SQL = `SELECT sale_id, tenant_id, region, quantity > 2 AS big, CAST(NULL AS text) AS none, '' AS blank,
@@ -128,31 +129,20 @@ describe('Bulk API export through UNLOAD', () => {
       query: 'SELECT g AS n, md5(CAST(g AS text)) AS h FROM generate_series(1, 3000000) AS g',
     });
     expect((await bulk.patch('initech', job.job_id, 'UploadComplete')).status).toBe(200);
-    const deadline = Date.now() + 20_000;
-    let unload: ReturnType<RedshiftDataFake['statementsRun']>[number] | undefined;
-    while (!unload && Date.now() < deadline) {
-      unload = fake
-        .statementsRun()
-        .find((s) => s.sql.includes(`/initech/${job.job_id}/unload-`) && s.status === 'STARTED');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(unload, 'the UNLOAD started').toBeDefined();
+    const unload = await waitFor(
+      () =>
+        fake
+          .statementsRun()
+          .find((s) => s.sql.includes(`/initech/${job.job_id}/unload-`) && s.status === 'STARTED'),
+      { what: 'the UNLOAD to start' },
+    );
     const aborted = await json(await bulk.patch('initech', job.job_id, 'Aborted'));
     expect(aborted.state).toBe('Aborted');
-    const settle = Date.now() + 10_000;
-    while (
-      fake.statementsRun().find((s) => s.id === unload!.id)?.status === 'STARTED' &&
-      Date.now() < settle
-    ) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(fake.statementsRun().find((s) => s.id === unload!.id)?.status).toBe('ABORTED');
-    const clean = Date.now() + 10_000;
-    let left = await keysUnder(`results/initech/${job.job_id}/`);
-    while (left.length > 0 && Date.now() < clean) {
-      await new Promise((r) => setTimeout(r, 50));
-      left = await keysUnder(`results/initech/${job.job_id}/`);
-    }
-    expect(left).toEqual([]);
+    const status = () => fake.statementsRun().find((s) => s.id === unload.id)?.status;
+    await waitFor(() => status() !== 'STARTED');
+    expect(status()).toBe('ABORTED');
+    await waitFor(async () => (await keysUnder(`results/initech/${job.job_id}/`)).length === 0, {
+      what: 'the staging objects to be deleted',
+    });
   });
 });

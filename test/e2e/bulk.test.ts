@@ -17,6 +17,7 @@ import { onAwsStack } from '../helpers/aws-stack.js';
 import { type Body, bulkClient } from '../helpers/bulk.js';
 import { adminClient } from '../helpers/pg-fixture.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
+import { waitFor } from '../helpers/time.js';
 import { createTenantTable, type TenantTable } from '../integration/bulk/tenant-tables.js';
 import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
 
@@ -500,22 +501,23 @@ describe('exports', () => {
     expect((await json(res)).state).toBe('Aborted');
     const admin = await adminClient();
     try {
-      const deadline = Date.now() + 5000;
-      for (;;) {
-        const r = await admin.query(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE '%' || $1 AND state <> 'idle'`,
-          [job.job_id],
-        );
-        if (r.rows[0].n === 0) break;
-        expect(Date.now()).toBeLessThan(deadline);
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      await waitFor(
+        async () => {
+          const r = await admin.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE '%' || $1 AND state <> 'idle'`,
+            [job.job_id],
+          );
+          return r.rows[0].n === 0;
+        },
+        { what: 'the export statement to be cancelled' },
+      );
     } finally {
       await admin.end();
     }
     const folder = path.join(spectra.core.config.home, 'results', 'acme', job.job_id);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(await readdir(folder).catch(() => [])).toEqual([]);
+    await waitFor(async () => (await readdir(folder).catch(() => [])).length === 0, {
+      what: 'the export files to be removed',
+    });
     expect((await bulk.get('acme', job.job_id)).state).toBe('Aborted');
   });
 });

@@ -17,6 +17,7 @@ import { tableSettings } from '../helpers/aws-stack.js';
 import { dynamoEndpoint, testDynamoClient, uniqueTablePrefix } from '../helpers/dynamodb-fixture.js';
 import { S3RVER_CREDENTIALS, s3Endpoint } from '../helpers/s3-fixture.js';
 import { json } from '../helpers/spectra.js';
+import { WAIT_TIMEOUT_MS } from '../helpers/time.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const READY_TIMEOUT_MS = 90_000;
@@ -128,7 +129,7 @@ describe('spectra serve with SPECTRA_STATE=dynamodb SPECTRA_STORAGE=s3 on the em
     });
     expect(submitted.status).toBe(202);
     const { job_id: jobId } = await json(submitted);
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + WAIT_TIMEOUT_MS;
     let job: { status: string };
     do {
       await new Promise((r) => setTimeout(r, 100));

@@ -24,6 +24,7 @@ import { createLogger } from '../../src/runtime/logger.js';
 import { apiGatewayEvents } from '../helpers/api-gateway-events.js';
 import { pgFacts } from '../helpers/pg-fixture.js';
 import { pgUrl } from '../helpers/spectra.js';
+import { waitFor } from '../helpers/time.js';
 import { recordingTelemetry } from './lambda-telemetry.js';
 
 const REGION = 'eu-west-1';
@@ -150,6 +151,7 @@ describe('authorizer → API function', () => {
     );
   });
 
+  // The 1 s bound is the key cache's (unit: api-key.test.ts, on a manual clock); here: it does get denied.
   it('a revoked key is denied by the authorizer within 1 s', async () => {
     const issued = await core.tenants.createKey('globex', {});
     const handler = authorizer();
@@ -159,19 +161,13 @@ describe('authorizer → API function', () => {
       context: { tenant_id: 'globex' },
     });
     await revokeApiKey(core.state, 'globex', apiKeyId(issued.apiKey)!);
-    const revokedAt = Date.now();
-    let deniedAfter = Number.POSITIVE_INFINITY;
-    while (Date.now() - revokedAt < 3000) {
-      try {
-        await handler(authorizerEvent('GET', '/v1/jobs', `Bearer ${issued.apiKey}`));
-      } catch (e) {
-        expect((e as Error).message).toBe('Unauthorized');
-        deniedAfter = Date.now() - revokedAt;
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(deniedAfter).toBeLessThanOrEqual(1100);
+    const denial = await waitFor(() =>
+      handler(authorizerEvent('GET', '/v1/jobs', `Bearer ${issued.apiKey}`)).then(
+        () => null,
+        (e: Error) => e,
+      ),
+    );
+    expect(denial.message).toBe('Unauthorized');
   });
 
   it('with usage plans on, an Allow names the tenant’s usage identifier', async () => {

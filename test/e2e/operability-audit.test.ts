@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/runtime/logger.js';
 import { adminClient, pgFacts } from '../helpers/pg-fixture.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
+import { waitFor } from '../helpers/time.js';
 
 const JWT_SECRET = 'operability-test-secret-0123456789abcdef';
 const PARAM_VALUE = 'EMEA-secret-param-value-7f3a';
@@ -157,10 +158,10 @@ describe('one run of data requests', () => {
     // Over its concurrency share (1, no queue): refused at once.
     const slow = spectra.query('acme', {
       sql: 'SELECT count(*) AS n FROM sales a CROSS JOIN sales b',
-      timeout_seconds: 1,
+      // Holds its slot long enough that a slow machine still sends the next request meanwhile.
+      timeout_seconds: 10,
     });
-    while (spectra.core.observability.admission.stats.running < 1)
-      await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => spectra.core.observability.admission.stats.running >= 1);
     const refused = await track(
       await spectra.query('acme', { sql: 'SELECT 1 AS one' }),
       'acme',
@@ -172,15 +173,14 @@ describe('one run of data requests', () => {
 
   it('has an audit entry for every data request, readable through GET /v1/admin/audit', async () => {
     let entries: Record<string, unknown>[] = [];
-    for (let i = 0; i < 50; i++) {
+    await waitFor(async () => {
       const res = await spectra.request(`/v1/admin/audit?since=${encodeURIComponent(startedAt)}&limit=1000`, {
         key: spectra.adminKey,
       });
       expect(res.status).toBe(200);
       entries = (await json(res)).entries;
-      if ([...expected.keys()].every((id) => entries.some((e) => e.request_id === id))) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return [...expected.keys()].every((id) => entries.some((e) => e.request_id === id));
+    }).catch(() => {}); // the loop below names the missing entry
     const byRequest = new Map(entries.map((e) => [e.request_id as string, e]));
     for (const [id, want] of expected) {
       const e = byRequest.get(id);

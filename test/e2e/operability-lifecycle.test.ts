@@ -7,6 +7,7 @@ import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adminClient, pgFacts } from '../helpers/pg-fixture.js';
 import { json, pgUrl, startSpectra, type TestSpectra } from '../helpers/spectra.js';
+import { waitFor } from '../helpers/time.js';
 
 /** A TCP proxy to the test PostgreSQL that can be cut and restored on the same port. */
 class CuttableProxy {
@@ -113,7 +114,6 @@ describe('graceful shutdown', () => {
         (r) => r.status,
         () => 'connection closed',
       );
-    await new Promise((r) => setTimeout(r, 500));
     const admin = await adminClient();
     const running = async () =>
       Number(
@@ -125,12 +125,11 @@ describe('graceful shutdown', () => {
         ).rows[0].n,
       );
     try {
-      expect(await running()).toBe(1);
+      await waitFor(async () => (await running()) === 1, { what: 'the statement to run' });
       const t0 = performance.now();
       await spectra.close();
-      const closeMs = performance.now() - t0;
-      expect(closeMs).toBeGreaterThanOrEqual(900);
-      expect(closeMs).toBeLessThan(8000);
+      // At least the grace period (a lower bound holds on any machine); cancelled, not waited out (60 s).
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(900);
       expect(await slow).toBe('connection closed');
       expect(await running()).toBe(0);
     } finally {

@@ -10,6 +10,7 @@ import { startJobWorker } from '../../src/runtime/worker.js';
 import { createTables, stateTableNames } from '../../src/state/dynamodb/index.js';
 import { dynamoClientConfig, dynamoEndpoint, uniqueTablePrefix } from '../helpers/dynamodb-fixture.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
+import { WAIT_TIMEOUT_MS } from '../helpers/time.js';
 
 let spectra: TestSpectra;
 
@@ -55,7 +56,7 @@ describe('SPECTRA_STATE=dynamodb', () => {
     const replay = await spectra.query('acme', { sql: 'SELECT 42 AS answer', async: true }, headers);
     expect((await json(replay)).job_id).toBe(jobId);
 
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + WAIT_TIMEOUT_MS;
     let job = await json(await spectra.request(`/v1/jobs/${jobId}`, { tenant: 'acme' }));
     while (!['COMPLETED', 'FAILED', 'CANCELLED'].includes(job.status) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));

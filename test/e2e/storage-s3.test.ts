@@ -9,6 +9,7 @@ import { startJobWorker } from '../../src/runtime/worker.js';
 import { S3ResultStore } from '../../src/storage/s3/index.js';
 import { S3RVER_CREDENTIALS, s3Endpoint, testS3Client, uniqueBucket } from '../helpers/s3-fixture.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
+import { WAIT_TIMEOUT_MS } from '../helpers/time.js';
 
 let spectra: TestSpectra;
 let bucket: string;
@@ -38,7 +39,7 @@ async function completedJob(tenant: string, sql: string): Promise<string> {
   const res = await spectra.query(tenant, { sql, async: true });
   expect(res.status, await res.clone().text()).toBe(202);
   const { job_id: jobId } = await json(res);
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + WAIT_TIMEOUT_MS;
   let job = await json(await spectra.request(`/v1/jobs/${jobId}`, { tenant }));
   while (!['COMPLETED', 'FAILED', 'CANCELLED'].includes(job.status) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));

@@ -135,6 +135,7 @@ export class RedshiftDataFake {
   readonly requests: RecordedRequest[] = [];
   private server?: Server;
   private pool?: pg.Pool;
+  private stopped = false;
   private typeNames = new Map<number, string>();
   private readonly statements = new Map<string, FakeStatement>();
   private readonly sessionsById = new Map<string, FakeSession>();
@@ -178,6 +179,7 @@ export class RedshiftDataFake {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server?.closeAllConnections();
     for (const s of this.sessionsById.values()) await this.closeSession(s.id);
@@ -694,10 +696,16 @@ export class RedshiftDataFake {
     }
     st.cancelRequested = true;
     if (st.status === 'SUBMITTED') this.settle(st, 'ABORTED');
-    else if (st.status === 'STARTED' && st.pid) {
-      await this.pool!.query('SELECT pg_cancel_backend($1)', [st.pid]);
-    }
+    else if (st.status === 'STARTED' && st.pid) void this.cancelUntilSettled(st);
     return { Status: true };
+  }
+
+  /** A cancel that lands between the statement's own queries is lost: repeat it until it settles, as Redshift does. */
+  private async cancelUntilSettled(st: FakeStatement): Promise<void> {
+    while (st.status === 'STARTED' && !this.stopped) {
+      await this.pool!.query('SELECT pg_cancel_backend($1)', [st.pid]).catch(() => {});
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   private getResult(input: Record<string, unknown>, format: 'CSV' | 'JSON'): string | unknown {

@@ -64,6 +64,8 @@ export interface DynamoStateOptions {
   tables: StateTableNames;
   client?: DynamoDBDocumentClient;
   clientConfig?: DynamoDBClientConfig;
+  /** The clock of rate-limit decisions (tests); default this process's. */
+  now?: () => number;
 }
 
 const docOf = <T>(item: Record<string, unknown> | undefined): T | null => (item ? (item.doc as T) : null);
@@ -97,7 +99,7 @@ export class DynamoStateStore implements StateStore {
     this.jobRetention = new DynamoJobRetention(this.db, this.t.jobs);
     this.idempotency = new DynamoIdempotencyStore(this.db, this.t.idempotency);
     this.audit = new DynamoAuditStore(this.db, this.t.audit);
-    this.rateLimits = new DynamoRateLimitStore(this.db, this.t.rateLimits);
+    this.rateLimits = new DynamoRateLimitStore(this.db, this.t.rateLimits, opts.now);
     this.sessions = new DynamoSessionStore(this.db, this.t.sessions);
     this.stats = new DynamoOperationalStats(this.db, [
       { name: 'query', table: this.t.jobs, counterTable: this.t.jobs, items: QUERY_JOB_ITEMS },

@@ -22,6 +22,7 @@ export class DynamoRateLimitStore implements RateLimitStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
+    private readonly now: () => number = Date.now,
   ) {}
 
   async take(key: string, limit: number, count: number): Promise<RateDecision[]> {
@@ -33,7 +34,7 @@ export class DynamoRateLimitStore implements RateLimitStore {
         ),
       );
       const stored = out.Item ? (out.Item.tat_ms as number) : null;
-      const now = Date.now();
+      const now = this.now();
       const granted = grantable(stored, now, limit, count);
       if (granted === 0) return batchDecisions(count, 0, limit, now, stored);
       const tat = Math.max(stored ?? now, now) + granted * interval;

@@ -44,6 +44,8 @@ function rowToKey(r: Record<string, unknown>): ApiKeyRecord {
 }
 
 export interface PostgresStateOptions {
+  /** The clock of rate-limit decisions (tests); default the database's. */
+  now?: () => number;
   connectionString?: string;
   host?: string;
   port?: number;
@@ -83,7 +85,7 @@ export class PostgresStateStore implements StateStore {
     this.jobRetention = new PostgresJobRetention(q);
     this.idempotency = new PostgresIdempotencyStore(q);
     this.audit = new PostgresAuditStore(q, () => this.pool.connect());
-    this.rateLimits = new PostgresRateLimitStore(q);
+    this.rateLimits = new PostgresRateLimitStore(q, opts.now);
     this.sessions = new PostgresSessionStore(q);
     this.stats = new PostgresOperationalStats(q);
     this.bulk = {

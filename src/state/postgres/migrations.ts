@@ -294,4 +294,37 @@ CREATE TABLE warehouse_sessions (
 );
 `,
   },
+  {
+    version: 6,
+    name: 'rate-limit buckets: an optional caller clock',
+    sql: `
+-- p_now_ms NULL = the database clock (production); tests pass their own so a slow run refills nothing.
+CREATE FUNCTION spectra_rate_take(p_bucket text, p_interval_ms float8, p_window_ms float8, p_n integer, p_now_ms float8)
+RETURNS TABLE (now_ms float8, tat_ms float8, granted integer) LANGUAGE plpgsql AS $$
+DECLARE
+  v_now float8 := coalesce(p_now_ms, extract(epoch FROM clock_timestamp())::float8 * 1000);
+  v_tat float8;
+  v_base float8;
+  v_granted integer;
+BEGIN
+  SELECT b.tat_ms INTO v_tat FROM rate_limit_buckets b WHERE b.bucket = p_bucket FOR UPDATE;
+  IF NOT FOUND THEN
+    INSERT INTO rate_limit_buckets (bucket, tat_ms) VALUES (p_bucket, v_now) ON CONFLICT (bucket) DO NOTHING;
+    SELECT b.tat_ms INTO v_tat FROM rate_limit_buckets b WHERE b.bucket = p_bucket FOR UPDATE;
+  END IF;
+  v_base := greatest(v_tat, v_now);
+  v_granted := greatest(0, least(p_n, floor((p_window_ms - (v_base - v_now)) / p_interval_ms)::integer));
+  IF v_granted > 0 THEN
+    v_tat := v_base + v_granted * p_interval_ms;
+    UPDATE rate_limit_buckets b SET tat_ms = v_tat WHERE b.bucket = p_bucket;
+  END IF;
+  RETURN QUERY SELECT v_now, v_tat, v_granted;
+END $$;
+-- Processes not yet upgraded keep calling the four-argument form: it is now the database-clock case.
+CREATE OR REPLACE FUNCTION spectra_rate_take(p_bucket text, p_interval_ms float8, p_window_ms float8, p_n integer)
+RETURNS TABLE (now_ms float8, tat_ms float8, granted integer) LANGUAGE sql AS $$
+  SELECT * FROM spectra_rate_take(p_bucket, p_interval_ms, p_window_ms, p_n, NULL::float8)
+$$;
+`,
+  },
 ];

@@ -18,14 +18,19 @@ type Query = (sql: string, params?: unknown[]) => Promise<pg.QueryResult>;
 const EPSILON_MS = 1e-6;
 
 export class PostgresRateLimitStore implements RateLimitStore {
-  constructor(private readonly q: Query) {}
+  /** `now` replaces the database clock (tests); without it every process shares the database's. */
+  constructor(
+    private readonly q: Query,
+    private readonly now?: () => number,
+  ) {}
 
   async take(key: string, limit: number, count: number): Promise<RateDecision[]> {
-    const r = await this.q('SELECT * FROM spectra_rate_take($1, $2, $3, $4)', [
+    const r = await this.q('SELECT * FROM spectra_rate_take($1, $2, $3, $4, $5)', [
       key,
       emissionIntervalMs(limit),
       RATE_WINDOW_MS + EPSILON_MS,
       count,
+      this.now?.() ?? null,
     ]);
     const row = r.rows[0] as { now_ms: number; tat_ms: number; granted: number };
     return batchDecisions(count, row.granted, limit, row.now_ms, row.tat_ms);

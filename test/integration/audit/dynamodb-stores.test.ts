@@ -4,12 +4,12 @@ import { createTables, DynamoStateStore, stateTableNames } from '../../../src/st
 import { dynamoClientConfig, dynamoEndpoint, uniqueTablePrefix } from '../../helpers/dynamodb-fixture.js';
 import { operabilityStoresContract } from './operability-contract.js';
 
-operabilityStoresContract('DynamoDB (Local)', async () => {
+operabilityStoresContract('DynamoDB (Local)', async (now) => {
   const clientConfig = dynamoClientConfig(await dynamoEndpoint());
   const tables = stateTableNames(uniqueTablePrefix('operability'));
   const admin = new DynamoDBClient(clientConfig);
   await createTables(admin, tables);
   admin.destroy();
-  const store = new DynamoStateStore({ tables, clientConfig });
+  const store = new DynamoStateStore({ tables, clientConfig, now });
   return { store, close: () => store.close() };
 });

@@ -2,18 +2,21 @@
  * The operability stores of a StateStore — the audit trail (batch append, oldest-first listing with
  * cursor and filters, retention delete) and the shared rate-limit buckets (same decisions as the
  * in-process GCRA; atomic under concurrency) — written against the port only:
- * `operabilityStoresContract(name, factory)` runs against each adapter.
+ * `operabilityStoresContract(name, factory)` runs against each adapter. The factory passes the
+ * contract's clock to the store so rate-limit decisions do not drift while a slow machine runs them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditEntry, newAuditEntryId } from '../../../src/domain/audit-entry.js';
 import { AuditService } from '../../../src/services/audit-service.js';
 import { LocalRateLimitStore, RateLimiter } from '../../../src/services/rate-limiter.js';
 import type { StateStore } from '../../../src/state/port.js';
+import { manualClock } from '../../helpers/time.js';
 
 export function operabilityStoresContract(
   name: string,
-  factory: () => Promise<{ store: StateStore; close(): Promise<void> }>,
+  factory: (now: () => number) => Promise<{ store: StateStore; close(): Promise<void> }>,
 ): void {
+  const clock = manualClock();
   let state: StateStore;
   let close: (() => Promise<void>) | undefined;
   const run = Date.now().toString(36);
@@ -21,7 +24,7 @@ export function operabilityStoresContract(
   const tenantB = `audit-b-${run}`;
 
   beforeAll(async () => {
-    ({ store: state, close } = await factory());
+    ({ store: state, close } = await factory(clock.now));
   });
   afterAll(async () => {
     await close?.();
@@ -120,7 +123,7 @@ export function operabilityStoresContract(
       const decisions = await state.rateLimits.take(`rl-batch-${run}:queries`, 5, 8);
       expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, true, true, false, false, false]);
       expect(decisions.map((d) => d.remaining)).toEqual([4, 3, 2, 1, 0, 0, 0, 0]);
-      const local = await new LocalRateLimitStore().take('x', 5, 8);
+      const local = await new LocalRateLimitStore(clock.now).take('x', 5, 8);
       expect(local.map((d) => [d.allowed, d.remaining])).toEqual(
         decisions.map((d) => [d.allowed, d.remaining]),
       );
@@ -130,6 +133,17 @@ export function operabilityStoresContract(
       const key = `rl-concurrent-${run}:queries`;
       const decisions = await Promise.all(Array.from({ length: 60 }, () => takeOne(key, 20)));
       expect(decisions.filter((d) => d.allowed)).toHaveLength(20);
+    });
+
+    it('refill one request per emission interval of their clock, and only then', async () => {
+      const key = `rl-refill-${run}:queries`;
+      for (let i = 0; i < 5; i++) expect((await takeOne(key, 5)).allowed).toBe(true);
+      expect((await takeOne(key, 5)).allowed).toBe(false);
+      clock.advance(11_999);
+      expect((await takeOne(key, 5)).allowed).toBe(false);
+      clock.advance(1);
+      expect((await takeOne(key, 5)).allowed).toBe(true);
+      expect((await takeOne(key, 5)).allowed).toBe(false);
     });
 
     it('batch concurrent requests of one bucket in the limiter without letting more through', async () => {

@@ -3,7 +3,7 @@ import { PostgresStateStore } from '../../../src/state/postgres/index.js';
 import { pgFacts } from '../../helpers/pg-fixture.js';
 import { operabilityStoresContract } from './operability-contract.js';
 
-operabilityStoresContract('PostgreSQL', async () => {
+operabilityStoresContract('PostgreSQL', async (now) => {
   const f = pgFacts();
   const store = new PostgresStateStore({
     host: f.host,
@@ -12,6 +12,7 @@ operabilityStoresContract('PostgreSQL', async () => {
     password: f.stateUser.password,
     database: f.controlDb,
     poolSize: 8,
+    now,
   });
   await store.migrate();
   return { store, close: () => store.close() };

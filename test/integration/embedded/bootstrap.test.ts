@@ -122,19 +122,16 @@ describe('demo data', () => {
 });
 
 describe('bootstrapEmbedded', () => {
-  it('is a fast no-op the second time', async () => {
+  it('is a no-op the second time', async () => {
     const facts = pgFacts();
     const before = await admin.query('SELECT count(*)::int AS n, sum(amount)::text AS total FROM sales');
-    const started = performance.now();
     const again = await bootstrapEmbedded(adminConnection(), { home: facts.home, demoRows: 1_000_000 });
-    const elapsed = performance.now() - started;
     const after = await admin.query('SELECT count(*)::int AS n, sum(amount)::text AS total FROM sales');
 
     expect(again.created).toBe(false);
     expect(again.authenticator).toEqual(facts.authenticator);
     expect(again.tenants).toEqual(facts.tenants);
     expect(after.rows).toEqual(before.rows);
-    expect(elapsed).toBeLessThan(500);
   });
 
   it('keeps generated role passwords in <home>/pg/roles.json with mode 0600', async () => {

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asyncFieldsUnset, type QueryJob, UNLIMITED_ROWS } from '../../../src/domain/query-job.js';
 import type { QueueEvent, StateStore } from '../../../src/state/port.js';
+import { WAIT_TIMEOUT_MS } from '../../helpers/time.js';
 
 export type JobStateFactory = () => Promise<{ store: StateStore; close(): Promise<void> }>;
 
@@ -166,11 +167,13 @@ export function jobQueueContract(name: string, factory: JobStateFactory): void {
         try {
           const job = queuedJob(`${run}-events`);
           await state.jobs.create(job);
-          await expect.poll(() => events.some((e) => e.type === 'queued'), { timeout: 2000 }).toBe(true);
+          await expect
+            .poll(() => events.some((e) => e.type === 'queued'), { timeout: WAIT_TIMEOUT_MS })
+            .toBe(true);
           await state.jobQueue.claim(job.tenantId, job.jobId, lease('w'), 5);
           await state.jobs.transition(job.tenantId, job.jobId, ['RUNNING'], { status: 'CANCELLED' });
           await expect
-            .poll(() => events.find((e) => e.type === 'cancelled'), { timeout: 2000 })
+            .poll(() => events.find((e) => e.type === 'cancelled'), { timeout: WAIT_TIMEOUT_MS })
             .toEqual({ type: 'cancelled', tenantId: job.tenantId, jobId: job.jobId });
         } finally {
           await unsubscribe();

@@ -17,6 +17,7 @@ import type { Warehouse } from '../../../src/warehouse/port.js';
 import { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
 import { JobWorker, type JobWorkerOptions, RetentionSweeper } from '../../../src/worker/index.js';
 import { pgFacts } from '../../helpers/pg-fixture.js';
+import { WAIT_TIMEOUT_MS, waitFor } from '../../helpers/time.js';
 import { type ControlDb, createControlDb } from './control-db.js';
 
 let control: ControlDb;
@@ -26,6 +27,8 @@ let results: FsResultStore;
 let resultRoot: string;
 let jobs: JobService;
 let principal: Principal;
+/** When set, the job service reads results as at this instant. */
+let readsAt: number | undefined;
 const workers: JobWorker[] = [];
 const silent = { info() {}, warn() {}, error() {}, debug() {} };
 
@@ -79,6 +82,7 @@ beforeAll(async () => {
       resultSizeThreshold: 10_000,
       downloadUrlExpirySeconds: 60,
     },
+    now: () => readsAt ?? Date.now(),
   });
 });
 afterEach(async () => {
@@ -99,7 +103,8 @@ function startWorker(over: Partial<JobWorkerOptions> = {}): JobWorker {
     log: silent,
     concurrency: 2,
     tenantCap: () => 5,
-    leaseMs: 2000,
+    // Long enough that a starved event loop never loses a lease by accident; no test here waits one out.
+    leaseMs: 30_000,
     maxAttempts: 3,
     pollIntervalMs: 100,
     retryBaseMs: 20,
@@ -129,7 +134,10 @@ function flaky(failures: number, error: () => Error): Warehouse & { calls: numbe
 
 async function settle(jobId: string, statuses = ['COMPLETED', 'FAILED', 'CANCELLED']) {
   await expect
-    .poll(async () => (await state.jobs.get('acme', jobId))?.status, { timeout: 15_000, interval: 20 })
+    .poll(async () => (await state.jobs.get('acme', jobId))?.status, {
+      timeout: WAIT_TIMEOUT_MS,
+      interval: 20,
+    })
     .toSatisfy((s: string) => statuses.includes(s));
   return (await state.jobs.get('acme', jobId))!;
 }
@@ -200,9 +208,13 @@ describe('retention', () => {
     const job = await jobs.submit(principal, { sql: 'SELECT 10 AS ten', params: {} });
     const done = await settle(job.jobId);
     expect(done.status).toBe('COMPLETED');
+    // Read as at completion (a slow machine may already be past the 300 ms), then once it has passed.
+    readsAt = Date.parse(done.completedAt!);
     const page = await jobs.results(principal, job.jobId, {});
+    readsAt = undefined;
     expect(page.kind).toBe('page');
-    await new Promise((r) => setTimeout(r, 350));
+    const expiresAt = Date.parse(done.result!.expiresAt);
+    await waitFor(() => Date.now() > expiresAt);
     await expect(jobs.results(principal, job.jobId, {})).rejects.toMatchObject({
       code: 'NOT_FOUND',
       details: { reason: 'expired' },

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
 import { warehouseContract } from '../../contracts/warehouse-contract.js';
 import { adminClient, pgFacts } from '../../helpers/pg-fixture.js';
+import { waitFor } from '../../helpers/time.js';
 
 /** `pg:<pid>:<application_name>`, as the adapter's statement refs are built. */
 function parseRef(ref: string): { pid: number; label: string } {
@@ -56,14 +57,13 @@ warehouseContract('PostgreSQL', async ({ poolSize }) => {
       const { pid, label } = parseRef(ref);
       await withAdmin(async (c) => {
         // Wait until the statement itself is executing, then end its backend.
-        for (let i = 0; i < 100; i++) {
+        await waitFor(async () => {
           const { rows } = await c.query(
             `SELECT state FROM pg_stat_activity WHERE pid = $1 AND application_name = $2`,
             [pid, label],
           );
-          if (rows[0]?.state === 'active') break;
-          await new Promise((r) => setTimeout(r, 10));
-        }
+          return rows[0]?.state === 'active';
+        });
         const { rows } = await c.query('SELECT pg_terminate_backend($1) AS ok', [pid]);
         if (rows[0].ok !== true) throw new Error(`could not terminate backend ${pid}`);
       });

@@ -14,7 +14,7 @@ import {
 } from '../../../src/warehouse/redshift-data/index.js';
 import { RecordingSink } from '../../contracts/warehouse-contract.js';
 import type { RedshiftDataFake } from '../../fakes/redshift-data-fake.js';
-import { pgFacts } from '../../helpers/pg-fixture.js';
+import { adminClient, pgFacts } from '../../helpers/pg-fixture.js';
 import { dataApiWarehouse, startRedshiftDataFake } from '../../helpers/redshift-data.js';
 import { authenticatorWarehouse } from '../../helpers/warehouse-fixture.js';
 
@@ -144,19 +144,28 @@ describe('session reuse', () => {
       drop: async () => {},
     };
     const b = dataApiWarehouse(fake, { sessions: staleStore });
+    // A's statement waits on a lock the test holds, so its session stays busy however slow B is.
+    const gate = await adminClient();
+    await gate.query('SELECT pg_advisory_lock(740071)');
     try {
       let resolveRef!: () => void;
       const started = new Promise<void>((r) => {
         resolveRef = r;
       });
-      const slow = run(a, ctxOf(0, { onStatement: () => resolveRef() }), 'SELECT pg_sleep(0.5) AS s');
+      const slow = run(
+        a,
+        ctxOf(0, { onStatement: () => resolveRef() }),
+        'SELECT pg_advisory_xact_lock(740071) AS s',
+      );
       await started;
       stale = fake.statementsRun().at(-1)!.sessionId;
       expect((await run(b, ctxOf(0), whoAmI)).rows).toEqual([[tenants()[0]!.dbUser]]);
       expect(fake.statementsRun().at(-1)!.sessionId).not.toBe(stale);
       expect(b.sessionStats).toMatchObject({ replaced: 1, created: 1 });
+      await gate.query('SELECT pg_advisory_unlock(740071)');
       await slow;
     } finally {
+      await gate.end();
       await a.close();
       await b.close();
     }

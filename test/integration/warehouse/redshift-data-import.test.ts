@@ -32,6 +32,7 @@ import {
   testDataApiClient,
 } from '../../helpers/redshift-data.js';
 import { testS3Client, uniqueBucket } from '../../helpers/s3-fixture.js';
+import { waitFor } from '../../helpers/time.js';
 import { authenticatorWarehouse, tenantContext } from '../../helpers/warehouse-fixture.js';
 import { createTenantTable, type TenantTable } from '../bulk/tenant-tables.js';
 
@@ -42,6 +43,8 @@ const PEOPLE = `id integer NOT NULL, name varchar(12), score numeric(6,2), activ
 let s3: S3Client;
 let bucket: string;
 let fake: RedshiftDataFake;
+/** Holds below release on the adapter's cancel, not after a guessed delay. */
+const cancelsSeen = () => fake.requests.filter((r) => r.operation === 'CancelStatement').length;
 let wh: RedshiftDataWarehouse;
 let viaPostgres: PostgresWarehouse;
 const tables: TenantTable[] = [];
@@ -326,8 +329,9 @@ describe('copyIn through COPY from S3', () => {
     fake.holdBatches({
       before: new RegExp(`^UPDATE "public"."${t.name}"`),
       wait: async () => {
+        const seen = cancelsSeen();
         controller.abort();
-        await new Promise((r) => setTimeout(r, 300));
+        await waitFor(() => cancelsSeen() > seen, { what: 'CancelStatement' });
       },
     });
     try {
@@ -352,7 +356,13 @@ describe('copyIn through COPY from S3', () => {
   it('a timeout during the validation batch is QUERY_TIMEOUT: batch cancelled, nothing applied, staging deleted', async () => {
     const t = await people('timeout');
     await t.admin(`INSERT INTO public.${t.name} (tenant_id, id, name) VALUES ('acme', 1, 'kept')`);
-    fake.holdBatches({ before: /^SELECT s\._line/, wait: () => new Promise((r) => setTimeout(r, 1500)) });
+    fake.holdBatches({
+      before: /^SELECT s\._line/,
+      wait: async () => {
+        const seen = cancelsSeen();
+        await waitFor(() => cancelsSeen() > seen, { what: 'CancelStatement' });
+      },
+    });
     try {
       const err = await load(t, 'acme', 'delete', ['id'], [['1']], { timeoutMs: 700 }).catch((e) => e);
       expect(err).toBeInstanceOf(ApiError);

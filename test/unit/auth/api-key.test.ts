@@ -11,19 +11,20 @@ import {
   rotateApiKey,
 } from '../../../src/auth/api-key.js';
 import type { ApiError } from '../../../src/domain/errors.js';
+import { type ManualClock, manualClock } from '../../helpers/time.js';
 import { MemoryState } from './memory-state.js';
 import { expectRejected } from './tokens.js';
 
 const PEPPER = 'pepper-for-tests';
 
-function setup(cacheTtlMs = 1000) {
+/** With a `clock`, the authenticator reads it, and the test dates its writes with it (`at`). */
+function setup(cacheTtlMs = 1000, clock?: ManualClock) {
   const state = new MemoryState();
   state.addTenant('acme', { dbUser: 'tenant_acme', defaultPermissions: ['query:execute', 'bulk:read'] });
   state.addTenant('globex', { dbUser: 'tenant_globex' });
-  return { state, auth: new ApiKeyAuthenticator(state, PEPPER, cacheTtlMs) };
+  return { state, auth: new ApiKeyAuthenticator(state, PEPPER, cacheTtlMs, clock?.now) };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const at = (clock: ManualClock) => ({ now: new Date(clock.now()) });
 
 describe('API keys: issuing and verifying', () => {
   it('a created key authenticates as its tenant with the registry db_user and the key’s permissions', async () => {
@@ -125,35 +126,44 @@ describe('API key attack suite', () => {
   });
 
   it('a revoked key is rejected within 1 s even by a process that had it cached and is configured for 60 s', async () => {
-    const { state } = setup();
-    const auth = new ApiKeyAuthenticator(state, PEPPER, 60_000);
+    const clock = manualClock();
+    const { state } = setup(1000, clock);
+    const auth = new ApiKeyAuthenticator(state, PEPPER, 60_000, clock.now);
     const { apiKey, record } = await createApiKey(state, PEPPER, 'acme');
     await auth.authenticate(apiKey);
-    await revokeApiKey(state, 'acme', record.keyId);
-    await sleep(1010);
+    await revokeApiKey(state, 'acme', record.keyId, at(clock));
+    clock.advance(999);
+    await expect(auth.authenticate(apiKey)).resolves.toBeTruthy();
+    clock.advance(1);
     await expectRejected(auth.authenticate(apiKey), 'UNAUTHORIZED');
   });
 
   it('a key past its expiry is rejected', async () => {
-    const { state, auth } = setup();
+    const clock = manualClock();
+    const { state, auth } = setup(1000, clock);
     const { apiKey } = await createApiKey(state, PEPPER, 'acme', {
-      expiresAt: new Date(Date.now() + 50).toISOString(),
+      expiresAt: new Date(clock.now() + 50).toISOString(),
+      ...at(clock),
     });
     await expect(auth.authenticate(apiKey)).resolves.toBeTruthy();
-    await sleep(80);
+    clock.advance(50);
     await expectRejected(auth.authenticate(apiKey), 'UNAUTHORIZED', [apiKey]);
   });
 
   it('a rotated key works during its grace period and is rejected after it', async () => {
-    const { state, auth } = setup(0);
+    const clock = manualClock();
+    const { state, auth } = setup(0, clock);
     const old = await createApiKey(state, PEPPER, 'acme', { permissions: ['bulk:read'] });
-    const rotated = await rotateApiKey(state, PEPPER, 'acme', old.record.keyId, { graceMs: 60 });
+    const rotated = await rotateApiKey(state, PEPPER, 'acme', old.record.keyId, {
+      graceMs: 60,
+      ...at(clock),
+    });
     expect(rotated.record.permissions).toEqual(['bulk:read']);
     await expect(auth.authenticate(old.apiKey)).resolves.toMatchObject({ credentialId: old.record.keyId });
     await expect(auth.authenticate(rotated.apiKey)).resolves.toMatchObject({
       credentialId: rotated.record.keyId,
     });
-    await sleep(100);
+    clock.advance(60);
     await expectRejected(auth.authenticate(old.apiKey), 'UNAUTHORIZED', [old.apiKey]);
     await expect(auth.authenticate(rotated.apiKey)).resolves.toBeTruthy();
   });
@@ -199,11 +209,12 @@ describe('API key attack suite', () => {
   });
 
   it('a key of a suspended tenant is FORBIDDEN, within 1 s of the suspension', async () => {
-    const { state, auth } = setup();
+    const clock = manualClock();
+    const { state, auth } = setup(1000, clock);
     const { apiKey } = await createApiKey(state, PEPPER, 'acme');
     await auth.authenticate(apiKey);
     await state.tenants.update('acme', { status: 'suspended' });
-    await sleep(1010);
+    clock.advance(1000);
     await expectRejected(auth.authenticate(apiKey), 'FORBIDDEN', [apiKey]);
   });
 

@@ -4,6 +4,7 @@ import * as parquet from 'parquet-wasm';
 import { describe, expect, it } from 'vitest';
 import { ParquetStreamWriter, parquetTypeOf } from '../../../src/formats/parquet.js';
 import type { ColumnInfo, Row } from '../../../src/warehouse/port.js';
+import { waitFor } from '../../helpers/time.js';
 
 async function writeAll(columns: ColumnInfo[], batches: Row[][], rowGroupRows = 1000) {
   const w = new ParquetStreamWriter(columns, { rowGroupRows });
@@ -132,8 +133,8 @@ describe('parquet export writer', () => {
       for await (const c of w.bytes) received += c.length;
     })();
     for (const b of batches.slice(0, 5)) await w.write(b);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(received).toBeGreaterThan(0);
+    // Before end(): bytes of the written row groups reach the consumer.
+    await waitFor(() => received > 0);
     for (const b of batches.slice(5)) await w.write(b);
     w.end();
     await consumer;
