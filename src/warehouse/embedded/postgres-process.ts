@@ -32,6 +32,9 @@ import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
 
+/** Another live process runs the PostgreSQL of this SPECTRA_HOME. */
+export class EmbeddedPostgresInUseError extends Error {}
+
 export interface EmbeddedPostgres {
   host: string;
   port: number;
@@ -439,9 +442,9 @@ async function clearStalePostmaster(paths: Paths, log: (line: string) => void): 
   if (owner !== undefined && (await isAlive(owner))) {
     const parent = await parentPid(pid);
     if (owner === process.pid || parent === undefined || parent === owner) {
-      throw new Error(
-        `embedded PostgreSQL: ${paths.dataDir} is in use by PostgreSQL pid ${pid}, started by process ${owner}, ` +
-          'which is still running; stop it first or use another SPECTRA_HOME',
+      throw new EmbeddedPostgresInUseError(
+        `${path.dirname(paths.root)} is in use by process ${owner} (its PostgreSQL is pid ${pid}); ` +
+          'stop it first or use another SPECTRA_HOME',
       );
     }
   }
