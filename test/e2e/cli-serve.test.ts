@@ -6,12 +6,12 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -428,4 +428,80 @@ describe('spectra serve stops gracefully: in-flight responses finish, then every
       await stopsCleanly(serve, postmaster, signal);
     },
   );
+});
+
+/** Runs a short `spectra` command (not serve) against `home`; resolves with its exit code and output. */
+async function spectraCommand(args: string[]) {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SPECTRA_')));
+  return execFileAsync(process.execPath, ['bin/spectra.js', ...args], { cwd: ROOT, env }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({
+      code: e.code,
+      stdout: e.stdout,
+      stderr: e.stderr,
+    }),
+  );
+}
+
+describe('one serve per home; a crash leaves no stale server.json', { timeout: 180_000 }, () => {
+  it('a second serve on the same home says so in one line and exits 1; the first keeps serving', async () => {
+    const running = await startServe();
+    const second = await spectraCommand([
+      'serve',
+      '--port',
+      '0',
+      '--home',
+      home,
+      '--demo-rows',
+      String(DEMO_ROWS),
+    ]);
+    expect(second.code).toBe(1);
+    const lines = second.stderr.split('\n').filter((l) => l.length > 0);
+    expect(lines, second.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^spectra: ${home.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by process ${running.child.pid}\\b`,
+      ),
+    );
+    expect(JSON.parse(await readFile(path.join(home, 'server.json'), 'utf8'))).toEqual({
+      url: running.url,
+      pid: running.child.pid,
+    });
+    const acme = (await readCredentials()).tenants[0]!;
+    expect((await query(running.url, acme.api_key, 'SELECT 1 AS one')).data).toEqual([{ one: 1 }]);
+    expect(await stop(running)).toEqual({ code: 0, signal: null });
+    await expect(stat(path.join(home, 'server.json'))).rejects.toThrow();
+  });
+
+  it('an uncaught exception: exit 1, server.json removed, PostgreSQL stopped; a stale server.json is ignored', async () => {
+    // Makes SIGUSR2 throw inside the serve process: a crash the code did not expect.
+    const hook = path.join(home, 'crash-on-sigusr2.mjs');
+    await writeFile(hook, "process.on('SIGUSR2', () => { throw new Error('simulated crash'); });\n");
+    const serve = await startServe({}, ['--import', pathToFileURL(hook).href]);
+    const postmaster = (await postmasterPid())!;
+    expect(JSON.parse(await readFile(path.join(home, 'server.json'), 'utf8')).pid).toBe(serve.child.pid);
+    process.kill(serve.child.pid!, 'SIGUSR2');
+    const exit = await serve.exited;
+    expect(exit.code, serve.stderr()).toBe(1);
+    expect(serve.stderr()).toContain('simulated crash');
+    await expect(stat(path.join(home, 'server.json'))).rejects.toThrow();
+    await waitFor('the crashed serve’s PostgreSQL to stop', () => !alive(postmaster), 30_000);
+
+    // What a SIGKILL leaves behind: a server.json naming a dead process. The CLI does not try to reach it.
+    await writeFile(
+      path.join(home, 'server.json'),
+      `${JSON.stringify({ url: 'http://127.0.0.1:9', pid: serve.child.pid })}\n`,
+    );
+    const list = await spectraCommand(['tenants', 'list', '--home', home]);
+    expect(list.code).toBe(1);
+    expect(list.stderr).toMatch(/^spectra: no server found/);
+
+    // And the next serve replaces it.
+    const next = await startServe();
+    expect(JSON.parse(await readFile(path.join(home, 'server.json'), 'utf8'))).toEqual({
+      url: next.url,
+      pid: next.child.pid,
+    });
+    expect(await stop(next)).toEqual({ code: 0, signal: null });
+  });
 });
