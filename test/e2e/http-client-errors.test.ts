@@ -58,7 +58,9 @@ describe('Node-level client errors answer with the JSON error envelope', () => {
   });
 
   it('an Expect header other than 100-continue → 417 EXPECTATION_FAILED', async () => {
-    const res = await raw('GET /health HTTP/1.1\r\nHost: localhost\r\nExpect: junk\r\nConnection: close\r\n\r\n');
+    const res = await raw(
+      'GET /health HTTP/1.1\r\nHost: localhost\r\nExpect: junk\r\nConnection: close\r\n\r\n',
+    );
     const error = expectEnvelope(res, 417, 'EXPECTATION_FAILED');
     expect(error.details).toEqual({ field: 'expect' });
   });
