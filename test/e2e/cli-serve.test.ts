@@ -505,3 +505,85 @@ describe('one serve per home; a crash leaves no stale server.json', { timeout: 1
     expect(await stop(next)).toEqual({ code: 0, signal: null });
   });
 });
+
+describe.runIf(process.getuid?.() === 0)(
+  'as root, a private SPECTRA_HOME (mktemp -d, 0700)',
+  { timeout: 240_000 },
+  () => {
+    let privateHome: string;
+    let clusterDir: string | undefined;
+    afterAll(async () => {
+      if (clusterDir) {
+        const pid = Number.parseInt(
+          (await readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]!,
+          10,
+        );
+        if (pid > 0) killGroup(pid);
+        await rm(clusterDir, { recursive: true, force: true });
+      }
+      if (privateHome) await rm(privateHome, { recursive: true, force: true });
+    });
+
+    /** `spectra serve` on the private home; resolves with its URL once the credentials block is printed. */
+    async function servePrivate() {
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SPECTRA_')));
+      const child = spawn(
+        process.execPath,
+        ['bin/spectra.js', 'serve', '--port', '0', '--home', privateHome, '--demo-rows', '2000'],
+        {
+          cwd: ROOT,
+          env: { ...env, SPECTRA_LOG_LEVEL: 'warn' },
+          detached: true,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      children.push(child);
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.once('exit', (code, signal) => resolve({ code, signal })),
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stderr!.on('data', (d) => {
+        stderr += d;
+      });
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout!.on('data', (d) => {
+          stdout += d;
+          const m = /^listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(stdout);
+          if (m && /API docs: /.test(stdout)) resolve(m[1]!);
+        });
+        void exited.then(({ code, signal }) =>
+          reject(new Error(`serve exited (${code ?? signal}) before it was ready:\n${stdout}\n${stderr}`)),
+        );
+      });
+      return { child, url, stdout, exited };
+    }
+
+    it('starts, answers a query, and a restart finds the same cluster and data', async () => {
+      privateHome = await mkdtemp(path.join(os.tmpdir(), 'spectra-private-'));
+      expect((await stat(privateHome)).mode & 0o777).toBe(0o700);
+
+      const first = await servePrivate();
+      clusterDir = (await readFile(path.join(privateHome, 'pg', 'data-location'), 'utf8')).trim();
+      // The startup output says where the cluster is.
+      expect(first.stdout).toContain(`PostgreSQL data directory: ${clusterDir}`);
+      expect(await readFile(path.join(clusterDir, 'PG_VERSION'), 'utf8')).toBe('18\n');
+      const key = JSON.parse(await readFile(path.join(privateHome, 'credentials.json'), 'utf8')).tenants[0]
+        .api_key as string;
+      const before = await query(first.url, key, 'SELECT count(*) AS n, max(sale_id) AS last FROM sales');
+      expect(before.data[0]!.n).toBeGreaterThan(0);
+      process.kill(first.child.pid!, 'SIGTERM');
+      expect(await first.exited).toEqual({ code: 0, signal: null });
+      const cluster = await stat(path.join(clusterDir, 'PG_VERSION'));
+
+      const second = await servePrivate();
+      expect(second.stdout).toContain(`PostgreSQL data directory: ${clusterDir}`);
+      expect((await stat(path.join(clusterDir, 'PG_VERSION'))).ino).toBe(cluster.ino);
+      expect(
+        (await query(second.url, key, 'SELECT count(*) AS n, max(sale_id) AS last FROM sales')).data,
+      ).toEqual(before.data);
+      process.kill(second.child.pid!, 'SIGTERM');
+      expect(await second.exited).toEqual({ code: 0, signal: null });
+    });
+  },
+);
