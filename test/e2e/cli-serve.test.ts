@@ -257,6 +257,14 @@ describe('spectra serve', { timeout: 180_000 }, () => {
   it('after SIGKILL of the serve process group (its PostgreSQL orphaned), the next start recovers', async () => {
     const orphan = await postmasterPid();
     expect(orphan).toBeDefined();
+    // The process killed is the one that started this cluster, and it is still running.
+    expect(JSON.parse(await readFile(path.join(home, 'pg', 'owner.json'), 'utf8')).pid).toBe(
+      second.child.pid,
+    );
+    expect({ exitCode: second.child.exitCode, signalCode: second.child.signalCode }).toEqual({
+      exitCode: null,
+      signalCode: null,
+    });
     killGroup(second.child.pid!);
     expect((await second.exited).signal).toBe('SIGKILL');
     expect(alive(orphan!)).toBe(true);
