@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { runningServer } from './server-file.js';
 
 /** A mistake the user can fix; printed as `spectra: <message>`, exit code 1. */
 export class CliError extends Error {}
@@ -30,10 +31,7 @@ export async function connectAdminApi(flags: {
   home?: string;
 }): Promise<AdminCall> {
   const home = path.resolve(flags.home ?? process.env.SPECTRA_HOME ?? './.spectra');
-  const url =
-    flags.url ??
-    process.env.SPECTRA_URL ??
-    ((await readJsonFile(path.join(home, 'server.json')))?.url as string | undefined);
+  const url = flags.url ?? process.env.SPECTRA_URL ?? (await runningServer(home))?.url;
   const adminKey =
     flags['admin-key'] ??
     process.env.SPECTRA_ADMIN_KEY ??

@@ -4,7 +4,6 @@
  * Flags override SPECTRA_* environment variables (docs/configuration.md).
  */
 
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 // Only light modules load up front (`spectra --version` stays fast); each command imports what it needs.
@@ -13,6 +12,7 @@ import type { Logger } from '../runtime/logger.js';
 import { VERSION } from '../runtime/version.js';
 import { ADMIN_USAGE, runAdminCommand } from './admin-client.js';
 import { AUDIT_USAGE, runAuditCommand } from './audit.js';
+import { forgetServer, recordServer } from './server-file.js';
 
 const usage = async () => `Usage: spectra <command> [flags]
 
@@ -113,14 +113,27 @@ export async function main(argv: string[]): Promise<number> {
   }
   const log = (await import('../runtime/logger.js')).createLogger(config.logLevel);
   if (command === 'worker') return runWorker(config, log);
-  const server = await (await import('../runtime/server.js')).startServer(config, log);
+  // Closing the terminal (SIGHUP) makes writes to it fail: the shutdown must still run to its end.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+  const { startServer } = await import('../runtime/server.js');
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(config, log);
+  } catch (e) {
+    const { EmbeddedPostgresInUseError } = await import('../warehouse/embedded/postgres-process.js');
+    if (e instanceof EmbeddedPostgresInUseError) {
+      process.stderr.write(`spectra: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
   const out = process.stdout;
-  // Lets `spectra tenants …` and `spectra keys …` find this server.
-  await writeFile(
-    path.join(config.home, 'server.json'),
-    `${JSON.stringify({ url: server.url, pid: process.pid })}\n`,
-  );
+  // Lets `spectra tenants …` and `spectra keys …` find this server; removed on every exit.
+  await recordServer(config.home, server.url);
   out.write(`listening on ${server.url}\n`);
+  if (server.core.embedded && !isInside(server.core.embedded.dataDir, config.home)) {
+    out.write(`PostgreSQL data directory: ${server.core.embedded.dataDir}\n`);
+  }
   if (server.credentials) {
     out.write(`\nDemo credentials (also in ${config.home}/credentials.json):\n`);
     for (const t of server.credentials.tenants) out.write(`  ${t.tenant_id.padEnd(8)} ${t.api_key}\n`);
@@ -134,41 +147,49 @@ export async function main(argv: string[]): Promise<number> {
     }
     out.write(`\nAPI docs: ${server.url}/docs\n`);
   }
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'shutting down');
-      server.close().then(resolve, (e) => {
-        log.error({ err: e }, 'shutdown failed');
-        resolve();
-      });
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  await untilStopSignal(log, () => server.close());
+  forgetServer(config.home);
   log.flush();
   return 0;
 }
 
-/** `spectra worker`: runs until SIGINT/SIGTERM, then lets running jobs finish (bounded) and re-queues the rest. */
+/**
+ * Resolves once `close` has finished after SIGINT (Ctrl-C), SIGTERM or SIGHUP (terminal closed).
+ * Later signals do not cut the drain short, except a second Ctrl-C, which exits at once.
+ */
+function untilStopSignal(log: Logger, close: () => Promise<void>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        if (signal !== 'SIGINT') return;
+        log.warn({ signal }, 'second interrupt: exiting without waiting for the drain');
+        log.flush();
+        process.exit(130);
+      }
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      close().then(resolve, (e) => {
+        log.error({ err: e }, 'shutdown failed');
+        resolve();
+      });
+    };
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
+  });
+}
+
+function isInside(file: string, dir: string): boolean {
+  const rel = path.relative(path.resolve(dir), path.resolve(file));
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/** `spectra worker`: runs until SIGINT/SIGTERM/SIGHUP, then lets running jobs finish (bounded) and re-queues the rest. */
 async function runWorker(config: Config, log: Logger): Promise<number> {
   const running = await (await import('../runtime/worker.js')).startWorkerProcess(config, log);
   process.stdout.write(
     `worker started (owner ${running.worker.owner}, concurrency ${config.workerConcurrency})\n`,
   );
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'shutting down');
-      running.close().then(resolve, (e) => {
-        log.error({ err: e }, 'shutdown failed');
-        resolve();
-      });
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  await untilStopSignal(log, () => running.close());
   log.flush();
   return 0;
 }

@@ -13,6 +13,7 @@ export const ERROR_STATUS = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408,
   CONFLICT: 409,
   /** A job's result file is gone (the bucket's lifecycle or the retention sweep removed it). */
   RESULT_EXPIRED: 410,
@@ -20,9 +21,11 @@ export const ERROR_STATUS = {
   /** A response bigger than the runtime can return (Lambda's payload limit): run the query async. */
   RESULT_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  EXPECTATION_FAILED: 417,
   IDEMPOTENCY_CONFLICT: 422,
   QUERY_FAILED: 422,
   RATE_LIMITED: 429,
+  HEADERS_TOO_LARGE: 431,
   INTERNAL_ERROR: 500,
   WAREHOUSE_UNAVAILABLE: 503,
   QUERY_TIMEOUT: 504,

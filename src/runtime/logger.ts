@@ -35,6 +35,13 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       base: { service: 'redshift-spectra' },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     },
-    destination ?? pino.destination({ fd: 2, sync: false }),
+    destination ?? stderrDestination(),
   );
+}
+
+function stderrDestination(): pino.DestinationStream {
+  const stream = pino.destination({ fd: 2, sync: false });
+  // stderr gone (terminal closed, pipe reader exited): log lines are lost, the process carries on.
+  stream.on('error', () => {});
+  return stream;
 }

@@ -4,11 +4,13 @@
  * serving, so load balancers stop routing here), then it stops accepting, lets in-flight requests
  * finish for SPECTRA_SHUTDOWN_GRACE_SECONDS, cancels what is left (their statements are cancelled
  * in the warehouse), writes buffered audit entries, and closes pools and the embedded PostgreSQL.
+ * A request is in flight from its arrival until its response is fully written (or its connection
+ * closes), so buffered and streamed responses both finish within the grace period.
  */
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { serve } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Config } from '../config/index.js';
 import { createApp } from '../http/app.js';
@@ -16,6 +18,7 @@ import { type MetricsServer, startMetricsServer } from '../observability/metrics
 import { appDepsFromCore } from './app-deps.js';
 import { buildCore, type Core } from './core.js';
 import type { DemoCredentials } from './demo.js';
+import { answerClientError, answerExpectationFailed, answerUnparsableRequest } from './http-client-errors.js';
 import type { Logger } from './logger.js';
 import { startJobWorker } from './worker.js';
 
@@ -59,23 +62,27 @@ export async function listen(core: Core): Promise<RunningServer> {
 
   let inFlight = 0;
   let drained: (() => void) | undefined;
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve(
-      {
-        fetch: async (req, env) => {
-          inFlight++;
-          try {
-            return await app.fetch(req, env);
-          } finally {
-            if (--inFlight === 0) drained?.();
-          }
-        },
-        port: config.port,
-        hostname: config.host,
-      },
-      () => resolve(s as Server),
-    );
-    s.once('error', reject);
+  const handle = getRequestListener(app.fetch, {
+    hostname: config.host,
+    errorHandler: (err) => answerUnparsableRequest(err, log),
+  });
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    inFlight++;
+    if (shuttingDown) res.setHeader('Connection', 'close');
+    // 'close' follows 'finish' and also fires when the connection dies first: the request is over either way.
+    res.once('close', () => {
+      if (--inFlight === 0) drained?.();
+    });
+    void handle(req, res);
+  });
+  server.on('clientError', answerClientError);
+  server.on('checkExpectation', answerExpectationFailed);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const serverClosed = new Promise<void>((resolve) => server.once('close', () => resolve()));
   let metricsServer: MetricsServer | null = null;
@@ -115,6 +122,10 @@ export async function listen(core: Core): Promise<RunningServer> {
         if (config.shutdownDelaySeconds > 0) await sleep(config.shutdownDelaySeconds * 1000);
         server.close();
         server.closeIdleConnections();
+        log.info(
+          { in_flight: inFlight, grace_seconds: config.shutdownGraceSeconds },
+          'draining in-flight requests',
+        );
         await waitForInFlight(config.shutdownGraceSeconds * 1000);
         if (inFlight > 0)
           log.warn({ in_flight: inFlight }, 'shutdown grace over: cancelling in-flight requests');

