@@ -499,7 +499,7 @@ export const SETTINGS = {
     env: 'SPECTRA_SHUTDOWN_GRACE_SECONDS',
     schema: int(0),
     default: 10,
-    doc: 'On SIGINT/SIGTERM, how long in-flight requests may finish before they are cancelled.',
+    doc: 'On SIGINT/SIGTERM/SIGHUP, how long in-flight requests may finish before they are cancelled.',
   },
   worker: {
     env: 'SPECTRA_WORKER',
@@ -670,7 +670,7 @@ export const SETTINGS = {
     env: 'SPECTRA_SHUTDOWN_DELAY_SECONDS',
     schema: int(0, 300),
     default: 0,
-    doc: 'On SIGINT/SIGTERM, how long to keep serving with /ready answering 503 before refusing new connections (lets a load balancer drain this instance).',
+    doc: 'On SIGINT/SIGTERM/SIGHUP, how long to keep serving with /ready answering 503 before refusing new connections (lets a load balancer drain this instance).',
   },
   rateLimitPerMinute: {
     env: 'SPECTRA_RATE_LIMIT_PER_MINUTE',
