@@ -731,7 +731,7 @@ export const SETTINGS = {
     env: 'SPECTRA_MAX_ROW_BYTES',
     schema: int(1024),
     default: 16 * 1024 * 1024,
-    doc: 'Largest result row (or bulk-export CSV line) the server reads; a larger one fails its query with 413 PAYLOAD_TOO_LARGE before it is read, and its statement is cancelled.',
+    doc: 'Largest result row (or bulk-export CSV line) the server reads; a larger one fails its query with 413 RESULT_TOO_LARGE before it is read, and its statement is cancelled.',
   },
   resultMemoryBytes: {
     env: 'SPECTRA_RESULT_MEMORY_BYTES',

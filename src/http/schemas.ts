@@ -176,7 +176,7 @@ export function errorResponses(...listed: number[]) {
     404: 'Unknown id, or an id of another tenant (NOT_FOUND)',
     409: 'Illegal state transition (CONFLICT)',
     410: 'The result file has expired (RESULT_EXPIRED); run the query or export again',
-    413: 'Body or SQL over the limit (PAYLOAD_TOO_LARGE), or on AWS Lambda a response over its payload limit (RESULT_TOO_LARGE): submit the query with "async": true',
+    413: 'Body or SQL over the limit (PAYLOAD_TOO_LARGE); a result row over SPECTRA_MAX_ROW_BYTES, or on AWS Lambda a response over its payload limit (RESULT_TOO_LARGE: for the latter submit the query with "async": true)',
     422: 'The warehouse failed the statement (QUERY_FAILED), or idempotency key reuse (IDEMPOTENCY_CONFLICT)',
     429: 'Rate limited (RATE_LIMITED)',
     500: 'Internal error',

@@ -35,7 +35,7 @@ describe('red-team statements on default settings', () => {
       const res = await spectra.query('acme', { sql });
       expect(res.status).toBe(413);
       const body = await json(res);
-      expect(body.error.code).toBe('PAYLOAD_TOO_LARGE');
+      expect(body.error.code).toBe('RESULT_TOO_LARGE');
       expect(body.error.details).toMatchObject({
         reason: 'row_too_large',
         max_row_bytes: 16 * MiB,
@@ -93,7 +93,7 @@ describe('limits on a server with a 1 MiB row limit and a 24 MiB result budget',
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(job!.status).toBe('FAILED');
-    expect(job!.error!.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(job!.error!.code).toBe('RESULT_TOO_LARGE');
   });
 
   it('an async job keeps every row of a result larger than the whole budget', async () => {

@@ -3,7 +3,7 @@ import { ApiError } from '../../domain/errors.js';
 
 export function rowTooLarge(maxRowBytes: number, rowBytes?: number): ApiError {
   return new ApiError(
-    'PAYLOAD_TOO_LARGE',
+    'RESULT_TOO_LARGE',
     `a result row is larger than the limit of ${maxRowBytes} bytes (SPECTRA_MAX_ROW_BYTES); select fewer or smaller columns`,
     {
       reason: 'row_too_large',

@@ -86,7 +86,7 @@ describe('PostgreSQL adapter: result memory limits', () => {
     const before = warehouse.poolStats.total;
     const err = await warehouse.execute(c, bigRow, sinkInto([])).catch((e) => e);
     expect(err).toBeInstanceOf(ApiError);
-    expect(err.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(err.code).toBe('RESULT_TOO_LARGE');
     expect(err.details).toMatchObject({
       reason: 'row_too_large',
       max_row_bytes: MiB,
@@ -106,7 +106,7 @@ describe('PostgreSQL adapter: result memory limits', () => {
     const c = ctx();
     const sql = `SELECT g, repeat('x', 2 * 1024 * 1024) AS huge FROM generate_series(1, 100000) AS g`;
     const err = await warehouse.execute(c, { sql, params: [] }, sinkInto([])).catch((e) => e);
-    expect(err.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(err.code).toBe('RESULT_TOO_LARGE');
     expect(await untilGone(c.label!)).toBe(0);
   });
 
@@ -116,7 +116,7 @@ describe('PostgreSQL adapter: result memory limits', () => {
     const err = await warehouse
       .copyOut(c, bigRow, { delimiter: ',' }, { columns: () => {}, data: (b) => void chunks.push(b) })
       .catch((e) => e);
-    expect(err.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(err.code).toBe('RESULT_TOO_LARGE');
     expect(await untilGone(c.label!)).toBe(0);
     const ok: Uint8Array[] = [];
     await warehouse.copyOut(
