@@ -85,7 +85,7 @@ beforeAll(async () => {
       reject(new Error(`serve exited (${code}) before it was ready:\n${stdout}\n${stderr}`));
     });
   });
-}, 150_000);
+});
 
 afterAll(async () => {
   if (child && child.exitCode === null) {

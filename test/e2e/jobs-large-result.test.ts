@@ -62,7 +62,7 @@ beforeAll(async () => {
     });
     worker.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${workerLog}`)));
   });
-}, 60_000);
+});
 
 afterAll(async () => {
   if (worker && worker.exitCode === null) {

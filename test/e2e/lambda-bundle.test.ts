@@ -51,7 +51,7 @@ beforeAll(async () => {
     adminKey: () => issueAdminKey(core.state, core.pepper),
   });
   acmeKey = creds.tenants.find((t) => t.tenant_id === 'acme')!.api_key;
-}, 120_000);
+});
 
 afterAll(async () => {
   await core?.close();

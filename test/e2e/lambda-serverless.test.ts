@@ -221,7 +221,7 @@ beforeAll(async () => {
   bulkStream = new StreamTap(streams, bulkArn);
   await jobsStream.read(); // skip what set-up wrote
   await bulkStream.read();
-}, 120_000);
+});
 
 afterAll(async () => {
   streams?.destroy();

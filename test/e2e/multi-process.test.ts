@@ -163,7 +163,7 @@ beforeAll(async () => {
     expect(res.status, await res.clone().text()).toBe(201);
     keys[id] = (await json(res)).api_key;
   }
-}, 120_000);
+});
 
 afterAll(async () => {
   for (const id of extraTenants) {
@@ -174,7 +174,7 @@ afterAll(async () => {
   await state?.close();
   await control?.drop();
   await rm(home, { recursive: true, force: true });
-}, 60_000);
+});
 
 async function submit(api: Proc, tenant: string, body: Record<string, unknown>): Promise<string> {
   const res = await call(api, '/v1/queries', { key: keys[tenant]!, body: { ...body, async: true } });
@@ -250,18 +250,29 @@ describe('2 API processes and 3 worker processes on one PostgreSQL', () => {
       expect(r.attempts, r.job_id).toBe(victimJobs.includes(r.job_id) ? 2 : 1);
     }
 
-    // Claims counted in the surviving workers' logs: every job exactly once.
+    // Claims counted in the workers' logs: every job exactly once, except that a job the victim held
+    // was claimed once more by a survivor. (On a slow machine the victim may finish a slow job before
+    // the test sees it holding another: that one was claimed once, by the victim.)
     await Promise.all(survivors.map(stop));
-    const claims = new Map<string, number>();
-    for (const w of survivors) {
-      for (const line of w.stderr.split('\n')) {
-        if (!line.includes('"job claimed"')) continue;
-        const id = JSON.parse(line).job_id as string;
-        claims.set(id, (claims.get(id) ?? 0) + 1);
+    const claimsIn = (ws: Proc[]) => {
+      const claims = new Map<string, number>();
+      for (const w of ws) {
+        for (const line of w.stderr.split('\n')) {
+          if (!line.includes('"job claimed"')) continue;
+          const id = JSON.parse(line).job_id as string;
+          claims.set(id, (claims.get(id) ?? 0) + 1);
+        }
       }
-    }
-    expect(claims.size).toBe(owned.size);
-    expect([...claims.values()].every((n) => n === 1)).toBe(true);
+      return claims;
+    };
+    const bySurvivors = claimsIn(survivors);
+    const byVictim = claimsIn([victim]);
+    const wrong = [...owned.keys()].filter((id) =>
+      victimJobs.includes(id)
+        ? bySurvivors.get(id) !== 1
+        : (bySurvivors.get(id) ?? 0) + (byVictim.get(id) ?? 0) !== 1,
+    );
+    expect(wrong).toEqual([]);
     expect(victimJobs.length).toBeGreaterThan(0);
 
     // No tenant sees another's jobs, through either API process.

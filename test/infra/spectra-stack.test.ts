@@ -41,7 +41,7 @@ beforeAll(() => {
     authorizerCacheTtlSeconds: 1,
     publicDocs: false,
   });
-}, 60_000);
+});
 
 const resources = (t: Template, type: string): [string, Json][] =>
   Object.entries(t.toJSON().Resources as Record<string, Json>).filter(([, r]) => r.Type === type);
