@@ -49,6 +49,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   }
 }
 
+/** Connections the kernel queues before accept (still capped by net.core.somaxconn). */
+const LISTEN_BACKLOG = 4096;
+
 export async function listen(core: Core): Promise<RunningServer> {
   const { config, log } = core;
   let shuttingDown = false;
@@ -79,7 +82,8 @@ export async function listen(core: Core): Promise<RunningServer> {
   server.on('checkExpectation', answerExpectationFailed);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => {
+    // A burst of new connections (1,000 clients at once) must wait in the accept queue, not be reset: Node's default is 511.
+    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });
