@@ -20,6 +20,8 @@ interface Profile {
 /** First match wins: [stage, test on the function's script URL or, for V8's own entries, its name]. */
 const STAGES: [string, RegExp][] = [
   ['idle', /^\(idle\)$/],
+  // Native socket writes: inflated on a loaded machine (time descheduled inside the syscall).
+  ['socket writes (writev, writeBuffer)', /^(writev|writeBuffer|writeUtf8String|writeLatin1String)$/],
   ['garbage collection', /^\(garbage collector\)$/],
   ['HTTP framework (hono, @hono/node-server)', /node_modules\/(hono|@hono\/node-server)\//],
   ['validation (zod, zod-openapi)', /node_modules\/(zod|@hono\/zod-openapi|@asteasolutions)\//],
