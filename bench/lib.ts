@@ -1,6 +1,8 @@
 /** Shared plumbing for benchmarks: child processes on loopback, autocannon runs, result records. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -165,4 +167,154 @@ export function printTable(results: BenchResult[]): void {
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   process.stdout.write(`${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
   for (const r of rows) process.stdout.write(`${line(r)}\n`);
+}
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat. */
+export function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+const CLOCK_TICKS = 100;
+
+function parentOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return -1;
+  }
+}
+
+/**
+ * CPU of a PostgreSQL server: its postmaster's children (backends of every database, WAL writer,
+ * checkpointer…), so the control-state writes a request causes are counted with its query.
+ */
+export class PostgresCpu {
+  private constructor(private readonly postmaster: number) {}
+
+  /** Finds the postmaster through one backend of `pool`. */
+  static async of(pool: {
+    query: (sql: string) => Promise<{ rows: { pid: number }[] }>;
+  }): Promise<PostgresCpu> {
+    const { rows } = await pool.query('SELECT pg_backend_pid() AS pid');
+    return new PostgresCpu(parentOf(rows[0]!.pid));
+  }
+
+  snapshot(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const name of readdirSync('/proc')) {
+      const pid = Number(name);
+      if (Number.isInteger(pid) && parentOf(pid) === this.postmaster) out.set(pid, processCpuMs(pid));
+    }
+    return out;
+  }
+
+  /** CPU ms used between `before` and now (processes that exited in between are not counted). */
+  since(before: Map<number, number>): number {
+    let ms = 0;
+    for (const [pid, now] of this.snapshot()) ms += now - (before.get(pid) ?? 0);
+    return ms;
+  }
+}
+
+export interface OpenLoadResult {
+  sent: number;
+  ok: number;
+  refused: number;
+  failed: number;
+  seconds: number;
+  okP50: number;
+  okP99: number;
+}
+
+/**
+ * Open-loop load: `rate` requests per second whatever the answers' latency (a closed loop can
+ * never offer more than the server completes), on up to `maxSockets` keep-alive connections.
+ * Latency percentiles are of the 2xx answers (the admitted requests).
+ */
+export async function openLoad(opts: {
+  url: string;
+  body: string;
+  headers: Record<string, string>;
+  rate: number;
+  seconds: number;
+  maxSockets: number;
+}): Promise<OpenLoadResult> {
+  if (!/^http:\/\/(127\.\d+\.\d+\.\d+|\[::1\]|localhost)(:\d+)?\//.test(opts.url)) {
+    throw new Error(`refusing to load a non-loopback address: ${opts.url}`);
+  }
+  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets });
+  const u = new URL(opts.url);
+  const okTimes: number[] = [];
+  let sent = 0;
+  let refused = 0;
+  let failed = 0;
+  const inflight = new Set<Promise<void>>();
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const t0 = performance.now();
+      const req = http.request(
+        {
+          agent,
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...opts.headers },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            const s = res.statusCode ?? 0;
+            if (s >= 200 && s < 300) okTimes.push(performance.now() - t0);
+            else if (s === 429 || s === 503) refused++;
+            else failed++;
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        failed++;
+        resolve();
+      });
+      req.end(opts.body);
+    });
+  const start = performance.now();
+  const tickMs = 10;
+  await new Promise<void>((done) => {
+    const timer = setInterval(() => {
+      const elapsed = performance.now() - start;
+      if (elapsed >= opts.seconds * 1000) {
+        clearInterval(timer);
+        done();
+        return;
+      }
+      const due = Math.floor((elapsed / 1000) * opts.rate) - sent;
+      for (let i = 0; i < due; i++) {
+        sent++;
+        const p = one();
+        inflight.add(p);
+        void p.then(() => inflight.delete(p));
+      }
+    }, tickMs);
+  });
+  await Promise.all(inflight);
+  const seconds = (performance.now() - start) / 1000;
+  agent.destroy();
+  return {
+    sent,
+    ok: okTimes.length,
+    refused,
+    failed,
+    seconds,
+    okP50: okTimes.length ? percentile(okTimes, 50) : 0,
+    okP99: okTimes.length ? percentile(okTimes, 99) : 0,
+  };
 }

@@ -1,24 +1,67 @@
 /**
- * Query API benchmarks (issue 2):
- * (a) a small query (LIMIT 100, one tenant), 50 keep-alive connections for 10 s, against the full
- *     service and against the bare baseline handler (bench/baseline-server.ts) in the same run;
- * (b) a 10,000-row sync query: median latency of the service vs a direct `pg` fetch + JSON.stringify.
+ * Query API benchmarks (issues 2 and 15), the service on its defaults (rate limit off):
+ * (a) a small query (LIMIT 100, one tenant), 50 keep-alive connections, against the full service and
+ *     the bare baseline handler (bench/baseline-server.ts: the same SQL in one round trip, a pool of
+ *     the same size), in interleaved rounds; medians of throughput, p50, p99 and CPU time per
+ *     request of the server process and of PostgreSQL (every postmaster child, /proc);
+ * (b) fair sharing: three tenants at 50 connections each at once, throughput of each;
+ * (c) sustained 2× overload: an open-loop arrival rate of twice (a)'s throughput; goodput and p99
+ *     of the admitted requests;
+ * (d) a 10,000-row sync query: median latency vs a direct `pg` fetch (one round trip) + JSON.stringify.
  */
 import pg from 'pg';
-import { type BenchResult, load, median, result, startListening, stop } from './lib.js';
+import {
+  type BenchResult,
+  type LoadResult,
+  load,
+  median,
+  openLoad,
+  PostgresCpu,
+  processCpuMs,
+  result,
+  startListening,
+  stop,
+} from './lib.js';
 import type { BenchContext } from './run.js';
 
 const SMALL_SQL =
   'SELECT sale_id, customer_id, product_id, region, quantity, amount, sold_at FROM sales LIMIT 100';
+/** The same cost for every tenant (an index range scan): SMALL_SQL without ORDER BY reads past other tenants' rows. */
+const FAIR_SQL =
+  'SELECT sale_id, customer_id, product_id, region, quantity, amount, sold_at FROM sales ORDER BY sale_id LIMIT 100';
 const BIG_SQL =
   'SELECT sale_id, customer_id, product_id, region, quantity, amount, sold_at FROM sales LIMIT 10000';
+/** The service's default warehouse pool (SPECTRA_WAREHOUSE_POOL_SIZE). */
 const POOL_SIZE = 20;
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const BIG_RUNS = 30;
+
+interface Measured extends LoadResult {
+  cpuPerReq: number;
+  pgCpuPerReq: number;
+}
+
+async function measured(pid: number, pgCpu: PostgresCpu, run: () => Promise<LoadResult>): Promise<Measured> {
+  const cpu0 = processCpuMs(pid);
+  const pg0 = pgCpu.snapshot();
+  const r = await run();
+  const requests = r.rps * SECONDS;
+  return {
+    ...r,
+    cpuPerReq: (processCpuMs(pid) - cpu0) / requests,
+    pgCpuPerReq: pgCpu.since(pg0) / requests,
+  };
+}
+
+const med = (xs: Measured[], k: keyof Measured) => median(xs.map((x) => x[k] as number));
 
 export default async function queryBench(ctx: BenchContext): Promise<BenchResult[]> {
   const tenant = ctx.tenants[0]!;
   const auth = { authorization: `Bearer ${tenant.api_key}` };
+  const admin = new pg.Pool({ ...ctx.pg, max: 1 });
+  const pgCpu = await PostgresCpu.of(admin);
+  await admin.end();
   const baseline = await startListening(process.execPath, ['--import', 'tsx', 'bench/baseline-server.ts'], {
     PGHOST: ctx.pg.host,
     PGPORT: String(ctx.pg.port),
@@ -29,64 +72,116 @@ export default async function queryBench(ctx: BenchContext): Promise<BenchResult
     BASELINE_POOL_SIZE: String(POOL_SIZE),
   });
   const results: BenchResult[] = [];
+  const body = JSON.stringify({ sql: SMALL_SQL });
+  const svcRun = () =>
+    load({ url: `${ctx.url}/v1/queries`, body, headers: auth, connections: 50, seconds: SECONDS });
+  const baseRun = () =>
+    load({ url: `${baseline.url}/`, body, headers: {}, connections: 50, seconds: SECONDS });
+  const svc: Measured[] = [];
+  const base: Measured[] = [];
   try {
-    const body = JSON.stringify({ sql: SMALL_SQL });
     // Warm both sides (pools, JIT, plan cache) before measuring.
     await load({ url: `${ctx.url}/v1/queries`, body, headers: auth, connections: 10, seconds: 2 });
     await load({ url: `${baseline.url}/`, body, headers: {}, connections: 10, seconds: 2 });
-    const svc = await load({
-      url: `${ctx.url}/v1/queries`,
-      body,
-      headers: auth,
-      connections: 50,
-      seconds: SECONDS,
-    });
-    const base = await load({
-      url: `${baseline.url}/`,
-      body,
-      headers: {},
-      connections: 50,
-      seconds: SECONDS,
-    });
-    if (svc.non2xx || svc.errors)
-      throw new Error(`service answered ${svc.non2xx} non-2xx and ${svc.errors} errors`);
-    results.push(
-      result('small query (LIMIT 100), 50 conns', 'throughput', 'req/s', svc.rps, base.rps, true),
-      result('small query (LIMIT 100), 50 conns', 'p50 latency', 'ms', svc.p50, base.p50, false),
-      result('small query (LIMIT 100), 50 conns', 'p99 latency', 'ms', svc.p99, base.p99, false),
-    );
+    for (let round = 0; round < ROUNDS; round++) {
+      // Alternate which side goes first, so drifting background load hits both alike.
+      const sides = [
+        async () => svc.push(await measured(ctx.servicePid, pgCpu, svcRun)),
+        async () => base.push(await measured(baseline.child.pid!, pgCpu, baseRun)),
+      ];
+      if (round % 2) sides.reverse();
+      for (const side of sides) await side();
+      const s = svc.at(-1)!;
+      if (s.non2xx || s.errors)
+        throw new Error(`service answered ${s.non2xx} non-2xx and ${s.errors} errors`);
+    }
   } finally {
     await stop(baseline.child);
   }
+  const name = `small query (LIMIT 100), 50 conns, median of ${ROUNDS}`;
+  results.push(
+    result(name, 'throughput', 'req/s', med(svc, 'rps'), med(base, 'rps'), true),
+    result(name, 'p50 latency', 'ms', med(svc, 'p50'), med(base, 'p50'), false),
+    result(name, 'p99 latency', 'ms', med(svc, 'p99'), med(base, 'p99'), false),
+    result(name, 'server CPU per request', 'ms', med(svc, 'cpuPerReq'), med(base, 'cpuPerReq'), false),
+    result(
+      name,
+      'PostgreSQL CPU per request',
+      'ms',
+      med(svc, 'pgCpuPerReq'),
+      med(base, 'pgCpuPerReq'),
+      false,
+    ),
+  );
+  const peak = med(svc, 'rps');
+  const peakP99 = med(svc, 'p99');
 
-  // (b) 10,000 rows, sequential requests.
-  const svcTimes: number[] = [];
+  // (b) Three tenants, 50 connections each, at once.
+  const fairBody = JSON.stringify({ sql: FAIR_SQL });
+  const perTenant = await Promise.all(
+    ctx.tenants.slice(0, 3).map((t) =>
+      load({
+        url: `${ctx.url}/v1/queries`,
+        body: fairBody,
+        headers: { authorization: `Bearer ${t.api_key}` },
+        connections: 50,
+        seconds: SECONDS * 2,
+      }),
+    ),
+  );
+  const rates = perTenant.map((r) => r.rps);
+  const fairName = '3 tenants × 50 conns at once (ORDER BY sale_id LIMIT 100)';
+  ctx.tenants.slice(0, 3).forEach((t, i) => {
+    results.push(result(fairName, `throughput ${t.tenant_id}`, 'req/s', rates[i]!));
+  });
+  results.push(
+    result(fairName, 'slowest / fastest tenant', '×', Math.min(...rates) / Math.max(...rates)),
+    result(
+      fairName,
+      'refused (429/503)',
+      'requests',
+      perTenant.reduce((n, r) => n + r.non2xx, 0),
+    ),
+  );
+
+  // (c) Sustained 2× overload, open loop.
+  const over = await openLoad({
+    url: `${ctx.url}/v1/queries`,
+    body,
+    headers: auth,
+    rate: Math.round(2 * peak),
+    seconds: SECONDS * 2,
+    maxSockets: 1500,
+  });
+  const overName = `2× overload (open loop, ${Math.round(2 * peak)} req/s offered)`;
+  results.push(
+    result(overName, 'goodput (baseline: peak)', 'req/s', over.ok / over.seconds, peak, true),
+    result(overName, 'p99 latency of admitted (baseline: p99 at peak)', 'ms', over.okP99, peakP99, false),
+    result(overName, 'refused with 429/503', 'requests', over.refused),
+    result(overName, 'other failures', 'requests', over.failed),
+  );
+
+  // (d) 10,000 rows, sequential requests, alternating service and direct fetch.
   const bigBody = JSON.stringify({ sql: BIG_SQL });
-  for (let i = 0; i < BIG_RUNS + 3; i++) {
-    const t0 = performance.now();
-    const res = await fetch(`${ctx.url}/v1/queries`, {
-      method: 'POST',
-      headers: { ...auth, 'content-type': 'application/json' },
-      body: bigBody,
-    });
-    const text = await res.text();
-    if (res.status !== 200) throw new Error(`10k query failed: ${text.slice(0, 300)}`);
-    if (i >= 3) svcTimes.push(performance.now() - t0);
-  }
   const pool = new pg.Pool({ ...ctx.pg, max: 2 });
+  const svcTimes: number[] = [];
   const directTimes: number[] = [];
   try {
     for (let i = 0; i < BIG_RUNS + 3; i++) {
-      const t0 = performance.now();
-      const client = await pool.connect();
-      try {
-        await client.query(`BEGIN; SET LOCAL ROLE "${tenant.db_user}"`);
-        const r = await client.query(BIG_SQL);
-        await client.query('COMMIT');
-        JSON.stringify(r.rows);
-      } finally {
-        client.release();
-      }
+      let t0 = performance.now();
+      const res = await fetch(`${ctx.url}/v1/queries`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: bigBody,
+      });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`10k query failed: ${text.slice(0, 300)}`);
+      if (i >= 3) svcTimes.push(performance.now() - t0);
+      t0 = performance.now();
+      const r = (await pool.query(
+        `BEGIN; SET LOCAL ROLE "${tenant.db_user}"; ${BIG_SQL}; COMMIT`,
+      )) as unknown as pg.QueryResult[];
+      JSON.stringify(r[2]!.rows);
       if (i >= 3) directTimes.push(performance.now() - t0);
     }
   } finally {

@@ -14,6 +14,8 @@ import { type BenchResult, printTable, saveResults, startListening, stop } from 
 export interface BenchContext {
   url: string;
   home: string;
+  /** The service process, for its CPU time. */
+  servicePid: number;
   tenants: { tenant_id: string; api_key: string; db_user: string }[];
   pg: { host: string; port: number; user: string; password: string; database: string };
 }
@@ -64,13 +66,16 @@ async function main() {
 async function runShared(names: string[]): Promise<BenchResult[]> {
   const home = process.env.SPECTRA_BENCH_HOME ?? path.join(os.tmpdir(), 'spectra-bench');
   process.stdout.write(`starting the service (home ${home}; the first run seeds 1,000,000 rows)…\n`);
+  // BENCH_CPU_PROF=<dir>: the service writes a V8 CPU profile there when it stops (docs/benchmarks.md).
+  const prof = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
   const server = await startListening(
     process.execPath,
-    ['bin/spectra.js', 'serve', '--port', '0', '--home', home, '--log-level', 'warn'],
+    [...prof, 'bin/spectra.js', 'serve', '--port', '0', '--home', home, '--log-level', 'warn'],
     // No in-process job worker: the jobs suite starts `spectra worker` processes and counts them.
-    // Policies, not overhead, are switched off: no rate limit, and one tenant may use the whole
-    // pool (20, like the baseline's) instead of its fair share of 10 concurrent statements.
-    { SPECTRA_RATE_LIMIT_PER_MINUTE: '0', SPECTRA_WORKER: 'false', SPECTRA_MAX_CONCURRENT_QUERIES: '20' },
+    // The service runs on its defaults except the rate limit, a policy rather than overhead.
+    { SPECTRA_RATE_LIMIT_PER_MINUTE: '0', SPECTRA_WORKER: 'false' },
   );
   const all: BenchResult[] = [];
   try {
@@ -80,6 +85,7 @@ async function runShared(names: string[]): Promise<BenchResult[]> {
     const ctx: BenchContext = {
       url: server.url,
       home,
+      servicePid: server.child.pid!,
       tenants: creds.tenants,
       pg: {
         host: '127.0.0.1',

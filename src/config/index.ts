@@ -7,6 +7,21 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseTenantOverrides } from '../domain/rate-limit.js';
 
+/** `{"tenant": weight}` with positive finite weights (SPECTRA_QUERY_WEIGHTS). */
+function parseQueryWeights(text: string): Record<string, number> {
+  if (!text.trim()) return {};
+  const v: unknown = JSON.parse(text);
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new Error('expected a JSON object of tenant weights');
+  const out: Record<string, number> = {};
+  for (const [tenant, w] of Object.entries(v)) {
+    if (typeof w !== 'number' || !Number.isFinite(w) || w <= 0)
+      throw new Error(`weight of ${tenant} must be a positive number`);
+    out[tenant] = w;
+  }
+  return out;
+}
+
 const bool = z.union([z.boolean(), z.string()]).transform((v, ctx) => {
   if (typeof v === 'boolean') return v;
   const s = v.trim().toLowerCase();
@@ -706,26 +721,39 @@ export const SETTINGS = {
   maxConcurrentQueries: {
     env: 'SPECTRA_MAX_CONCURRENT_QUERIES',
     schema: int(0),
-    default: 10,
-    doc: 'Synchronous queries one tenant may run at once in this process; more wait briefly, then get 429. 0 = only the global cap.',
+    default: 0,
+    doc: 'Optional hard cap on the synchronous queries one tenant may run at once in this process, even when slots are free; more wait, then get 429. 0 = none: tenants share the slots fairly (SPECTRA_QUERY_WEIGHTS) and a tenant alone may use them all.',
   },
   maxConcurrentQueriesTotal: {
     env: 'SPECTRA_MAX_CONCURRENT_QUERIES_TOTAL',
     schema: int(0),
     default: 0,
-    doc: 'Synchronous queries all tenants may run at once in this process; more wait briefly, then get 503. 0 = the warehouse pool size.',
+    doc: 'Synchronous queries all tenants may run at once in this process (the slots shared fairly between tenants); more wait in the queue. 0 = the warehouse pool size.',
+  },
+  queryWeights: {
+    env: 'SPECTRA_QUERY_WEIGHTS',
+    schema: z.string().transform((v, ctx) => {
+      try {
+        return parseQueryWeights(v);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        return z.NEVER;
+      }
+    }),
+    default: '',
+    doc: 'Per-tenant weights of the fair share of query slots, a JSON object such as `{"acme": 2, "bi": 0.5}` (default weight 1). Under contention each waiting tenant gets slots in proportion to its weight; a share left unused goes to the others.',
   },
   queryQueueSize: {
     env: 'SPECTRA_QUERY_QUEUE_SIZE',
     schema: int(0),
-    default: 100,
-    doc: 'Synchronous queries that may wait for a slot; beyond it they are refused at once.',
+    default: 1000,
+    doc: 'Synchronous queries that may wait for a slot; beyond it they are refused at once (a newcomer under its share takes the place of the newest waiter of the tenant furthest over its share).',
   },
   queryQueueWaitMs: {
     env: 'SPECTRA_QUERY_QUEUE_WAIT_MS',
     schema: int(0),
-    default: 1000,
-    doc: 'Longest wait for a query slot before 503 WAREHOUSE_UNAVAILABLE (or 429 for a tenant over its share), with Retry-After.',
+    default: 30000,
+    doc: 'Longest wait for a query slot before 503 WAREHOUSE_UNAVAILABLE (or 429 for a tenant over its share while others wait), with Retry-After.',
   },
   maxResultBytes: {
     env: 'SPECTRA_MAX_RESULT_BYTES',

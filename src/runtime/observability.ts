@@ -58,6 +58,7 @@ export function buildObservability(
     perTenant: config.maxConcurrentQueries,
     queueSize: config.queryQueueSize,
     maxWaitMs: config.queryQueueWaitMs,
+    weights: config.queryWeights,
   });
   admission.onRefused = (scope) => metrics?.overloadRejections.inc({ scope });
 

@@ -1,21 +1,29 @@
 /**
- * Overload protection for synchronous queries: at most `maxConcurrent` run at once (all tenants)
- * and at most `perTenant` for one tenant; the rest wait in one bounded queue for at most
- * `maxWaitMs`. A full queue or an expired wait answers at once — 503 WAREHOUSE_UNAVAILABLE when
- * the service is saturated, 429 RATE_LIMITED when the tenant is over its own share — instead of
- * letting latency grow without bound in the connection pool's queue.
+ * Admission for synchronous queries: work-conserving weighted fair sharing of the warehouse pool.
+ * At most `maxConcurrent` run at once; a free slot always goes to a waiting request, so a tenant
+ * alone may use every slot. When tenants contend, each free slot goes to the waiting tenant with the
+ * fewest running queries per unit of weight (oldest request first on a tie), so running counts
+ * converge to the weighted shares and a tenant over its share waits behind the others.
+ *
+ * True overload is refused, never queued without bound: the queue holds `queueSize` requests for at
+ * most `maxWaitMs` each. When it is full, a newcomer from a tenant under its share takes the place
+ * of the newest waiter of the tenant furthest over its share. A refusal is 429 RATE_LIMITED when
+ * the tenant is over its share while others wait or run, else 503 WAREHOUSE_UNAVAILABLE, both with
+ * Retry-After. `perTenant` > 0 adds an optional hard cap per tenant (off by default).
  */
 import { ApiError } from '../domain/errors.js';
 
 export interface QueryAdmissionOptions {
   /** Concurrent sync queries of all tenants (usually the warehouse pool size). */
   maxConcurrent: number;
-  /** Concurrent sync queries of one tenant; 0 = only the global cap. */
+  /** Hard cap on one tenant's concurrent sync queries, even when slots are free; 0 = none. */
   perTenant: number;
   /** Requests that may wait for a slot; beyond it, refused at once. */
   queueSize: number;
   /** Longest wait for a slot before the request is refused. */
   maxWaitMs: number;
+  /** Weight of a tenant's share under contention (default 1). */
+  weights?: Readonly<Record<string, number>> | undefined;
 }
 
 export type ReleaseSlot = () => void;
@@ -24,21 +32,36 @@ export type AdmissionRefusal = 'global' | 'tenant';
 
 interface Waiter {
   tenantId: string;
+  seq: number;
   grant: (release: ReleaseSlot) => void;
-  timer: NodeJS.Timeout;
+  refuse: (err: ApiError) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+interface TenantSlots {
+  running: number;
+  waiting: Waiter[];
+  weight: number;
 }
 
 export class QueryAdmission {
   private running = 0;
-  private readonly byTenant = new Map<string, number>();
-  private readonly queue: Waiter[] = [];
+  private queued = 0;
+  private seq = 0;
+  private readonly tenants = new Map<string, TenantSlots>();
   /** Called once per refused request (metrics). */
   onRefused: ((why: AdmissionRefusal) => void) | undefined;
 
   constructor(readonly opts: QueryAdmissionOptions) {}
 
   get stats() {
-    return { running: this.running, queued: this.queue.length };
+    return { running: this.running, queued: this.queued };
+  }
+
+  /** Running and waiting requests of one tenant. */
+  tenantStats(tenantId: string): { running: number; queued: number } {
+    const t = this.tenants.get(tenantId);
+    return { running: t?.running ?? 0, queued: t?.waiting.length ?? 0 };
   }
 
   /**
@@ -46,89 +69,168 @@ export class QueryAdmission {
    * Aborting `signal` (the client went away) gives up the place in the queue.
    */
   acquire(tenantId: string, signal?: AbortSignal): Promise<ReleaseSlot> {
-    if (this.canRun(tenantId)) return Promise.resolve(this.start(tenantId));
-    if (this.queue.length >= this.opts.queueSize) return Promise.reject(this.refusal(tenantId, 'queue full'));
+    const t = this.slotsOf(tenantId);
+    // Waiters left while a slot is free are all at their hard cap: a runnable newcomer passes them.
+    if (this.running < this.opts.maxConcurrent && !this.capped(t))
+      return Promise.resolve(this.start(tenantId, t));
+    if (this.queued >= this.opts.queueSize && !this.evictForNewcomer(t)) {
+      const err = this.refusal(tenantId, t, 'queue full');
+      this.forget(tenantId, t);
+      return Promise.reject(err);
+    }
     return new Promise<ReleaseSlot>((resolve, reject) => {
-      const leave = () => {
-        const i = this.queue.indexOf(waiter);
-        if (i >= 0) this.queue.splice(i, 1);
-        clearTimeout(waiter.timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
       const onAbort = () => {
-        leave();
+        this.leave(waiter);
         reject(new ApiError('QUERY_FAILED', 'the client went away while waiting', { reason: 'cancelled' }));
       };
       const waiter: Waiter = {
         tenantId,
+        seq: this.seq++,
         grant: (release) => {
           signal?.removeEventListener('abort', onAbort);
           resolve(release);
         },
-        timer: setTimeout(() => {
-          leave();
-          reject(this.refusal(tenantId, 'waited too long'));
-        }, this.opts.maxWaitMs),
+        refuse: (err) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+        timer: undefined,
       };
-      this.queue.push(waiter);
+      waiter.timer = setTimeout(() => {
+        const err = this.refusal(tenantId, t, 'waited too long');
+        this.leave(waiter);
+        waiter.refuse(err);
+      }, this.opts.maxWaitMs);
+      t.waiting.push(waiter);
+      this.queued++;
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
-  private canRun(tenantId: string): boolean {
-    return (
-      this.running < this.opts.maxConcurrent &&
-      (this.opts.perTenant <= 0 || (this.byTenant.get(tenantId) ?? 0) < this.opts.perTenant)
-    );
+  private slotsOf(tenantId: string): TenantSlots {
+    let t = this.tenants.get(tenantId);
+    if (!t) {
+      const w = this.opts.weights?.[tenantId];
+      t = { running: 0, waiting: [], weight: w !== undefined && w > 0 ? w : 1 };
+      this.tenants.set(tenantId, t);
+    }
+    return t;
   }
 
-  private start(tenantId: string): ReleaseSlot {
+  private forget(tenantId: string, t: TenantSlots): void {
+    if (t.running === 0 && t.waiting.length === 0) this.tenants.delete(tenantId);
+  }
+
+  private capped(t: TenantSlots): boolean {
+    return this.opts.perTenant > 0 && t.running >= this.opts.perTenant;
+  }
+
+  private start(tenantId: string, t: TenantSlots): ReleaseSlot {
     this.running++;
-    this.byTenant.set(tenantId, (this.byTenant.get(tenantId) ?? 0) + 1);
+    t.running++;
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.running--;
-      const n = (this.byTenant.get(tenantId) ?? 1) - 1;
-      if (n === 0) this.byTenant.delete(tenantId);
-      else this.byTenant.set(tenantId, n);
+      t.running--;
+      this.forget(tenantId, t);
       this.grantWaiting();
     };
   }
 
-  /** Oldest first, skipping waiters whose tenant is at its own cap. */
+  private leave(w: Waiter): void {
+    const t = this.tenants.get(w.tenantId);
+    if (!t) return;
+    const i = t.waiting.indexOf(w);
+    if (i < 0) return;
+    t.waiting.splice(i, 1);
+    this.queued--;
+    clearTimeout(w.timer);
+    this.forget(w.tenantId, t);
+  }
+
+  /** Each free slot to the waiting tenant with the fewest running per weight; oldest request on a tie. */
   private grantWaiting(): void {
-    for (let i = 0; i < this.queue.length && this.running < this.opts.maxConcurrent; ) {
-      const w = this.queue[i]!;
-      if (!this.canRun(w.tenantId)) {
-        i++;
-        continue;
+    while (this.running < this.opts.maxConcurrent && this.queued > 0) {
+      let best: TenantSlots | undefined;
+      for (const t of this.tenants.values()) {
+        if (t.waiting.length === 0 || this.capped(t)) continue;
+        if (!best) {
+          best = t;
+          continue;
+        }
+        const d = t.running * best.weight - best.running * t.weight;
+        if (d < 0 || (d === 0 && t.waiting[0]!.seq < best.waiting[0]!.seq)) best = t;
       }
-      this.queue.splice(i, 1);
+      if (!best) return;
+      const w = best.waiting.shift()!;
+      this.queued--;
       clearTimeout(w.timer);
-      w.grant(this.start(w.tenantId));
+      w.grant(this.start(w.tenantId, best));
     }
   }
 
-  private refusal(tenantId: string, why: string): ApiError {
-    const retryAfter = Math.max(1, Math.ceil(this.opts.maxWaitMs / 1000));
-    const tenantCapped = this.opts.perTenant > 0 && (this.byTenant.get(tenantId) ?? 0) >= this.opts.perTenant;
-    if (tenantCapped && this.running < this.opts.maxConcurrent) {
-      this.onRefused?.('tenant');
+  /**
+   * Full queue: a newcomer whose tenant would hold less per weight than the tenant holding most
+   * (running + waiting) takes the place of that tenant's newest waiter, who is refused with 429.
+   */
+  private evictForNewcomer(newcomer: TenantSlots): boolean {
+    const load = (t: TenantSlots) => (t.running + t.waiting.length) / t.weight;
+    const mine = (newcomer.running + newcomer.waiting.length + 1) / newcomer.weight;
+    let victim: TenantSlots | undefined;
+    for (const t of this.tenants.values()) {
+      if (t === newcomer || t.waiting.length === 0) continue;
+      if (load(t) > mine && (!victim || load(t) > load(victim))) victim = t;
+    }
+    if (!victim) return false;
+    const w = victim.waiting[victim.waiting.length - 1]!;
+    const err = this.tenantRefusal(victim);
+    this.leave(w);
+    w.refuse(err);
+    return true;
+  }
+
+  /** A tenant's fair number of slots among the tenants now running or waiting (and the one arriving). */
+  private shareOf(t: TenantSlots): number {
+    let total = 0;
+    for (const o of this.tenants.values()) total += o.weight;
+    return (this.opts.maxConcurrent * t.weight) / total;
+  }
+
+  private retryAfter(): number {
+    return Math.min(30, Math.max(1, Math.ceil(this.opts.maxWaitMs / 1000)));
+  }
+
+  private tenantRefusal(t: TenantSlots): ApiError {
+    this.onRefused?.('tenant');
+    if (this.capped(t)) {
       return new ApiError(
         'RATE_LIMITED',
         `too many concurrent queries for this tenant (at most ${this.opts.perTenant}); retry later`,
         { reason: 'concurrency', limit: this.opts.perTenant },
-        retryAfter,
+        this.retryAfter(),
       );
     }
+    const share = Math.max(1, Math.floor(this.shareOf(t)));
+    return new ApiError(
+      'RATE_LIMITED',
+      `this tenant is over its share of the warehouse (${share} concurrent queries) while others wait; retry later`,
+      { reason: 'concurrency', share },
+      this.retryAfter(),
+    );
+  }
+
+  private refusal(tenantId: string, t: TenantSlots, why: string): ApiError {
+    const others = [...this.tenants.keys()].some((id) => id !== tenantId);
+    const hardCapped = this.capped(t) && this.running < this.opts.maxConcurrent;
+    if (hardCapped || (others && t.running >= this.shareOf(t))) return this.tenantRefusal(t);
     this.onRefused?.('global');
     return new ApiError(
       'WAREHOUSE_UNAVAILABLE',
       `the warehouse is saturated (${why}); retry later`,
       { reason: 'overloaded', max_concurrent: this.opts.maxConcurrent, queue_size: this.opts.queueSize },
-      retryAfter,
+      this.retryAfter(),
     );
   }
 }

@@ -1,8 +1,8 @@
 /**
  * Issue 9 acceptance, overload: with a tiny warehouse pool busy with slow statements, further sync
  * queries get a fast 503 WAREHOUSE_UNAVAILABLE with Retry-After (not a growing queue), and the
- * service recovers when the load drops. A tenant over its own concurrency share gets 429 while
- * other tenants still run.
+ * service recovers when the load drops. A tenant at its optional hard cap (SPECTRA_MAX_CONCURRENT_QUERIES)
+ * gets 429 while other tenants still run; fair sharing without a cap is in query-fair-share.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
@@ -61,7 +61,7 @@ describe('overload protection', () => {
   });
 });
 
-describe('per-tenant concurrency share', () => {
+describe('optional per-tenant hard cap', () => {
   let spectra: TestSpectra;
   beforeAll(async () => {
     spectra = await startSpectra({

@@ -194,9 +194,15 @@ export class PostgresWarehouse implements Warehouse {
       });
       query.once('error', reject);
     });
+    // pg writes each protocol message with its own send(); corked, the three statements leave in
+    // one writev and wake the backend once (measured: fewer syscalls and less backend CPU per query).
+    const socket = (client as unknown as { connection: { stream: Duplex } }).connection.stream;
+    socket.cork();
     const began = client.query(begin);
     client.query(query);
-    const [b, q, c] = await Promise.allSettled([began, done, client.query('COMMIT')]);
+    const committed = client.query('COMMIT');
+    socket.uncork();
+    const [b, q, c] = await Promise.allSettled([began, done, committed]);
     const cut = reading.watch.stopped?.reason === 'byte_cap';
     if (!cut) {
       for (const step of [b, q, c]) if (step.status === 'rejected') throw step.reason;

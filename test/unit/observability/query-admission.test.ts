@@ -1,12 +1,28 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { ApiError } from '../../../src/domain/errors.js';
-import { QueryAdmission } from '../../../src/services/query-admission.js';
+import { QueryAdmission, type ReleaseSlot } from '../../../src/services/query-admission.js';
 
 const settle = <T>(p: Promise<T>) =>
   p.then(
     (v) => ({ ok: true as const, v }),
     (e: unknown) => ({ ok: false as const, e: e as ApiError }),
   );
+
+/** Records which tenant each queued request's slot went to, in grant order. */
+function queueFor(a: QueryAdmission, tenants: string[]) {
+  const granted: { tenant: string; release: ReleaseSlot }[] = [];
+  const refused: { tenant: string; e: ApiError }[] = [];
+  for (const tenant of tenants) {
+    a.acquire(tenant).then(
+      (release) => granted.push({ tenant, release }),
+      (e: ApiError) => refused.push({ tenant, e }),
+    );
+  }
+  return { granted, refused };
+}
+
+/** Lets the grants and refusals made synchronously reach their promise handlers. */
+const settled = () => new Promise<void>((r) => setImmediate(r));
 
 describe('query admission', () => {
   it('runs up to the global cap, queues the next ones and grants them in order on release', async () => {
@@ -50,7 +66,91 @@ describe('query admission', () => {
     }
   });
 
-  it('holds a tenant to its share with 429 while other tenants pass it in the queue', async () => {
+  it('a tenant alone uses every slot, and its extra requests wait instead of being refused', async () => {
+    const a = new QueryAdmission({ maxConcurrent: 4, perTenant: 0, queueSize: 100, maxWaitMs: 60_000 });
+    const q = queueFor(a, Array(20).fill('acme'));
+    await settled();
+    expect(a.tenantStats('acme')).toEqual({ running: 4, queued: 16 });
+    for (let done = 0; done < 20; done++) {
+      q.granted[done]!.release();
+      await settled();
+    }
+    expect(q.granted).toHaveLength(20);
+    expect(q.refused).toEqual([]);
+    expect(a.stats).toEqual({ running: 0, queued: 0 });
+  });
+
+  it('under contention each free slot goes to the tenant furthest below its weighted share', async () => {
+    const a = new QueryAdmission({
+      maxConcurrent: 4,
+      perTenant: 0,
+      queueSize: 100,
+      maxWaitMs: 60_000,
+      weights: { acme: 2 },
+    });
+    // acme fills the idle pool and queues more before the others arrive.
+    const q = queueFor(a, [
+      ...Array(10).fill('acme'),
+      ...Array(6).fill('globex'),
+      ...Array(6).fill('initech'),
+    ]);
+    await settled();
+    expect(q.granted.map((g) => g.tenant)).toEqual(['acme', 'acme', 'acme', 'acme']);
+    for (let i = 0; i < 4; i++) {
+      q.granted[i]!.release();
+      await settled();
+    }
+    // Waiting acme requests arrived first, yet the others were served before acme regained its share.
+    expect(q.granted.slice(4).map((g) => g.tenant)).toEqual(['globex', 'initech', 'acme', 'acme']);
+    const running = (t: string) => a.tenantStats(t).running;
+    expect([running('acme'), running('globex'), running('initech')]).toEqual([2, 1, 1]);
+    // At the weighted shares (2:1:1), a slot freed by a tenant goes back to that tenant.
+    const released = new Set(q.granted.slice(0, 4));
+    const slotOf = (t: string) => q.granted.find((g) => g.tenant === t && !released.has(g))!;
+    for (const t of ['globex', 'acme', 'initech', 'acme', 'globex']) {
+      const g = slotOf(t);
+      released.add(g);
+      g.release();
+      await settled();
+      expect(q.granted.at(-1)!.tenant).toBe(t);
+      expect([running('acme'), running('globex'), running('initech')]).toEqual([2, 1, 1]);
+    }
+    expect(q.refused).toEqual([]);
+  });
+
+  it('a full queue makes room for a tenant under its share by refusing the newest request of the tenant furthest over it', async () => {
+    const refusals: string[] = [];
+    const a = new QueryAdmission({ maxConcurrent: 2, perTenant: 0, queueSize: 4, maxWaitMs: 60_000 });
+    a.onRefused = (why) => refusals.push(why);
+    const acme = queueFor(a, Array(6).fill('acme'));
+    await settled();
+    expect(a.stats).toEqual({ running: 2, queued: 4 });
+    const globex = queueFor(a, ['globex']);
+    await settled();
+    expect(acme.refused).toHaveLength(1);
+    expect(acme.refused[0]!.e.code).toBe('RATE_LIMITED');
+    expect(acme.refused[0]!.e.details).toMatchObject({ reason: 'concurrency', share: 1 });
+    expect(acme.refused[0]!.e.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect(a.tenantStats('globex')).toEqual({ running: 0, queued: 1 });
+    // acme, over its share while globex waits, is refused with 429; a lone tenant would get 503.
+    const more = queueFor(a, ['acme']);
+    await settled();
+    expect(more.refused[0]!.e.code).toBe('RATE_LIMITED');
+    expect(refusals).toEqual(['tenant', 'tenant']);
+    acme.granted[0]!.release();
+    await settled();
+    expect(globex.granted).toHaveLength(1);
+  });
+
+  it('a saturated service refuses with 503 when no tenant is over its share', async () => {
+    const a = new QueryAdmission({ maxConcurrent: 1, perTenant: 0, queueSize: 1, maxWaitMs: 60_000 });
+    await a.acquire('acme');
+    void a.acquire('acme').catch(() => {});
+    const alone = await settle(a.acquire('acme'));
+    expect(alone.ok ? null : alone.e.code).toBe('WAREHOUSE_UNAVAILABLE');
+  });
+
+  it('an optional hard cap holds a tenant with 429 while other tenants pass it in the queue', async () => {
     const refusals: string[] = [];
     const a = new QueryAdmission({ maxConcurrent: 4, perTenant: 1, queueSize: 5, maxWaitMs: 50 });
     a.onRefused = (why) => refusals.push(why);
