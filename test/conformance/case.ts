@@ -25,11 +25,30 @@ export interface ConformanceCase {
    */
   embedded: { rows: ConformanceRow[] } | { error: ConformanceErrorCode };
   /**
-   * Through the Redshift Data API adapter: the statement text the Data API receives (compared
-   * with whitespace collapsed; absent = only that it is sent), or the error code when the guard
-   * refuses it before any round trip.
+   * Through the Redshift Data API adapter: the statement text the Data API receives (compared by
+   * `normalizeSent`: whitespace collapsed, the guard's own trailing `LIMIT n` dropped; absent = only
+   * that it is sent), or the error code when the guard refuses it before any round trip.
    */
   redshift: { sent?: string } | { error: ConformanceErrorCode };
   /** Where the expected answer comes from (an AWS SQL reference page), when not obvious. */
   source?: string;
+}
+
+/** For a loaded module's exports: is this value a case? (The runner collects every array of them.) */
+export function isConformanceCase(value: unknown): value is ConformanceCase {
+  if (typeof value !== 'object' || value === null) return false;
+  const c = value as Partial<ConformanceCase>;
+  return typeof c.id === 'string' && typeof c.sql === 'string' && !!c.embedded && !!c.redshift;
+}
+
+/**
+ * The text compared for `redshift.sent`: whitespace collapsed, and without the top-level
+ * `LIMIT n` the guard appends for truncation detection (its value is the cap + 1, not the tenant's).
+ */
+export function normalizeSent(sql: string): string {
+  return sql
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/;$/, '')
+    .replace(/ LIMIT \d+$/i, '');
 }
