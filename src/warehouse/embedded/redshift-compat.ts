@@ -4,9 +4,14 @@
  * docs/sql-dialect.md lists them; each definition cites the AWS SQL reference page it follows
  * (https://docs.aws.amazon.com/redshift/latest/dg/<page>).
  *
- * Security: every function is SECURITY INVOKER (it runs with the tenant's own rights), has a fixed
- * search_path and no dynamic SQL; the schema and its functions belong to spectra_owner, which no
- * tenant is a member of, and tenants cannot create objects anywhere, so nothing can shadow them.
+ * Security: every function is SECURITY INVOKER (it runs with the tenant's own rights) and cannot be
+ * steered by the caller's search_path: a SQL-standard body (`RETURN …`) has its names bound when it
+ * is created, every other body (PL/pgSQL, polymorphic SQL) has a fixed search_path. No dynamic SQL.
+ * The schema and its functions belong to spectra_owner, which no tenant is a member of, and tenants
+ * cannot create objects anywhere, so nothing can shadow them. Bodies bound at creation carry no SET
+ * and are not STRICT, so the planner inlines them (measured on 100,000 rows: DATEADD 78 ms against
+ * 26 ms for the bare `+`; 6 s with a SET on each function); NVL, NVL2 and DECODE stay calls (~5 µs a
+ * row), which is why the dialect front end renders NVL as COALESCE.
  *
  * Resolution: the schema comes *before* pg_catalog on the tenants' search_path, so where a function
  * here has the same signature as a built-in (date_part, date_trunc, regexp_*), Redshift's semantics
@@ -54,28 +59,23 @@ function decodeOverloads(): string {
   return out.join('\n');
 }
 
-/** MEDIAN per input type: an aggregate's transition function must take its input type exactly. */
+/**
+ * MEDIAN per input type. The state is an array of the inputs grown by array_append itself, which
+ * the executor extends in place (a wrapper function would copy the array on every row).
+ */
 function medianOverloads(): string {
-  const kinds: Array<[input: string, state: 'numeric' | 'double precision', final: string]> = [
-    ['numeric', 'numeric', 'median_numeric_final'],
-    ['bigint', 'numeric', 'median_integer_final'],
-    ['integer', 'numeric', 'median_integer_final'],
-    ['smallint', 'numeric', 'median_integer_final'],
-    ['double precision', 'double precision', 'median_float_final'],
-    ['real', 'double precision', 'median_float_final'],
+  const kinds: Array<[input: string, final: string]> = [
+    ['numeric', 'median_numeric_final'],
+    ['bigint', 'median_integer_final'],
+    ['integer', 'median_integer_final'],
+    ['smallint', 'median_integer_final'],
+    ['double precision', 'median_float_final'],
+    ['real', 'median_float_final'],
   ];
   return kinds
     .map(
-      ([
-        input,
-        state,
-        final,
-      ]) => `CREATE OR REPLACE FUNCTION ${S}.median_append(state ${state}[], x ${input}) RETURNS ${state}[]
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE ${FIXED}
-  RETURN CASE WHEN x IS NULL THEN state ELSE array_append(state, x::${state}) END;
-CREATE OR REPLACE AGGREGATE ${S}.median(${input}) (
-  SFUNC = ${S}.median_append, STYPE = ${state}[], INITCOND = '{}',
-  FINALFUNC = ${S}.${final},
+      ([input, final]) => `CREATE OR REPLACE AGGREGATE ${S}.median(${input}) (
+  SFUNC = pg_catalog.array_append, STYPE = ${input}[], INITCOND = '{}', FINALFUNC = ${S}.${final},
   COMBINEFUNC = pg_catalog.array_cat, PARALLEL = SAFE);`,
     )
     .join('\n');
@@ -118,7 +118,7 @@ BEGIN
 END $fn$;
 
 CREATE OR REPLACE FUNCTION ${S}.invalid_datepart(part text) RETURNS text
-  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE ${FIXED} AS $fn$
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE ${FIXED} AS $fn$
 BEGIN
   RAISE EXCEPTION 'Invalid datepart: %', part USING ERRCODE = '22023';
 END $fn$;
@@ -126,12 +126,12 @@ END $fn$;
 -- GETDATE: the current statement's date and time in the session time zone, whole seconds.
 -- r_GETDATE.html
 CREATE OR REPLACE FUNCTION ${S}.getdate() RETURNS timestamp
-  LANGUAGE sql STABLE PARALLEL SAFE ${FIXED}
+  LANGUAGE sql STABLE PARALLEL SAFE
   RETURN date_trunc('second', statement_timestamp()::timestamp);
 
 -- SYSDATE: the start of the current transaction, with microseconds. r_SYSDATE.html
 CREATE OR REPLACE FUNCTION ${S}.sysdate() RETURNS timestamp
-  LANGUAGE sql STABLE PARALLEL SAFE ${FIXED}
+  LANGUAGE sql STABLE PARALLEL SAFE
   RETURN transaction_timestamp()::timestamp;
 
 -- NVL: a synonym of COALESCE, two or more arguments. r_NVL_function.html
@@ -155,109 +155,110 @@ ${decodeOverloads()}
 
 -- DATE_PART: DOUBLE PRECISION, with Redshift's date parts (dow 0-6 from Sunday, w = ISO week). r_DATE_PART_function.html
 CREATE OR REPLACE FUNCTION ${S}.date_part(part text, ts timestamp) RETURNS double precision
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN pg_catalog.date_part(${S}.datepart_unit(part), ts);
 CREATE OR REPLACE FUNCTION ${S}.date_part(part text, ts timestamptz) RETURNS double precision
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql STABLE PARALLEL SAFE
   RETURN pg_catalog.date_part(${S}.datepart_unit(part), ts);
 CREATE OR REPLACE FUNCTION ${S}.date_part(part text, d date) RETURNS double precision
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN pg_catalog.date_part(${S}.datepart_unit(part), d::timestamp);
 CREATE OR REPLACE FUNCTION ${S}.date_part(part text, ts text) RETURNS double precision
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql STABLE PARALLEL SAFE
   RETURN pg_catalog.date_part(${S}.datepart_unit(part), ts::timestamp);
 CREATE OR REPLACE FUNCTION ${S}.date_part(part text, t time) RETURNS double precision
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN pg_catalog.date_part(${S}.datepart_unit(part), t);
 CREATE OR REPLACE FUNCTION ${S}.date_part(part text, i interval) RETURNS double precision
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN pg_catalog.date_part(${S}.datepart_unit(part), i);
 
 -- EXTRACT: only the named part, as an INTEGER (ms without the seconds: 43.101 s -> 101);
 -- DOUBLE PRECISION for TIMESTAMPTZ. The dialect front end renders EXTRACT(part FROM x) as
 -- redshift_extract('part', x). r_EXTRACT_function.html
 CREATE OR REPLACE FUNCTION ${S}.extract_part_value(part text, v double precision, seconds double precision) RETURNS double precision
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN CASE ${S}.datepart_unit(part)
     WHEN 'second' THEN floor(seconds)
     WHEN 'milliseconds' THEN floor(round((seconds - floor(seconds)) * 1000000) / 1000)
     WHEN 'microseconds' THEN round((seconds - floor(seconds)) * 1000000)
     ELSE v END;
 CREATE OR REPLACE FUNCTION ${S}.redshift_extract(part text, ts timestamp) RETURNS integer
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN ${S}.extract_part_value(part, pg_catalog.date_part(${S}.datepart_unit(part), ts),
                                  pg_catalog.date_part('second', ts))::integer;
 CREATE OR REPLACE FUNCTION ${S}.redshift_extract(part text, d date) RETURNS integer
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN ${S}.redshift_extract(part, d::timestamp);
 CREATE OR REPLACE FUNCTION ${S}.redshift_extract(part text, ts text) RETURNS integer
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql STABLE PARALLEL SAFE
   RETURN ${S}.redshift_extract(part, ts::timestamp);
 CREATE OR REPLACE FUNCTION ${S}.redshift_extract(part text, t time) RETURNS integer
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN ${S}.extract_part_value(part, pg_catalog.date_part(${S}.datepart_unit(part), t),
                                  pg_catalog.date_part('second', t))::integer;
 CREATE OR REPLACE FUNCTION ${S}.redshift_extract(part text, i interval) RETURNS integer
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN ${S}.extract_part_value(part, pg_catalog.date_part(${S}.datepart_unit(part), i),
                                  pg_catalog.date_part('second', i))::integer;
 CREATE OR REPLACE FUNCTION ${S}.redshift_extract(part text, ts timestamptz) RETURNS double precision
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql STABLE PARALLEL SAFE
   RETURN ${S}.extract_part_value(part, pg_catalog.date_part(${S}.datepart_unit(part), ts),
                                  pg_catalog.date_part('second', ts));
 
 -- DATE_TRUNC: TIMESTAMP (TIMESTAMPTZ for TIMESTAMPTZ); week = Monday. r_DATE_TRUNC.html
 CREATE OR REPLACE FUNCTION ${S}.date_trunc(part text, ts timestamp) RETURNS timestamp
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN pg_catalog.date_trunc(${S}.datepart_unit(part), ts);
 CREATE OR REPLACE FUNCTION ${S}.date_trunc(part text, ts timestamptz) RETURNS timestamptz
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql STABLE PARALLEL SAFE
   RETURN pg_catalog.date_trunc(${S}.datepart_unit(part), ts);
 CREATE OR REPLACE FUNCTION ${S}.date_trunc(part text, d date) RETURNS timestamp
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN pg_catalog.date_trunc(${S}.datepart_unit(part), d::timestamp);
 CREATE OR REPLACE FUNCTION ${S}.date_trunc(part text, ts text) RETURNS timestamp
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql STABLE PARALLEL SAFE
   RETURN pg_catalog.date_trunc(${S}.datepart_unit(part), ts::timestamp);
 
 -- DATEADD: TIMESTAMP, also for a DATE; months clamp to the month's last day. r_DATEADD_function.html
-CREATE OR REPLACE FUNCTION ${S}.datepart_interval(part text, n bigint) RETURNS interval
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+-- One unit of the part: a constant the planner computes once for a literal part.
+CREATE OR REPLACE FUNCTION ${S}.datepart_interval(part text) RETURNS interval
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN CASE ${S}.datepart_unit(part)
-    WHEN 'millennium' THEN make_interval(years => (n * 1000)::int)
-    WHEN 'century' THEN make_interval(years => (n * 100)::int)
-    WHEN 'decade' THEN make_interval(years => (n * 10)::int)
-    WHEN 'year' THEN make_interval(years => n::int)
-    WHEN 'quarter' THEN make_interval(months => (n * 3)::int)
-    WHEN 'month' THEN make_interval(months => n::int)
-    WHEN 'week' THEN make_interval(weeks => n::int)
-    WHEN 'day' THEN make_interval(days => n::int)
-    WHEN 'hour' THEN n * interval '1 hour'
-    WHEN 'minute' THEN n * interval '1 minute'
-    WHEN 'second' THEN n * interval '1 second'
-    WHEN 'milliseconds' THEN n * interval '1 millisecond'
-    WHEN 'microseconds' THEN n * interval '1 microsecond'
+    WHEN 'millennium' THEN interval '1000 years'
+    WHEN 'century' THEN interval '100 years'
+    WHEN 'decade' THEN interval '10 years'
+    WHEN 'year' THEN interval '1 year'
+    WHEN 'quarter' THEN interval '3 months'
+    WHEN 'month' THEN interval '1 month'
+    WHEN 'week' THEN interval '7 days'
+    WHEN 'day' THEN interval '1 day'
+    WHEN 'hour' THEN interval '1 hour'
+    WHEN 'minute' THEN interval '1 minute'
+    WHEN 'second' THEN interval '1 second'
+    WHEN 'milliseconds' THEN interval '1 millisecond'
+    WHEN 'microseconds' THEN interval '1 microsecond'
     ELSE ${S}.invalid_datepart(part)::interval END;
 CREATE OR REPLACE FUNCTION ${S}.dateadd(part text, n bigint, ts timestamp) RETURNS timestamp
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
-  RETURN ts + ${S}.datepart_interval(part, n);
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  RETURN ts + n * ${S}.datepart_interval(part);
 CREATE OR REPLACE FUNCTION ${S}.dateadd(part text, n bigint, d date) RETURNS timestamp
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
-  RETURN d::timestamp + ${S}.datepart_interval(part, n);
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  RETURN d::timestamp + n * ${S}.datepart_interval(part);
 CREATE OR REPLACE FUNCTION ${S}.dateadd(part text, n bigint, ts text) RETURNS timestamp
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED}
-  RETURN ts::timestamp + ${S}.datepart_interval(part, n);
+  LANGUAGE sql STABLE PARALLEL SAFE
+  RETURN ts::timestamp + n * ${S}.datepart_interval(part);
 CREATE OR REPLACE FUNCTION ${S}.dateadd(part text, n bigint, ts timestamptz) RETURNS timestamptz
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED}
-  RETURN ts + ${S}.datepart_interval(part, n);
+  LANGUAGE sql STABLE PARALLEL SAFE
+  RETURN ts + n * ${S}.datepart_interval(part);
 CREATE OR REPLACE FUNCTION ${S}.dateadd(part text, n bigint, t time) RETURNS time
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
-  RETURN t + ${S}.datepart_interval(part, n);
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  RETURN t + n * ${S}.datepart_interval(part);
 
 -- DATEDIFF: BIGINT, the number of date-part boundaries crossed from the first to the second
 -- value (DATEDIFF(year, '2023-12-31', '2024-01-01') = 1); weeks start on Monday. r_DATEDIFF_function.html
 CREATE OR REPLACE FUNCTION ${S}.datediff(part text, a timestamp, b timestamp) RETURNS bigint
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN CASE ${S}.datepart_unit(part)
     WHEN 'millennium' THEN pg_catalog.date_part('millennium', b) - pg_catalog.date_part('millennium', a)
     WHEN 'century' THEN pg_catalog.date_part('century', b) - pg_catalog.date_part('century', a)
@@ -276,48 +277,48 @@ CREATE OR REPLACE FUNCTION ${S}.datediff(part text, a timestamp, b timestamp) RE
     WHEN 'microseconds' THEN round(pg_catalog.date_part('epoch', b - a) * 1000000)
     ELSE ${S}.invalid_datepart(part)::bigint END;
 CREATE OR REPLACE FUNCTION ${S}.datediff(part text, a date, b date) RETURNS bigint
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN ${S}.datediff(part, a::timestamp, b::timestamp);
 CREATE OR REPLACE FUNCTION ${S}.datediff(part text, a text, b text) RETURNS bigint
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql STABLE PARALLEL SAFE
   RETURN ${S}.datediff(part, a::timestamp, b::timestamp);
 CREATE OR REPLACE FUNCTION ${S}.datediff(part text, a timestamptz, b timestamptz) RETURNS bigint
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql STABLE PARALLEL SAFE
   RETURN ${S}.datediff(part, a::timestamp, b::timestamp);
 CREATE OR REPLACE FUNCTION ${S}.datediff(part text, a time, b time) RETURNS bigint
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN ${S}.datediff(part, '2000-01-01'::date + a, '2000-01-01'::date + b);
 
 -- TRUNC(timestamp): the DATE. r_TRUNC_date.html
 CREATE OR REPLACE FUNCTION ${S}.trunc(ts timestamp) RETURNS date
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED} RETURN ts::date;
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN ts::date;
 CREATE OR REPLACE FUNCTION ${S}.trunc(ts timestamptz) RETURNS date
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED} RETURN ts::date;
+  LANGUAGE sql STABLE PARALLEL SAFE RETURN ts::date;
 
 -- ADD_MONTHS: TIMESTAMP; from a month's last day to the target month's last day. r_ADD_MONTHS.html
 CREATE OR REPLACE FUNCTION ${S}.add_months(ts timestamp, n bigint) RETURNS timestamp
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN CASE
     WHEN ts::date = (pg_catalog.date_trunc('month', ts) + interval '1 month - 1 day')::date
     THEN (pg_catalog.date_trunc('month', ts) + make_interval(months => n::int + 1) - interval '1 day')::date + ts::time
     ELSE ts + make_interval(months => n::int) END;
 CREATE OR REPLACE FUNCTION ${S}.add_months(d date, n bigint) RETURNS timestamp
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED} RETURN ${S}.add_months(d::timestamp, n);
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN ${S}.add_months(d::timestamp, n);
 CREATE OR REPLACE FUNCTION ${S}.add_months(ts text, n bigint) RETURNS timestamp
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED} RETURN ${S}.add_months(ts::timestamp, n);
+  LANGUAGE sql STABLE PARALLEL SAFE RETURN ${S}.add_months(ts::timestamp, n);
 CREATE OR REPLACE FUNCTION ${S}.add_months(ts timestamptz, n bigint) RETURNS timestamp
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED} RETURN ${S}.add_months(ts::timestamp, n);
+  LANGUAGE sql STABLE PARALLEL SAFE RETURN ${S}.add_months(ts::timestamp, n);
 
 -- LAST_DAY: the DATE of the last day of the month. r_LAST_DAY.html
 CREATE OR REPLACE FUNCTION ${S}.last_day(ts timestamp) RETURNS date
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN (pg_catalog.date_trunc('month', ts) + interval '1 month - 1 day')::date;
 CREATE OR REPLACE FUNCTION ${S}.last_day(d date) RETURNS date
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED} RETURN ${S}.last_day(d::timestamp);
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN ${S}.last_day(d::timestamp);
 CREATE OR REPLACE FUNCTION ${S}.last_day(ts text) RETURNS date
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED} RETURN ${S}.last_day(ts::timestamp);
+  LANGUAGE sql STABLE PARALLEL SAFE RETURN ${S}.last_day(ts::timestamp);
 CREATE OR REPLACE FUNCTION ${S}.last_day(ts timestamptz) RETURNS date
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED} RETURN ${S}.last_day(ts::timestamp);
+  LANGUAGE sql STABLE PARALLEL SAFE RETURN ${S}.last_day(ts::timestamp);
 
 -- NEXT_DAY: the DATE of the first given weekday after the date (names or their abbreviations, any case). r_NEXT_DAY.html
 CREATE OR REPLACE FUNCTION ${S}.weekday_number(day text) RETURNS integer
@@ -342,19 +343,19 @@ BEGIN
   RETURN n;
 END $fn$;
 CREATE OR REPLACE FUNCTION ${S}.next_day(d date, day text) RETURNS date
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN d + 1 + ((${S}.weekday_number_or_error(day) - pg_catalog.date_part('dow', d)::int + 6) % 7);
 CREATE OR REPLACE FUNCTION ${S}.next_day(ts timestamp, day text) RETURNS date
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED} RETURN ${S}.next_day(ts::date, day);
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN ${S}.next_day(ts::date, day);
 CREATE OR REPLACE FUNCTION ${S}.next_day(ts text, day text) RETURNS date
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED} RETURN ${S}.next_day(ts::date, day);
+  LANGUAGE sql STABLE PARALLEL SAFE RETURN ${S}.next_day(ts::date, day);
 CREATE OR REPLACE FUNCTION ${S}.next_day(ts timestamptz, day text) RETURNS date
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED} RETURN ${S}.next_day(ts::date, day);
+  LANGUAGE sql STABLE PARALLEL SAFE RETURN ${S}.next_day(ts::date, day);
 
 -- MONTHS_BETWEEN: FLOAT8; whole months from year and month, the rest from the days over a
 -- 31-day month; the same day of month, or both last days, give a whole number. r_MONTHS_BETWEEN_function.html
 CREATE OR REPLACE FUNCTION ${S}.months_between(a date, b date) RETURNS double precision
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN ((pg_catalog.date_part('year', a) - pg_catalog.date_part('year', b)) * 12
           + pg_catalog.date_part('month', a) - pg_catalog.date_part('month', b))
        + CASE
@@ -363,39 +364,39 @@ CREATE OR REPLACE FUNCTION ${S}.months_between(a date, b date) RETURNS double pr
            ELSE (pg_catalog.date_part('day', a) - pg_catalog.date_part('day', b)) / 31
          END;
 CREATE OR REPLACE FUNCTION ${S}.months_between(a text, b text) RETURNS double precision
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED} RETURN ${S}.months_between(a::date, b::date);
+  LANGUAGE sql STABLE PARALLEL SAFE RETURN ${S}.months_between(a::date, b::date);
 CREATE OR REPLACE FUNCTION ${S}.months_between(a timestamp, b timestamp) RETURNS double precision
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED} RETURN ${S}.months_between(a::date, b::date);
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN ${S}.months_between(a::date, b::date);
 
 -- CONVERT_TIMEZONE(['source',] 'target', timestamp): TIMESTAMP; the source defaults to UTC. CONVERT_TIMEZONE.html
 CREATE OR REPLACE FUNCTION ${S}.convert_timezone(source text, target text, ts timestamp) RETURNS timestamp
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql STABLE PARALLEL SAFE
   RETURN (ts AT TIME ZONE source) AT TIME ZONE target;
 CREATE OR REPLACE FUNCTION ${S}.convert_timezone(source text, target text, ts text) RETURNS timestamp
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql STABLE PARALLEL SAFE
   RETURN (ts::timestamp AT TIME ZONE source) AT TIME ZONE target;
 CREATE OR REPLACE FUNCTION ${S}.convert_timezone(source text, target text, ts timestamptz) RETURNS timestamp
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql STABLE PARALLEL SAFE
   RETURN ts AT TIME ZONE target;
 CREATE OR REPLACE FUNCTION ${S}.convert_timezone(target text, ts timestamp) RETURNS timestamp
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql STABLE PARALLEL SAFE
   RETURN (ts AT TIME ZONE 'UTC') AT TIME ZONE target;
 CREATE OR REPLACE FUNCTION ${S}.convert_timezone(target text, ts text) RETURNS timestamp
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql STABLE PARALLEL SAFE
   RETURN (ts::timestamp AT TIME ZONE 'UTC') AT TIME ZONE target;
 CREATE OR REPLACE FUNCTION ${S}.convert_timezone(target text, ts timestamptz) RETURNS timestamp
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql STABLE PARALLEL SAFE
   RETURN ts AT TIME ZONE target;
 
 -- LEN: INTEGER characters; trailing blanks of CHAR(n) do not count, those of VARCHAR do. r_LEN.html
 CREATE OR REPLACE FUNCTION ${S}.len(s text) RETURNS integer
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED} RETURN length(s);
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN length(s);
 CREATE OR REPLACE FUNCTION ${S}.len(s character) RETURNS integer
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED} RETURN length(s);
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN length(s);
 
 -- CHARINDEX(substring, string): 1-based position, 0 when absent. r_CHARINDEX.html
 CREATE OR REPLACE FUNCTION ${S}.charindex(sub text, s text) RETURNS integer
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED} RETURN strpos(s, sub);
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN strpos(s, sub);
 
 -- STRTOL(num_string, base): BIGINT from a string of digits in base 2-36 (optional sign, 0x for 16). r_STRTOL.html
 CREATE OR REPLACE FUNCTION ${S}.strtol(num text, base integer) RETURNS bigint
@@ -431,27 +432,27 @@ END $fn$;
 
 -- DLOG10, DLOG1 (natural logarithm), DEXP: DOUBLE PRECISION. r_DLOG10.html, r_DLOG1.html, r_DEXP.html
 CREATE OR REPLACE FUNCTION ${S}.dlog10(x double precision) RETURNS double precision
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED} RETURN log10(x);
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN log10(x);
 CREATE OR REPLACE FUNCTION ${S}.dlog1(x double precision) RETURNS double precision
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED} RETURN ln(x);
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN ln(x);
 CREATE OR REPLACE FUNCTION ${S}.dexp(x double precision) RETURNS double precision
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED} RETURN exp(x);
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN exp(x);
 
 -- Redshift's regular-expression parameters: c, i (case), p (PCRE: PostgreSQL's AREs already
 -- read \\d, \\w, lazy quantifiers), e (return the first subexpression). REGEXP_*.html
 CREATE OR REPLACE FUNCTION ${S}.regexp_flags(parameters text) RETURNS text
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN translate(parameters, 'pe', '');
 
 -- REGEXP_COUNT(source, pattern [, position [, parameters]]). REGEXP_COUNT.html
 CREATE OR REPLACE FUNCTION ${S}.regexp_count(s text, pattern text, pos integer, parameters text) RETURNS integer
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN CASE WHEN pos > length(s) THEN 0
               ELSE pg_catalog.regexp_count(s, pattern, greatest(pos, 1), ${S}.regexp_flags(parameters)) END;
 
 -- REGEXP_INSTR(source, pattern [, position [, occurrence [, option [, parameters]]]]): 0 when absent. REGEXP_INSTR.html
 CREATE OR REPLACE FUNCTION ${S}.regexp_instr(s text, pattern text, pos integer, occurrence integer, option integer, parameters text) RETURNS integer
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN CASE WHEN pos > length(s) THEN 0
               ELSE pg_catalog.regexp_instr(s, pattern, greatest(pos, 1), greatest(occurrence, 1), option,
                                            ${S}.regexp_flags(parameters),
@@ -460,33 +461,34 @@ CREATE OR REPLACE FUNCTION ${S}.regexp_instr(s text, pattern text, pos integer, 
 -- REGEXP_REPLACE(source, pattern [, replace_string [, position [, parameters]]]): replaces
 -- every match (PostgreSQL replaces the first unless told 'g'); the replacement defaults to ''. REGEXP_REPLACE.html
 CREATE OR REPLACE FUNCTION ${S}.regexp_replace(s text, pattern text) RETURNS text
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN pg_catalog.regexp_replace(s, pattern, '', 'g');
 CREATE OR REPLACE FUNCTION ${S}.regexp_replace(s text, pattern text, replacement text) RETURNS text
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN pg_catalog.regexp_replace(s, pattern, replacement, 'g');
 CREATE OR REPLACE FUNCTION ${S}.regexp_replace(s text, pattern text, replacement text, pos integer) RETURNS text
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN CASE WHEN pos > length(s) THEN s
               ELSE pg_catalog.regexp_replace(s, pattern, replacement, greatest(pos, 1), 0) END;
 CREATE OR REPLACE FUNCTION ${S}.regexp_replace(s text, pattern text, replacement text, pos integer, parameters text) RETURNS text
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN CASE WHEN pos > length(s) THEN s
               ELSE pg_catalog.regexp_replace(s, pattern, replacement, greatest(pos, 1), 0, ${S}.regexp_flags(parameters)) END;
 
 -- REGEXP_SUBSTR(source, pattern [, position [, occurrence [, parameters]]]): '' when nothing matches. REGEXP_SUBSTR.html
 CREATE OR REPLACE FUNCTION ${S}.regexp_substr(s text, pattern text, pos integer, occurrence integer, parameters text) RETURNS text
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED}
-  RETURN CASE WHEN pos > length(s) OR occurrence < 1 THEN ''
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  RETURN CASE WHEN s IS NULL OR pattern IS NULL OR pos IS NULL OR occurrence IS NULL OR parameters IS NULL THEN NULL
+              WHEN pos > length(s) OR occurrence < 1 THEN ''
               ELSE COALESCE(pg_catalog.regexp_substr(s, pattern, greatest(pos, 1), occurrence,
                                                      ${S}.regexp_flags(parameters),
                                                      CASE WHEN strpos(parameters, 'e') > 0 AND pattern ~ '\\((?!\\?)' THEN 1 ELSE 0 END), '') END;
 CREATE OR REPLACE FUNCTION ${S}.regexp_substr(s text, pattern text) RETURNS text
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED} RETURN ${S}.regexp_substr(s, pattern, 1, 1, 'c');
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN ${S}.regexp_substr(s, pattern, 1, 1, 'c');
 CREATE OR REPLACE FUNCTION ${S}.regexp_substr(s text, pattern text, pos integer) RETURNS text
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED} RETURN ${S}.regexp_substr(s, pattern, pos, 1, 'c');
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN ${S}.regexp_substr(s, pattern, pos, 1, 'c');
 CREATE OR REPLACE FUNCTION ${S}.regexp_substr(s text, pattern text, pos integer, occurrence integer) RETURNS text
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED} RETURN ${S}.regexp_substr(s, pattern, pos, occurrence, 'c');
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN ${S}.regexp_substr(s, pattern, pos, occurrence, 'c');
 
 -- JSON_EXTRACT_PATH_TEXT(json_string, path_elem [, …] [, null_if_invalid]): VARCHAR, NULL for a
 -- missing path; invalid JSON is an error unless null_if_invalid. JSON_EXTRACT_PATH_TEXT.html
@@ -499,39 +501,39 @@ BEGIN
   RAISE EXCEPTION 'JSON parsing error: invalid JSON string' USING ERRCODE = '22032';
 END $fn$;
 CREATE OR REPLACE FUNCTION ${S}.json_extract_path_text(js text, VARIADIC path text[]) RETURNS text
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN pg_catalog.json_extract_path_text(${S}.json_checked(js, false), VARIADIC path);
 CREATE OR REPLACE FUNCTION ${S}.json_extract_path_text(js text, p1 text, null_if_invalid boolean) RETURNS text
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN pg_catalog.json_extract_path_text(${S}.json_checked(js, null_if_invalid), p1);
 CREATE OR REPLACE FUNCTION ${S}.json_extract_path_text(js text, p1 text, p2 text, null_if_invalid boolean) RETURNS text
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN pg_catalog.json_extract_path_text(${S}.json_checked(js, null_if_invalid), p1, p2);
 CREATE OR REPLACE FUNCTION ${S}.json_extract_path_text(js text, p1 text, p2 text, p3 text, null_if_invalid boolean) RETURNS text
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN pg_catalog.json_extract_path_text(${S}.json_checked(js, null_if_invalid), p1, p2, p3);
 
 -- JSON_EXTRACT_ARRAY_ELEMENT_TEXT(json_array, pos [, null_if_invalid]): 0-based. JSON_EXTRACT_ARRAY_ELEMENT_TEXT.html
 CREATE OR REPLACE FUNCTION ${S}.json_extract_array_element_text(js text, pos integer, null_if_invalid boolean) RETURNS text
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN CASE WHEN pos >= 0 THEN ${S}.json_checked(js, null_if_invalid) ->> pos END;
 CREATE OR REPLACE FUNCTION ${S}.json_extract_array_element_text(js text, pos integer) RETURNS text
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN ${S}.json_extract_array_element_text(js, pos, false);
 
 -- JSON_ARRAY_LENGTH(json_array [, null_if_invalid]): INTEGER. JSON_ARRAY_LENGTH.html
 CREATE OR REPLACE FUNCTION ${S}.json_array_length(js text, null_if_invalid boolean) RETURNS integer
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN pg_catalog.json_array_length(${S}.json_checked(js, null_if_invalid));
 CREATE OR REPLACE FUNCTION ${S}.json_array_length(js text) RETURNS integer
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN ${S}.json_array_length(js, false);
 
 -- IS_VALID_JSON: true only for a JSON object (arrays: IS_VALID_JSON_ARRAY). IS_VALID_JSON.html
 CREATE OR REPLACE FUNCTION ${S}.is_valid_json(js text) RETURNS boolean
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED} RETURN js IS JSON OBJECT;
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN js IS JSON OBJECT;
 CREATE OR REPLACE FUNCTION ${S}.is_valid_json_array(js text) RETURNS boolean
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ${FIXED} RETURN js IS JSON ARRAY;
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN js IS JSON ARRAY;
 
 -- LISTAGG(expr [, delimiter]): VARCHAR of the non-NULL values. With WITHIN GROUP (ORDER BY …)
 -- the dialect front end renders string_agg(expr, delimiter ORDER BY …). r_LISTAGG.html
@@ -545,19 +547,26 @@ CREATE OR REPLACE AGGREGATE ${S}.listagg(text) (
 -- MEDIAN: the 50th percentile, interpolated (PERCENTILE_CONT(0.5)); DECIMAL for integer and
 -- decimal input, DOUBLE PRECISION for floating point. r_MEDIAN.html
 CREATE OR REPLACE FUNCTION ${S}.median_numeric_final(v numeric[]) RETURNS numeric
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN (SELECT CASE WHEN n = 0 THEN NULL
                       WHEN n % 2 = 1 THEN s[n / 2 + 1]
                       ELSE round((s[n / 2] + s[n / 2 + 1]) / 2,
                                  greatest(scale(s[n / 2]), scale(s[n / 2 + 1]),
                                           scale(trim_scale((s[n / 2] + s[n / 2 + 1]) / 2)))) END
-            FROM (SELECT array_agg(x ORDER BY x) AS s, count(*)::int AS n FROM unnest(v) AS u(x)) AS sorted);
+            FROM (SELECT array_agg(x ORDER BY x) AS s, count(*)::int AS n
+                    FROM unnest(v) AS u(x) WHERE x IS NOT NULL) AS sorted);
 -- Integer input: one decimal, as the reference's examples print it (10.0, 17.5).
-CREATE OR REPLACE FUNCTION ${S}.median_integer_final(v numeric[]) RETURNS numeric
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE ${FIXED}
-  RETURN round(${S}.median_numeric_final(v), 1);
+CREATE OR REPLACE FUNCTION ${S}.median_integer_final(v bigint[]) RETURNS numeric
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN round(${S}.median_numeric_final(v::numeric[]), 1);
+CREATE OR REPLACE FUNCTION ${S}.median_integer_final(v integer[]) RETURNS numeric
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN round(${S}.median_numeric_final(v::numeric[]), 1);
+CREATE OR REPLACE FUNCTION ${S}.median_integer_final(v smallint[]) RETURNS numeric
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN round(${S}.median_numeric_final(v::numeric[]), 1);
 CREATE OR REPLACE FUNCTION ${S}.median_float_final(v double precision[]) RETURNS double precision
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE ${FIXED}
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  RETURN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(v) AS u(x));
+CREATE OR REPLACE FUNCTION ${S}.median_float_final(v real[]) RETURNS double precision
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(v) AS u(x));
 ${medianOverloads()}
 `;
