@@ -45,6 +45,9 @@ const STANDARD = words(
   nth_value ratio_to_report
   // conditionals
   nvl2 decode
+  // Redshift functions of the embedded warehouse's compatibility schema (docs/sql-dialect.md):
+  // redshift_extract is what EXTRACT(part FROM x) with a Redshift date part becomes
+  strtol dlog10 dlog1 dexp redshift_extract
   // strings
   concat_ws split_part left right lpad rpad strpos charindex initcap reverse repeat translate chr
   ascii octet_length bit_length starts_with regexp_replace regexp_substr regexp_count

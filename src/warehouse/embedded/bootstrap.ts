@@ -22,6 +22,7 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { loadDemoData, planDemoData, TENANT_TABLE_KEYS, TENANT_TABLES_DDL } from './demo-data.js';
+import { installRedshiftCompat, REDSHIFT_COMPAT_SCHEMA, TENANT_SEARCH_PATH } from './redshift-compat.js';
 
 export interface WarehouseBootstrap {
   warehouseDb: string;
@@ -62,7 +63,7 @@ export const WAREHOUSE_ROLES = {
   stager: 'spectra_stager',
 } as const;
 /** Bump when the bootstrap changes, and add the step from the previous version to MIGRATIONS. */
-export const BOOTSTRAP_SCHEMA_VERSION = 3;
+export const BOOTSTRAP_SCHEMA_VERSION = 4;
 /** The schema version `bootstrapWarehouse` itself creates; MIGRATIONS take it from there. */
 const INITIAL_SCHEMA_VERSION = 1;
 
@@ -101,6 +102,19 @@ const MIGRATIONS: Array<{ to: number; apply(client: pg.ClientBase): Promise<void
     // Policies the planner can use as index conditions (see CURRENT_TENANT_SQL).
     async apply(client) {
       await upgradeLegacyTenantPolicies(client);
+    },
+  },
+  {
+    to: 4,
+    // Redshift functions (redshift-compat.ts) on the tenants' search_path. A later change to them is
+    // a new step that calls installRedshiftCompat again (and drops signatures that went away).
+    async apply(client) {
+      const { owner, tenants, authenticator } = WAREHOUSE_ROLES;
+      await installRedshiftCompat(client, { owner, tenants, authenticator, database: WAREHOUSE_DB });
+      const { rows } = await client.query<{ role_name: string }>(
+        'SELECT role_name FROM spectra_rls.tenant_roles r JOIN pg_roles p ON p.rolname = r.role_name',
+      );
+      for (const { role_name } of rows) await setTenantSearchPath(client, role_name);
     },
   },
 ];
@@ -464,12 +478,29 @@ export async function provisionTenantRole(
     await client.query(`GRANT ${ident(tenants)} TO ${ident(dbUser)}`);
     await client.query(`GRANT ${ident(dbUser)} TO ${ident(authenticator)}`);
   }
+  await setTenantSearchPath(client, dbUser);
   if (current === undefined) {
     await client.query('INSERT INTO spectra_rls.tenant_roles (role_name, tenant_id) VALUES ($1, $2)', [
       dbUser,
       tenantId,
     ]);
   }
+}
+
+/**
+ * The Redshift functions first on a tenant role's own search_path, for sessions that log in as it
+ * (under the authenticator's SET ROLE, the authenticator's search_path applies, set by the same
+ * migration). Skipped before the compatibility schema exists (migration 4 sets it for those roles).
+ */
+async function setTenantSearchPath(client: pg.ClientBase, dbUser: string): Promise<void> {
+  const { rows } = await client.query<{ db: string }>(
+    'SELECT current_database() AS db FROM pg_namespace WHERE nspname = $1',
+    [REDSHIFT_COMPAT_SCHEMA],
+  );
+  if (!rows[0]) return;
+  await client.query(
+    `ALTER ROLE ${ident(dbUser)} IN DATABASE ${ident(rows[0].db)} SET search_path = ${TENANT_SEARCH_PATH}`,
+  );
 }
 
 /** Removes a tenant role created by provisionTenantRole. Refuses roles that are not mapped to a tenant. */
