@@ -19,6 +19,8 @@
  * - Results: `ResultFormat: CSV` → GetStatementResultV2 (`Records[].CSVRecords`, chunks of
  *   `chunkRows` records, NULL as an unquoted empty field, '' as `""`); JSON → GetStatementResult
  *   (typed fields). Pages of `pageRows` rows linked by `NextToken`.
+ * - A result over the Data API's caps (`maxResultBytes`, `maxRowBytes`: 100 MB and 64 KB per row)
+ *   FAILS the ExecuteStatement statement with the troubleshooting guide's words, as AWS does.
  * - CancelStatement cancels a running statement (status ABORTED); a finished one is a
  *   ValidationException. Errors are `{"__type", "message"}` bodies with the API's status codes.
  */
@@ -55,6 +57,13 @@ export interface RedshiftDataFakeOptions {
   maxSessions?: number;
   /** Time a statement stays SUBMITTED before it runs. */
   startDelayMs?: number;
+  /**
+   * The Data API's caps on what GetStatementResult can return (data-api-troubleshooting.html): a
+   * result set over `maxResultBytes` or a row over `maxRowBytes` fails the statement. Defaults:
+   * 100 MB and 64 KB; tests lower them so a result over the cap stays small.
+   */
+  maxResultBytes?: number;
+  maxRowBytes?: number;
   /** The S3 that UNLOAD writes to and COPY reads from (redshift-data-bulk.ts); without it they fail. */
   bulk?: FakeBulkOptions;
   /**
@@ -157,6 +166,8 @@ export class RedshiftDataFake {
       secretUser: (arn) => arn.split('/').pop(),
       maxSessions: 500,
       startDelayMs: 0,
+      maxResultBytes: DATA_API_MAX_RESULT_BYTES,
+      maxRowBytes: DATA_API_MAX_ROW_BYTES,
       tempTableOwner: 'spectra_stager',
       ...options,
     };
@@ -464,7 +475,12 @@ export class RedshiftDataFake {
       await client.query('COMMIT');
       st.fields = r.fields;
       st.rows = r.rows as (string | null)[][];
-      this.settle(st, 'FINISHED');
+      const refused = st.fields.length ? this.resultRefusal(st.rows) : undefined;
+      if (refused) {
+        st.rows = [];
+        st.error = refused;
+        this.settle(st, 'FAILED');
+      } else this.settle(st, 'FINISHED');
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});
       const err = e as { code?: string; message?: string };
@@ -477,6 +493,26 @@ export class RedshiftDataFake {
       release();
       this.finishSession(session);
     }
+  }
+
+  /**
+   * The Data API caches a result for GetStatementResult only within its caps; the statement ran,
+   * but the caller gets the error the troubleshooting guide names instead of rows.
+   */
+  private resultRefusal(rows: (string | null)[][]): string | undefined {
+    let total = 0;
+    for (const row of rows) {
+      let bytes = 0;
+      for (const v of row) if (v !== null) bytes += Buffer.byteLength(v, 'utf8');
+      if (bytes > this.opts.maxRowBytes) {
+        return `Packet for query is too large: a result row of ${bytes} bytes exceeds the Data API's limit of ${this.opts.maxRowBytes} bytes per row`;
+      }
+      total += bytes;
+      if (total > this.opts.maxResultBytes) {
+        return `Database response exceeded size limit: the result set exceeds the Data API's limit of ${this.opts.maxResultBytes} bytes`;
+      }
+    }
+    return undefined;
   }
 
   /**
@@ -796,6 +832,14 @@ export class RedshiftDataFake {
 }
 
 const validation = (message: string) => new AwsError('ValidationException', message);
+
+/**
+ * https://docs.aws.amazon.com/redshift/latest/mgmt/data-api-troubleshooting.html: "The Data API
+ * size limit is 64 KB per row in the result set"; the result-set limit is 100 MB on the
+ * translated pages and in NOTES.md, 500 MB on the current English page: the fake keeps the lower.
+ */
+export const DATA_API_MAX_RESULT_BYTES = 100 * 1024 * 1024;
+export const DATA_API_MAX_ROW_BYTES = 64 * 1024;
 
 /** "The maximum query statement size is 100 KB": https://docs.aws.amazon.com/redshift/latest/mgmt/data-api.html */
 export const MAX_SQL_BYTES = 100_000;

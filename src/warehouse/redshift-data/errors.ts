@@ -133,9 +133,21 @@ export function sqlStateOf(message: string): string | undefined {
 /** `ERROR:  relation "x" does not exist` → `relation "x" does not exist`, as the PostgreSQL adapter reports it. */
 export function statementFailure(error: string | undefined, statementId: string): ApiError {
   const message = (error ?? 'the warehouse failed the statement').replace(/^ERROR:\s*/, '');
+  if (RESULT_CAP.test(message)) return resultOverDataApiCap(message, statementId);
   const sqlstate = sqlStateOf(message);
   return new ApiError('QUERY_FAILED', message, {
     ...(sqlstate ? { sqlstate } : {}),
     statement_id: statementId,
   });
+}
+
+/** The Data API's own result caps (64 KB per row, 100 MB per result set: data-api-troubleshooting.html). */
+const RESULT_CAP = /packet for query is too large|database response exceeded size limit/i;
+
+function resultOverDataApiCap(message: string, statementId: string): ApiError {
+  return new ApiError(
+    'RESULT_TOO_LARGE',
+    `${message}. Results that large come back only through UNLOAD: submit the query with "async": true (or as a bulk export) on a deployment with SPECTRA_REDSHIFT_S3_ROLE_ARN set`,
+    { reason: 'data_api_result_cap', statement_id: statementId, setting: 'SPECTRA_REDSHIFT_S3_ROLE_ARN' },
+  );
 }

@@ -10,6 +10,7 @@
  * resubmitted on a new one. Timeouts, aborts and `cancel(ref)` call
  * CancelStatement. Design notes: docs/aws.md.
  */
+import { StringDecoder } from 'node:string_decoder';
 import {
   BatchExecuteStatementCommand,
   CancelStatementCommand,
@@ -30,7 +31,6 @@ import { type DataApiParameter, toDataApiStatement } from '../../sql/data-api-pa
 import { initSqlGuard } from '../../sql/index.js';
 import type { SessionClaim, WarehouseSessionStore } from '../../state/port.js';
 import type {
-  ColumnInfo,
   CopyInOutcome,
   CopyInRequest,
   CopyOutOptions,
@@ -196,6 +196,19 @@ export class RedshiftDataWarehouse implements Warehouse {
   }
 
   async execute(ctx: ExecutionContext, statement: StatementInput, sink: RowSink): Promise<ExecutionResult> {
+    // GetStatementResult caps a result at 100 MB and a row at 64 KB: a stored result of any size is unloaded.
+    if (ctx.resultOfAnySize && this.opts.unload) {
+      return this.executeThroughUnload(this.opts.unload, ctx, statement, sink);
+    }
+    return this.executePaged(ctx, statement, sink);
+  }
+
+  private async executePaged(
+    ctx: ExecutionContext,
+    statement: StatementInput,
+    sink: RowSink,
+    onColumns?: (columns: ResultColumn[]) => void,
+  ): Promise<ExecutionResult> {
     if (ctx.signal?.aborted) throw new StatementCancelledError();
     const deadline = Date.now() + ctx.timeoutMs;
     await initSqlGuard(); // the parameter rewrite uses the guard's tokenizer (loaded once)
@@ -214,8 +227,69 @@ export class RedshiftDataWarehouse implements Warehouse {
           .catch(() => false);
       }
     }
-    const result = await this.readResult(submitted.id, description, ctx, sink);
+    const result = await this.readResult(submitted.id, description, ctx, sink, onColumns);
     return { ...result, statementRef };
+  }
+
+  /** The statement's columns with their decoders, from its ColumnMetadata under LIMIT 0 (no row is read). */
+  private async resultShape(ctx: ExecutionContext, statement: StatementInput): Promise<ResultColumn[]> {
+    let shape: ResultColumn[] = [];
+    const { onStatement: _unreported, maxRows: _all, resultOfAnySize: _paged, ...describeCtx } = ctx;
+    await this.executePaged(
+      describeCtx,
+      { sql: `SELECT * FROM (${statement.sql}) AS q LIMIT 0`, params: statement.params },
+      { columns: () => {}, rows: () => {} },
+      (c) => {
+        shape = c;
+      },
+    );
+    return shape;
+  }
+
+  /**
+   * A result of any size: UNLOAD as gzipped CSV parts to the tenant's S3 staging prefix, the parts
+   * streamed back and decoded with the same per-type rules as result pages (so rows are the same
+   * values), staging deleted afterwards. Memory: one part chunk and one batch of rows.
+   */
+  private async executeThroughUnload(
+    unload: RedshiftUnloadOptions,
+    ctx: ExecutionContext,
+    statement: StatementInput,
+    sink: RowSink,
+  ): Promise<ExecutionResult> {
+    if (ctx.signal?.aborted) throw new StatementCancelledError();
+    const deadline = Date.now() + ctx.timeoutMs;
+    const shape = await this.resultShape(ctx, statement);
+    const columns = shape.map((c) => c.info);
+    await sink.columns(columns);
+    const query = inlineParameters(unloadQuery(statement.sql, columns), statement.params);
+    const rows = new UnloadedRows(shape, sink, ctx.maxRows ?? Number.POSITIVE_INFINITY);
+    let statementRef = '';
+    const runner = this.unloadRunner(ctx, deadline, (ref) => {
+      statementRef = ref;
+    });
+    try {
+      await exportThroughUnload(unload, ctx, query, { delimiter: ',' }, rows, runner, deadline);
+      await rows.finish();
+    } catch (e) {
+      if (e !== UnloadedRows.FULL) throw e;
+    }
+    return { rowCount: rows.count, stoppedAtMaxRows: rows.full, statementRef };
+  }
+
+  /** Runs UNLOAD (or any bulk statement) sessionless as the tenant until it finishes. */
+  private unloadRunner(ctx: ExecutionContext, deadline: number, onRef: (ref: StatementRef) => void) {
+    return {
+      run: async (sql: string) => {
+        const named = ctx.label && LABEL_PATTERN.test(ctx.label) ? { StatementName: ctx.label } : {};
+        // Sessionless: a long UNLOAD would hold a reusable session for its whole run.
+        const id = await this.send({ Sql: sql, ...this.connection(ctx), ...named }, ctx);
+        const ref = REF_PREFIX + id;
+        onRef(ref);
+        ctx.onStatement?.(ref);
+        await this.waitForCompletion(id, ctx, deadline);
+      },
+    };
   }
 
   private async copyOutThroughUnload(
@@ -228,38 +302,26 @@ export class RedshiftDataWarehouse implements Warehouse {
     if (ctx.signal?.aborted) throw new StatementCancelledError();
     const deadline = Date.now() + ctx.timeoutMs;
     // The columns come first, without a row: the ColumnMetadata of the statement under LIMIT 0.
-    let columns: ColumnInfo[] = [];
-    const { onStatement: _unreported, maxRows: _all, ...describeCtx } = ctx;
-    await this.execute(
-      describeCtx,
-      { sql: `SELECT * FROM (${statement.sql}) AS q LIMIT 0`, params: statement.params },
-      {
-        columns: (c) => {
-          columns = c;
-        },
-        rows: () => {},
-      },
-    );
+    const columns = (await this.resultShape(ctx, statement)).map((c) => c.info);
     await sink.columns(columns);
     // UNLOAD takes no bind parameters: the values are inlined as Redshift literals.
     const query = inlineParameters(unloadQuery(statement.sql, columns), statement.params);
     let statementRef = '';
-    const runner = {
-      run: async (sql: string) => {
-        const named = ctx.label && LABEL_PATTERN.test(ctx.label) ? { StatementName: ctx.label } : {};
-        // Sessionless: a long UNLOAD would hold a reusable session for its whole run.
-        const id = await this.send({ Sql: sql, ...this.connection(ctx), ...named }, ctx);
-        statementRef = REF_PREFIX + id;
-        ctx.onStatement?.(statementRef);
-        await this.waitForCompletion(id, ctx, deadline);
-      },
-    };
+    const runner = this.unloadRunner(ctx, deadline, (ref) => {
+      statementRef = ref;
+    });
     const rowCount = await exportThroughUnload(unload, ctx, query, copy, sink, runner, deadline);
     return { rowCount, statementRef };
   }
 
   private async describeTableAs(ctx: ExecutionContext, object: string): Promise<TableDescription> {
-    const { onStatement: _unreported, maxRows: _all, label: _label, ...catalogCtx } = ctx;
+    const {
+      onStatement: _unreported,
+      maxRows: _all,
+      label: _label,
+      resultOfAnySize: _small,
+      ...catalogCtx
+    } = ctx;
     return describeTableOverDataApi(async (sql, params) => {
       const rows: unknown[][] = [];
       await this.execute(
@@ -558,6 +620,7 @@ export class RedshiftDataWarehouse implements Warehouse {
     description: DescribeStatementResponse,
     ctx: ExecutionContext,
     sink: RowSink,
+    onColumns?: (columns: ResultColumn[]) => void,
   ): Promise<Omit<ExecutionResult, 'statementRef'>> {
     if (description.HasResultSet === false) {
       await sink.columns([]);
@@ -580,6 +643,7 @@ export class RedshiftDataWarehouse implements Warehouse {
         metadata = page.ColumnMetadata ?? [];
         columns = resultColumns(metadata);
         reader = new CsvRecordReader(columns.length);
+        onColumns?.(columns);
         await sink.columns(columns.map((c) => c.info));
       }
       token = page.NextToken || undefined;
@@ -700,6 +764,52 @@ function decodeCsvRows(records: CsvField[][], columns: ResultColumn[]): Row[] {
     }
   }
   return records;
+}
+
+/** Decodes UNLOAD's CSV parts (comma, `"`, LF; NULL = unquoted empty field) into rows for a RowSink. */
+class UnloadedRows implements CopyOutSink {
+  /** Thrown from `data` once `max` rows were delivered: the remaining parts are not read. */
+  static readonly FULL = Symbol('max rows delivered');
+  count = 0;
+  full = false;
+  private readonly text = new StringDecoder('utf8');
+  private readonly reader: CsvRecordReader;
+
+  constructor(
+    private readonly shape: ResultColumn[],
+    private readonly sink: RowSink,
+    private readonly max: number,
+  ) {
+    this.reader = new CsvRecordReader(shape.length);
+  }
+
+  columns(): void {}
+
+  async data(chunk: Uint8Array): Promise<void> {
+    const records: CsvField[][] = [];
+    this.reader.read(this.text.write(chunk), records);
+    await this.deliver(records);
+  }
+
+  async finish(): Promise<void> {
+    const records: CsvField[][] = [];
+    this.reader.read(this.text.end(), records);
+    this.reader.finish(records);
+    await this.deliver(records);
+  }
+
+  private async deliver(records: CsvField[][]): Promise<void> {
+    if (records.length === 0) return;
+    let rows = decodeCsvRows(records, this.shape);
+    const room = this.max - this.count;
+    if (rows.length > room) {
+      this.full = true;
+      rows = rows.slice(0, room);
+    }
+    if (rows.length) await this.sink.rows(rows);
+    this.count += rows.length;
+    if (this.full) throw UnloadedRows.FULL;
+  }
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
