@@ -47,6 +47,29 @@ const CREDENTIALS = new Set([
   'InvalidClientTokenId',
 ]);
 
+/** Refused for load before anything ran (throttled, or too many active statements): safe to send again. */
+export function isRefusedForLoad(e: unknown): boolean {
+  const err = (e ?? {}) as AwsErrorLike;
+  const name = awsErrorName(e);
+  return (
+    THROTTLING.has(name) ||
+    name === 'ActiveStatementsExceededException' ||
+    err.$retryable?.throttling === true ||
+    err.$metadata?.httpStatusCode === 429
+  );
+}
+
+/** A read (DescribeStatement, GetStatementResult) that may succeed if sent again: load, 5xx, network. */
+export function isTransientRead(e: unknown): boolean {
+  if (isRefusedForLoad(e)) return true;
+  const name = awsErrorName(e);
+  if (name === 'ValidationException' || name === 'ResourceNotFoundException' || CREDENTIALS.has(name)) {
+    return false;
+  }
+  const status = (e as AwsErrorLike | null)?.$metadata?.httpStatusCode;
+  return status === undefined || status >= 500 || UNAVAILABLE.has(name);
+}
+
 /** Session errors after which a statement can be retried without the session. */
 export function isSessionRefusal(e: unknown): boolean {
   const name = awsErrorName(e);

@@ -50,7 +50,14 @@ import { StatementCancelledError } from '../statement-cancelled.js';
 import { describeTableOverDataApi } from './catalog.js';
 import { type ImportRunner, importThroughCopy, planImport } from './copy-import.js';
 import { type CsvField, CsvRecordReader } from './csv-records.js';
-import { awsErrorName, isSessionRefusal, statementFailure, translateAwsError } from './errors.js';
+import {
+  awsErrorName,
+  isRefusedForLoad,
+  isSessionRefusal,
+  isTransientRead,
+  statementFailure,
+  translateAwsError,
+} from './errors.js';
 import { InMemorySessionStore } from './sessions.js';
 import { type ResultColumn, resultColumns } from './types.js';
 import { inlineParameters } from './unload-copy-sql.js';
@@ -86,6 +93,23 @@ export interface PollingOptions {
   factor: number;
 }
 
+/**
+ * Calls refused for load (ThrottlingException, ActiveStatementsExceededException) are sent again,
+ * and reads (DescribeStatement, GetStatementResult) also after a 5xx or network error, waiting a
+ * random time in [0, min(maxMs, baseMs·2^(n−1))) before the n-th retry ("full jitter"), within
+ * the statement's deadline. On top of the SDK's own retries, which do not cover capacity refusals.
+ */
+export interface RetryOptions {
+  /** Tries per call, the first included (1 = no retry). */
+  maxAttempts: number;
+  baseMs: number;
+  maxMs: number;
+  /** Uniform in [0, 1): the jitter. */
+  random: () => number;
+  /** Waits `ms`, or less when `signal` aborts. */
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
 export interface RedshiftDataWarehouseOptions {
   target: RedshiftTarget;
   database: string;
@@ -104,6 +128,7 @@ export interface RedshiftDataWarehouseOptions {
   /** Called with each `SessionStats` event as it is counted (metrics). */
   onSessionOutcome?: (outcome: SessionOutcome) => void;
   polling?: Partial<PollingOptions>;
+  retry?: Partial<RetryOptions>;
   /** S3 staging for bulk exports through UNLOAD (`copyOut`); without it, bulk exports page through `execute`. */
   unload?: RedshiftUnloadOptions;
 }
@@ -139,6 +164,7 @@ export class RedshiftDataWarehouse implements Warehouse {
   private readonly ownsClient: boolean;
   private readonly sessions: WarehouseSessionStore;
   private readonly polling: PollingOptions;
+  private readonly retry: RetryOptions;
   private readonly maxSessionsPerUser: number;
   private resultFormat: 'CSV' | 'JSON';
   /** Sessions being opened right now per (tenant, db user): they count against the cap before they exist. */
@@ -160,6 +186,7 @@ export class RedshiftDataWarehouse implements Warehouse {
     this.ownsClient = opts.client === undefined;
     this.sessions = opts.sessions ?? new InMemorySessionStore();
     this.polling = { initialMs: 50, maxMs: 500, factor: 1.5, ...opts.polling };
+    this.retry = { maxAttempts: 6, baseMs: 100, maxMs: 3000, random: Math.random, sleep, ...opts.retry };
     this.maxSessionsPerUser = opts.maxSessionsPerUser ?? 4;
     this.resultFormat = opts.resultFormat ?? 'CSV';
     const unload = opts.unload;
@@ -351,8 +378,14 @@ export class RedshiftDataWarehouse implements Warehouse {
         let id: string;
         try {
           // Sessionless: the staging table is the batch's own, gone when it ends.
-          const out = await this.client.send(
-            new BatchExecuteStatementCommand({ Sqls: sqls, ...this.connection(ctx), ...named }),
+          const out = await this.retried(
+            () =>
+              this.client.send(
+                new BatchExecuteStatementCommand({ Sqls: sqls, ...this.connection(ctx), ...named }),
+              ),
+            isRefusedForLoad,
+            ctx.signal,
+            deadline,
           );
           id = out.Id!;
         } catch (e) {
@@ -547,7 +580,11 @@ export class RedshiftDataWarehouse implements Warehouse {
   /** ExecuteStatement; falls back to JSON results for good if the endpoint refuses `ResultFormat: CSV`. */
   private async executeRaw(input: ExecuteStatementInput, ctx: ExecutionContext) {
     try {
-      return await this.client.send(new ExecuteStatementCommand(input));
+      return await this.retried(
+        () => this.client.send(new ExecuteStatementCommand(input)),
+        isRefusedForLoad,
+        ctx.signal,
+      );
     } catch (e) {
       if (
         input.ResultFormat === 'CSV' &&
@@ -559,6 +596,26 @@ export class RedshiftDataWarehouse implements Warehouse {
       }
       if (ctx.signal?.aborted) throw new StatementCancelledError();
       throw e;
+    }
+  }
+
+  /** `call`, sent again while `retryable` says so (RetryOptions), never past `deadline` or an abort. */
+  private async retried<T>(
+    call: () => Promise<T>,
+    retryable: (e: unknown) => boolean,
+    signal: AbortSignal | undefined,
+    deadline?: number,
+  ): Promise<T> {
+    const r = this.retry;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (e) {
+        if (attempt >= r.maxAttempts || signal?.aborted || !retryable(e)) throw e;
+        const wait = r.random() * Math.min(r.maxMs, r.baseMs * 2 ** (attempt - 1));
+        if (deadline !== undefined && Date.now() + wait >= deadline) throw e;
+        await r.sleep(wait, signal);
+      }
     }
   }
 
@@ -575,8 +632,15 @@ export class RedshiftDataWarehouse implements Warehouse {
       }
       let d: DescribeStatementResponse;
       try {
-        d = await this.client.send(new DescribeStatementCommand({ Id: id }));
+        // One failed look at a healthy statement is no reason to cancel it: reads are retried first.
+        d = await this.retried(
+          () => this.client.send(new DescribeStatementCommand({ Id: id })),
+          isTransientRead,
+          ctx.signal,
+          deadline,
+        );
       } catch (e) {
+        if (ctx.signal?.aborted) continue;
         await this.cancelAndSettle(id);
         throw translateAwsError(e, 'DescribeStatement');
       }
@@ -698,13 +762,21 @@ export class RedshiftDataWarehouse implements Warehouse {
     const options = ctx.signal ? { abortSignal: ctx.signal } : {};
     try {
       if (csv) {
-        const out = await this.client.send(new GetStatementResultV2Command(input), options);
+        const out = await this.retried(
+          () => this.client.send(new GetStatementResultV2Command(input), options),
+          isTransientRead,
+          ctx.signal,
+        );
         return {
           ...pageInfo(out),
           csv: (out.Records ?? []).map((r) => r.CSVRecords ?? ''),
         };
       }
-      const out = await this.client.send(new GetStatementResultCommand(input), options);
+      const out = await this.retried(
+        () => this.client.send(new GetStatementResultCommand(input), options),
+        isTransientRead,
+        ctx.signal,
+      );
       return { ...pageInfo(out), fields: out.Records ?? [] };
     } catch (e) {
       if (ctx.signal?.aborted) throw new StatementCancelledError();
