@@ -129,6 +129,14 @@ export interface RedshiftDataWarehouseOptions {
   onSessionOutcome?: (outcome: SessionOutcome) => void;
   polling?: Partial<PollingOptions>;
   retry?: Partial<RetryOptions>;
+  /**
+   * The IAM identity this adapter calls the Data API as (AWS's `aws:userid`; on Lambda, one per
+   * function). The Data API lets only the identity that created a statement or session act on
+   * it, so sessions are kept per identity and statement refs carry it: another identity's
+   * statement is not cancelled from here (its own process does, when it sees the job cancelled).
+   * Processes that share one identity may share sessions. Default `default`.
+   */
+  identity?: string;
   /** S3 staging for bulk exports through UNLOAD (`copyOut`); without it, bulk exports page through `execute`. */
   unload?: RedshiftUnloadOptions;
 }
@@ -165,6 +173,7 @@ export class RedshiftDataWarehouse implements Warehouse {
   private readonly sessions: WarehouseSessionStore;
   private readonly polling: PollingOptions;
   private readonly retry: RetryOptions;
+  private readonly identity: string;
   private readonly maxSessionsPerUser: number;
   private resultFormat: 'CSV' | 'JSON';
   /** Sessions being opened right now per (tenant, db user): they count against the cap before they exist. */
@@ -186,6 +195,7 @@ export class RedshiftDataWarehouse implements Warehouse {
     this.ownsClient = opts.client === undefined;
     this.sessions = opts.sessions ?? new InMemorySessionStore();
     this.polling = { initialMs: 50, maxMs: 500, factor: 1.5, ...opts.polling };
+    this.identity = opts.identity ?? 'default';
     this.retry = { maxAttempts: 6, baseMs: 100, maxMs: 3000, random: Math.random, sleep, ...opts.retry };
     this.maxSessionsPerUser = opts.maxSessionsPerUser ?? 4;
     this.resultFormat = opts.resultFormat ?? 'CSV';
@@ -241,7 +251,7 @@ export class RedshiftDataWarehouse implements Warehouse {
     await initSqlGuard(); // the parameter rewrite uses the guard's tokenizer (loaded once)
     const { sql, parameters } = toDataApiStatement(statement.sql, statement.params);
     const submitted = await this.submit(ctx, sql, parameters, deadline);
-    const statementRef = REF_PREFIX + submitted.id;
+    const statementRef = this.refOf(submitted.id);
     ctx.onStatement?.(statementRef);
     let description: DescribeStatementResponse;
     try {
@@ -311,7 +321,7 @@ export class RedshiftDataWarehouse implements Warehouse {
         const named = ctx.label && LABEL_PATTERN.test(ctx.label) ? { StatementName: ctx.label } : {};
         // Sessionless: a long UNLOAD would hold a reusable session for its whole run.
         const id = await this.send({ Sql: sql, ...this.connection(ctx), ...named }, ctx);
-        const ref = REF_PREFIX + id;
+        const ref = this.refOf(id);
         onRef(ref);
         ctx.onStatement?.(ref);
         await this.waitForCompletion(id, ctx, deadline);
@@ -392,7 +402,7 @@ export class RedshiftDataWarehouse implements Warehouse {
           if (ctx.signal?.aborted) throw new StatementCancelledError();
           throw translateAwsError(e, 'BatchExecuteStatement');
         }
-        ctx.onStatement?.(REF_PREFIX + id);
+        ctx.onStatement?.(this.refOf(id));
         const d = await this.waitForCompletion(id, ctx, deadline);
         return {
           id,
@@ -428,9 +438,11 @@ export class RedshiftDataWarehouse implements Warehouse {
   }
 
   async cancel(ref: StatementRef): Promise<boolean> {
-    if (!ref.startsWith(REF_PREFIX)) return false;
+    const statement = parseRef(ref);
+    // Another identity's statement: AWS would refuse us; its owner cancels it through the job's state.
+    if (!statement || (statement.owner !== undefined && statement.owner !== this.identity)) return false;
     try {
-      const out = await this.client.send(new CancelStatementCommand({ Id: ref.slice(REF_PREFIX.length) }));
+      const out = await this.client.send(new CancelStatementCommand({ Id: statement.id }));
       return out.Status === true;
     } catch {
       return false;
@@ -494,7 +506,7 @@ export class RedshiftDataWarehouse implements Warehouse {
     const now = Date.now();
     let claim: SessionClaim;
     try {
-      claim = await this.sessions.claim(ctx.tenantId, ctx.dbUser, {
+      claim = await this.sessions.claim(ctx.tenantId, this.sessionUser(ctx), {
         now,
         aliveUntil: now + SESSION_EXPIRY_MARGIN_MS,
         holdUntil,
@@ -506,7 +518,7 @@ export class RedshiftDataWarehouse implements Warehouse {
     }
     let live = claim.live;
     const reusable = claim.session;
-    if (reusable && reusable.tenantId === ctx.tenantId && reusable.dbUser === ctx.dbUser) {
+    if (reusable && reusable.tenantId === ctx.tenantId && reusable.dbUser === this.sessionUser(ctx)) {
       try {
         // A session already knows its cluster, database and user: only the statement goes with it.
         const id = await this.send({ ...base, SessionId: reusable.sessionId }, ctx, { raw: true });
@@ -542,7 +554,7 @@ export class RedshiftDataWarehouse implements Warehouse {
         const session: WarehouseSession = {
           sessionId: out.SessionId,
           tenantId: ctx.tenantId,
-          dbUser: ctx.dbUser,
+          dbUser: this.sessionUser(ctx),
           createdAt: openedAt,
           expiresAt: openedAt + keepAlive * 1000,
         };
@@ -561,6 +573,19 @@ export class RedshiftDataWarehouse implements Warehouse {
     }
     this.count('sessionless');
     return { id: await this.send({ ...base, ...connection }, ctx), session: null };
+  }
+
+  /** `rsd:<statement id>@<identity>`: any process can tell whose statement it is. */
+  private refOf(id: string): StatementRef {
+    return `${REF_PREFIX}${id}@${encodeURIComponent(this.identity)}`;
+  }
+
+  /**
+   * The sessions store's user key: the db user qualified by our identity, so a session is only
+   * claimed by the identity that opened it (the Data API refuses anyone else).
+   */
+  private sessionUser(ctx: ExecutionContext): string {
+    return `${ctx.dbUser}@${this.identity}`;
   }
 
   private count(outcome: SessionOutcome): void {
@@ -666,7 +691,7 @@ export class RedshiftDataWarehouse implements Warehouse {
 
   /** CancelStatement, then a short wait for a final status, so the caller knows the statement is gone. */
   private async cancelAndSettle(id: string): Promise<void> {
-    if (!(await this.cancel(REF_PREFIX + id))) return;
+    if (!(await this.cancel(this.refOf(id)))) return;
     const until = Date.now() + CANCEL_SETTLE_MS;
     while (Date.now() < until) {
       try {
@@ -783,6 +808,15 @@ export class RedshiftDataWarehouse implements Warehouse {
       throw translateAwsError(e, csv ? 'GetStatementResultV2' : 'GetStatementResult');
     }
   }
+}
+
+/** `rsd:<id>[@<identity>]` → its parts; refs from before identities were recorded have no owner. */
+function parseRef(ref: StatementRef): { id: string; owner?: string } | null {
+  if (!ref.startsWith(REF_PREFIX)) return null;
+  const rest = ref.slice(REF_PREFIX.length);
+  const at = rest.indexOf('@');
+  if (at < 0) return { id: rest };
+  return { id: rest.slice(0, at), owner: decodeURIComponent(rest.slice(at + 1)) };
 }
 
 /** Leading rows of `rows` within `budget` bytes, counted like PostgreSQL's wire size of a DataRow. */
