@@ -177,7 +177,6 @@ export class SpectraFunctions extends Construct {
       redshift: config.redshift,
       dbUserPrefix: config.dbUserPrefix,
       secretNamePrefix,
-      statementOwners: [api.role, worker.role],
     });
     warehouse.grantTenantStatements(api.role);
     warehouse.grantTenantStatements(worker.role);

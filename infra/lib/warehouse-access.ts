@@ -4,7 +4,10 @@
  * - ExecuteStatement/BatchExecuteStatement take a `cluster` or `workgroup` resource (the workgroup
  *   ARN carries the workgroup *id*, not its name);
  * - Describe/Cancel/GetStatementResult/ListStatements take no resource; the only scope is the
- *   `redshift-data:statement-owner-iam-userid` condition, which we pin to our own roles.
+ *   `redshift-data:statement-owner-iam-userid` condition, pinned to the caller's own role; and
+ *   ExecuteStatement on a `SessionId` is pinned by `session-owner-iam-userid` the same way. The
+ *   adapter never uses another function's session or cancels its statement (a cancel goes through
+ *   the job's state, which the owning function acts on), so no role needs the other's.
  * - Provisioned clusters: `DbUser` needs `redshift:GetClusterCredentials` on `dbuser:<cluster>/<user>`
  *   and `dbname:<cluster>/<db>`; we allow only users with the tenant prefix.
  * - Serverless: `DbUser` is not accepted and `redshift-serverless:GetCredentials` always maps to the
@@ -21,8 +24,6 @@ export interface WarehouseAccessProps {
   dbUserPrefix: string;
   /** Name prefix of per-tenant secrets (serverless) and of the admin secret. */
   secretNamePrefix: string;
-  /** Roles whose statements may be described, read and cancelled by each other (API cancels the worker's). */
-  statementOwners: iam.Role[];
 }
 
 export class WarehouseAccess {
@@ -63,8 +64,8 @@ export class WarehouseAccess {
     });
   }
 
-  /** Run statements as tenants (api and worker). */
-  grantTenantStatements(principal: iam.IGrantable): void {
+  /** Run statements as tenants (api and worker), each role on its own statements and sessions only. */
+  grantTenantStatements(principal: iam.Role): void {
     this.grantStatements(principal);
     const r = this.props.redshift;
     if (r.kind === 'cluster') {
@@ -112,13 +113,16 @@ export class WarehouseAccess {
     }
   }
 
-  private grantStatements(principal: iam.IGrantable): void {
-    const policy = principal.grantPrincipal;
+  private grantStatements(role: iam.Role): void {
+    const policy = role.grantPrincipal;
+    // aws:userid of a Lambda function is <role id>:<function name>.
+    const own = `${role.roleId}:*`;
     policy.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'DataApiExecute',
         actions: ['redshift-data:ExecuteStatement', 'redshift-data:BatchExecuteStatement'],
         resources: [this.targetArn()],
+        conditions: { StringLikeIfExists: { 'redshift-data:session-owner-iam-userid': own } },
       }),
     );
     policy.addToPrincipalPolicy(
@@ -131,13 +135,7 @@ export class WarehouseAccess {
           'redshift-data:ListStatements',
         ],
         resources: ['*'],
-        conditions: {
-          StringLike: {
-            'redshift-data:statement-owner-iam-userid': this.props.statementOwners.map(
-              (r) => `${r.roleId}:*`,
-            ),
-          },
-        },
+        conditions: { StringLike: { 'redshift-data:statement-owner-iam-userid': own } },
       }),
     );
   }

@@ -68,6 +68,10 @@ export function buildRedshiftDataWarehouse(
     resultFormat: config.redshiftResultFormat === 'json' ? 'JSON' : 'CSV',
     sessionKeepAliveSeconds: config.redshiftSessionKeepAliveSeconds,
     maxSessionsPerUser: config.redshiftMaxSessionsPerUser,
+    // Each Lambda function has its own role: its sessions and statements are its own (docs/aws.md).
+    ...(process.env.AWS_LAMBDA_FUNCTION_NAME
+      ? { identity: `lambda:${process.env.AWS_LAMBDA_FUNCTION_NAME}` }
+      : {}),
     ...(unloadRole
       ? {
           unload: {

@@ -8,6 +8,9 @@
  *   JSON     rows through the NDJSON or JSON-array encoder: values as in the Query API.
  *   PARQUET  rows into Arrow batches and Parquet row groups (formats/parquet.ts).
  *
+ * Every path asks for a result of any size (`resultOfAnySize`): on the Data API the rows then come
+ * from UNLOAD's parts in S3, not from GetStatementResult and its 100 MB cap.
+ *
  * GZIP compresses on the way to the store; the result records size, rows, SHA-256 and columns.
  */
 import type { BulkJob, BulkResult } from '../domain/bulk-job.js';
@@ -76,7 +79,7 @@ export async function runBulkExport(job: BulkJob, ctx: BulkRunContext): Promise<
         job.contentType === 'CSV'
           ? createCsvEncoder({ delimiter: job.columnDelimiter, lineEnding: job.lineEnding })
           : createEncoder(job.jsonFormat === 'ARRAY' ? 'json-array' : 'ndjson');
-      const r = await ctx.warehouse.execute(ctx.execution, statement, {
+      const r = await ctx.warehouse.execute({ ...ctx.execution, resultOfAnySize: true }, statement, {
         columns: (cols) => {
           columns = cols;
           return out.write(encoder.begin(cols));
@@ -128,7 +131,7 @@ async function exportParquet(
   };
   try {
     const r = await ctx.warehouse.execute(
-      ctx.execution,
+      { ...ctx.execution, resultOfAnySize: true },
       { sql: job.plannedSql!, params: [] },
       {
         columns: (cols) => {

@@ -124,8 +124,9 @@ export class JobService {
 
   /**
    * QUEUED or RUNNING → CANCELLED in one conditional update (CONFLICT when already finished). A
-   * RUNNING job's statement is then cancelled in the warehouse by its reference, whichever process
-   * runs it; its worker hears of it too and deletes what it wrote.
+   * RUNNING job's statement is then cancelled in the warehouse by its reference where this process
+   * may (on the Data API only its own IAM identity's); its worker hears of it at its next heartbeat,
+   * cancels the statement if still running and deletes what it wrote.
    */
   async cancel(principal: Principal, jobId: string): Promise<QueryJob> {
     const { state, warehouse, results } = this.deps;

@@ -38,6 +38,11 @@ export interface ExecutionContext {
    * the adapter may fetch them in one round trip instead of through a cursor.
    */
   boundedByStatement?: boolean;
+  /**
+   * The caller stores the result whatever its size (async jobs, bulk exports): an adapter whose
+   * result channel is capped (the Data API's GetStatementResult) takes its bulk path instead (UNLOAD).
+   */
+  resultOfAnySize?: boolean;
   /** A label for the statement (e.g. the job id), visible in the warehouse's activity views. */
   label?: string;
   /** Called once the statement is running, with a reference `cancel` accepts. */

@@ -136,6 +136,7 @@ export class JobRun {
           timeoutMs: job.timeoutSeconds * 1000,
           signal: this.controller.signal,
           label: job.jobId,
+          resultOfAnySize: true,
           ...(cap !== undefined ? { maxRows: cap + 1 } : {}),
           onStatement: (ref) => {
             // The reference lets any process cancel the statement; a conflict means we were cancelled meanwhile.

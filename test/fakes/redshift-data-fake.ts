@@ -16,9 +16,13 @@
  *   statement at a time, is closed after `keepAlive` idle seconds, and refuses work when busy or
  *   closed (ValidationException: `Session is not available` once closed or expired, `Session with
  *   Id: … is invalid` for an id never issued). Sent with `SessionId`, connection parameters are refused.
+ * - Sessions close `keepAlive` seconds after their last statement ended, and 24 h after they
+ *   opened, judged by the fake's clock (`now`); statements and results are gone 24 h after they ended.
  * - Results: `ResultFormat: CSV` → GetStatementResultV2 (`Records[].CSVRecords`, chunks of
  *   `chunkRows` records, NULL as an unquoted empty field, '' as `""`); JSON → GetStatementResult
  *   (typed fields). Pages of `pageRows` rows linked by `NextToken`.
+ * - A result over the Data API's caps (`maxResultBytes`, `maxRowBytes`: 100 MB and 64 KB per row)
+ *   FAILS the ExecuteStatement statement with the troubleshooting guide's words, as AWS does.
  * - CancelStatement cancels a running statement (status ABORTED); a finished one is a
  *   ValidationException. Errors are `{"__type", "message"}` bodies with the API's status codes.
  */
@@ -55,6 +59,18 @@ export interface RedshiftDataFakeOptions {
   maxSessions?: number;
   /** Time a statement stays SUBMITTED before it runs. */
   startDelayMs?: number;
+  /**
+   * The service's clock (epoch ms): session keep-alive expiry and the 24-hour retention of
+   * statements and results are judged by it, so a test can move time without waiting.
+   */
+  now?: () => number;
+  /**
+   * The Data API's caps on what GetStatementResult can return (data-api-troubleshooting.html): a
+   * result set over `maxResultBytes` or a row over `maxRowBytes` fails the statement. Defaults:
+   * 100 MB and 64 KB; tests lower them so a result over the cap stays small.
+   */
+  maxResultBytes?: number;
+  maxRowBytes?: number;
   /** The S3 that UNLOAD writes to and COPY reads from (redshift-data-bulk.ts); without it they fail. */
   bulk?: FakeBulkOptions;
   /**
@@ -68,6 +84,8 @@ type Status = 'SUBMITTED' | 'PICKED' | 'STARTED' | 'FINISHED' | 'FAILED' | 'ABOR
 
 interface FakeSession {
   id: string;
+  /** The caller that opened it: only it may run statements on it. */
+  owner: string;
   dbUser: string;
   database: string;
   keepAliveSeconds: number;
@@ -76,11 +94,15 @@ interface FakeSession {
   busy: boolean;
   closed: boolean;
   statements: number;
+  /** When its last statement ended (the keep-alive counts from here). */
+  idleSince: number;
   timer?: NodeJS.Timeout;
 }
 
 interface FakeStatement {
   id: string;
+  /** The caller that submitted it: only it may describe, read or cancel it. */
+  owner: string;
   status: Status;
   error?: string;
   sql: string;
@@ -107,6 +129,8 @@ interface FakeStatement {
 export interface RecordedRequest {
   operation: string;
   input: Record<string, unknown>;
+  /** Who called: the access key id of the request's SigV4 credential. */
+  caller: string;
 }
 
 class AwsError extends Error {
@@ -122,6 +146,7 @@ class AwsError extends Error {
 const rawText = { getTypeParser: () => (value: string) => value };
 const SESSION_OPTIONS = '-c TimeZone=UTC -c IntervalStyle=iso_8601 -c DateStyle=ISO,MDY -c bytea_output=hex';
 const MAX_KEEP_ALIVE_SECONDS = 86_400;
+const RESULT_RETENTION_MS = 24 * 3_600_000;
 
 /** PostgreSQL OIDs whose typed (JSON) field is not a string. */
 const LONG_OIDS = new Set([20, 21, 23, 26]);
@@ -141,9 +166,10 @@ export class RedshiftDataFake {
   private readonly sessionsById = new Map<string, FakeSession>();
   private readonly failures: { operation: string; error: AwsError }[] = [];
   private readonly opts: Required<
-    Omit<RedshiftDataFakeOptions, 'clusterIdentifier' | 'workgroupName' | 'bulk'>
+    Omit<RedshiftDataFakeOptions, 'clusterIdentifier' | 'workgroupName' | 'bulk' | 'now'>
   > &
     Pick<RedshiftDataFakeOptions, 'clusterIdentifier' | 'workgroupName' | 'bulk'>;
+  private readonly now: () => number;
   /** Pauses a batch before a sub-statement whose SQL matches, until `wait()` settles (tests). */
   private batchGate?: { before: RegExp; wait: () => Promise<void> };
   url = '';
@@ -157,9 +183,12 @@ export class RedshiftDataFake {
       secretUser: (arn) => arn.split('/').pop(),
       maxSessions: 500,
       startDelayMs: 0,
+      maxResultBytes: DATA_API_MAX_RESULT_BYTES,
+      maxRowBytes: DATA_API_MAX_ROW_BYTES,
       tempTableOwner: 'spectra_stager',
       ...options,
     };
+    this.now = options.now ?? Date.now;
   }
 
   async start(): Promise<this> {
@@ -261,11 +290,12 @@ export class RedshiftDataFake {
       this.reply(res, 400, { __type: 'SerializationException', message: 'malformed JSON body' });
       return;
     }
-    this.requests.push({ operation, input });
+    const caller = callerOf(req);
+    this.requests.push({ operation, input, caller });
     try {
       const failure = this.failures.findIndex((f) => f.operation === operation);
       if (failure >= 0) throw this.failures.splice(failure, 1)[0]!.error;
-      const body = await this.dispatch(operation, input);
+      const body = await this.dispatch(operation, input, caller);
       if (typeof body === 'string') this.replyRaw(res, 200, body);
       else this.reply(res, 200, body);
     } catch (e) {
@@ -287,26 +317,30 @@ export class RedshiftDataFake {
     res.end(body);
   }
 
-  private dispatch(operation: string, input: Record<string, unknown>): Promise<unknown> | unknown {
+  private dispatch(
+    operation: string,
+    input: Record<string, unknown>,
+    caller: string,
+  ): Promise<unknown> | unknown {
     switch (operation) {
       case 'ExecuteStatement':
-        return this.executeStatement(input);
+        return this.executeStatement(input, caller);
       case 'BatchExecuteStatement':
-        return this.batchExecuteStatement(input);
+        return this.batchExecuteStatement(input, caller);
       case 'DescribeStatement':
-        return this.describeStatement(input);
+        return this.describeStatement(this.statement(input, caller, operation));
       case 'GetStatementResult':
-        return this.getResult(input, 'JSON');
+        return this.getResult(this.statement(input, caller, 'GetStatementResult'), input, 'JSON');
       case 'GetStatementResultV2':
-        return this.getResult(input, 'CSV');
+        return this.getResult(this.statement(input, caller, 'GetStatementResult'), input, 'CSV');
       case 'CancelStatement':
-        return this.cancelStatement(input);
+        return this.cancelStatement(this.statement(input, caller, operation));
       default:
         throw new AwsError('UnknownOperationException', `the fake does not implement ${operation}`);
     }
   }
 
-  private async executeStatement(input: Record<string, unknown>): Promise<unknown> {
+  private async executeStatement(input: Record<string, unknown>, caller: string): Promise<unknown> {
     const sql = input.Sql;
     if (typeof sql !== 'string' || sql.length === 0) throw validation('Sql is required');
     checkSqlSize(sql);
@@ -335,6 +369,8 @@ export class RedshiftDataFake {
       session = this.sessionsById.get(String(input.SessionId));
       // The real service's wording for the two cases (a reclaimed session, an id it never issued).
       if (!session) throw validation(`Session with Id: ${input.SessionId} is invalid`);
+      if (session.owner !== caller) throw notOwner(caller, 'ExecuteStatement', 'session');
+      if (!session.closed && !session.busy && this.idleExpired(session)) await this.closeSession(session.id);
       if (session.closed) throw validation('Session is not available');
       if (session.busy)
         throw validation(`Session ${session.id} is busy: a session runs one statement at a time`);
@@ -355,21 +391,24 @@ export class RedshiftDataFake {
         await client.connect();
         session = {
           id: crypto.randomUUID(),
+          owner: caller,
           dbUser,
           database,
           keepAliveSeconds: keepAlive,
-          createdAt: Date.now(),
+          createdAt: this.now(),
           client,
           busy: false,
           closed: false,
           statements: 0,
+          idleSince: this.now(),
         };
         this.sessionsById.set(session.id, session);
       }
     }
-    const now = Date.now();
+    const now = this.now();
     const st: FakeStatement = {
       id: crypto.randomUUID(),
+      owner: caller,
       status: 'SUBMITTED',
       sql,
       parameters,
@@ -450,7 +489,7 @@ export class RedshiftDataFake {
         return;
       }
       st.status = 'STARTED';
-      st.startedAt = Date.now();
+      st.startedAt = this.now();
       st.pid = (client as unknown as { processID: number }).processID;
       await client.query(`BEGIN; SET LOCAL ROLE ${pg.escapeIdentifier(st.dbUser)}`);
       // The statement's name shows in pg_stat_activity, as Redshift shows it in its query history.
@@ -464,7 +503,12 @@ export class RedshiftDataFake {
       await client.query('COMMIT');
       st.fields = r.fields;
       st.rows = r.rows as (string | null)[][];
-      this.settle(st, 'FINISHED');
+      const refused = st.fields.length ? this.resultRefusal(st.rows) : undefined;
+      if (refused) {
+        st.rows = [];
+        st.error = refused;
+        this.settle(st, 'FAILED');
+      } else this.settle(st, 'FINISHED');
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});
       const err = e as { code?: string; message?: string };
@@ -480,13 +524,33 @@ export class RedshiftDataFake {
   }
 
   /**
+   * The Data API caches a result for GetStatementResult only within its caps; the statement ran,
+   * but the caller gets the error the troubleshooting guide names instead of rows.
+   */
+  private resultRefusal(rows: (string | null)[][]): string | undefined {
+    let total = 0;
+    for (const row of rows) {
+      let bytes = 0;
+      for (const v of row) if (v !== null) bytes += Buffer.byteLength(v, 'utf8');
+      if (bytes > this.opts.maxRowBytes) {
+        return `Packet for query is too large: a result row of ${bytes} bytes exceeds the Data API's limit of ${this.opts.maxRowBytes} bytes per row`;
+      }
+      total += bytes;
+      if (total > this.opts.maxResultBytes) {
+        return `Database response exceeded size limit: the result set exceeds the Data API's limit of ${this.opts.maxResultBytes} bytes`;
+      }
+    }
+    return undefined;
+  }
+
+  /**
    * BatchExecuteStatement: the Sqls run one after another in ONE transaction as the request's user;
    * the first failure rolls all of them back (that sub-statement FAILED, every other one ABORTED).
    * Sub-statements are `<id>:<n>` for DescribeStatement and GetStatementResult. No Parameters and
    * no sessions (not modelled). A CREATE TEMP TABLE runs as `tempTableOwner` (ON COMMIT DROP: a
    * sessionless call's temp tables end with it, as on Redshift) and is granted to the user.
    */
-  private batchExecuteStatement(input: Record<string, unknown>): unknown {
+  private batchExecuteStatement(input: Record<string, unknown>, caller: string): unknown {
     const sqls = input.Sqls;
     if (
       !Array.isArray(sqls) ||
@@ -504,8 +568,9 @@ export class RedshiftDataFake {
       throw validation(`invalid ResultFormat ${resultFormat}`);
     const target: Record<string, string> = {};
     const { dbUser, database } = this.authenticate(input, target);
-    const now = Date.now();
+    const now = this.now();
     const base = {
+      owner: caller,
       status: 'SUBMITTED' as Status,
       parameters: [],
       dbUser,
@@ -544,7 +609,7 @@ export class RedshiftDataFake {
     try {
       if (st.cancelRequested) throw Object.assign(new Error('cancelled'), { code: '57014' });
       st.status = 'STARTED';
-      st.startedAt = Date.now();
+      st.startedAt = this.now();
       st.pid = (client as unknown as { processID: number }).processID;
       const user = pg.escapeIdentifier(st.dbUser);
       await client.query(`BEGIN; SET LOCAL ROLE ${user}`);
@@ -558,7 +623,7 @@ export class RedshiftDataFake {
           throw Object.assign(new Error('canceling statement due to user request'), { code: '57014' });
         current = sub;
         sub.status = 'STARTED';
-        sub.startedAt = Date.now();
+        sub.startedAt = this.now();
         const temp = /^\s*CREATE\s+TEMP(?:ORARY)?\s+TABLE\s+("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)/i.exec(
           sub.sql,
         );
@@ -619,28 +684,42 @@ export class RedshiftDataFake {
 
   private settle(st: FakeStatement, status: Status): void {
     st.status = status;
-    st.updatedAt = Date.now();
+    st.updatedAt = this.now();
+  }
+
+  /** Idle past its keep-alive, or 24 hours old: the Data API has closed it. */
+  private idleExpired(session: FakeSession): boolean {
+    const now = this.now();
+    return (
+      now >= session.idleSince + session.keepAliveSeconds * 1000 ||
+      now >= session.createdAt + MAX_KEEP_ALIVE_SECONDS * 1000
+    );
   }
 
   private finishSession(session: FakeSession | undefined): void {
     if (!session || session.closed) return;
     session.busy = false;
+    session.idleSince = this.now();
     const idleMs = Math.min(
       session.keepAliveSeconds * 1000,
-      session.createdAt + MAX_KEEP_ALIVE_SECONDS * 1000 - Date.now(),
+      session.createdAt + MAX_KEEP_ALIVE_SECONDS * 1000 - this.now(),
     );
     session.timer = setTimeout(() => void this.closeSession(session.id), Math.max(0, idleMs));
     session.timer.unref();
   }
 
-  private statement(input: Record<string, unknown>): FakeStatement {
+  private statement(input: Record<string, unknown>, caller: string, action: string): FakeStatement {
     const st = this.statements.get(String(input.Id));
-    if (!st) throw new AwsError('ResourceNotFoundException', `Query ${input.Id} does not exist.`);
+    if (st && st.owner !== caller) throw notOwner(caller, action, 'statement');
+    // The Data API keeps a statement and its result 24 h (data-api.html; NOTES.md), then forgets both.
+    const final = st && (st.status === 'FINISHED' || st.status === 'FAILED' || st.status === 'ABORTED');
+    if (!st || (final && this.now() - st.updatedAt > RESULT_RETENTION_MS)) {
+      throw new AwsError('ResourceNotFoundException', `Query ${input.Id} does not exist.`);
+    }
     return st;
   }
 
-  private describeStatement(input: Record<string, unknown>): unknown {
-    const st = this.statement(input);
+  private describeStatement(st: FakeStatement): unknown {
     const finished = st.status === 'FINISHED';
     return {
       Id: st.id,
@@ -689,8 +768,7 @@ export class RedshiftDataFake {
     };
   }
 
-  private async cancelStatement(input: Record<string, unknown>): Promise<unknown> {
-    const st = this.statement(input);
+  private async cancelStatement(st: FakeStatement): Promise<unknown> {
     if (st.status === 'FINISHED' || st.status === 'FAILED' || st.status === 'ABORTED') {
       throw validation(`Could not cancel a query that is already in ${st.status} state.`);
     }
@@ -708,8 +786,11 @@ export class RedshiftDataFake {
     }
   }
 
-  private getResult(input: Record<string, unknown>, format: 'CSV' | 'JSON'): string | unknown {
-    const st = this.statement(input);
+  private getResult(
+    st: FakeStatement,
+    input: Record<string, unknown>,
+    format: 'CSV' | 'JSON',
+  ): string | unknown {
     if (st.status !== 'FINISHED') {
       throw new AwsError(
         'ResourceNotFoundException',
@@ -796,6 +877,35 @@ export class RedshiftDataFake {
 }
 
 const validation = (message: string) => new AwsError('ValidationException', message);
+
+/**
+ * The caller's identity: the access key id in the SigV4 `Authorization` header's Credential
+ * (tests give each role its own key), or `anonymous` for an unsigned request.
+ */
+function callerOf(req: IncomingMessage): string {
+  const auth = String(req.headers.authorization ?? '');
+  return /Credential=([^/,\s]+)\//.exec(auth)?.[1] ?? 'anonymous';
+}
+
+/**
+ * Statements and sessions belong to the IAM identity that created them
+ * (redshift-data:statement-owner-iam-userid / session-owner-iam-userid in the Service
+ * Authorization Reference); another identity is refused as IAM refuses it.
+ */
+function notOwner(caller: string, action: string, what: 'statement' | 'session'): AwsError {
+  return new AwsError(
+    'AccessDeniedException',
+    `User: ${caller} is not authorized to perform: redshift-data:${action} on this ${what}: it is owned by another identity (redshift-data:${what}-owner-iam-userid)`,
+  );
+}
+
+/**
+ * https://docs.aws.amazon.com/redshift/latest/mgmt/data-api-troubleshooting.html: "The Data API
+ * size limit is 64 KB per row in the result set"; the result-set limit is 100 MB on the
+ * translated pages and in NOTES.md, 500 MB on the current English page: the fake keeps the lower.
+ */
+export const DATA_API_MAX_RESULT_BYTES = 100 * 1024 * 1024;
+export const DATA_API_MAX_ROW_BYTES = 64 * 1024;
 
 /** "The maximum query statement size is 100 KB": https://docs.aws.amazon.com/redshift/latest/mgmt/data-api.html */
 export const MAX_SQL_BYTES = 100_000;

@@ -290,9 +290,11 @@ describe('least-privilege IAM', () => {
           expect(allowed, `${owner}: ${action} on *`).toContain(action);
         }
         if (asArray(statement.Action).some((a: string) => a.startsWith('redshift-data:'))) {
-          expect(statement.Condition?.StringLike?.['redshift-data:statement-owner-iam-userid']).toHaveLength(
-            2,
-          );
+          // Each role acts on its own statements only: its own role id, never the other function's.
+          const condition = statement.Condition?.StringLike?.['redshift-data:statement-owner-iam-userid'];
+          const role: string = condition?.['Fn::Join']?.[1]?.[0]?.['Fn::GetAtt']?.[0];
+          expect(role, JSON.stringify(condition)).toBeTruthy();
+          expect(owner.startsWith(role.replace(/[0-9A-F]{8}$/, ''))).toBe(true);
         }
       }
       const xrayOwners = star.filter(({ statement }) =>

@@ -47,6 +47,29 @@ const CREDENTIALS = new Set([
   'InvalidClientTokenId',
 ]);
 
+/** Refused for load before anything ran (throttled, or too many active statements): safe to send again. */
+export function isRefusedForLoad(e: unknown): boolean {
+  const err = (e ?? {}) as AwsErrorLike;
+  const name = awsErrorName(e);
+  return (
+    THROTTLING.has(name) ||
+    name === 'ActiveStatementsExceededException' ||
+    err.$retryable?.throttling === true ||
+    err.$metadata?.httpStatusCode === 429
+  );
+}
+
+/** A read (DescribeStatement, GetStatementResult) that may succeed if sent again: load, 5xx, network. */
+export function isTransientRead(e: unknown): boolean {
+  if (isRefusedForLoad(e)) return true;
+  const name = awsErrorName(e);
+  if (name === 'ValidationException' || name === 'ResourceNotFoundException' || CREDENTIALS.has(name)) {
+    return false;
+  }
+  const status = (e as AwsErrorLike | null)?.$metadata?.httpStatusCode;
+  return status === undefined || status >= 500 || UNAVAILABLE.has(name);
+}
+
 /** Session errors after which a statement can be retried without the session. */
 export function isSessionRefusal(e: unknown): boolean {
   const name = awsErrorName(e);
@@ -133,9 +156,21 @@ export function sqlStateOf(message: string): string | undefined {
 /** `ERROR:  relation "x" does not exist` → `relation "x" does not exist`, as the PostgreSQL adapter reports it. */
 export function statementFailure(error: string | undefined, statementId: string): ApiError {
   const message = (error ?? 'the warehouse failed the statement').replace(/^ERROR:\s*/, '');
+  if (RESULT_CAP.test(message)) return resultOverDataApiCap(message, statementId);
   const sqlstate = sqlStateOf(message);
   return new ApiError('QUERY_FAILED', message, {
     ...(sqlstate ? { sqlstate } : {}),
     statement_id: statementId,
   });
+}
+
+/** The Data API's own result caps (64 KB per row, 100 MB per result set: data-api-troubleshooting.html). */
+const RESULT_CAP = /packet for query is too large|database response exceeded size limit/i;
+
+function resultOverDataApiCap(message: string, statementId: string): ApiError {
+  return new ApiError(
+    'RESULT_TOO_LARGE',
+    `${message}. Results that large come back only through UNLOAD: submit the query with "async": true (or as a bulk export) on a deployment with SPECTRA_REDSHIFT_S3_ROLE_ARN set`,
+    { reason: 'data_api_result_cap', statement_id: statementId, setting: 'SPECTRA_REDSHIFT_S3_ROLE_ARN' },
+  );
 }

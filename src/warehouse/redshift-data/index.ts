@@ -10,6 +10,7 @@
  * resubmitted on a new one. Timeouts, aborts and `cancel(ref)` call
  * CancelStatement. Design notes: docs/aws.md.
  */
+import { StringDecoder } from 'node:string_decoder';
 import {
   BatchExecuteStatementCommand,
   CancelStatementCommand,
@@ -51,7 +52,14 @@ import { StatementCancelledError } from '../statement-cancelled.js';
 import { type CatalogQuery, describeTableOverDataApi } from './catalog.js';
 import { type ImportRunner, importThroughCopy, planImport } from './copy-import.js';
 import { type CsvField, CsvRecordReader } from './csv-records.js';
-import { awsErrorName, isSessionRefusal, statementFailure, translateAwsError } from './errors.js';
+import {
+  awsErrorName,
+  isRefusedForLoad,
+  isSessionRefusal,
+  isTransientRead,
+  statementFailure,
+  translateAwsError,
+} from './errors.js';
 import { InMemorySessionStore } from './sessions.js';
 import { listTablesOverDataApi } from './table-catalog.js';
 import { type ResultColumn, resultColumns } from './types.js';
@@ -88,6 +96,23 @@ export interface PollingOptions {
   factor: number;
 }
 
+/**
+ * Calls refused for load (ThrottlingException, ActiveStatementsExceededException) are sent again,
+ * and reads (DescribeStatement, GetStatementResult) also after a 5xx or network error, waiting a
+ * random time in [0, min(maxMs, baseMs·2^(n−1))) before the n-th retry ("full jitter"), within
+ * the statement's deadline. On top of the SDK's own retries, which do not cover capacity refusals.
+ */
+export interface RetryOptions {
+  /** Tries per call, the first included (1 = no retry). */
+  maxAttempts: number;
+  baseMs: number;
+  maxMs: number;
+  /** Uniform in [0, 1): the jitter. */
+  random: () => number;
+  /** Waits `ms`, or less when `signal` aborts. */
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
 export interface RedshiftDataWarehouseOptions {
   target: RedshiftTarget;
   database: string;
@@ -106,6 +131,15 @@ export interface RedshiftDataWarehouseOptions {
   /** Called with each `SessionStats` event as it is counted (metrics). */
   onSessionOutcome?: (outcome: SessionOutcome) => void;
   polling?: Partial<PollingOptions>;
+  retry?: Partial<RetryOptions>;
+  /**
+   * The IAM identity this adapter calls the Data API as (AWS's `aws:userid`; on Lambda, one per
+   * function). The Data API lets only the identity that created a statement or session act on
+   * it, so sessions are kept per identity and statement refs carry it: another identity's
+   * statement is not cancelled from here (its own process does, when it sees the job cancelled).
+   * Processes that share one identity may share sessions. Default `default`.
+   */
+  identity?: string;
   /** S3 staging for bulk exports through UNLOAD (`copyOut`); without it, bulk exports page through `execute`. */
   unload?: RedshiftUnloadOptions;
 }
@@ -141,6 +175,8 @@ export class RedshiftDataWarehouse implements Warehouse {
   private readonly ownsClient: boolean;
   private readonly sessions: WarehouseSessionStore;
   private readonly polling: PollingOptions;
+  private readonly retry: RetryOptions;
+  private readonly identity: string;
   private readonly maxSessionsPerUser: number;
   private resultFormat: 'CSV' | 'JSON';
   /** Sessions being opened right now per (tenant, db user): they count against the cap before they exist. */
@@ -162,6 +198,8 @@ export class RedshiftDataWarehouse implements Warehouse {
     this.ownsClient = opts.client === undefined;
     this.sessions = opts.sessions ?? new InMemorySessionStore();
     this.polling = { initialMs: 50, maxMs: 500, factor: 1.5, ...opts.polling };
+    this.identity = opts.identity ?? 'default';
+    this.retry = { maxAttempts: 6, baseMs: 100, maxMs: 3000, random: Math.random, sleep, ...opts.retry };
     this.maxSessionsPerUser = opts.maxSessionsPerUser ?? 4;
     this.resultFormat = opts.resultFormat ?? 'CSV';
     const unload = opts.unload;
@@ -198,12 +236,25 @@ export class RedshiftDataWarehouse implements Warehouse {
   }
 
   async execute(ctx: ExecutionContext, statement: StatementInput, sink: RowSink): Promise<ExecutionResult> {
+    // GetStatementResult caps a result at 100 MB and a row at 64 KB: a stored result of any size is unloaded.
+    if (ctx.resultOfAnySize && this.opts.unload) {
+      return this.executeThroughUnload(this.opts.unload, ctx, statement, sink);
+    }
+    return this.executePaged(ctx, statement, sink);
+  }
+
+  private async executePaged(
+    ctx: ExecutionContext,
+    statement: StatementInput,
+    sink: RowSink,
+    onColumns?: (columns: ResultColumn[]) => void,
+  ): Promise<ExecutionResult> {
     if (ctx.signal?.aborted) throw new StatementCancelledError();
     const deadline = Date.now() + ctx.timeoutMs;
     await initSqlGuard(); // the parameter rewrite uses the guard's tokenizer (loaded once)
     const { sql, parameters } = toDataApiStatement(statement.sql, statement.params);
     const submitted = await this.submit(ctx, sql, parameters, deadline);
-    const statementRef = REF_PREFIX + submitted.id;
+    const statementRef = this.refOf(submitted.id);
     ctx.onStatement?.(statementRef);
     let description: DescribeStatementResponse;
     try {
@@ -216,8 +267,69 @@ export class RedshiftDataWarehouse implements Warehouse {
           .catch(() => false);
       }
     }
-    const result = await this.readResult(submitted.id, description, ctx, sink);
+    const result = await this.readResult(submitted.id, description, ctx, sink, onColumns);
     return { ...result, statementRef };
+  }
+
+  /** The statement's columns with their decoders, from its ColumnMetadata under LIMIT 0 (no row is read). */
+  private async resultShape(ctx: ExecutionContext, statement: StatementInput): Promise<ResultColumn[]> {
+    let shape: ResultColumn[] = [];
+    const { onStatement: _unreported, maxRows: _all, resultOfAnySize: _paged, ...describeCtx } = ctx;
+    await this.executePaged(
+      describeCtx,
+      { sql: `SELECT * FROM (${statement.sql}) AS q LIMIT 0`, params: statement.params },
+      { columns: () => {}, rows: () => {} },
+      (c) => {
+        shape = c;
+      },
+    );
+    return shape;
+  }
+
+  /**
+   * A result of any size: UNLOAD as gzipped CSV parts to the tenant's S3 staging prefix, the parts
+   * streamed back and decoded with the same per-type rules as result pages (so rows are the same
+   * values), staging deleted afterwards. Memory: one part chunk and one batch of rows.
+   */
+  private async executeThroughUnload(
+    unload: RedshiftUnloadOptions,
+    ctx: ExecutionContext,
+    statement: StatementInput,
+    sink: RowSink,
+  ): Promise<ExecutionResult> {
+    if (ctx.signal?.aborted) throw new StatementCancelledError();
+    const deadline = Date.now() + ctx.timeoutMs;
+    const shape = await this.resultShape(ctx, statement);
+    const columns = shape.map((c) => c.info);
+    await sink.columns(columns);
+    const query = inlineParameters(unloadQuery(statement.sql, columns), statement.params);
+    const rows = new UnloadedRows(shape, sink, ctx.maxRows ?? Number.POSITIVE_INFINITY);
+    let statementRef = '';
+    const runner = this.unloadRunner(ctx, deadline, (ref) => {
+      statementRef = ref;
+    });
+    try {
+      await exportThroughUnload(unload, ctx, query, { delimiter: ',' }, rows, runner, deadline);
+      await rows.finish();
+    } catch (e) {
+      if (e !== UnloadedRows.FULL) throw e;
+    }
+    return { rowCount: rows.count, stoppedAtMaxRows: rows.full, statementRef };
+  }
+
+  /** Runs UNLOAD (or any bulk statement) sessionless as the tenant until it finishes. */
+  private unloadRunner(ctx: ExecutionContext, deadline: number, onRef: (ref: StatementRef) => void) {
+    return {
+      run: async (sql: string) => {
+        const named = ctx.label && LABEL_PATTERN.test(ctx.label) ? { StatementName: ctx.label } : {};
+        // Sessionless: a long UNLOAD would hold a reusable session for its whole run.
+        const id = await this.send({ Sql: sql, ...this.connection(ctx), ...named }, ctx);
+        const ref = this.refOf(id);
+        onRef(ref);
+        ctx.onStatement?.(ref);
+        await this.waitForCompletion(id, ctx, deadline);
+      },
+    };
   }
 
   private async copyOutThroughUnload(
@@ -230,32 +342,14 @@ export class RedshiftDataWarehouse implements Warehouse {
     if (ctx.signal?.aborted) throw new StatementCancelledError();
     const deadline = Date.now() + ctx.timeoutMs;
     // The columns come first, without a row: the ColumnMetadata of the statement under LIMIT 0.
-    let columns: ColumnInfo[] = [];
-    const { onStatement: _unreported, maxRows: _all, ...describeCtx } = ctx;
-    await this.execute(
-      describeCtx,
-      { sql: `SELECT * FROM (${statement.sql}) AS q LIMIT 0`, params: statement.params },
-      {
-        columns: (c) => {
-          columns = c;
-        },
-        rows: () => {},
-      },
-    );
+    const columns = (await this.resultShape(ctx, statement)).map((c) => c.info);
     await sink.columns(columns);
     // UNLOAD takes no bind parameters: the values are inlined as Redshift literals.
     const query = inlineParameters(unloadQuery(statement.sql, columns), statement.params);
     let statementRef = '';
-    const runner = {
-      run: async (sql: string) => {
-        const named = ctx.label && LABEL_PATTERN.test(ctx.label) ? { StatementName: ctx.label } : {};
-        // Sessionless: a long UNLOAD would hold a reusable session for its whole run.
-        const id = await this.send({ Sql: sql, ...this.connection(ctx), ...named }, ctx);
-        statementRef = REF_PREFIX + id;
-        ctx.onStatement?.(statementRef);
-        await this.waitForCompletion(id, ctx, deadline);
-      },
-    };
+    const runner = this.unloadRunner(ctx, deadline, (ref) => {
+      statementRef = ref;
+    });
     const rowCount = await exportThroughUnload(unload, ctx, query, copy, sink, runner, deadline);
     return { rowCount, statementRef };
   }
@@ -271,7 +365,13 @@ export class RedshiftDataWarehouse implements Warehouse {
 
   /** Catalog statements run as the tenant like any other, their rows collected. */
   private catalogQuery(ctx: ExecutionContext): CatalogQuery {
-    const { onStatement: _unreported, maxRows: _all, label: _label, ...catalogCtx } = ctx;
+    const {
+      onStatement: _unreported,
+      maxRows: _all,
+      label: _label,
+      resultOfAnySize: _small,
+      ...catalogCtx
+    } = ctx;
     return async (sql, params) => {
       const rows: unknown[][] = [];
       await this.execute(
@@ -301,15 +401,21 @@ export class RedshiftDataWarehouse implements Warehouse {
         let id: string;
         try {
           // Sessionless: the staging table is the batch's own, gone when it ends.
-          const out = await this.client.send(
-            new BatchExecuteStatementCommand({ Sqls: sqls, ...this.connection(ctx), ...named }),
+          const out = await this.retried(
+            () =>
+              this.client.send(
+                new BatchExecuteStatementCommand({ Sqls: sqls, ...this.connection(ctx), ...named }),
+              ),
+            isRefusedForLoad,
+            ctx.signal,
+            deadline,
           );
           id = out.Id!;
         } catch (e) {
           if (ctx.signal?.aborted) throw new StatementCancelledError();
           throw translateAwsError(e, 'BatchExecuteStatement');
         }
-        ctx.onStatement?.(REF_PREFIX + id);
+        ctx.onStatement?.(this.refOf(id));
         const d = await this.waitForCompletion(id, ctx, deadline);
         return {
           id,
@@ -345,9 +451,11 @@ export class RedshiftDataWarehouse implements Warehouse {
   }
 
   async cancel(ref: StatementRef): Promise<boolean> {
-    if (!ref.startsWith(REF_PREFIX)) return false;
+    const statement = parseRef(ref);
+    // Another identity's statement: AWS would refuse us; its owner cancels it through the job's state.
+    if (!statement || (statement.owner !== undefined && statement.owner !== this.identity)) return false;
     try {
-      const out = await this.client.send(new CancelStatementCommand({ Id: ref.slice(REF_PREFIX.length) }));
+      const out = await this.client.send(new CancelStatementCommand({ Id: statement.id }));
       return out.Status === true;
     } catch {
       return false;
@@ -411,7 +519,7 @@ export class RedshiftDataWarehouse implements Warehouse {
     const now = Date.now();
     let claim: SessionClaim;
     try {
-      claim = await this.sessions.claim(ctx.tenantId, ctx.dbUser, {
+      claim = await this.sessions.claim(ctx.tenantId, this.sessionUser(ctx), {
         now,
         aliveUntil: now + SESSION_EXPIRY_MARGIN_MS,
         holdUntil,
@@ -423,7 +531,7 @@ export class RedshiftDataWarehouse implements Warehouse {
     }
     let live = claim.live;
     const reusable = claim.session;
-    if (reusable && reusable.tenantId === ctx.tenantId && reusable.dbUser === ctx.dbUser) {
+    if (reusable && reusable.tenantId === ctx.tenantId && reusable.dbUser === this.sessionUser(ctx)) {
       try {
         // A session already knows its cluster, database and user: only the statement goes with it.
         const id = await this.send({ ...base, SessionId: reusable.sessionId }, ctx, { raw: true });
@@ -459,7 +567,7 @@ export class RedshiftDataWarehouse implements Warehouse {
         const session: WarehouseSession = {
           sessionId: out.SessionId,
           tenantId: ctx.tenantId,
-          dbUser: ctx.dbUser,
+          dbUser: this.sessionUser(ctx),
           createdAt: openedAt,
           expiresAt: openedAt + keepAlive * 1000,
         };
@@ -480,6 +588,19 @@ export class RedshiftDataWarehouse implements Warehouse {
     return { id: await this.send({ ...base, ...connection }, ctx), session: null };
   }
 
+  /** `rsd:<statement id>@<identity>`: any process can tell whose statement it is. */
+  private refOf(id: string): StatementRef {
+    return `${REF_PREFIX}${id}@${encodeURIComponent(this.identity)}`;
+  }
+
+  /**
+   * The sessions store's user key: the db user qualified by our identity, so a session is only
+   * claimed by the identity that opened it (the Data API refuses anyone else).
+   */
+  private sessionUser(ctx: ExecutionContext): string {
+    return `${ctx.dbUser}@${this.identity}`;
+  }
+
   private count(outcome: SessionOutcome): void {
     this.stats[outcome]++;
     this.opts.onSessionOutcome?.(outcome);
@@ -497,7 +618,11 @@ export class RedshiftDataWarehouse implements Warehouse {
   /** ExecuteStatement; falls back to JSON results for good if the endpoint refuses `ResultFormat: CSV`. */
   private async executeRaw(input: ExecuteStatementInput, ctx: ExecutionContext) {
     try {
-      return await this.client.send(new ExecuteStatementCommand(input));
+      return await this.retried(
+        () => this.client.send(new ExecuteStatementCommand(input)),
+        isRefusedForLoad,
+        ctx.signal,
+      );
     } catch (e) {
       if (
         input.ResultFormat === 'CSV' &&
@@ -509,6 +634,26 @@ export class RedshiftDataWarehouse implements Warehouse {
       }
       if (ctx.signal?.aborted) throw new StatementCancelledError();
       throw e;
+    }
+  }
+
+  /** `call`, sent again while `retryable` says so (RetryOptions), never past `deadline` or an abort. */
+  private async retried<T>(
+    call: () => Promise<T>,
+    retryable: (e: unknown) => boolean,
+    signal: AbortSignal | undefined,
+    deadline?: number,
+  ): Promise<T> {
+    const r = this.retry;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (e) {
+        if (attempt >= r.maxAttempts || signal?.aborted || !retryable(e)) throw e;
+        const wait = r.random() * Math.min(r.maxMs, r.baseMs * 2 ** (attempt - 1));
+        if (deadline !== undefined && Date.now() + wait >= deadline) throw e;
+        await r.sleep(wait, signal);
+      }
     }
   }
 
@@ -525,8 +670,15 @@ export class RedshiftDataWarehouse implements Warehouse {
       }
       let d: DescribeStatementResponse;
       try {
-        d = await this.client.send(new DescribeStatementCommand({ Id: id }));
+        // One failed look at a healthy statement is no reason to cancel it: reads are retried first.
+        d = await this.retried(
+          () => this.client.send(new DescribeStatementCommand({ Id: id })),
+          isTransientRead,
+          ctx.signal,
+          deadline,
+        );
       } catch (e) {
+        if (ctx.signal?.aborted) continue;
         await this.cancelAndSettle(id);
         throw translateAwsError(e, 'DescribeStatement');
       }
@@ -552,7 +704,7 @@ export class RedshiftDataWarehouse implements Warehouse {
 
   /** CancelStatement, then a short wait for a final status, so the caller knows the statement is gone. */
   private async cancelAndSettle(id: string): Promise<void> {
-    if (!(await this.cancel(REF_PREFIX + id))) return;
+    if (!(await this.cancel(this.refOf(id)))) return;
     const until = Date.now() + CANCEL_SETTLE_MS;
     while (Date.now() < until) {
       try {
@@ -570,6 +722,7 @@ export class RedshiftDataWarehouse implements Warehouse {
     description: DescribeStatementResponse,
     ctx: ExecutionContext,
     sink: RowSink,
+    onColumns?: (columns: ResultColumn[]) => void,
   ): Promise<Omit<ExecutionResult, 'statementRef'>> {
     if (description.HasResultSet === false) {
       await sink.columns([]);
@@ -592,6 +745,7 @@ export class RedshiftDataWarehouse implements Warehouse {
         metadata = page.ColumnMetadata ?? [];
         columns = resultColumns(metadata);
         reader = new CsvRecordReader(columns.length);
+        onColumns?.(columns);
         await sink.columns(columns.map((c) => c.info));
       }
       token = page.NextToken || undefined;
@@ -646,19 +800,36 @@ export class RedshiftDataWarehouse implements Warehouse {
     const options = ctx.signal ? { abortSignal: ctx.signal } : {};
     try {
       if (csv) {
-        const out = await this.client.send(new GetStatementResultV2Command(input), options);
+        const out = await this.retried(
+          () => this.client.send(new GetStatementResultV2Command(input), options),
+          isTransientRead,
+          ctx.signal,
+        );
         return {
           ...pageInfo(out),
           csv: (out.Records ?? []).map((r) => r.CSVRecords ?? ''),
         };
       }
-      const out = await this.client.send(new GetStatementResultCommand(input), options);
+      const out = await this.retried(
+        () => this.client.send(new GetStatementResultCommand(input), options),
+        isTransientRead,
+        ctx.signal,
+      );
       return { ...pageInfo(out), fields: out.Records ?? [] };
     } catch (e) {
       if (ctx.signal?.aborted) throw new StatementCancelledError();
       throw translateAwsError(e, csv ? 'GetStatementResultV2' : 'GetStatementResult');
     }
   }
+}
+
+/** `rsd:<id>[@<identity>]` → its parts; refs from before identities were recorded have no owner. */
+function parseRef(ref: StatementRef): { id: string; owner?: string } | null {
+  if (!ref.startsWith(REF_PREFIX)) return null;
+  const rest = ref.slice(REF_PREFIX.length);
+  const at = rest.indexOf('@');
+  if (at < 0) return { id: rest };
+  return { id: rest.slice(0, at), owner: decodeURIComponent(rest.slice(at + 1)) };
 }
 
 /** Leading rows of `rows` within `budget` bytes, counted like PostgreSQL's wire size of a DataRow. */
@@ -712,6 +883,52 @@ function decodeCsvRows(records: CsvField[][], columns: ResultColumn[]): Row[] {
     }
   }
   return records;
+}
+
+/** Decodes UNLOAD's CSV parts (comma, `"`, LF; NULL = unquoted empty field) into rows for a RowSink. */
+class UnloadedRows implements CopyOutSink {
+  /** Thrown from `data` once `max` rows were delivered: the remaining parts are not read. */
+  static readonly FULL = Symbol('max rows delivered');
+  count = 0;
+  full = false;
+  private readonly text = new StringDecoder('utf8');
+  private readonly reader: CsvRecordReader;
+
+  constructor(
+    private readonly shape: ResultColumn[],
+    private readonly sink: RowSink,
+    private readonly max: number,
+  ) {
+    this.reader = new CsvRecordReader(shape.length);
+  }
+
+  columns(): void {}
+
+  async data(chunk: Uint8Array): Promise<void> {
+    const records: CsvField[][] = [];
+    this.reader.read(this.text.write(chunk), records);
+    await this.deliver(records);
+  }
+
+  async finish(): Promise<void> {
+    const records: CsvField[][] = [];
+    this.reader.read(this.text.end(), records);
+    this.reader.finish(records);
+    await this.deliver(records);
+  }
+
+  private async deliver(records: CsvField[][]): Promise<void> {
+    if (records.length === 0) return;
+    let rows = decodeCsvRows(records, this.shape);
+    const room = this.max - this.count;
+    if (rows.length > room) {
+      this.full = true;
+      rows = rows.slice(0, room);
+    }
+    if (rows.length) await this.sink.rows(rows);
+    this.count += rows.length;
+    if (this.full) throw UnloadedRows.FULL;
+  }
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {

@@ -106,7 +106,8 @@ describe('session reuse', () => {
   });
 
   it('throttling on a reused session fails that query but keeps the session for the next one', async () => {
-    const w = dataApiWarehouse(fake);
+    // One try per call: what is left when the adapter's retries (redshift-data-failures.test.ts) run out.
+    const w = dataApiWarehouse(fake, { retry: { maxAttempts: 1 } });
     try {
       await run(w, ctxOf(1), whoAmI);
       const session = fake.statementsRun().at(-1)!.sessionId;
@@ -347,7 +348,7 @@ describe('failures', () => {
     ['DescribeStatement', 'InternalServerException', 'WAREHOUSE_UNAVAILABLE', 503, 5],
     ['GetStatementResultV2', 'ThrottlingException', 'RATE_LIMITED', 429, 2],
   ])('%s answering %s → %s (%i, Retry-After %is)', async (operation, type, code, status, retry) => {
-    const w = dataApiWarehouse(fake, { sessionKeepAliveSeconds: 0 });
+    const w = dataApiWarehouse(fake, { sessionKeepAliveSeconds: 0, retry: { maxAttempts: 1 } });
     try {
       fake.failNext(operation, type, 'injected', 1, type === 'InternalServerException' ? 500 : 400);
       const e = await failure(w);

@@ -148,7 +148,7 @@ describe('copyOut through UNLOAD', () => {
     expect(lines.map((l) => Number(l.split(',')[0]))).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
     expect(out.rowCount).toBe(1000);
     expect(await stagedKeys('initech')).toEqual([]);
-    const unload = fake.statementsRun().find((s) => `rsd:${s.id}` === out.statementRef)!;
+    const unload = fake.statementsRun().find((s) => out.statementRef.startsWith(`rsd:${s.id}@`))!;
     expect(unload.sql).toMatch(/^UNLOAD \('SELECT g, repeat\(''x'', 50\)/);
     expect(unload.sql).toContain('GZIP MAXFILESIZE 5 MB MANIFEST VERBOSE PARALLEL OFF');
     expect(unload.dbUser).toBe('tenant_initech');

@@ -28,7 +28,7 @@ warehouseContract(
       // The Data API reports a failed statement's message only; the adapter derives the SQLSTATE
       // of common failures (division by zero: 22012) from its wording (errors.ts).
       isRunning: async (ref) => {
-        const id = ref.replace(/^rsd:/, '');
+        const id = ref.replace(/^rsd:/, '').split('@')[0]!;
         return RUNNING.has(fake.statementsRun().find((s) => s.id === id)?.status ?? '');
       },
       unreachable: async () =>
