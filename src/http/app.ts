@@ -41,6 +41,7 @@ import {
   registerBulkRoutes,
   registerBulkUploadRoute,
 } from './routes/bulk.js';
+import { registerConsoleRoutes } from './routes/console.js';
 import { type DownloadDeps, registerDownloadRoutes } from './routes/downloads.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerMetricsRoute } from './routes/metrics.js';
@@ -198,6 +199,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       authenticate: authenticate(deps.authenticate),
     });
   }
+  registerConsoleRoutes(app);
   documentRateLimitHeaders(app);
 
   app.notFound((c) => {
