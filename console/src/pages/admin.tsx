@@ -230,7 +230,7 @@ function Tenants({ onSecret, confirm }: { onSecret: (s: Secret) => void; confirm
       <form class="row" onSubmit={create} aria-label="Create a tenant">
         <label>
           Tenant id{' '}
-          <input value={newId} required pattern="[a-z][a-z0-9_]{0,62}" onInput={(e) => setNewId((e.target as HTMLInputElement).value)} />
+          <input value={newId} required pattern="[a-z][a-z0-9-]{0,62}" title="lower-case letters, digits and hyphens, starting with a letter" onInput={(e) => setNewId((e.target as HTMLInputElement).value)} />
         </label>
         <label>
           Name <input value={newName} onInput={(e) => setNewName((e.target as HTMLInputElement).value)} />

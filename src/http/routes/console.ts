@@ -1,8 +1,8 @@
 /**
  * `/console`: the web console (console/, built by scripts/build-console.mjs into dist/console). Static
  * files only; the page talks to the public /v1 API like any other client. index.html is revalidated on
- * every load, the content-hashed bundles are immutable, and a strict CSP allows scripts from this
- * origin only (no inline script, no CDN, no external fonts). Not in /openapi.json: it is not API.
+ * every load, the content-hashed bundles are immutable, and the CSP allows scripts from this origin
+ * only (no inline script, no CDN, no external fonts). Not in /openapi.json: it is not API.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -24,7 +24,8 @@ const HASHED = /-[A-Z0-9]{8}\.(?:js|css)$/;
 export const CONSOLE_CSP = [
   "default-src 'none'",
   "script-src 'self'",
-  "style-src 'self'",
+  // CodeMirror and uPlot set element styles at run time; scripts stay strictly same-origin.
+  "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data: blob:",
   "font-src 'self'",
   "connect-src 'self'",
