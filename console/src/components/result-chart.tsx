@@ -65,7 +65,13 @@ export function ResultChart({ plan, kind, rows }: { plan: ChartPlan; kind: Chart
           splits: () => xs,
           values: (_u, splits) => splits.map((i) => labels[i] ?? ''),
         },
-        { stroke: ink, grid: { stroke: grid }, ticks: { stroke: grid }, size: 70 },
+        {
+          stroke: ink,
+          grid: { stroke: grid },
+          ticks: { stroke: grid },
+          // Wide enough for the longest tick label (uPlot's default clips "3,000,000").
+          size: (_u, values) => 16 + 7.5 * Math.max(4, ...(values ?? []).map((v) => String(v).length)),
+        },
       ],
       legend: { show: true },
       series: [

@@ -23,7 +23,9 @@ export function ResultsGrid({
   types,
   rows,
   label,
+  firstRowNumber = 1,
 }: {
+  firstRowNumber?: number;
   columns: string[];
   types: string[];
   rows: Row[];
@@ -98,7 +100,7 @@ export function ResultsGrid({
         style={{ transform: `translateY(${i * ROW_HEIGHT}px)`, gridTemplateColumns: template }}
       >
         <span class="grid-rownum" role="rowheader">
-          {i + 1}
+          {i + firstRowNumber}
         </span>
         {columns.map((c, j) => {
           const v = row[c];

@@ -8,7 +8,6 @@ import { ApiFailure, type BulkJob, type CatalogTable, type Download, enc, failur
 import { saveFile } from '../components/downloads';
 import { ErrorBox } from '../components/error-box';
 import { readDraft } from '../drafts';
-import { readCredential } from '../session';
 
 const POLL_MS = 1000;
 const DONE = new Set(['JobComplete', 'Failed', 'Aborted']);
@@ -41,7 +40,7 @@ function JobState({ job }: { job: BulkJob | null }) {
   );
 }
 
-function ExportForm() {
+function ExportForm({ onFinished }: { onFinished: () => void }) {
   const [sql, setSql] = useState(() => readDraft() ?? 'SELECT * FROM sales');
   const [format, setFormat] = useState('CSV');
   const [gzip, setGzip] = useState(false);
@@ -65,6 +64,7 @@ function ExportForm() {
       setJob(created);
       await patch<BulkJob>(`/v1/bulk/jobs/${enc(created.job_id)}`, { state: 'UploadComplete' });
       const done = await waitForBulkJob(created.job_id, setJob, () => !alive.current);
+      onFinished();
       const failure = errorOfJob(done);
       if (failure) throw failure;
       if (done.state === 'JobComplete') {
@@ -177,7 +177,7 @@ function parseCsv(text: string): string[][] {
   return rows;
 }
 
-function ImportForm() {
+function ImportForm({ onFinished }: { onFinished: () => void }) {
   const [tables, setTables] = useState<CatalogTable[]>([]);
   const [table, setTable] = useState('');
   const [operation, setOperation] = useState('insert');
@@ -219,15 +219,14 @@ function ImportForm() {
       setProgress(1);
       await patch<BulkJob>(`/v1/bulk/jobs/${enc(created.job_id)}`, { state: 'UploadComplete' });
       const done = await waitForBulkJob(created.job_id, setJob, () => !alive.current);
+      onFinished();
       const failure = errorOfJob(done);
       if (failure) throw failure;
       if ((done.number_records_failed ?? 0) > 0) {
-        const res = await fetch(`/v1/bulk/jobs/${enc(created.job_id)}/failed-results`, {
-          headers: { Authorization: `Bearer ${readCredential() ?? ''}` },
-          credentials: 'omit',
+        const { data: csv } = await get<string>(`/v1/bulk/jobs/${enc(created.job_id)}/failed-results`, {
+          text: true,
+          headers: { Accept: 'text/csv' },
         });
-        if (!res.ok) throw await failureOf(res);
-        const csv = await res.text();
         setFailures({ csv, rows: parseCsv(csv) });
       }
     } catch (err) {
@@ -327,14 +326,14 @@ function ImportForm() {
   );
 }
 
-function RecentBulkJobs() {
+function RecentBulkJobs({ tick }: { tick: number }) {
   const [jobs, setJobs] = useState<BulkJob[]>([]);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
     get<{ jobs: BulkJob[] }>('/v1/bulk/jobs?limit=20')
       .then(({ data }) => setJobs(data.jobs))
       .catch(setError);
-  }, []);
+  }, [tick]);
   return (
     <section class="card" aria-label="Recent bulk jobs">
       <h2>Recent bulk jobs</h2>
@@ -372,11 +371,13 @@ function RecentBulkJobs() {
 }
 
 export function BulkPage() {
+  const [tick, setTick] = useState(0);
+  const refresh = () => setTick((t) => t + 1);
   return (
     <div class="bulk">
-      <ExportForm />
-      <ImportForm />
-      <RecentBulkJobs />
+      <ExportForm onFinished={refresh} />
+      <ImportForm onFinished={refresh} />
+      <RecentBulkJobs tick={tick} />
     </div>
   );
 }

@@ -184,7 +184,13 @@ function JobDetail({ id, onChanged }: { id: string; onChanged: () => void }) {
               Next page
             </button>
           </div>
-          <ResultsGrid columns={page.metadata.columns} types={page.metadata.column_types} rows={page.data} label="Job results" />
+          <ResultsGrid
+            columns={page.metadata.columns}
+            types={page.metadata.column_types}
+            rows={page.data}
+            label="Job results"
+            firstRowNumber={pageIndex * PAGE_SIZE + 1}
+          />
         </>
       )}
     </section>

@@ -79,10 +79,10 @@ function SchemaBrowser({ tables, error, onInsert }: { tables: CatalogTable[] | n
                   {t.columns.map((c) => (
                     <li key={c.name}>
                       <button type="button" class="name" onClick={() => onInsert(c.name)} title={`Insert ${c.name}`}>
-                        {t.primary_key.includes(c.name) ? '🔑 ' : ''}
                         {c.name}
                       </button>
                       <span class="col-type">
+                        {t.primary_key.includes(c.name) ? 'pk ' : ''}
                         {c.type.toLowerCase()}
                         {c.nullable ? '' : ' not null'}
                       </span>
