@@ -77,7 +77,8 @@ export async function failureOf(response: Response): Promise<ApiFailure> {
   const requestId = response.headers.get('X-Request-ID') ?? undefined;
   try {
     const parsed = (await response.json()) as { error?: ErrorEnvelope };
-    if (parsed.error?.code) return new ApiFailure(response.status, { request_id: requestId, ...parsed.error });
+    if (parsed.error?.code)
+      return new ApiFailure(response.status, { request_id: requestId, ...parsed.error });
   } catch {
     // not the JSON envelope (a proxy's page): described below by status
   }

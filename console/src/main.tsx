@@ -62,7 +62,9 @@ function SignIn({ onSignedIn, reason }: { onSignedIn: (me: Me) => void; reason?:
     <main class="sign-in">
       <form onSubmit={submit} aria-labelledby="sign-in-title">
         <h1 id="sign-in-title">Redshift Spectra console</h1>
-        <p>Sign in with an API key (<code>spk_…</code>) or a JWT. It is kept in this tab only (sessionStorage).</p>
+        <p>
+          Sign in with an API key (<code>spk_…</code>) or a JWT. It is kept in this tab only (sessionStorage).
+        </p>
         <label for="credential">API key or JWT</label>
         <input
           id="credential"
@@ -95,12 +97,14 @@ function Header({ me, page, onSignOut }: { me: Me; page: PageName; onSignOut: ()
           </a>
         ))}
       </nav>
-      <div class="identity" aria-label="Signed in as">
+      <div class="identity">
         <span class="tenant" data-testid="tenant">
           {me.auth === 'admin' ? 'administrator' : me.tenant_id}
         </span>
-        <span class="auth">{me.auth === 'jwt' ? 'JWT' : me.auth === 'admin' ? 'admin key' : `key ${me.key_id ?? ''}`}</span>
-        <span class="permissions" aria-label="Permissions">
+        <span class="auth">
+          {me.auth === 'jwt' ? 'JWT' : me.auth === 'admin' ? 'admin key' : `key ${me.key_id ?? ''}`}
+        </span>
+        <span class="permissions" title="Permissions">
           {me.permissions.map((p) => (
             <span class="chip" key={p}>
               {p}
@@ -164,7 +168,11 @@ function App() {
         {page === 'jobs' && <JobsPage selected={route.arg} />}
         {page === 'bulk' && <BulkPage />}
         {page === 'admin' &&
-          (isAdmin(me) ? <AdminPage /> : <ErrorBox error={new Error('The Admin page needs an admin:* credential.')} />)}
+          (isAdmin(me) ? (
+            <AdminPage />
+          ) : (
+            <ErrorBox error={new Error('The Admin page needs an admin:* credential.')} />
+          ))}
       </main>
     </>
   );

@@ -30,13 +30,23 @@ describe('console site', () => {
 
   it('routes the API paths to API Gateway uncached and everything else to the private bucket', () => {
     const [dist] = Object.values(withConsole.findResources('AWS::CloudFront::Distribution'));
-    const cfg = dist.Properties.DistributionConfig;
+    const cfg = dist!.Properties.DistributionConfig;
     const behaviors = cfg.CacheBehaviors as { PathPattern: string; AllowedMethods: string[] }[];
-    expect(behaviors.map((b) => b.PathPattern)).toEqual(['/v1/*', '/metrics', '/openapi.json', '/health', '/ready', '/docs*']);
+    expect(behaviors.map((b) => b.PathPattern)).toEqual([
+      '/v1/*',
+      '/metrics',
+      '/openapi.json',
+      '/health',
+      '/ready',
+      '/docs*',
+    ]);
     for (const b of behaviors) expect(b.AllowedMethods).toContain('PATCH');
     expect(cfg.Origins).toHaveLength(2);
     withConsole.hasResourceProperties('AWS::S3::Bucket', {
-      PublicAccessBlockConfiguration: Match.objectLike({ BlockPublicPolicy: true, RestrictPublicBuckets: true }),
+      PublicAccessBlockConfiguration: Match.objectLike({
+        BlockPublicPolicy: true,
+        RestrictPublicBuckets: true,
+      }),
     });
     withConsole.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
   });

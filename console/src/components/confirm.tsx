@@ -36,7 +36,11 @@ export function ConfirmDialog({ request, onClose }: { request: ConfirmRequest | 
           {request.typed && (
             <label>
               Type <code>{request.typed}</code> to confirm{' '}
-              <input value={typed} onInput={(e) => setTyped((e.target as HTMLInputElement).value)} autoFocus />
+              <input
+                value={typed}
+                onInput={(e) => setTyped((e.target as HTMLInputElement).value)}
+                autoFocus
+              />
             </label>
           )}
           <div class="row">

@@ -14,7 +14,9 @@ export function csvOf(columns: string[], rows: Row[]): string {
 
 export function tsvOf(columns: string[], rows: Row[]): string {
   const cell = (v: unknown) =>
-    v === null || v === undefined ? '' : (typeof v === 'object' ? JSON.stringify(v) : String(v)).replace(/[\t\n]/g, ' ');
+    v === null || v === undefined
+      ? ''
+      : (typeof v === 'object' ? JSON.stringify(v) : String(v)).replace(/[\t\n]/g, ' ');
   return [columns.join('\t'), ...rows.map((r) => columns.map((c) => cell(r[c])).join('\t'))].join('\n');
 }
 

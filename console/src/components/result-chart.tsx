@@ -30,7 +30,8 @@ const toNumber = (v: unknown): number | null => {
 export function planChart(columns: string[], types: string[], rows: Row[]): ChartPlan | null {
   if (rows.length === 0 || rows.length > 2000 || columns.length < 2) return null;
   const numeric = columns.filter(
-    (c, i) => isNumericType(types[i]) || (types[i] === undefined && rows.every((r) => toNumber(r[c]) !== null)),
+    (c, i) =>
+      isNumericType(types[i]) || (types[i] === undefined && rows.every((r) => toNumber(r[c]) !== null)),
   );
   const categoryIndex = columns.findIndex((c) => !numeric.includes(c));
   const category = categoryIndex >= 0 ? columns[categoryIndex]! : numeric.length > 1 ? numeric[0]! : null;
@@ -91,7 +92,9 @@ export function ResultChart({ plan, kind, rows }: { plan: ChartPlan; kind: Chart
       ],
     };
     const plot = new uPlot(opts, data, el);
-    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(320, el.clientWidth), height: 320 }));
+    const resize = new ResizeObserver(() =>
+      plot.setSize({ width: Math.max(320, el.clientWidth), height: 320 }),
+    );
     resize.observe(el);
     return () => {
       resize.disconnect();

@@ -3,7 +3,7 @@
  * tables/columns the caller can see, Ctrl/Cmd-Enter to run the selection or the statement under the
  * cursor (Shift as well: run as a job), and guard errors drawn at their position.
  */
-import { type Completion, autocompletion } from '@codemirror/autocomplete';
+import { autocompletion, type Completion } from '@codemirror/autocomplete';
 import { sql } from '@codemirror/lang-sql';
 import { type Diagnostic, setDiagnostics } from '@codemirror/lint';
 import { Compartment, EditorState, Prec } from '@codemirror/state';

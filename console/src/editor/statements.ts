@@ -40,7 +40,9 @@ export function statementSpans(text: string): [number, number][] {
 export function statementAt(text: string, cursor: number): { sql: string; from: number } {
   const spans = statementSpans(text);
   const span =
-    spans.find(([a, b]) => cursor >= a && cursor <= b + 1) ?? spans.filter(([a]) => a <= cursor).pop() ?? spans[0];
+    spans.find(([a, b]) => cursor >= a && cursor <= b + 1) ??
+    spans.filter(([a]) => a <= cursor).pop() ??
+    spans[0];
   if (!span) return { sql: '', from: 0 };
   const raw = text.slice(span[0], span[1]);
   const lead = raw.length - raw.trimStart().length;

@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { del, enc, get, patch, post } from '../api';
-import { type ConfirmRequest, ConfirmDialog } from '../components/confirm';
+import { ConfirmDialog, type ConfirmRequest } from '../components/confirm';
 import { ErrorBox } from '../components/error-box';
 import { MetricsPanel } from './metrics';
 
@@ -43,7 +43,14 @@ interface Secret {
   api_key: string;
 }
 
-const PERMISSIONS = ['query:execute', 'query:cancel', 'bulk:create', 'bulk:read', 'bulk:cancel', 'catalog:read'];
+const PERMISSIONS = [
+  'query:execute',
+  'query:cancel',
+  'bulk:create',
+  'bulk:read',
+  'bulk:cancel',
+  'catalog:read',
+];
 
 function SecretOnce({ secret, onDone }: { secret: Secret | null; onDone: () => void }) {
   const [copied, setCopied] = useState(false);
@@ -58,7 +65,10 @@ function SecretOnce({ secret, onDone }: { secret: Secret | null; onDone: () => v
         {secret.api_key}
       </code>
       <div class="row">
-        <button type="button" onClick={() => void navigator.clipboard?.writeText(secret.api_key).then(() => setCopied(true))}>
+        <button
+          type="button"
+          onClick={() => void navigator.clipboard?.writeText(secret.api_key).then(() => setCopied(true))}
+        >
           {copied ? 'Copied' : 'Copy'}
         </button>
         <button type="button" onClick={onDone}>
@@ -69,9 +79,19 @@ function SecretOnce({ secret, onDone }: { secret: Secret | null; onDone: () => v
   );
 }
 
-function Keys({ tenant, onSecret, confirm }: { tenant: string; onSecret: (s: Secret) => void; confirm: (c: ConfirmRequest) => void }) {
+function Keys({
+  tenant,
+  onSecret,
+  confirm,
+}: {
+  tenant: string;
+  onSecret: (s: Secret) => void;
+  confirm: (c: ConfirmRequest) => void;
+}) {
   const [keys, setKeys] = useState<Key[] | null>(null);
-  const [perms, setPerms] = useState<Set<string>>(new Set(['query:execute', 'query:cancel', 'bulk:create', 'bulk:read', 'bulk:cancel', 'catalog:read']));
+  const [perms, setPerms] = useState<Set<string>>(
+    new Set(['query:execute', 'query:cancel', 'bulk:create', 'bulk:read', 'bulk:cancel', 'catalog:read']),
+  );
   const [error, setError] = useState<unknown>(null);
   const [tick, setTick] = useState(0);
   useEffect(() => {
@@ -90,9 +110,12 @@ function Keys({ tenant, onSecret, confirm }: { tenant: string; onSecret: (s: Sec
   };
   const create = () =>
     act(async () => {
-      const { data } = await post<{ key_id: string; api_key: string }>(`/v1/admin/tenants/${enc(tenant)}/keys`, {
-        permissions: [...perms],
-      });
+      const { data } = await post<{ key_id: string; api_key: string }>(
+        `/v1/admin/tenants/${enc(tenant)}/keys`,
+        {
+          permissions: [...perms],
+        },
+      );
       onSecret({ label: `New key ${data.key_id} for ${tenant}`, api_key: data.api_key });
     });
   return (
@@ -140,7 +163,13 @@ function Keys({ tenant, onSecret, confirm }: { tenant: string; onSecret: (s: Sec
               <td>{k.permissions.join(', ')}</td>
               <td>{new Date(k.created_at).toLocaleString()}</td>
               <td>{k.last_used_at ? new Date(k.last_used_at).toLocaleString() : 'never'}</td>
-              <td>{k.revoked_at ? 'revoked' : k.expires_at ? `expires ${new Date(k.expires_at).toLocaleString()}` : 'active'}</td>
+              <td>
+                {k.revoked_at
+                  ? 'revoked'
+                  : k.expires_at
+                    ? `expires ${new Date(k.expires_at).toLocaleString()}`
+                    : 'active'}
+              </td>
               <td>
                 {!k.revoked_at && (
                   <>
@@ -148,10 +177,11 @@ function Keys({ tenant, onSecret, confirm }: { tenant: string; onSecret: (s: Sec
                       type="button"
                       onClick={() =>
                         act(async () => {
-                          const { data } = await post<{ key_id: string; api_key: string; previous_key_valid_until: string | null }>(
-                            `/v1/admin/tenants/${enc(tenant)}/keys/${enc(k.key_id)}/rotate`,
-                            {},
-                          );
+                          const { data } = await post<{
+                            key_id: string;
+                            api_key: string;
+                            previous_key_valid_until: string | null;
+                          }>(`/v1/admin/tenants/${enc(tenant)}/keys/${enc(k.key_id)}/rotate`, {});
                           onSecret({
                             label: `Key ${k.key_id} rotated to ${data.key_id}${data.previous_key_valid_until ? ` (the old key works until ${new Date(data.previous_key_valid_until).toLocaleString()})` : ''}`,
                             api_key: data.api_key,
@@ -186,7 +216,13 @@ function Keys({ tenant, onSecret, confirm }: { tenant: string; onSecret: (s: Sec
   );
 }
 
-function Tenants({ onSecret, confirm }: { onSecret: (s: Secret) => void; confirm: (c: ConfirmRequest) => void }) {
+function Tenants({
+  onSecret,
+  confirm,
+}: {
+  onSecret: (s: Secret) => void;
+  confirm: (c: ConfirmRequest) => void;
+}) {
   const [tenants, setTenants] = useState<Tenant[] | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
   const [newId, setNewId] = useState('');
@@ -214,11 +250,17 @@ function Tenants({ onSecret, confirm }: { onSecret: (s: Secret) => void; confirm
   const create = (e: Event) => {
     e.preventDefault();
     void act(async () => {
-      const { data } = await post<{ tenant_id: string; api_key: string; key_id: string }>('/v1/admin/tenants', {
-        tenant_id: newId.trim(),
-        ...(newName.trim() ? { name: newName.trim() } : {}),
+      const { data } = await post<{ tenant_id: string; api_key: string; key_id: string }>(
+        '/v1/admin/tenants',
+        {
+          tenant_id: newId.trim(),
+          ...(newName.trim() ? { name: newName.trim() } : {}),
+        },
+      );
+      onSecret({
+        label: `Tenant ${data.tenant_id} created; its first key ${data.key_id}`,
+        api_key: data.api_key,
       });
-      onSecret({ label: `Tenant ${data.tenant_id} created; its first key ${data.key_id}`, api_key: data.api_key });
       setNewId('');
       setNewName('');
       setSelected(data.tenant_id);
@@ -230,7 +272,13 @@ function Tenants({ onSecret, confirm }: { onSecret: (s: Secret) => void; confirm
       <form class="row" onSubmit={create} aria-label="Create a tenant">
         <label>
           Tenant id{' '}
-          <input value={newId} required pattern="[a-z][a-z0-9-]{0,62}" title="lower-case letters, digits and hyphens, starting with a letter" onInput={(e) => setNewId((e.target as HTMLInputElement).value)} />
+          <input
+            value={newId}
+            required
+            pattern="[a-z][a-z0-9-]{0,62}"
+            title="lower-case letters, digits and hyphens, starting with a letter"
+            onInput={(e) => setNewId((e.target as HTMLInputElement).value)}
+          />
         </label>
         <label>
           Name <input value={newName} onInput={(e) => setNewName((e.target as HTMLInputElement).value)} />
@@ -252,9 +300,18 @@ function Tenants({ onSecret, confirm }: { onSecret: (s: Secret) => void; confirm
         </thead>
         <tbody>
           {(tenants ?? []).map((t) => (
-            <tr key={t.tenant_id} data-tenant={t.tenant_id} aria-selected={t.tenant_id === selected}>
+            <tr
+              key={t.tenant_id}
+              data-tenant={t.tenant_id}
+              class={t.tenant_id === selected ? 'selected' : undefined}
+            >
               <td>
-                <button type="button" class="link" onClick={() => setSelected(t.tenant_id)} aria-label={`Keys of ${t.tenant_id}`}>
+                <button
+                  type="button"
+                  class="link"
+                  onClick={() => setSelected(t.tenant_id)}
+                  aria-label={`Keys of ${t.tenant_id}`}
+                >
                   {t.tenant_id}
                 </button>
               </td>
@@ -269,7 +326,11 @@ function Tenants({ onSecret, confirm }: { onSecret: (s: Secret) => void; confirm
                 <button
                   type="button"
                   onClick={() =>
-                    act(() => patch(`/v1/admin/tenants/${enc(t.tenant_id)}`, { status: t.status === 'active' ? 'suspended' : 'active' }))
+                    act(() =>
+                      patch(`/v1/admin/tenants/${enc(t.tenant_id)}`, {
+                        status: t.status === 'active' ? 'suspended' : 'active',
+                      }),
+                    )
                   }
                 >
                   {t.status === 'active' ? 'Suspend' : 'Resume'}
@@ -316,7 +377,9 @@ function Audit() {
     if (since) q.set('since', new Date(since).toISOString());
     if (more && cursor) q.set('cursor', cursor);
     try {
-      const { data } = await get<{ entries: AuditEntry[]; next_cursor: string | null }>(`/v1/admin/audit?${q}`);
+      const { data } = await get<{ entries: AuditEntry[]; next_cursor: string | null }>(
+        `/v1/admin/audit?${q}`,
+      );
       setEntries(more ? [...entries, ...data.entries] : data.entries);
       setCursor(data.next_cursor);
     } catch (err) {
@@ -339,7 +402,12 @@ function Audit() {
           Tenant <input value={tenant} onInput={(e) => setTenant((e.target as HTMLInputElement).value)} />
         </label>
         <label>
-          Since <input type="datetime-local" value={since} onInput={(e) => setSince((e.target as HTMLInputElement).value)} />
+          Since{' '}
+          <input
+            type="datetime-local"
+            value={since}
+            onInput={(e) => setSince((e.target as HTMLInputElement).value)}
+          />
         </label>
         <button type="submit">Filter</button>
       </form>

@@ -4,7 +4,17 @@
  * state machine drives both: create → (upload) → UploadComplete → poll until JobComplete or Failed.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiFailure, type BulkJob, type CatalogTable, type Download, enc, failureOf, get, patch, post } from '../api';
+import {
+  ApiFailure,
+  type BulkJob,
+  type CatalogTable,
+  type Download,
+  enc,
+  failureOf,
+  get,
+  patch,
+  post,
+} from '../api';
 import { saveFile } from '../components/downloads';
 import { ErrorBox } from '../components/error-box';
 import { readDraft } from '../drafts';
@@ -12,7 +22,11 @@ import { readDraft } from '../drafts';
 const POLL_MS = 1000;
 const DONE = new Set(['JobComplete', 'Failed', 'Aborted']);
 
-async function waitForBulkJob(id: string, onUpdate: (job: BulkJob) => void, cancelled: () => boolean): Promise<BulkJob> {
+async function waitForBulkJob(
+  id: string,
+  onUpdate: (job: BulkJob) => void,
+  cancelled: () => boolean,
+): Promise<BulkJob> {
   for (;;) {
     const { data } = await get<BulkJob>(`/v1/bulk/jobs/${enc(id)}`);
     onUpdate(data);
@@ -48,7 +62,12 @@ function ExportForm({ onFinished }: { onFinished: () => void }) {
   const [download, setDownload] = useState<Download | null>(null);
   const [error, setError] = useState<unknown>(null);
   const alive = useRef(true);
-  useEffect(() => () => void (alive.current = false), []);
+  useEffect(
+    () => () => {
+      alive.current = false;
+    },
+    [],
+  );
 
   const start = async (e: Event) => {
     e.preventDefault();
@@ -80,7 +99,12 @@ function ExportForm({ onFinished }: { onFinished: () => void }) {
     <form class="card" onSubmit={start} aria-labelledby="export-title">
       <h2 id="export-title">Export a query</h2>
       <label for="export-sql">SQL</label>
-      <textarea id="export-sql" rows={5} value={sql} onInput={(e) => setSql((e.target as HTMLTextAreaElement).value)} />
+      <textarea
+        id="export-sql"
+        rows={5}
+        value={sql}
+        onInput={(e) => setSql((e.target as HTMLTextAreaElement).value)}
+      />
       <div class="row">
         <label>
           Format{' '}
@@ -91,13 +115,24 @@ function ExportForm({ onFinished }: { onFinished: () => void }) {
           </select>
         </label>
         <label>
-          <input type="checkbox" checked={gzip} onChange={(e) => setGzip((e.target as HTMLInputElement).checked)} /> gzip
+          <input
+            type="checkbox"
+            checked={gzip}
+            onChange={(e) => setGzip((e.target as HTMLInputElement).checked)}
+          />{' '}
+          gzip
         </label>
         <button type="submit" class="primary" disabled={busy}>
           Start export
         </button>
         {busy && job && (
-          <button type="button" class="danger" onClick={() => void patch(`/v1/bulk/jobs/${enc(job.job_id)}`, { state: 'Aborted' }).catch(setError)}>
+          <button
+            type="button"
+            class="danger"
+            onClick={() =>
+              void patch(`/v1/bulk/jobs/${enc(job.job_id)}`, { state: 'Aborted' }).catch(setError)
+            }
+          >
             Abort
           </button>
         )}
@@ -107,7 +142,8 @@ function ExportForm({ onFinished }: { onFinished: () => void }) {
         <p>
           <a class="button primary" href={download.download_url} download data-testid="export-download">
             Download {download.format}
-            {download.compression === 'GZIP' ? '.gz' : ''} ({download.row_count ?? '?'} rows, {download.size_bytes ?? '?'} bytes)
+            {download.compression === 'GZIP' ? '.gz' : ''} ({download.row_count ?? '?'} rows,{' '}
+            {download.size_bytes ?? '?'} bytes)
           </a>{' '}
           <span class="muted small">link expires {new Date(download.expires_at).toLocaleString()}</span>
         </p>
@@ -130,12 +166,16 @@ function upload(url: string, file: File, onProgress: (fraction: number) => void)
         await failureOf(
           new Response(xhr.responseText, {
             status: xhr.status,
-            headers: { 'X-Request-ID': xhr.getResponseHeader('X-Request-ID') ?? '', 'Content-Type': 'application/json' },
+            headers: {
+              'X-Request-ID': xhr.getResponseHeader('X-Request-ID') ?? '',
+              'Content-Type': 'application/json',
+            },
           }),
         ),
       );
     };
-    xhr.onerror = () => reject(new ApiFailure(0, { code: 'NETWORK_ERROR', message: 'the upload was interrupted' }));
+    xhr.onerror = () =>
+      reject(new ApiFailure(0, { code: 'NETWORK_ERROR', message: 'the upload was interrupted' }));
     xhr.send(file);
   });
 }
@@ -188,7 +228,12 @@ function ImportForm({ onFinished }: { onFinished: () => void }) {
   const [failures, setFailures] = useState<Failures | null>(null);
   const [error, setError] = useState<unknown>(null);
   const alive = useRef(true);
-  useEffect(() => () => void (alive.current = false), []);
+  useEffect(
+    () => () => {
+      alive.current = false;
+    },
+    [],
+  );
   useEffect(() => {
     get<{ tables: CatalogTable[] }>('/v1/catalog/tables')
       .then(({ data }) => {
@@ -214,7 +259,9 @@ function ImportForm({ onFinished }: { onFinished: () => void }) {
         ...(operation !== 'insert' && keyField ? { external_id_field: keyField } : {}),
       });
       setJob(created);
-      const { data: target } = await get<{ upload_url: string }>(`/v1/bulk/jobs/${enc(created.job_id)}/upload-url`);
+      const { data: target } = await get<{ upload_url: string }>(
+        `/v1/bulk/jobs/${enc(created.job_id)}/upload-url`,
+      );
       await upload(target.upload_url, file, setProgress);
       setProgress(1);
       await patch<BulkJob>(`/v1/bulk/jobs/${enc(created.job_id)}`, { state: 'UploadComplete' });
@@ -239,8 +286,8 @@ function ImportForm({ onFinished }: { onFinished: () => void }) {
     <form class="card" onSubmit={start} aria-labelledby="import-title">
       <h2 id="import-title">Import a file</h2>
       <p class="muted small">
-        CSV with a header row, or JSON. Rows land with your tenant; a row the table refuses is a failed record, and
-        nothing is written unless the job completes.
+        CSV with a header row, or JSON. Rows land with your tenant; a row the table refuses is a failed
+        record, and nothing is written unless the job completes.
       </p>
       <div class="row">
         <label>
@@ -285,7 +332,8 @@ function ImportForm({ onFinished }: { onFinished: () => void }) {
         </button>
         {progress !== null && (
           <label>
-            Upload <progress value={progress} max={1} aria-label="Upload progress" /> {Math.round(progress * 100)}%
+            Upload <progress value={progress} max={1} aria-label="Upload progress" />{' '}
+            {Math.round(progress * 100)}%
           </label>
         )}
       </div>
@@ -295,7 +343,10 @@ function ImportForm({ onFinished }: { onFinished: () => void }) {
         <section aria-label="Failed records" class="failures">
           <h3>
             {failures.rows.length - 1} failed record{failures.rows.length === 2 ? '' : 's'}{' '}
-            <button type="button" onClick={() => saveFile(`${job?.job_id ?? 'import'}-failed.csv`, 'text/csv', failures.csv)}>
+            <button
+              type="button"
+              onClick={() => saveFile(`${job?.job_id ?? 'import'}-failed.csv`, 'text/csv', failures.csv)}
+            >
               Download failed records
             </button>
           </h3>

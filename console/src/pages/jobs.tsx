@@ -4,7 +4,7 @@
  * however often the button is pressed, through `Idempotency-Key`).
  */
 import { useEffect, useState } from 'preact/hooks';
-import { del, type Download, enc, get, type Job, post, type QueryResult } from '../api';
+import { type Download, del, enc, get, type Job, post, type QueryResult } from '../api';
 import { ErrorBox } from '../components/error-box';
 import { ResultsGrid } from '../components/results-grid';
 import { navigate } from '../router';
@@ -120,7 +120,8 @@ function JobDetail({ id, onChanged }: { id: string; onChanged: () => void }) {
         <dd>{when(job.completed_at)}</dd>
         <dt>Progress</dt>
         <dd data-testid="job-progress">
-          {job.row_count ?? 0} rows fetched{job.execution_time_ms != null ? ` in ${job.execution_time_ms} ms` : ''}
+          {job.row_count ?? 0} rows fetched
+          {job.execution_time_ms != null ? ` in ${job.execution_time_ms} ms` : ''}
           {LIVE.has(job.status) && <progress aria-label="Job running" />}
         </dd>
       </dl>
@@ -159,7 +160,7 @@ function JobDetail({ id, onChanged }: { id: string; onChanged: () => void }) {
       <ErrorBox error={error} onDismiss={() => setError(null)} />
       {page && (
         <>
-          <div class="toolbar" aria-label="Result pages">
+          <div class="toolbar" role="toolbar" aria-label="Result pages">
             <button
               type="button"
               disabled={pageIndex === 0}
@@ -255,7 +256,7 @@ export function JobsPage({ selected }: { selected: string | undefined }) {
           </thead>
           <tbody>
             {(jobs ?? []).map((j) => (
-              <tr key={j.job_id} aria-selected={j.job_id === selected} data-job={j.job_id}>
+              <tr key={j.job_id} class={j.job_id === selected ? 'selected' : undefined} data-job={j.job_id}>
                 <td>
                   <a href={`#/jobs/${j.job_id}`}>{j.job_id}</a>
                 </td>

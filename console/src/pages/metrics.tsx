@@ -62,7 +62,13 @@ function Spark({ values, label }: { values: number[]; label: string }) {
   const points = values.map((v, i) => `${(i / (values.length - 1)) * 100},${28 - (v / max) * 26}`).join(' ');
   return (
     <svg class="spark" viewBox="0 0 100 30" preserveAspectRatio="none" role="img" aria-label={label}>
-      <polyline points={points} fill="none" stroke="currentColor" stroke-width="1.5" vector-effect="non-scaling-stroke" />
+      <polyline
+        points={points}
+        fill="none"
+        stroke="currentColor"
+        stroke-width="1.5"
+        vector-effect="non-scaling-stroke"
+      />
     </svg>
   );
 }
@@ -91,13 +97,13 @@ export function MetricsPanel() {
     };
   }, []);
   const last = samples[samples.length - 1];
-  const rates = samples.slice(1).map((s, i) => (s.requests - samples[i]!.requests) / ((s.at - samples[i]!.at) / 1000));
-  const latencies = samples
+  const rates = samples
     .slice(1)
-    .map((s, i) => {
-      const n = s.latencyCount - samples[i]!.latencyCount;
-      return n > 0 ? ((s.latencySum - samples[i]!.latencySum) / n) * 1000 : 0;
-    });
+    .map((s, i) => (s.requests - samples[i]!.requests) / ((s.at - samples[i]!.at) / 1000));
+  const latencies = samples.slice(1).map((s, i) => {
+    const n = s.latencyCount - samples[i]!.latencyCount;
+    return n > 0 ? ((s.latencySum - samples[i]!.latencySum) / n) * 1000 : 0;
+  });
   return (
     <section class="card metrics" aria-labelledby="metrics-title">
       <h2 id="metrics-title">Live metrics</h2>
@@ -107,13 +113,19 @@ export function MetricsPanel() {
           <div>
             <dt>Requests</dt>
             <dd data-testid="metric-requests">{last.requests}</dd>
-            <dd class="muted small">{rates.length ? `${rates[rates.length - 1]!.toFixed(1)}/s` : 'sampling…'}</dd>
+            <dd class="muted small">
+              {rates.length ? `${rates[rates.length - 1]!.toFixed(1)}/s` : 'sampling…'}
+            </dd>
             <Spark values={rates} label="Request rate" />
           </div>
           <div>
             <dt>Mean latency</dt>
-            <dd>{last.latencyCount ? `${((last.latencySum / last.latencyCount) * 1000).toFixed(1)} ms` : '—'}</dd>
-            <dd class="muted small">{latencies.length ? `${latencies[latencies.length - 1]!.toFixed(1)} ms lately` : ''}</dd>
+            <dd>
+              {last.latencyCount ? `${((last.latencySum / last.latencyCount) * 1000).toFixed(1)} ms` : '—'}
+            </dd>
+            <dd class="muted small">
+              {latencies.length ? `${latencies[latencies.length - 1]!.toFixed(1)} ms lately` : ''}
+            </dd>
             <Spark values={latencies} label="Recent mean latency" />
           </div>
           <div>

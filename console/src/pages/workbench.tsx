@@ -25,11 +25,22 @@ interface Outcome {
   sql: string;
 }
 
-function SchemaBrowser({ tables, error, onInsert }: { tables: CatalogTable[] | null; error: unknown; onInsert: (t: string) => void }) {
+function SchemaBrowser({
+  tables,
+  error,
+  onInsert,
+}: {
+  tables: CatalogTable[] | null;
+  error: unknown;
+  onInsert: (t: string) => void;
+}) {
   const [filter, setFilter] = useState('');
   const [open, setOpen] = useState<Set<string>>(new Set());
   const shown = (tables ?? []).filter(
-    (t) => !filter || t.name.includes(filter.toLowerCase()) || t.columns.some((c) => c.name.includes(filter.toLowerCase())),
+    (t) =>
+      !filter ||
+      t.name.includes(filter.toLowerCase()) ||
+      t.columns.some((c) => c.name.includes(filter.toLowerCase())),
   );
   const toggle = (key: string) => {
     const next = new Set(open);
@@ -69,16 +80,28 @@ function SchemaBrowser({ tables, error, onInsert }: { tables: CatalogTable[] | n
                 >
                   {expanded ? '▾' : '▸'}
                 </button>
-                <button type="button" class="name" title={t.description ?? `Insert ${t.name}`} onClick={() => onInsert(t.name)}>
+                <button
+                  type="button"
+                  class="name"
+                  title={t.description ?? `Insert ${t.name}`}
+                  onClick={() => onInsert(t.name)}
+                >
                   {t.name}
                 </button>
-                <span class="muted small">{t.kind === 'view' ? 'view' : t.row_estimate != null ? `~${t.row_estimate}` : ''}</span>
+                <span class="muted small">
+                  {t.kind === 'view' ? 'view' : t.row_estimate != null ? `~${t.row_estimate}` : ''}
+                </span>
               </div>
               {expanded && (
                 <ul class="columns">
                   {t.columns.map((c) => (
                     <li key={c.name}>
-                      <button type="button" class="name" onClick={() => onInsert(c.name)} title={`Insert ${c.name}`}>
+                      <button
+                        type="button"
+                        class="name"
+                        onClick={() => onInsert(c.name)}
+                        title={`Insert ${c.name}`}
+                      >
                         {c.name}
                       </button>
                       <span class="col-type">
@@ -107,7 +130,8 @@ function ServerTiming({ outcome }: { outcome: Outcome }) {
       </span>
       <span>{result.metadata.execution_time_ms} ms in the warehouse</span>
       {timings.length > 0 && (
-        <span class="timings" aria-label="Server-Timing">
+        <span class="timings" title="Server-Timing: time spent in each phase on the server">
+          <span class="muted small">Server-Timing</span>
           {timings.map((t) => (
             <span key={t.name} class="timing">
               {t.name} {t.ms.toFixed(1)} ms
@@ -153,7 +177,14 @@ export function WorkbenchPage({ me }: { me: Me }) {
   }, []);
 
   const plan = useMemo(
-    () => (outcome ? planChart(outcome.result.metadata.columns, outcome.result.metadata.column_types, outcome.result.data) : null),
+    () =>
+      outcome
+        ? planChart(
+            outcome.result.metadata.columns,
+            outcome.result.metadata.column_types,
+            outcome.result.data,
+          )
+        : null,
     [outcome],
   );
 
@@ -177,11 +208,18 @@ export function WorkbenchPage({ me }: { me: Me }) {
     try {
       const { data, response } = await post<QueryResult>('/v1/queries', body);
       if (asJob) {
-        setHistory(remember({ sql: req.sql, at: new Date().toISOString(), outcome: `job ${data.job_id}`, ok: true }));
+        setHistory(
+          remember({ sql: req.sql, at: new Date().toISOString(), outcome: `job ${data.job_id}`, ok: true }),
+        );
         navigate('jobs', data.job_id);
         return;
       }
-      setOutcome({ result: data, timings: serverTimings(response), requestId: response.headers.get('X-Request-ID'), sql: req.sql });
+      setOutcome({
+        result: data,
+        timings: serverTimings(response),
+        requestId: response.headers.get('X-Request-ID'),
+        sql: req.sql,
+      });
       setChartKind(null);
       setHistory(
         remember({
@@ -196,7 +234,12 @@ export function WorkbenchPage({ me }: { me: Me }) {
       if (err instanceof ApiFailure) {
         const d = err.envelope.details ?? {};
         if (typeof d.position === 'number')
-          editor.current?.markError(req, d.position, `${err.code}: ${err.message}`, typeof d.near === 'string' ? d.near : undefined);
+          editor.current?.markError(
+            req,
+            d.position,
+            `${err.code}: ${err.message}`,
+            typeof d.near === 'string' ? d.near : undefined,
+          );
         setHistory(remember({ sql: req.sql, at: new Date().toISOString(), outcome: err.code, ok: false }));
       }
     } finally {
@@ -220,10 +263,21 @@ export function WorkbenchPage({ me }: { me: Me }) {
       <SchemaBrowser tables={tables} error={catalogError} onInsert={(t) => editor.current?.insert(t)} />
       <section class="work" aria-label="Query">
         <div class="toolbar" role="toolbar" aria-label="Query actions">
-          <button type="button" class="primary" onClick={() => runCurrent(false)} disabled={running} title="Ctrl/Cmd-Enter">
+          <button
+            type="button"
+            class="primary"
+            onClick={() => runCurrent(false)}
+            disabled={running}
+            title="Ctrl/Cmd-Enter"
+          >
             {running ? 'Running…' : 'Run'}
           </button>
-          <button type="button" onClick={() => runCurrent(true)} disabled={running} title="Shift-Ctrl/Cmd-Enter">
+          <button
+            type="button"
+            onClick={() => runCurrent(true)}
+            disabled={running}
+            title="Shift-Ctrl/Cmd-Enter"
+          >
             Run as job
           </button>
           <button
@@ -237,13 +291,25 @@ export function WorkbenchPage({ me }: { me: Me }) {
           </button>
           <label>
             Row limit{' '}
-            <input type="number" min={1} max={10000} value={limit} onInput={(e) => setLimit((e.target as HTMLInputElement).value)} />
+            <input
+              type="number"
+              min={1}
+              max={10000}
+              value={limit}
+              onInput={(e) => setLimit((e.target as HTMLInputElement).value)}
+            />
           </label>
           <span class="muted small">
             {me.tenant_id ? `as ${me.tenant_id}` : ''} · Ctrl/Cmd-Enter runs the statement or the selection
           </span>
         </div>
-        <SqlEditor initial={text} tables={tables ?? []} onRun={(r, j) => void run(r, j)} onChange={onChange} handle={editor} />
+        <SqlEditor
+          initial={text}
+          tables={tables ?? []}
+          onRun={(r, j) => void run(r, j)}
+          onChange={onChange}
+          handle={editor}
+        />
         {names.length > 0 && (
           <fieldset class="params">
             <legend>Parameters</legend>
@@ -267,7 +333,12 @@ export function WorkbenchPage({ me }: { me: Me }) {
             <ServerTiming outcome={outcome} />
             <div class="result-actions" role="toolbar" aria-label="Result actions">
               <div class="tabs" role="tablist" aria-label="Result view">
-                <button type="button" role="tab" aria-selected={view === 'grid'} onClick={() => setView('grid')}>
+                <button
+                  type="button"
+                  role="tab"
+                  aria-selected={view === 'grid'}
+                  onClick={() => setView('grid')}
+                >
                   Grid
                 </button>
                 <button
@@ -282,9 +353,9 @@ export function WorkbenchPage({ me }: { me: Me }) {
                 </button>
               </div>
               {view === 'chart' && plan && (
-                <div class="tabs" role="radiogroup" aria-label="Chart type">
+                <div class="tabs" role="toolbar" aria-label="Chart type">
                   {(['bar', 'line'] as const).map((k) => (
-                    <button type="button" role="radio" key={k} aria-checked={kind === k} onClick={() => setChartKind(k)}>
+                    <button type="button" key={k} aria-pressed={kind === k} onClick={() => setChartKind(k)}>
                       {k === 'bar' ? 'Bars' : 'Line'}
                     </button>
                   ))}
@@ -300,17 +371,32 @@ export function WorkbenchPage({ me }: { me: Me }) {
               >
                 Copy
               </button>
-              <button type="button" onClick={() => saveFile('result.csv', 'text/csv', csvOf(result.metadata.columns, result.data))}>
+              <button
+                type="button"
+                onClick={() =>
+                  saveFile('result.csv', 'text/csv', csvOf(result.metadata.columns, result.data))
+                }
+              >
                 CSV
               </button>
-              <button type="button" onClick={() => saveFile('result.json', 'application/json', JSON.stringify(result.data, null, 2))}>
+              <button
+                type="button"
+                onClick={() =>
+                  saveFile('result.json', 'application/json', JSON.stringify(result.data, null, 2))
+                }
+              >
                 JSON
               </button>
             </div>
             {view === 'chart' && plan ? (
               <ResultChart plan={plan} kind={kind} rows={result.data} />
             ) : (
-              <ResultsGrid columns={result.metadata.columns} types={result.metadata.column_types} rows={result.data} label="Query results" />
+              <ResultsGrid
+                columns={result.metadata.columns}
+                types={result.metadata.column_types}
+                rows={result.data}
+                label="Query results"
+              />
             )}
           </section>
         )}
@@ -321,7 +407,12 @@ export function WorkbenchPage({ me }: { me: Me }) {
         <ol>
           {history.slice(0, 30).map((h) => (
             <li key={h.at + h.sql}>
-              <button type="button" class={`history-item${h.ok ? '' : ' failed'}`} onClick={() => editor.current?.setText(h.sql)} title={h.sql}>
+              <button
+                type="button"
+                class={`history-item${h.ok ? '' : ' failed'}`}
+                onClick={() => editor.current?.setText(h.sql)}
+                title={h.sql}
+              >
                 <span class="history-sql">{h.sql}</span>
                 <span class="muted small">
                   {new Date(h.at).toLocaleTimeString()} · {h.outcome}
