@@ -35,7 +35,9 @@ if (process.argv[2] === 'serve' && existsSync(consoleSource) && !existsSync(cons
   try {
     await (await import('../scripts/build-console.mjs')).buildConsole();
   } catch (err) {
-    process.stderr.write(`spectra: the web console could not be built (${err?.message ?? err}); /console is off\n`);
+    process.stderr.write(
+      `spectra: the web console could not be built (${err?.message ?? err}); /console is off\n`,
+    );
   }
 }
 const { main } = await import(entry.href);

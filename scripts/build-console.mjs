@@ -4,7 +4,16 @@
  * dist/console never sees half a build. Prints the gzip-compressed JavaScript size (issue 19: ≤ 300 KB).
  * `node scripts/build-console.mjs [outdir]`, or `buildConsole(outdir)` from build.mjs and the tests.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -51,7 +60,9 @@ export async function buildConsole(outdir = CONSOLE_DIST, { quiet = false } = {}
       jsGzipBytes += gzipSync(body, { level: 9 }).length;
     }
     if (jsGzipBytes > MAX_COMPRESSED_JS)
-      throw new Error(`console JavaScript is ${jsGzipBytes} bytes gzipped, over the ${MAX_COMPRESSED_JS} budget`);
+      throw new Error(
+        `console JavaScript is ${jsGzipBytes} bytes gzipped, over the ${MAX_COMPRESSED_JS} budget`,
+      );
     rmSync(outdir, { recursive: true, force: true });
     renameSync(tmp, outdir);
     if (!quiet)

@@ -102,8 +102,12 @@ export class ConsoleSite extends Construct {
         prune: false,
       });
     } else {
-      Annotations.of(this).addWarning(`${assetsDir} is missing: run \`npm run build\` before deploying the console`);
+      Annotations.of(this).addWarning(
+        `${assetsDir} is missing: run \`npm run build\` before deploying the console`,
+      );
     }
-    new CfnOutput(this, 'ConsoleUrl', { value: `https://${this.distribution.distributionDomainName}/console` });
+    new CfnOutput(this, 'ConsoleUrl', {
+      value: `https://${this.distribution.distributionDomainName}/console`,
+    });
   }
 }

@@ -51,10 +51,13 @@ export function defaultConsoleDir(): string {
 export function registerConsoleRoutes(app: OpenAPIHono<AppEnv>, deps: { dir?: string } = {}): void {
   const dir = deps.dir ?? defaultConsoleDir();
   const missing = () =>
-    new Response('The web console is not built: run `npm run build` (or `node scripts/build-console.mjs`).\n', {
-      status: 404,
-      headers: { 'Content-Type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS },
-    });
+    new Response(
+      'The web console is not built: run `npm run build` (or `node scripts/build-console.mjs`).\n',
+      {
+        status: 404,
+        headers: { 'Content-Type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS },
+      },
+    );
   const page = async () => {
     const body = await readFile(path.join(dir, 'index.html')).catch(() => null);
     if (!body) return missing();
