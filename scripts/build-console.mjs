@@ -66,7 +66,8 @@ export async function buildConsole(outdir = CONSOLE_DIST, { quiet = false } = {}
     rmSync(outdir, { recursive: true, force: true });
     renameSync(tmp, outdir);
     if (!quiet)
-      process.stdout.write(
+      // stderr: `npm pack --json` runs prepare and parses its stdout.
+      process.stderr.write(
         `console: ${path.relative(root, outdir)} — JavaScript ${(jsBytes / 1024).toFixed(1)} KB, ${(jsGzipBytes / 1024).toFixed(1)} KB gzipped (budget 300 KB)\n`,
       );
     return { outdir, jsBytes, jsGzipBytes };

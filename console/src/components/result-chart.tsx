@@ -53,6 +53,21 @@ export function ResultChart({ plan, kind, rows }: { plan: ChartPlan; kind: Chart
     const ink = dark ? '#c9d1d9' : '#24292f';
     const grid = dark ? '#30363d' : '#e5e7eb';
     const n = plan.series.length;
+    // A series far smaller than the first (a count beside a sum) gets its own axis on the right.
+    const peak = (s: string) => Math.max(0, ...rows.map((r) => Math.abs(toNumber(r[s]) ?? 0)));
+    const firstPeak = peak(plan.series[0]!);
+    const scaleOf = (s: string, i: number) => (i > 0 && peak(s) * 20 < firstPeak ? 'y2' : 'y');
+    const usesY2 = plan.series.some((s, i) => scaleOf(s, i) === 'y2');
+    const yAxis = (scale: string, side: number) => ({
+      scale,
+      side,
+      stroke: ink,
+      grid: { stroke: grid, show: side === 3 },
+      ticks: { stroke: grid },
+      // Wide enough for the longest tick label (uPlot's default clips "3,000,000").
+      size: (_u: uPlot, values: string[]) =>
+        16 + 7.5 * Math.max(4, ...(values ?? []).map((v) => String(v).length)),
+    });
     const bars = uPlot.paths.bars!;
     const opts: uPlot.Options = {
       width: Math.max(320, el.clientWidth),
@@ -66,19 +81,15 @@ export function ResultChart({ plan, kind, rows }: { plan: ChartPlan; kind: Chart
           splits: () => xs,
           values: (_u, splits) => splits.map((i) => labels[i] ?? ''),
         },
-        {
-          stroke: ink,
-          grid: { stroke: grid },
-          ticks: { stroke: grid },
-          // Wide enough for the longest tick label (uPlot's default clips "3,000,000").
-          size: (_u, values) => 16 + 7.5 * Math.max(4, ...(values ?? []).map((v) => String(v).length)),
-        },
+        yAxis('y', 3),
+        ...(usesY2 ? [yAxis('y2', 1)] : []),
       ],
       legend: { show: true },
       series: [
         { label: plan.category, value: (_u, v) => (v === null ? '' : (labels[v] ?? '')) },
         ...plan.series.map((s, i) => ({
-          label: s,
+          label: scaleOf(s, i) === 'y2' ? `${s} (right axis)` : s,
+          scale: scaleOf(s, i),
           stroke: PALETTE[i],
           width: kind === 'line' ? 2 : 1,
           fill: kind === 'bar' ? `${PALETTE[i]}cc` : undefined,

@@ -11,6 +11,7 @@ import { EditorView, keymap } from '@codemirror/view';
 import { basicSetup } from 'codemirror';
 import { useEffect, useRef } from 'preact/hooks';
 import type { CatalogTable } from '../api';
+import { sqlHighlighting } from './highlight';
 import { REDSHIFT_FUNCTIONS, RedshiftSQL } from './redshift-dialect';
 import { indexOfCodePoint, statementAt } from './statements';
 
@@ -101,6 +102,7 @@ export function SqlEditor({
               { key: 'Shift-Mod-Enter', run: run(true) },
             ]),
           ),
+          Prec.high(sqlHighlighting(matchMedia('(prefers-color-scheme: dark)').matches)),
           basicSetup,
           autocompletion({ activateOnTyping: true }),
           language.current.of(languageFor(tables)),
