@@ -15,10 +15,10 @@ import { ApiError, conflict, invalidRequest, notFound, unauthorized } from '../d
 import type { Principal } from '../domain/principal.js';
 import type { ApiKeyRecord } from '../domain/tenant.js';
 import type { StateStore } from '../state/port.js';
-import { unknownPermissions } from './permissions.js';
+import { assertKnownPermissions } from './permissions.js';
 
 const KEY_PATTERN = /^spk_([a-z][a-z0-9-]{0,62})_([0-9a-f]{16})([0-9a-f]{64})$/;
-export const DEFAULT_KEY_PERMISSIONS = ['query:*', 'bulk:*'];
+export const DEFAULT_KEY_PERMISSIONS = ['query:*', 'bulk:*', 'catalog:read'];
 /** How long a rotated key keeps working unless the caller says otherwise. */
 export const DEFAULT_ROTATION_GRACE_MS = 24 * 60 * 60 * 1000;
 /** Upper bound of the verified-key cache whatever the configuration says: revocation must show within 1 s. */
@@ -97,8 +97,7 @@ export async function createApiKey(
   const tenant = await state.tenants.get(tenantId);
   if (!tenant) throw notFound('tenant');
   const permissions = opts.permissions ?? tenant.defaultPermissions;
-  const unknown = unknownPermissions(permissions);
-  if (unknown.length > 0) throw invalidRequest('unknown permission', { field: 'permissions', unknown });
+  assertKnownPermissions(permissions);
   const expiresAt = normalizeExpiry(opts.expiresAt, now);
   const issued = issueApiKey(pepper, tenantId, { permissions, expiresAt, now });
   await state.apiKeys.create(issued.record);

@@ -77,7 +77,13 @@ export {
   type JwtOptions,
   looksLikeJwt,
 } from './jwt.js';
-export { isKnownPermission, unknownPermissions } from './permissions.js';
+export {
+  isKnownPermission,
+  PERMISSION_DESCRIPTIONS,
+  unknownPermissionError,
+  unknownPermissions,
+  validPermissions,
+} from './permissions.js';
 export {
   createTrustedHeaderAuthenticator,
   DEFAULT_PROXY_SECRET_HEADER,

@@ -672,6 +672,12 @@ export const SETTINGS = {
     default: 0,
     doc: 'On SIGINT/SIGTERM/SIGHUP, how long to keep serving with /ready answering 503 before refusing new connections (lets a load balancer drain this instance).',
   },
+  catalogCacheSeconds: {
+    env: 'SPECTRA_CATALOG_CACHE_SECONDS',
+    schema: int(0, 3600),
+    default: 30,
+    doc: 'How long GET /v1/catalog/tables reuses a tenant’s list of readable tables before reading the warehouse catalog again (a new table or grant shows up within this time). 0 = read it on every request.',
+  },
   rateLimitPerMinute: {
     env: 'SPECTRA_RATE_LIMIT_PER_MINUTE',
     schema: int(0),

@@ -16,6 +16,7 @@ export const PERMISSIONS = [
   'bulk:create',
   'bulk:read',
   'bulk:cancel',
+  'catalog:read',
   'admin:*',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];

@@ -15,6 +15,7 @@ import type { ServiceMetrics } from '../observability/service-metrics.js';
 import type { Tracer } from '../observability/tracing.js';
 import type { Logger } from '../runtime/logger.js';
 import type { AuditService } from '../services/audit-service.js';
+import type { CatalogService } from '../services/catalog-service.js';
 import type { JobService } from '../services/job-service.js';
 import type { QueryAdmission } from '../services/query-admission.js';
 import type { QueryService } from '../services/query-service.js';
@@ -41,9 +42,11 @@ import {
   registerBulkRoutes,
   registerBulkUploadRoute,
 } from './routes/bulk.js';
+import { registerCatalogRoutes } from './routes/catalog.js';
 import { registerConsoleRoutes } from './routes/console.js';
 import { type DownloadDeps, registerDownloadRoutes } from './routes/downloads.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { registerMeRoute } from './routes/me.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerQueryRoutes } from './routes/queries.js';
 import { type ReadinessCheck, registerSystemRoutes } from './routes/system.js';
@@ -68,6 +71,8 @@ export interface AppDeps {
   bulk?: BulkRouteDeps | undefined;
   /** Signed bulk uploads served by the API (filesystem ResultStore). */
   bulkUploads?: BulkUploadRouteDeps | undefined;
+  /** Schema discovery (`/v1/catalog/…`); without it those routes are not registered. */
+  catalog?: CatalogService | undefined;
   readiness: ReadinessCheck[];
   isShuttingDown?: () => boolean;
   /** Called with unexpected errors (500s) for logging; never with client mistakes. */
@@ -191,8 +196,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerQueryRoutes(app, { queries: deps.queries, jobs: deps.jobs });
   registerJobRoutes(app, { state: deps.state, jobs: deps.jobs });
   if (deps.bulk) registerBulkRoutes(app, deps.bulk);
+  if (deps.catalog) registerCatalogRoutes(app, { catalog: deps.catalog });
   if (deps.tenants) registerAdminRoutes(app, { tenants: deps.tenants });
   if (ops) registerAuditRoutes(app, { audit: ops.audit });
+  registerMeRoute(app);
   if (ops?.metrics) {
     registerMetricsRoute(app, {
       metrics: ops.metrics,

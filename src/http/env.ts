@@ -1,6 +1,7 @@
 /** Hono context typing shared by middleware and routes. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../domain/principal.js';
+import type { RateDecision } from '../domain/rate-limit.js';
 import type { RequestScope } from '../observability/request-scope.js';
 import type { Logger } from '../runtime/logger.js';
 import type { PhaseTimings } from './middleware/server-timing.js';
@@ -18,5 +19,7 @@ export type AppEnv = {
     /** The request's child logger (request id, trace id; tenant and job id once known). */
     log: Logger;
     scope: RequestScope;
+    /** This request's rate-limit decision, when one was taken (GET /v1/me reports it). */
+    rateLimit?: RateDecision;
   };
 };

@@ -10,6 +10,8 @@ import type { RateClass } from '../domain/rate-limit.js';
 export function rateClassOf(method: string, path: string): RateClass | null {
   if (path === '/v1/queries' || path.startsWith('/v1/queries/')) return 'queries';
   if (path === '/v1/jobs' || path.startsWith('/v1/jobs/')) return 'job_reads';
+  // Catalog and identity reads are cheap reads like job polls (the catalog is cached per tenant).
+  if (path.startsWith('/v1/catalog/') || path === '/v1/me') return 'job_reads';
   if (path === '/v1/bulk/jobs' && method === 'POST') return 'bulk_creates';
   if (path.startsWith('/v1/bulk/')) return 'bulk_reads';
   if (path.startsWith('/v1/admin/')) return 'admin';

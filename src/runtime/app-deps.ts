@@ -1,6 +1,7 @@
 /** The HTTP app's dependencies from a core, shared by the Node server and the Lambda API handler. */
 import type { AppDeps } from '../http/app.js';
 import { idempotency } from '../http/middleware/idempotency.js';
+import { CatalogService } from '../services/catalog-service.js';
 import { FsResultStore } from '../storage/fs/index.js';
 import type { Core } from './core.js';
 import { VERSION } from './version.js';
@@ -30,6 +31,7 @@ export function appDepsFromCore(core: Core, overrides: Partial<AppDeps> = {}): A
         ? { store: core.results, signer: core.results.signer }
         : undefined,
     bulk: core.bulk ? { bulk: core.bulk } : undefined,
+    catalog: catalogService(core),
     bulkUploads:
       core.bulk && core.bulkUploads
         ? {
@@ -65,4 +67,13 @@ export function appDepsFromCore(core: Core, overrides: Partial<AppDeps> = {}): A
     onInternalError: (err, requestId) => log.error({ err, request_id: requestId }, 'internal error'),
     ...overrides,
   };
+}
+
+function catalogService(core: Core): CatalogService | undefined {
+  const { warehouse, config } = core;
+  if (!warehouse.listTables) return undefined;
+  return new CatalogService(
+    { listTables: (ctx) => warehouse.listTables!(ctx) },
+    { ttlMs: config.catalogCacheSeconds * 1000, timeoutMs: config.defaultTimeoutSeconds * 1000 },
+  );
 }

@@ -4,7 +4,7 @@
  * is handed a key. Keys: create, list, rotate (grace period), revoke.
  */
 import { createApiKey, DEFAULT_KEY_PERMISSIONS, revokeApiKey, rotateApiKey } from '../auth/api-key.js';
-import { unknownPermissions } from '../auth/permissions.js';
+import { assertKnownPermissions } from '../auth/permissions.js';
 import { ApiError, conflict, invalidRequest, notFound } from '../domain/errors.js';
 import { TENANT_ID_PATTERN, type Tenant, type TenantStatus } from '../domain/tenant.js';
 import type { Page, PageRequest, StateStore } from '../state/port.js';
@@ -55,9 +55,7 @@ export class TenantService {
       });
     }
     const permissions = input.permissions ?? DEFAULT_KEY_PERMISSIONS;
-    const unknown = unknownPermissions(permissions);
-    if (unknown.length)
-      throw invalidRequest(`unknown permissions: ${unknown.join(', ')}`, { field: 'permissions' });
+    assertKnownPermissions(permissions);
     if (await this.deps.state.tenants.get(tenantId)) throw conflict(`tenant ${tenantId} already exists`);
     const roles = this.requireRoles();
     const { created } = await roles.provision(tenantId, dbUser);

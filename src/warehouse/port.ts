@@ -96,6 +96,12 @@ export interface Warehouse {
   ping(): Promise<void>;
   close(): Promise<void>;
 
+  /**
+   * Every table and view `ctx.dbUser` may SELECT from, outside system schemas, as the warehouse's
+   * catalog answers for that user (its privileges decide; nothing is filtered by name in our code).
+   */
+  listTables?(ctx: ExecutionContext): Promise<CatalogTable[]>;
+
   // Bulk paths (the Bulk API). Adapters without them leave them undefined: bulk exports then go
   // through `execute`, and bulk imports fail with a clear error.
 
@@ -127,6 +133,26 @@ export interface Warehouse {
     staged: AsyncIterable<Uint8Array>,
     failed: FailedRecordSink,
   ): Promise<CopyInOutcome>;
+}
+
+/** A readable relation as the catalog API (`GET /v1/catalog/tables`) shows it. */
+export interface CatalogTable {
+  schema: string;
+  name: string;
+  kind: 'table' | 'view' | 'materialized_view';
+  columns: CatalogColumn[];
+  /** Columns of the primary key in key order; empty when there is none (or it is not visible). */
+  primaryKey: string[];
+  /** The planner's row count, or null when unknown or when it would count other tenants' rows. */
+  rowEstimate: number | null;
+  description: string | null;
+}
+
+export interface CatalogColumn {
+  name: string;
+  /** Redshift-style type name, as query metadata names it (`DECIMAL(12,2)`, `VARCHAR`, `TIMESTAMPTZ`). */
+  type: string;
+  nullable: boolean;
 }
 
 export interface TableColumn {

@@ -45,6 +45,7 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
       return next();
     }
     if (!decision) return next();
+    c.set('rateLimit', decision);
     const headers = headersOf(decision);
     for (const [k, v] of headers) c.header(k, v);
     if (!decision.allowed) {

@@ -12,6 +12,7 @@ import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { ApiError } from '../../domain/errors.js';
 import type {
+  CatalogTable,
   ColumnInfo,
   CopyInOutcome,
   CopyInRequest,
@@ -34,6 +35,7 @@ import { StatementCancelledError } from '../statement-cancelled.js';
 import { describeTableOn } from './bulk-catalog.js';
 import { copyInRecords } from './bulk-copy-in.js';
 import { copyOutCsv } from './bulk-copy-out.js';
+import { listTablesOn } from './catalog.js';
 import { rowTooLarge } from './row-too-large.js';
 import { columnTypeName, decoderFor, type PgFieldInfo, type ValueDecoder } from './types.js';
 import { WireWatch } from './wire-watch.js';
@@ -304,6 +306,15 @@ export class PostgresWarehouse implements Warehouse {
         const { oid: _oid, checks: _checks, ...table } = await describeTableOn(client, object);
         return table;
       },
+    );
+    return result;
+  }
+
+  async listTables(ctx: ExecutionContext): Promise<CatalogTable[]> {
+    const { result } = await this.inTenantTransaction(
+      ctx,
+      { pool: this.pool, pipelined: false, onSinkFailure: 'rollback' },
+      (client) => listTablesOn(client),
     );
     return result;
   }

@@ -132,19 +132,11 @@ export async function describeTableOverDataApi(
     const udtName = String(udt);
     const length = num(charLength);
     const numericPrecision = dataType === 'numeric' ? num(precision) : null;
-    const typeName = columnTypeName(
-      pgFieldOf({
-        name: column,
-        typeName: udtName,
-        precision: length ?? numericPrecision ?? 0,
-        scale: dataType === 'numeric' ? (num(scale) ?? 0) : 0,
-      }) ?? { name: column, dataTypeID: 0, dataTypeModifier: -1 },
-    );
     const defaultText = str(dflt);
     return {
       name: column,
       sqlType: sqlTypeOf(String(dataType), udtName, length, numericPrecision, num(scale), num(dtPrecision)),
-      typeName: typeName === 'UNKNOWN' && udtName === 'super' ? 'SUPER' : typeName,
+      typeName: informationSchemaTypeName(column, dataType, udt, charLength, precision, scale),
       notNull: str(nullable) === 'NO',
       // Redshift reports an IDENTITY column as a default `"identity"(…)`.
       hasDefault: defaultText !== null || str(identityGen) === 'BY DEFAULT',
@@ -171,6 +163,28 @@ export async function describeTableOverDataApi(
     privileges: { select: sel, insert: ins, update: upd, delete: del },
     tenantColumn: columns.some((c) => c.name === TENANT_COLUMN) ? TENANT_COLUMN : null,
   };
+}
+
+/** information_schema.columns' type parts → the Redshift-style name query metadata gives the column. */
+export function informationSchemaTypeName(
+  column: string,
+  dataType: unknown,
+  udt: unknown,
+  charLength: unknown,
+  precision: unknown,
+  scale: unknown,
+): string {
+  const udtName = String(udt);
+  const numericPrecision = dataType === 'numeric' ? num(precision) : null;
+  const typeName = columnTypeName(
+    pgFieldOf({
+      name: column,
+      typeName: udtName,
+      precision: num(charLength) ?? numericPrecision ?? 0,
+      scale: dataType === 'numeric' ? (num(scale) ?? 0) : 0,
+    }) ?? { name: column, dataTypeID: 0, dataTypeModifier: -1 },
+  );
+  return typeName === 'UNKNOWN' && udtName === 'super' ? 'SUPER' : typeName;
 }
 
 /** information_schema's parts → the type as `format_type` spells it (`character varying(40)`, `numeric(6,2)`). */

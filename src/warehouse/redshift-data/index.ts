@@ -30,6 +30,7 @@ import { type DataApiParameter, toDataApiStatement } from '../../sql/data-api-pa
 import { initSqlGuard } from '../../sql/index.js';
 import type { SessionClaim, WarehouseSessionStore } from '../../state/port.js';
 import type {
+  CatalogTable,
   ColumnInfo,
   CopyInOutcome,
   CopyInRequest,
@@ -47,11 +48,12 @@ import type {
   Warehouse,
 } from '../port.js';
 import { StatementCancelledError } from '../statement-cancelled.js';
-import { describeTableOverDataApi } from './catalog.js';
+import { type CatalogQuery, describeTableOverDataApi } from './catalog.js';
 import { type ImportRunner, importThroughCopy, planImport } from './copy-import.js';
 import { type CsvField, CsvRecordReader } from './csv-records.js';
 import { awsErrorName, isSessionRefusal, statementFailure, translateAwsError } from './errors.js';
 import { InMemorySessionStore } from './sessions.js';
+import { listTablesOverDataApi } from './table-catalog.js';
 import { type ResultColumn, resultColumns } from './types.js';
 import { inlineParameters } from './unload-copy-sql.js';
 import { exportThroughUnload, type RedshiftUnloadOptions, unloadQuery } from './unload-export.js';
@@ -259,8 +261,18 @@ export class RedshiftDataWarehouse implements Warehouse {
   }
 
   private async describeTableAs(ctx: ExecutionContext, object: string): Promise<TableDescription> {
+    return describeTableOverDataApi(this.catalogQuery(ctx), object);
+  }
+
+  /** The tables the tenant's database user may SELECT from (table-catalog.ts). */
+  async listTables(ctx: ExecutionContext): Promise<CatalogTable[]> {
+    return listTablesOverDataApi(this.catalogQuery(ctx));
+  }
+
+  /** Catalog statements run as the tenant like any other, their rows collected. */
+  private catalogQuery(ctx: ExecutionContext): CatalogQuery {
     const { onStatement: _unreported, maxRows: _all, label: _label, ...catalogCtx } = ctx;
-    return describeTableOverDataApi(async (sql, params) => {
+    return async (sql, params) => {
       const rows: unknown[][] = [];
       await this.execute(
         catalogCtx,
@@ -268,7 +280,7 @@ export class RedshiftDataWarehouse implements Warehouse {
         { columns: () => {}, rows: (b) => void rows.push(...b) },
       );
       return rows;
-    }, object);
+    };
   }
 
   private async copyInThroughCopy(
