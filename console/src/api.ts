@@ -120,7 +120,7 @@ export function serverTimings(response: Response): { name: string; ms: number; d
 export interface Me {
   tenant_id: string | null;
   key_id: string | null;
-  auth: 'api_key' | 'jwt' | 'admin';
+  auth: 'api_key' | 'jwt' | 'admin' | 'trusted_header';
   permissions: string[];
   rate_limit: { limit: number; remaining: number; reset_seconds: number } | null;
 }
