@@ -72,7 +72,12 @@ export function ResultChart({ plan, kind, rows }: { plan: ChartPlan; kind: Chart
     const opts: uPlot.Options = {
       width: Math.max(320, el.clientWidth),
       height: 320,
-      scales: { x: { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] } },
+      // Bars and values compared by height need a zero baseline on both axes.
+      scales: {
+        x: { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] },
+        y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.05 : 1] },
+        y2: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.05 : 1] },
+      },
       axes: [
         {
           stroke: ink,
@@ -87,19 +92,21 @@ export function ResultChart({ plan, kind, rows }: { plan: ChartPlan; kind: Chart
       legend: { show: true },
       series: [
         { label: plan.category, value: (_u, v) => (v === null ? '' : (labels[v] ?? '')) },
-        ...plan.series.map((s, i) => ({
-          label: scaleOf(s, i) === 'y2' ? `${s} (right axis)` : s,
-          scale: scaleOf(s, i),
-          stroke: PALETTE[i],
-          width: kind === 'line' ? 2 : 1,
-          fill: kind === 'bar' ? `${PALETTE[i]}cc` : undefined,
-          points: { show: kind === 'line' && rows.length < 60 },
-          paths:
-            kind === 'bar'
-              ? // Several series: nested bars, each narrower than the one behind it.
-                bars({ size: [0.8 * (1 - (i * 0.6) / n), 80], align: 0 })
-              : undefined,
-        })),
+        ...plan.series.map((s, i) => {
+          // On the right axis a series is a line over the bars (a combo chart), so neither hides the other.
+          const asBars = kind === 'bar' && scaleOf(s, i) === 'y';
+          const share = 1 - (i * 0.6) / n;
+          return {
+            label: scaleOf(s, i) === 'y2' ? `${s} (right axis)` : s,
+            scale: scaleOf(s, i),
+            stroke: PALETTE[i],
+            width: asBars ? 1 : 2,
+            fill: asBars ? `${PALETTE[i]}cc` : undefined,
+            points: { show: !asBars && rows.length < 60 },
+            // Several bar series: nested, each narrower than the one behind it.
+            paths: asBars ? bars({ size: [0.8 * share, 120 * share], align: 0 }) : undefined,
+          };
+        }),
       ],
     };
     const plot = new uPlot(opts, data, el);
