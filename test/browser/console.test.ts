@@ -66,8 +66,11 @@ async function runSql(sql: string): Promise<void> {
 
 async function signIn(credential: string): Promise<void> {
   await page.goto(`${spectra.url}/console`);
-  await page.getByLabel('API key or JWT').fill(credential);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  // By keyboard: the field has focus on Tab and Enter submits.
+  await page.keyboard.press('Tab');
+  await expect.poll(() => page.evaluate('document.activeElement?.id'), WAIT).toBe('credential');
+  await page.keyboard.insertText(credential);
+  await page.keyboard.press('Enter');
 }
 
 /** Paths in the console's sources that start with /v1/ or name /metrics, `${…}` read as a parameter. */
