@@ -25,4 +25,3 @@ if (run.status !== 0) process.exit(run.status ?? 1);
 const { buildConsole, CONSOLE_SOURCE } = await import('./build-console.mjs');
 // A published package has dist/console already and no console/ sources to build from.
 if (existsSync(CONSOLE_SOURCE)) await buildConsole();
-
