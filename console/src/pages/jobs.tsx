@@ -14,7 +14,9 @@ const PAGE_SIZE = 100;
 const LIVE = new Set(['QUEUED', 'RUNNING']);
 
 function when(t: string | null): string {
-  return t ? new Date(t).toLocaleString() : '—';
+  if (!t) return '—';
+  const d = new Date(t);
+  return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleString();
 }
 
 function JobDetail({ id, onChanged }: { id: string; onChanged: () => void }) {
