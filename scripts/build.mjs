@@ -1,5 +1,6 @@
 /**
- * `npm run build` (and `prepare`): compiles src/ into dist/ with tsc. Earlier output goes first so a
+ * `npm run build` (and `prepare`): compiles src/ into dist/ with tsc and the web console into
+ * dist/console with esbuild (build-console.mjs). Earlier output goes first so a
  * deleted or renamed source leaves no stale module in the package; dist/lambda (`npm run
  * build:lambda`) and dist/cdk.out (`cdk synth`) are other tools' output and stay.
  */
@@ -20,4 +21,7 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const run = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], {
   stdio: 'inherit',
 });
-process.exit(run.status ?? 1);
+if (run.status !== 0) process.exit(run.status ?? 1);
+const { buildConsole, CONSOLE_SOURCE } = await import('./build-console.mjs');
+// A published package has dist/console already and no console/ sources to build from.
+if (existsSync(CONSOLE_SOURCE)) await buildConsole();

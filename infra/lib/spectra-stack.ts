@@ -16,6 +16,7 @@ import type { Construct } from 'constructs';
 import type { SweepEvent } from '../../src/runtime/lambda/worker.js';
 import type { SweepTask } from '../../src/runtime/lambda/worker-jobs.js';
 import type { SpectraConfig } from './config.js';
+import { ConsoleSite } from './console-site.js';
 import { SpectraFunctions } from './functions.js';
 import { Monitoring } from './monitoring.js';
 import { SpectraRestApi } from './rest-api.js';
@@ -125,6 +126,9 @@ export class SpectraStack extends Stack {
       authorizerFunction: this.functions.authorizer,
       removalPolicy,
     });
+
+    if (String(this.node.tryGetContext('console')) === 'true')
+      new ConsoleSite(this, 'Console', { api: this.restApi.api, removalPolicy });
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       config,

@@ -43,6 +43,7 @@ import {
   registerBulkUploadRoute,
 } from './routes/bulk.js';
 import { registerCatalogRoutes } from './routes/catalog.js';
+import { registerConsoleRoutes } from './routes/console.js';
 import { type DownloadDeps, registerDownloadRoutes } from './routes/downloads.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerMeRoute } from './routes/me.js';
@@ -212,6 +213,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       authenticate: authenticate(deps.authenticate),
     });
   }
+  registerConsoleRoutes(app);
   documentRateLimitHeaders(app);
 
   app.notFound((c) => {

@@ -71,7 +71,7 @@ describe('the npm tarball', () => {
         `${(packed.unpackedSize / 1024).toFixed(0)} kB unpacked`,
     );
     const shipped =
-      /^(dist\/.+\.(js|js\.map|d\.ts)|bin\/spectra\.js|docs\/[\w-]+\.md|README\.md|LICENSE|package\.json)$/;
+      /^(dist\/.+\.(js|js\.map|d\.ts)|dist\/console\/[\w-]+\.(html|css|svg)|bin\/spectra\.js|docs\/[\w-]+\.md|README\.md|LICENSE|package\.json)$/;
     expect(paths.filter((p) => !shipped.test(p))).toEqual([]);
     expect(
       paths.filter((p) =>
@@ -82,6 +82,7 @@ describe('the npm tarball', () => {
       'bin/spectra.js',
       'dist/cli/main.js',
       'dist/sql/plan-worker.js',
+      'dist/console/index.html',
       'LICENSE',
       'README.md',
     ])
@@ -172,6 +173,10 @@ describe('installed from the tarball into an empty folder', () => {
       const body = (await res.json()) as { data: { tenant_id: string; n: number }[] };
       expect(body.data.map((r) => r.tenant_id)).toEqual(['acme']);
       expect(body.data[0]!.n).toBeGreaterThan(0);
+      // The web console ships built: no console/ sources, no esbuild in an installed package.
+      const page = await fetch(`${url}/console`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/<script type="module" src="\/console\/app-[A-Z0-9]{8}\.js">/);
 
       process.kill(-child.pid!, 'SIGTERM');
       // 'close' fires once every process holding the output pipes (npx, sh, node) has exited.

@@ -96,8 +96,16 @@ describe('OpenAPI document and docs page', () => {
     // The app the running server was built with (captured from createApp), not a look-alike.
     const app = servedApp!;
     expect(app).toBeDefined();
-    // The interactive docs and the document itself are the only routes not described in it.
-    const undocumented = new Set(['/openapi.json', '/docs', '/docs/assets/init.js', '/docs/assets/:file']);
+    // The interactive docs, the web console and the document itself are the only routes not described in it.
+    const undocumented = new Set([
+      '/openapi.json',
+      '/docs',
+      '/docs/assets/init.js',
+      '/docs/assets/:file',
+      '/console',
+      '/console/',
+      '/console/:file',
+    ]);
     const served = new Set<string>();
     for (const r of app.routes) {
       if (r.method === 'ALL' || undocumented.has(r.path)) continue;
