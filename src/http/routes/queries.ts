@@ -24,6 +24,7 @@ const JobSubmittedSchema = z
 const runQuery = createRoute({
   method: 'post',
   path: '/v1/queries',
+  operationId: 'runQuery',
   tags: ['Queries'],
   summary: 'Run a SQL query as the caller’s tenant',
   description:
@@ -34,7 +35,19 @@ const runQuery = createRoute({
   middleware: [requirePermission('query:execute')] as const,
   request: {
     headers: IdempotencyHeaders,
-    body: { required: true, content: { 'application/json': { schema: QueryRequestSchema } } },
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: QueryRequestSchema,
+          example: {
+            sql: 'SELECT region, SUM(amount) AS total FROM sales WHERE sold_at >= :since GROUP BY region',
+            params: { since: '2024-01-01' },
+            parameters: { limit: 1000, timeout_seconds: 60 },
+          },
+        },
+      },
+    },
   },
   responses: {
     202: {
