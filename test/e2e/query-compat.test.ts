@@ -56,7 +56,7 @@ describe('output_format (the original’s request shape)', () => {
     await waitFor(
       async () =>
         (await json(await spectra.request(`/v1/jobs/${job_id}`, { tenant: 'acme' }))).status === 'COMPLETED',
-      'the async job completes',
+      { what: 'the async job to complete' },
     );
     const results = await json(await spectra.request(results_url, { tenant: 'acme' }));
     expect(results).toMatchObject({ format: 'csv', row_count: 1 });
