@@ -109,3 +109,35 @@ describe('truncation visible in streams', () => {
     expect(lines(await res.text())).toEqual(['{"a":1}']);
   });
 });
+
+describe('bulk exports as the original’s clients create them', () => {
+  const create = (body: Record<string, unknown>) =>
+    spectra.request('/v1/bulk/jobs', { tenant: 'acme', body: { operation: 'query', ...body } });
+
+  it('accept object when it names a table the query reads, and start at once', async () => {
+    for (const object of ['sales', 'public.sales', 'SALES']) {
+      const res = await create({ query: 'SELECT * FROM sales LIMIT 100', content_type: 'CSV', object });
+      expect(res.status, object).toBe(201);
+      expect(await json(res)).toMatchObject({ state: 'UploadComplete', object });
+    }
+  });
+
+  it('refuse an object the query does not read, naming the tables it does', async () => {
+    const res = await create({ query: 'SELECT * FROM sales', object: 'customers' });
+    expect(res.status).toBe(400);
+    const { error } = await json(res);
+    expect(error.details).toEqual({ field: 'object', relations: ['sales'] });
+    expect(error.message).toMatch(/customers.*sales/);
+  });
+
+  it('answer a PATCH UploadComplete on an export as a no-op', async () => {
+    const job = await json(await create({ query: 'SELECT 1 AS one' }));
+    const res = await spectra.request(`/v1/bulk/jobs/${job.job_id}`, {
+      tenant: 'acme',
+      method: 'PATCH',
+      body: { state: 'UploadComplete' },
+    });
+    expect(res.status).toBe(200);
+    expect((await json(res)).job_id).toBe(job.job_id);
+  });
+});
