@@ -228,7 +228,9 @@ describe('the state machine', () => {
 
   it('lists newest first, filtered by state and operation, page by page', async () => {
     // The aborted one is an import: it waits Open, while an export may already have finished.
-    const ids: string[] = [(await bulk.create('initech', { operation: 'insert', object: table.name })).job_id];
+    const ids: string[] = [
+      (await bulk.create('initech', { operation: 'insert', object: table.name })).job_id,
+    ];
     for (let i = 0; i < 2; i++)
       ids.push((await bulk.create('initech', { operation: 'query', query: 'SELECT 1 AS one' })).job_id);
     const imp = await bulk.create('initech', { operation: 'insert', object: table.name });
