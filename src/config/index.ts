@@ -480,6 +480,36 @@ export const SETTINGS = {
     default: 30_000,
     doc: 'Minimum time between JWKS refetches caused by an unknown `kid`.',
   },
+  corsOrigins: {
+    env: 'SPECTRA_CORS_ORIGINS',
+    schema: z.union([z.array(z.string()), z.string()]).transform((v, ctx) => {
+      let origins: unknown = v;
+      // The Python original's JSON list form (`["*"]`) is accepted beside the comma-separated one.
+      if (typeof v === 'string' && v.trim().startsWith('[')) {
+        try {
+          origins = JSON.parse(v);
+        } catch {
+          origins = null;
+        }
+      } else if (typeof v === 'string') origins = v.split(',');
+      if (!Array.isArray(origins) || origins.some((o) => typeof o !== 'string')) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected origins separated by commas, or a JSON list of strings',
+        });
+        return z.NEVER;
+      }
+      const list = (origins as string[]).map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean);
+      const bad = list.find((o) => o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o));
+      if (bad) {
+        ctx.addIssue({ code: 'custom', message: `"${bad}" is not an origin (scheme://host[:port]) or *` });
+        return z.NEVER;
+      }
+      return list;
+    }),
+    default: '',
+    doc: 'Browser origins allowed to call the API (CORS), comma-separated (`https://app.example.com,http://localhost:3000`) or `*` for any; a JSON list (`["*"]`) is read too. Preflights from these origins are answered before authentication; credentials mode is never enabled. Empty = no CORS headers. On AWS the CDK stack sets it for API Gateway and the API function.',
+  },
   trustedHeaderSecret: {
     env: 'SPECTRA_TRUSTED_HEADER_SECRET',
     schema: z.string(),

@@ -1,5 +1,5 @@
 /**
- * The Hono application: middleware order is request id → timing → request context (logger, trace,
+ * The Hono application: middleware order is request id → timing → CORS (preflights answered here) → request context (logger, trace,
  * access log) → metrics → input boundary (path, query, headers) → body limit → (for /v1) auth →
  * rate limit → audit → input boundary (JSON body) → (sync queries) admission → route (permission, validation, handler). Every failure leaves through `onError` as the one
  * error envelope (API.md "Errors"); unknown routes are 404 and known paths with the wrong method 405.
@@ -27,6 +27,7 @@ import { auditTrail } from './middleware/audit.js';
 import { type Authenticate, authenticate } from './middleware/authenticate.js';
 import { bindPrincipal } from './middleware/bind-principal.js';
 import { concurrencyLimit } from './middleware/concurrency.js';
+import { cors } from './middleware/cors.js';
 import { jsonBodyBoundary, requestLineBoundary } from './middleware/input-boundary.js';
 import { httpMetrics } from './middleware/metrics.js';
 import { rateLimit } from './middleware/rate-limit.js';
@@ -71,6 +72,8 @@ export interface AppDeps {
   bulk?: BulkRouteDeps | undefined;
   /** Signed bulk uploads served by the API (filesystem ResultStore). */
   bulkUploads?: BulkUploadRouteDeps | undefined;
+  /** Browser origins answered with CORS headers (`*` = any); empty or absent = none. */
+  corsOrigins?: readonly string[] | undefined;
   /** Schema discovery (`/v1/catalog/…`); without it those routes are not registered. */
   catalog?: CatalogService | undefined;
   readiness: ReadinessCheck[];
@@ -135,6 +138,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const ops = deps.operability;
   app.use('*', requestId());
   app.use('*', serverTiming());
+  // Before everything that can refuse a request: a preflight carries no credential.
+  if (deps.corsOrigins?.length) app.use('*', cors({ origins: deps.corsOrigins }));
   if (ops) app.use('*', requestContext({ log: ops.log, tracer: ops.tracer, accessLog: ops.accessLog }));
   if (ops?.metrics) app.use('*', httpMetrics(ops.metrics));
   app.use('*', requestLineBoundary());

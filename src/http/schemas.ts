@@ -63,6 +63,23 @@ export const QueryRequestSchema = z
     limit: z.number().int().min(0).optional(),
     timeout_seconds: z.number().int().min(1).optional(),
     async: z.boolean().optional().default(false),
+    output_format: z
+      .enum(['json', 'csv', 'ndjson', 'parquet'])
+      .optional()
+      .openapi({
+        description:
+          'The Python original’s way to choose the format, an alternative to `Accept` (and preferred over it): `json` ' +
+          '(the envelope), `ndjson` or `csv` (streamed). With `"async": true` it names the format of the job’s results ' +
+          '(`results_url` in the 202 answer); `parquet` goes through the Bulk API (docs/api.md "Migrating").',
+      }),
+    stream_metadata: z
+      .boolean()
+      .optional()
+      .openapi({
+        description:
+          'NDJSON and CSV streams only: end the stream with one metadata line saying whether the row cap cut it ' +
+          '(NDJSON: `{"@metadata": {…}}`; CSV: a `#spectra-metadata {…}` comment line). See docs/api.md "Truncation".',
+      }),
   })
   .strict()
   .openapi('QueryRequest');

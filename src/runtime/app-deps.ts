@@ -32,6 +32,7 @@ export function appDepsFromCore(core: Core, overrides: Partial<AppDeps> = {}): A
         : undefined,
     bulk: core.bulk ? { bulk: core.bulk } : undefined,
     catalog: catalogService(core),
+    corsOrigins: config.corsOrigins,
     bulkUploads:
       core.bulk && core.bulkUploads
         ? {

@@ -85,10 +85,6 @@ export class BulkService {
     let plannedSql: string | null = null;
     if (req.operation === 'query') {
       if (!req.query) throw invalidRequest('query is required for export operations', { field: 'query' });
-      if (req.object)
-        throw invalidRequest('object applies to imports; an export names its tables in query', {
-          field: 'object',
-        });
       if (req.query.length > settings.maxQueryLength) {
         throw new ApiError(
           'PAYLOAD_TOO_LARGE',
@@ -112,6 +108,8 @@ export class BulkService {
           placeholders: plan.paramNames,
         });
       }
+      // The original's clients send `object` with exports too: it must name a table the query reads.
+      if (req.object) checkExportObject(req.object, plan.relations);
       plannedSql = plan.sql;
     } else {
       if (!req.object)
@@ -131,6 +129,8 @@ export class BulkService {
       validateImportTarget(table, req.operation, req.externalIdField ?? null, principal.dbUser);
     }
     const now = new Date();
+    // An export has nothing to upload: it is queued at once (the original's behaviour).
+    const exportNow = req.operation === 'query';
     const job: BulkJob = {
       jobId: newBulkJobId(),
       tenantId: principal.tenantId,
@@ -144,12 +144,12 @@ export class BulkService {
       lineEnding: req.lineEnding,
       jsonFormat: req.jsonFormat,
       externalIdField: req.externalIdField ?? null,
-      state: 'Open',
+      state: exportNow ? 'UploadComplete' : 'Open',
       dbUser: principal.dbUser,
       createdBy: principal.credentialId,
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
-      queuedAt: null,
+      queuedAt: exportNow ? now.toISOString() : null,
       startedAt: null,
       completedAt: null,
       recordsProcessed: 0,
@@ -191,6 +191,8 @@ export class BulkService {
    */
   async setState(principal: Principal, jobId: string, to: 'UploadComplete' | 'Aborted'): Promise<BulkJob> {
     const current = await this.get(principal, jobId);
+    // Exports start when created; clients that still PATCH UploadComplete get the job as it is.
+    if (to === 'UploadComplete' && !isImport(current.operation)) return current;
     assertBulkTransition(current.state, to);
     if (to === 'UploadComplete') {
       const upload = isImport(current.operation)
@@ -364,5 +366,21 @@ export class BulkService {
       timeoutMs: 30_000,
       label: 'bulk-describe',
     };
+  }
+}
+
+/** `object` on an export: `table` or `schema.table`, one of the relations the query reads. */
+function checkExportObject(object: string, relations: readonly string[]): void {
+  const norm = (name: string) => name.replaceAll('"', '').toLowerCase();
+  const wanted = norm(object.trim());
+  const found = relations.some((r) => {
+    const rel = norm(r);
+    return rel === wanted || rel.endsWith(`.${wanted}`) || wanted.endsWith(`.${rel}`);
+  });
+  if (!found) {
+    throw invalidRequest(
+      `object "${object}" is not a table the export query reads (it reads: ${relations.join(', ') || 'no table'})`,
+      { field: 'object', relations: [...relations] },
+    );
   }
 }

@@ -58,7 +58,7 @@ describe('the Bulk API with SPECTRA_STATE=dynamodb', () => {
   it('exports a query to JobComplete and serves the file; another tenant gets 404', async () => {
     const sql = 'SELECT region, count(*) AS n FROM sales GROUP BY region ORDER BY region';
     const job = await bulk.create('acme', { operation: 'query', query: sql });
-    expect(job).toMatchObject({ state: 'Open', operation: 'query' });
+    expect(job).toMatchObject({ state: 'UploadComplete', operation: 'query' });
     const started = await bulk.patch('acme', job.job_id, 'UploadComplete');
     expect(started.status, await started.clone().text()).toBe(200);
     const done = await bulk.waitFor('acme', job.job_id, ['JobComplete', 'Failed', 'Aborted']);
@@ -131,7 +131,9 @@ describe('the Bulk API with SPECTRA_STATE=dynamodb', () => {
   });
 
   it('wakes the worker Lambda from the stream image of the move to UploadComplete only', async () => {
-    const created = await bulk.create('acme', { operation: 'query', query: 'SELECT 1 AS one' });
+    // An import waits Open for its file (an export is queued when created).
+    const created = await bulk.create('acme', { operation: 'insert', object: people.name });
+    await bulk.upload('acme', created.job_id, 'id,name\n1,a\n');
     const stores = spectra.core.state.bulk!;
     // Held back an hour, so the in-process worker leaves it UploadComplete while we look.
     await stores.jobs.transition('acme', created.job_id, ['Open'], {

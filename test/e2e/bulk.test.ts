@@ -64,7 +64,7 @@ const error = async (res: Response) => {
 };
 
 describe('creating bulk jobs', () => {
-  it('answers 201 Open with Location; the SQL guard and the catalog decide at once', async () => {
+  it('answers 201 with Location, an export already queued (UploadComplete); the SQL guard and the catalog decide at once', async () => {
     const res = await spectra.request('/v1/bulk/jobs', {
       tenant: 'acme',
       body: { operation: 'query', query: 'SELECT region, count(*) AS n FROM sales GROUP BY region' },
@@ -74,7 +74,7 @@ describe('creating bulk jobs', () => {
     expect(res.headers.get('location')).toBe(`/v1/bulk/jobs/${job.job_id}`);
     expect(job).toMatchObject({
       job_id: expect.stringMatching(/^bulk-[0-9a-f]{16}$/),
-      state: 'Open',
+      state: 'UploadComplete',
       operation: 'query',
       object: null,
       content_type: 'CSV',
@@ -145,20 +145,23 @@ describe('creating bulk jobs', () => {
 });
 
 describe('the state machine', () => {
-  it('runs Open → UploadComplete → InProgress → JobComplete; every other move is 409 with the state', async () => {
+  it('runs an export UploadComplete → InProgress → JobComplete from its creation; PATCH UploadComplete is a no-op, other moves 409', async () => {
     const job = await bulk.create('acme', { operation: 'query', query: 'SELECT 1 AS one' });
+    expect(job.state).toBe('UploadComplete');
+    // The original's clients still PATCH UploadComplete: the job is answered as it is.
     const start = await bulk.patch('acme', job.job_id, 'UploadComplete');
     expect(start.status).toBe(200);
-    expect((await json(start)).state).toBe('UploadComplete');
+    expect(['UploadComplete', 'InProgress', 'JobComplete']).toContain((await json(start)).state);
     const done = await bulk.waitFor('acme', job.job_id, ['JobComplete']);
     expect(done).toMatchObject({ number_records_processed: 1, attempts: 1, error: null });
-    for (const state of ['UploadComplete', 'Aborted']) {
-      expect(await error(await bulk.patch('acme', job.job_id, state))).toMatchObject({
-        status: 409,
-        code: 'CONFLICT',
-        details: { state: 'JobComplete' },
-      });
-    }
+    const again = await bulk.patch('acme', job.job_id, 'UploadComplete');
+    expect(again.status).toBe(200);
+    expect((await json(again)).state).toBe('JobComplete');
+    expect(await error(await bulk.patch('acme', job.job_id, 'Aborted'))).toMatchObject({
+      status: 409,
+      code: 'CONFLICT',
+      details: { state: 'JobComplete' },
+    });
     expect(await error(await bulk.patch('acme', job.job_id, 'InProgress'))).toMatchObject({ status: 400 });
     // Another tenant's job does not exist for the caller.
     expect((await spectra.request(`/v1/bulk/jobs/${job.job_id}`, { tenant: 'globex' })).status).toBe(404);
@@ -197,7 +200,8 @@ describe('the state machine', () => {
       return (await json(res)).api_key as string;
     };
     const reader = await key(['bulk:read', 'bulk:create']);
-    const job = await bulk.create('acme', { operation: 'query', query: 'SELECT 1 AS one' });
+    // An import waits Open for its file (an export would already be running).
+    const job = await bulk.create('acme', { operation: 'insert', object: table.name });
     const res = await spectra.request(`/v1/bulk/jobs/${job.job_id}`, {
       key: reader,
       method: 'PATCH',
@@ -223,11 +227,14 @@ describe('the state machine', () => {
   });
 
   it('lists newest first, filtered by state and operation, page by page', async () => {
-    const ids: string[] = [];
-    for (let i = 0; i < 3; i++)
+    // The aborted one is an import: it waits Open, while an export may already have finished.
+    const ids: string[] = [
+      (await bulk.create('initech', { operation: 'insert', object: table.name })).job_id,
+    ];
+    for (let i = 0; i < 2; i++)
       ids.push((await bulk.create('initech', { operation: 'query', query: 'SELECT 1 AS one' })).job_id);
     const imp = await bulk.create('initech', { operation: 'insert', object: table.name });
-    await bulk.patch('initech', ids[0]!, 'Aborted');
+    expect((await bulk.patch('initech', ids[0]!, 'Aborted')).status).toBe(200);
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
@@ -246,7 +253,7 @@ describe('the state machine', () => {
     const inserts = await json(
       await spectra.request('/v1/bulk/jobs?operation=insert', { tenant: 'initech' }),
     );
-    expect(inserts.jobs.map((j: Body) => j.job_id)).toEqual([imp.job_id]);
+    expect(inserts.jobs.map((j: Body) => j.job_id)).toEqual([imp.job_id, ids[0]]);
     expect((await spectra.request('/v1/bulk/jobs?state=Done', { tenant: 'initech' })).status).toBe(400);
   });
 });

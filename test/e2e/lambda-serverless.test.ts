@@ -444,24 +444,22 @@ describe('the serverless shape, end to end on DynamoDB Local, s3rver and the Dat
     expect(workerTelemetry.metrics).toContainEqual({ name: 'JobsFailed', tenant: 'globex', value: 1 });
   });
 
-  it('a bulk export travels Open → UploadComplete → bulk-jobs stream record → worker → JobComplete → presigned S3 download', async () => {
+  it('a bulk export is queued when created (UploadComplete) → bulk-jobs stream record → worker → JobComplete → presigned S3 download', async () => {
     expect(core.state.bulk).toBeDefined();
     const sql = 'SELECT region, COUNT(*) AS n FROM sales GROUP BY region ORDER BY region';
     const created = await call('acme', 'POST', '/v1/bulk/jobs', { operation: 'query', query: sql });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const jobId = created.body.job_id as string;
     expect(jobId.startsWith('bulk-')).toBe(true);
-    // Open is not runnable: the worker skips the INSERT.
-    const opened = { Records: await bulkStream.read() };
-    expect(runnableRecords(opened, jobId)).toEqual([]);
-
-    const started = await call('acme', 'PATCH', `/v1/bulk/jobs/${jobId}`, { state: 'UploadComplete' });
-    expect(started.status, JSON.stringify(started.body)).toBe(200);
+    // An export has nothing to upload: its INSERT is already runnable.
     const batch = { Records: await bulkStream.read() };
     const triggers = runnableRecords(batch, jobId);
     expect(
       triggers.map((r) => [r.eventName, r.dynamodb?.OldImage?.state?.S, r.dynamodb?.NewImage?.state?.S]),
-    ).toEqual([['MODIFY', 'Open', 'UploadComplete']]);
+    ).toEqual([['INSERT', undefined, 'UploadComplete']]);
+    // The original's clients still PATCH UploadComplete: a no-op that answers the job.
+    const patched = await call('acme', 'PATCH', `/v1/bulk/jobs/${jobId}`, { state: 'UploadComplete' });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
     expect(await worker(batch, lambdaContext())).toEqual({ batchItemFailures: [] });
 
     const done = await call('acme', 'GET', `/v1/bulk/jobs/${jobId}`);

@@ -55,6 +55,7 @@ const AuditQuery = z.object({
 const listAudit = createRoute({
   method: 'get',
   path: '/v1/admin/audit',
+  operationId: 'listAuditEntries',
   tags: ['Admin'],
   summary: 'Read the audit trail',
   description:

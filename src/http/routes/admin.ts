@@ -100,11 +100,26 @@ const routes = {
     ...admin,
     method: 'post',
     path: '/v1/admin/tenants',
+    operationId: 'createTenant',
     summary: 'Create a tenant: database role, RLS check, first API key',
     description:
       'All-or-nothing: when a step fails (RLS check, registry write, key), the registry entry and the database ' +
       'role this request created are removed before the error is returned; a role that existed before is kept.',
-    request: { body: { required: true, content: { 'application/json': { schema: CreateTenantSchema } } } },
+    request: {
+      body: {
+        required: true,
+        content: {
+          'application/json': {
+            schema: CreateTenantSchema,
+            example: {
+              tenant_id: 'newco',
+              name: 'NewCo Ltd',
+              permissions: ['query:*', 'bulk:*', 'catalog:read'],
+            },
+          },
+        },
+      },
+    },
     responses: {
       201: json(
         z.object({
@@ -123,6 +138,7 @@ const routes = {
     ...admin,
     method: 'get',
     path: '/v1/admin/tenants',
+    operationId: 'listTenants',
     summary: 'List tenants',
     request: { query: PageQuery },
     responses: {
@@ -137,6 +153,7 @@ const routes = {
     ...admin,
     method: 'get',
     path: '/v1/admin/tenants/{id}',
+    operationId: 'getTenant',
     summary: 'Read a tenant',
     request: { params: TenantParam },
     responses: { 200: json(TenantSchema, 'The tenant'), ...errorResponses(401, 403, 404) },
@@ -145,13 +162,17 @@ const routes = {
     ...admin,
     method: 'patch',
     path: '/v1/admin/tenants/{id}',
+    operationId: 'updateTenant',
     summary: 'Suspend or resume a tenant',
     request: {
       params: TenantParam,
       body: {
         required: true,
         content: {
-          'application/json': { schema: z.object({ status: z.enum(['active', 'suspended']) }).strict() },
+          'application/json': {
+            schema: z.object({ status: z.enum(['active', 'suspended']) }).strict(),
+            example: { status: 'suspended' },
+          },
         },
       },
     },
@@ -161,6 +182,7 @@ const routes = {
     ...admin,
     method: 'delete',
     path: '/v1/admin/tenants/{id}',
+    operationId: 'deleteTenant',
     summary: 'Delete a tenant: revoke its keys, drop its database role',
     request: { params: TenantParam },
     responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 403, 404, 503) },
@@ -169,10 +191,19 @@ const routes = {
     ...admin,
     method: 'post',
     path: '/v1/admin/tenants/{id}/keys',
+    operationId: 'createApiKey',
     summary: 'Issue an API key',
     request: {
       params: TenantParam,
-      body: { required: false, content: { 'application/json': { schema: CreateKeySchema } } },
+      body: {
+        required: false,
+        content: {
+          'application/json': {
+            schema: CreateKeySchema,
+            example: { permissions: ['query:execute', 'catalog:read'], expires_at: '2027-01-01T00:00:00Z' },
+          },
+        },
+      },
     },
     responses: {
       201: json(
@@ -186,6 +217,7 @@ const routes = {
     ...admin,
     method: 'get',
     path: '/v1/admin/tenants/{id}/keys',
+    operationId: 'listApiKeys',
     summary: 'List a tenant’s keys (never their secrets)',
     request: { params: TenantParam },
     responses: {
@@ -197,6 +229,7 @@ const routes = {
     ...admin,
     method: 'post',
     path: '/v1/admin/tenants/{id}/keys/{key_id}/rotate',
+    operationId: 'rotateApiKey',
     summary: 'Rotate a key: a new secret; the old one works for the grace period',
     request: { params: KeyParam },
     responses: {
@@ -211,6 +244,7 @@ const routes = {
     ...admin,
     method: 'delete',
     path: '/v1/admin/tenants/{id}/keys/{key_id}',
+    operationId: 'revokeApiKey',
     summary: 'Revoke a key (rejected everywhere within 1 s)',
     request: { params: KeyParam },
     responses: { 204: { description: 'Revoked' }, ...errorResponses(401, 403, 404) },

@@ -213,6 +213,7 @@ const ImportResultsSchema = z
 const createJob = createRoute({
   method: 'post',
   path: '/v1/bulk/jobs',
+  operationId: 'createBulkJob',
   tags: ['Bulk'],
   summary: 'Create a bulk export or import job',
   description:
@@ -220,7 +221,22 @@ const createJob = createRoute({
     'privileges for the operation and the external id in the warehouse catalog now. The job starts `Open`.',
   security: [{ bearer: [] }],
   middleware: [requirePermission('bulk:create')] as const,
-  request: { body: { content: { 'application/json': { schema: BulkJobCreateSchema } }, required: true } },
+  request: {
+    body: {
+      content: {
+        'application/json': {
+          schema: BulkJobCreateSchema,
+          example: {
+            operation: 'query',
+            query: "SELECT * FROM sales WHERE sold_at >= '2024-01-01'",
+            content_type: 'PARQUET',
+            compression: 'NONE',
+          },
+        },
+      },
+      required: true,
+    },
+  },
   responses: {
     201: { description: 'Created', content: { 'application/json': { schema: BulkJobSchema } } },
     ...errorResponses(400, 401, 403, 413, 422, 429),
@@ -230,6 +246,7 @@ const createJob = createRoute({
 const listJobs = createRoute({
   method: 'get',
   path: '/v1/bulk/jobs',
+  operationId: 'listBulkJobs',
   tags: ['Bulk'],
   summary: 'List the caller’s bulk jobs, newest first',
   security: [{ bearer: [] }],
@@ -253,6 +270,7 @@ const listJobs = createRoute({
 const getJob = createRoute({
   method: 'get',
   path: '/v1/bulk/jobs/{id}',
+  operationId: 'getBulkJob',
   tags: ['Bulk'],
   summary: 'Read one bulk job (counters move while InProgress)',
   security: [{ bearer: [] }],
@@ -267,6 +285,7 @@ const getJob = createRoute({
 const patchJob = createRoute({
   method: 'patch',
   path: '/v1/bulk/jobs/{id}',
+  operationId: 'updateBulkJob',
   tags: ['Bulk'],
   summary: 'Start (UploadComplete) or abort (Aborted) a bulk job',
   description:
@@ -277,7 +296,10 @@ const patchJob = createRoute({
   middleware: [requirePermission('bulk:create', 'bulk:cancel')] as const,
   request: {
     params: IdParam,
-    body: { content: { 'application/json': { schema: PatchBody } }, required: true },
+    body: {
+      content: { 'application/json': { schema: PatchBody, example: { state: 'UploadComplete' } } },
+      required: true,
+    },
   },
   responses: {
     200: {
@@ -291,6 +313,7 @@ const patchJob = createRoute({
 const uploadUrl = createRoute({
   method: 'get',
   path: '/v1/bulk/jobs/{id}/upload-url',
+  operationId: 'getBulkUploadUrl',
   tags: ['Bulk'],
   summary: 'A signed URL to PUT an import’s file to',
   description:
@@ -308,6 +331,7 @@ const uploadUrl = createRoute({
 const getResults = createRoute({
   method: 'get',
   path: '/v1/bulk/jobs/{id}/results',
+  operationId: 'getBulkJobResults',
   tags: ['Bulk'],
   summary: 'Results of a JobComplete bulk job',
   description:
@@ -328,6 +352,7 @@ const getResults = createRoute({
 const getFailedResults = createRoute({
   method: 'get',
   path: '/v1/bulk/jobs/{id}/failed-results',
+  operationId: 'getBulkJobFailedResults',
   tags: ['Bulk'],
   summary: 'The rejected records of an import, as CSV with an `error` column',
   description:
@@ -463,6 +488,7 @@ const UploadParams = z.object({
 const upload = createRoute({
   method: 'put',
   path: '/v1/bulk/uploads/{tenant_id}/{job_id}/{file}',
+  operationId: 'uploadBulkFile',
   tags: ['Bulk'],
   summary: 'Upload an import file through its signed URL',
   description:

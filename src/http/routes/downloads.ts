@@ -42,6 +42,7 @@ const SignatureQuery = z.object({
 const download = createRoute({
   method: 'get',
   path: '/v1/downloads/{tenant_id}/{job_id}/{file}',
+  operationId: 'downloadResultFile',
   tags: ['Jobs'],
   summary: 'Download a result file through a signed URL',
   description:
@@ -65,6 +66,7 @@ const download = createRoute({
 const upload = createRoute({
   method: 'put',
   path: '/v1/downloads/{tenant_id}/{job_id}/{file}',
+  operationId: 'uploadSignedFile',
   tags: ['Jobs'],
   summary: 'Upload a file through a signed PUT URL',
   description: 'For bulk imports: the body is stored under the signed key. An expired or altered URL is 403.',

@@ -104,6 +104,7 @@ const MORE_ROWS_MESSAGE =
 const listJobs = createRoute({
   method: 'get',
   path: '/v1/jobs',
+  operationId: 'listJobs',
   tags: ['Jobs'],
   summary: 'List the caller’s jobs, newest first',
   security: [{ bearer: [] }],
@@ -118,6 +119,7 @@ const listJobs = createRoute({
 const getJob = createRoute({
   method: 'get',
   path: '/v1/jobs/{id}',
+  operationId: 'getJob',
   tags: ['Jobs'],
   summary: 'Read one job',
   description: 'Poll this for an async job: `rows_fetched` moves while it is RUNNING.',
@@ -133,6 +135,7 @@ const getJob = createRoute({
 const getResults = createRoute({
   method: 'get',
   path: '/v1/jobs/{id}/results',
+  operationId: 'getJobResults',
   tags: ['Jobs'],
   summary: 'Page through or download an async job’s results',
   description:
@@ -155,6 +158,7 @@ const getResults = createRoute({
 const cancelJob = createRoute({
   method: 'delete',
   path: '/v1/jobs/{id}',
+  operationId: 'cancelJob',
   tags: ['Jobs'],
   summary: 'Cancel a QUEUED or RUNNING job',
   description:

@@ -17,6 +17,7 @@ export function registerMetricsRoute(
   const route = createRoute({
     method: 'get',
     path: '/metrics',
+    operationId: 'getMetrics',
     tags: ['System'],
     summary: 'Prometheus metrics (text exposition format 0.0.4)',
     description: 'Needs an `admin:*` credential. The catalogue of families is in docs/operations.md.',

@@ -4,10 +4,10 @@
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { invalidRequest } from '../../domain/errors.js';
-import { createEncoder, type StreamFormat } from '../../formats/index.js';
+import { type ApiError, invalidRequest } from '../../domain/errors.js';
+import { createEncoder } from '../../formats/index.js';
 import type { JobService } from '../../services/job-service.js';
-import type { ParamValue, QueryRequest, QueryService } from '../../services/query-service.js';
+import type { ParamValue, QueryOutcome, QueryRequest, QueryService } from '../../services/query-service.js';
 import type { ColumnInfo, Row } from '../../warehouse/port.js';
 import type { AppEnv } from '../env.js';
 import { IdempotencyHeaders } from '../middleware/idempotency.js';
@@ -18,23 +18,48 @@ const TRUNCATION_MESSAGE =
   'The result was truncated at the row limit. Use the Bulk API (POST /v1/bulk/jobs, operation "query") to export all rows.';
 
 const JobSubmittedSchema = z
-  .object({ job_id: z.string(), status: z.literal('QUEUED') })
+  .object({
+    job_id: z.string(),
+    status: z.literal('QUEUED'),
+    results_url: z.string().optional().openapi({
+      description: 'With `output_format`: where the COMPLETED job’s results are downloaded in that format.',
+    }),
+  })
   .openapi('JobSubmitted');
+
+/** The stream's last line when `stream_metadata` is asked for (docs/api.md "Truncation"). */
+export const METADATA_LINE_KEY = '@metadata';
+export const CSV_METADATA_PREFIX = '#spectra-metadata ';
 
 const runQuery = createRoute({
   method: 'post',
   path: '/v1/queries',
+  operationId: 'runQuery',
   tags: ['Queries'],
   summary: 'Run a SQL query as the caller’s tenant',
   description:
     'Runs one SELECT statement as the tenant’s database user; row-level security decides which rows are visible. ' +
     'Returns at most `limit` rows; `metadata.truncated` tells when more existed. With `Accept: application/x-ndjson` ' +
-    'or `text/csv` rows stream instead (metadata in `X-Spectra-*` headers; row count and truncation in the job record).',
+    'or `text/csv` (or `output_format`, which wins over `Accept`) rows stream instead: metadata in `X-Spectra-*` headers ' +
+    '(`X-Spectra-Row-Limit` announces the cap before the first row), and with `stream_metadata: true` a last line says ' +
+    'whether the cap cut the stream. Headers and lines: docs/api.md.',
   security: [{ bearer: [] }],
   middleware: [requirePermission('query:execute')] as const,
   request: {
     headers: IdempotencyHeaders,
-    body: { required: true, content: { 'application/json': { schema: QueryRequestSchema } } },
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: QueryRequestSchema,
+          example: {
+            sql: 'SELECT region, SUM(amount) AS total FROM sales WHERE sold_at >= :since GROUP BY region',
+            params: { since: '2024-01-01' },
+            parameters: { limit: 1000, timeout_seconds: 60 },
+          },
+        },
+      },
+    },
   },
   responses: {
     202: {
@@ -44,6 +69,21 @@ const runQuery = createRoute({
     },
     200: {
       description: 'Rows (JSON envelope, or a stream for NDJSON/CSV)',
+      headers: {
+        'X-Spectra-Job-Id': { description: 'Streams: the job id of this query.', schema: { type: 'string' } },
+        'X-Spectra-Columns': {
+          description: 'Streams: JSON array of the column names.',
+          schema: { type: 'string' },
+        },
+        'X-Spectra-Column-Types': {
+          description: 'Streams: JSON array of the Redshift type names.',
+          schema: { type: 'string' },
+        },
+        'X-Spectra-Row-Limit': {
+          description: 'Streams: the row cap; more rows than this are never sent (see `stream_metadata`).',
+          schema: { type: 'integer' },
+        },
+      },
       content: {
         'application/json': { schema: QueryResponseSchema },
         'application/x-ndjson': { schema: { type: 'string' } },
@@ -87,7 +127,15 @@ export function toQueryRequest(body: QueryBody): QueryRequest {
   return { sql: body.sql, params, limit, timeoutSeconds };
 }
 
-function negotiate(accept: string | undefined): 'json' | StreamFormat {
+/** Parquet is a file format: it is written by bulk exports, never streamed inline. */
+function parquetNeedsBulk(isAsync: boolean): ApiError {
+  return invalidRequest(
+    `output_format parquet is written by bulk exports${isAsync ? '' : ' (a synchronous query streams json, ndjson or csv)'}: POST /v1/bulk/jobs {"operation": "query", "query": …, "content_type": "PARQUET"}`,
+    { field: 'output_format', bulk: { method: 'POST', path: '/v1/bulk/jobs', content_type: 'PARQUET' } },
+  );
+}
+
+function negotiate(accept: string | undefined): 'json' | 'ndjson' | 'csv' {
   if (!accept) return 'json';
   const a = accept.toLowerCase();
   if (a.includes('application/x-ndjson') || a.includes('application/jsonl')) return 'ndjson';
@@ -114,14 +162,27 @@ export function registerQueryRoutes(
     if (body.async) {
       if (!deps.jobs)
         throw invalidRequest('asynchronous queries are not available on this server', { field: 'async' });
+      if (body.output_format === 'parquet') throw parquetNeedsBulk(true);
+      if (body.stream_metadata)
+        throw invalidRequest('stream_metadata applies to NDJSON and CSV streams, not async jobs', {
+          field: 'stream_metadata',
+        });
       const job = await deps.jobs.submit(c.get('principal'), req);
-      return c.json({ job_id: job.jobId, status: 'QUEUED' as const }, 202, {
-        Location: `/v1/jobs/${job.jobId}`,
-      });
+      const format = body.output_format;
+      return c.json(
+        {
+          job_id: job.jobId,
+          status: 'QUEUED' as const,
+          ...(format ? { results_url: `/v1/jobs/${job.jobId}/results?format=${format}` } : {}),
+        },
+        202,
+        { Location: `/v1/jobs/${job.jobId}` },
+      );
     }
-    const format = negotiate(c.req.header('accept'));
+    const format = body.output_format ?? negotiate(c.req.header('accept'));
+    if (format === 'parquet') throw parquetNeedsBulk(body.async);
     if (format === 'json') return runJson(c, deps.queries, req);
-    return runStreaming(c, deps.queries, req, format);
+    return runStreaming(c, deps.queries, req, format, body.stream_metadata === true);
   });
 }
 
@@ -160,7 +221,8 @@ async function runStreaming(
   c: Context<AppEnv>,
   queries: QueryService,
   req: QueryRequest,
-  format: StreamFormat,
+  format: 'ndjson' | 'csv',
+  metadataLine: boolean,
 ) {
   const encoder = createEncoder(format);
   const timings = c.get('timings');
@@ -168,6 +230,7 @@ async function runStreaming(
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>(undefined, { highWaterMark: 8 });
   const writer = writable.getWriter();
   let headers: Record<string, string> | undefined;
+  let rowLimit = 0;
   let announce: (() => void) | undefined;
   const started = new Promise<void>((resolve) => {
     announce = resolve;
@@ -177,6 +240,7 @@ async function runStreaming(
     req,
     {
       begin: (columns, job) => {
+        rowLimit = job.limit;
         headers = metadataHeaders(columns, job.jobId, job.limit);
         announce!();
         return writer.write(utf8.encode(encoder.begin(columns))).catch(() => {});
@@ -189,8 +253,10 @@ async function runStreaming(
     { signal: c.req.raw.signal, timing: (phase, ms) => timings.add(phase, ms) },
   );
   run.then(
-    async () => {
-      await writer.write(utf8.encode(encoder.end())).catch(() => {});
+    async (outcome) => {
+      let tail = encoder.end();
+      if (metadataLine) tail += streamMetadataLine(format, outcome, rowLimit);
+      await writer.write(utf8.encode(tail)).catch(() => {});
       await writer.close().catch(() => {});
     },
     (err) => {
@@ -208,4 +274,19 @@ async function runStreaming(
       'Server-Timing': timings.header(),
     },
   });
+}
+
+/** The opt-in last line of a stream: whether the row cap cut it, without a second request. */
+function streamMetadataLine(format: 'ndjson' | 'csv', outcome: QueryOutcome, rowLimit: number): string {
+  const metadata = JSON.stringify({
+    job_id: outcome.job.jobId,
+    row_count: outcome.rowCount,
+    truncated: outcome.truncated,
+    row_limit: rowLimit,
+    execution_time_ms: outcome.executionTimeMs,
+    message: outcome.truncated ? TRUNCATION_MESSAGE : null,
+  });
+  return format === 'ndjson'
+    ? `{"${METADATA_LINE_KEY}":${metadata}}\n`
+    : `${CSV_METADATA_PREFIX}${metadata}\r\n`;
 }

@@ -14,6 +14,7 @@ import { ApiError, errorBody } from '../../domain/errors.js';
 import type { Authenticate } from '../../domain/principal.js';
 import { createApp } from '../../http/app.js';
 import type { AppEnv } from '../../http/env.js';
+import { CORS_EXPOSE_HEADERS } from '../../http/middleware/cors.js';
 import { appDepsFromCore } from '../app-deps.js';
 import type { Core } from '../core.js';
 import { lambdaCore, once } from './environment.js';
@@ -27,18 +28,8 @@ export type ApiGatewayEvent = LambdaEvent & {
   headers?: Record<string, string | undefined> | null;
 };
 
-/** Response headers browsers may read (CORS). */
-const EXPOSED_HEADERS = [
-  'X-Request-ID',
-  'X-RateLimit-Limit',
-  'X-RateLimit-Remaining',
-  'X-RateLimit-Reset',
-  'Retry-After',
-  'Server-Timing',
-  'Location',
-  'WWW-Authenticate',
-  'X-Idempotent-Replay',
-].join(', ');
+/** Response headers browsers may read (CORS): the Node server's list. */
+const EXPOSED_HEADERS = CORS_EXPOSE_HEADERS.join(', ');
 
 export interface ApiHandlerOptions {
   /** The container's core, built once. */
@@ -68,6 +59,8 @@ export function createApiHandler(options: ApiHandlerOptions) {
         authenticate: authenticateFromAuthorizer,
         // No trusted-header auth behind API Gateway: identity comes from the authorizer only.
         trustedHeader: undefined,
+        // API Gateway answers preflights and this handler adds the CORS headers (addCorsHeaders).
+        corsOrigins: [],
         onInternalError: (err, requestId) =>
           telemetry.logger.error('internal error', { request_id: requestId, error: err as Error }),
       }),
