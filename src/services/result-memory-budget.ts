@@ -5,7 +5,10 @@
  * built whole (the JSON envelope), when that response was written. A statement that would overdraw
  * the budget waits, oldest first, for at most `maxWaitMs`; then it fails with 503
  * WAREHOUSE_UNAVAILABLE and Retry-After, so N concurrent large results queue instead of exhausting
- * the heap.
+ * the heap. Statements take their bytes a fetch at a time, so several can each hold part of the
+ * budget while waiting for more (hold-and-wait): the oldest statement wins, and a younger waiter
+ * that holds bytes is refused at once (wound-wait), so its bytes go to the older one instead of
+ * every waiter timing out together.
  */
 import v8 from 'node:v8';
 import { ApiError } from '../domain/errors.js';
@@ -28,12 +31,17 @@ const FETCHES_IN_FLIGHT = 8;
 
 interface Waiter {
   bytes: number;
+  /** When its statement opened its account: smaller is older. */
+  age: number;
+  holds: () => number;
   grant: () => void;
+  wound: () => void;
 }
 
 export class ResultMemoryBudget implements ResultMemory {
   private used = 0;
   private readonly queue: Waiter[] = [];
+  private opened = 0;
   /** Called once per statement refused for lack of memory (metrics). */
   onRefused: (() => void) | undefined;
 
@@ -49,6 +57,7 @@ export class ResultMemoryBudget implements ResultMemory {
    */
   open(signal?: AbortSignal, opts: { weight?: number; holdUntilClose?: boolean } = {}): ResultMemoryAccount {
     const weight = opts.weight ?? 1;
+    const age = ++this.opened;
     let held = 0;
     let closed = false;
     const give = (bytes: number) => {
@@ -83,6 +92,12 @@ export class ResultMemoryBudget implements ResultMemory {
           };
           const waiter: Waiter = {
             bytes,
+            age,
+            holds: () => held,
+            wound: () => {
+              leave();
+              reject(this.refusal('an older query needs the memory this one holds'));
+            },
             grant: () => {
               leave();
               if (closed) {
@@ -101,6 +116,7 @@ export class ResultMemoryBudget implements ResultMemory {
           }, this.opts.maxWaitMs);
           this.queue.push(waiter);
           signal?.addEventListener('abort', onAbort, { once: true });
+          this.woundYoungerHolders();
         });
       },
       release: (raw) => {
@@ -111,6 +127,16 @@ export class ResultMemoryBudget implements ResultMemory {
         give(held);
       },
     };
+  }
+
+  /**
+   * Breaks hold-and-wait: every waiter younger than the oldest one and holding bytes is refused,
+   * so its statement ends and gives them back (waiters with nothing held only queue).
+   */
+  private woundYoungerHolders(): void {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const w of this.queue) oldest = Math.min(oldest, w.age);
+    for (const w of [...this.queue]) if (w.age > oldest && w.holds() > 0) w.wound();
   }
 
   /** Oldest first: a large waiter is not starved by smaller ones behind it. */

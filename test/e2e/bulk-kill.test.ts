@@ -122,7 +122,10 @@ it('kill -9 of the worker mid-import leaves the table unchanged; the job is retr
       await new Promise((r) => setTimeout(r, 50));
       running = await bulk.get('acme', job.job_id);
     }
-    expect(running).toMatchObject({ state: 'InProgress', attempts: 1 });
+    expect(running.state).toBe('InProgress');
+    // On a starved machine the worker can lose its own lease and claim the job again before this point.
+    const attemptsAtKill: number = running.attempts;
+    expect(attemptsAtKill).toBeGreaterThanOrEqual(1);
 
     worker.kill('SIGKILL');
     await new Promise((r) => worker!.once('exit', r));
@@ -139,7 +142,7 @@ it('kill -9 of the worker mid-import leaves the table unchanged; the job is retr
     const done = await bulk.waitFor('acme', job.job_id, ['JobComplete', 'Failed'], 90_000);
     expect(done).toMatchObject({
       state: 'JobComplete',
-      attempts: 2,
+      attempts: attemptsAtKill + 1,
       number_records_processed: RECORDS,
       number_records_failed: 0,
     });
