@@ -6,7 +6,8 @@
  *   ports       state/port.ts, warehouse/port.ts, storage/port.ts: interfaces the services use
  *   adapters    state/{postgres,dynamodb}, warehouse/{postgres,redshift-data,embedded},
  *               storage/{fs,s3}: each implements one port; never imports runtime/, http/ or
- *               another adapter
+ *               another adapter (the embedded server builds on the postgres warehouse's role SQL);
+ *               what two adapters share sits beside the port (warehouse/column-types.ts)
  *   services/, auth/, worker/, formats/, observability/: the behaviour, written against ports
  *   http/       the HTTP app (Hono), built from services handed to it
  *   runtime/    the composition roots (Node server, Node worker, one per Lambda function): the only
@@ -53,8 +54,18 @@ module.exports = {
       name: 'adapters-do-not-import-each-other',
       comment: 'An adapter is an import path: what a function does not import it does not ship.',
       severity: 'error',
-      from: { path: '^src/(state|warehouse|storage)/(postgres|dynamodb|redshift-data|embedded|fs|s3)/' },
+      from: {
+        path: '^src/(state|warehouse|storage)/(postgres|dynamodb|redshift-data|embedded|fs|s3)/',
+        pathNot: '^src/warehouse/embedded/',
+      },
       to: { path: ADAPTERS, pathNot: '^src/$1/$2/' },
+    },
+    {
+      name: 'embedded-builds-only-on-the-postgres-warehouse',
+      comment: 'The embedded server is a PostgreSQL warehouse: its bootstrap uses the postgres adapter’s role SQL, nothing else.',
+      severity: 'error',
+      from: { path: '^src/warehouse/embedded/' },
+      to: { path: ADAPTERS, pathNot: '^src/warehouse/(embedded|postgres)/' },
     },
     {
       name: 'only-runtime-picks-adapters',
