@@ -9,13 +9,13 @@
  * Slots, the fair order and the per-tenant cap are shared by all kinds.
  */
 import os from 'node:os';
-import type { JobQueueStore, QueuedJob, QueueHead, StateStore } from '../state/port.js';
+import type { QueuedJob, QueueHead, StateStore } from '../state/port.js';
 import type { ResultStore } from '../storage/port.js';
 import type { Warehouse } from '../warehouse/port.js';
 import { QUERY_KIND, queryJobKind } from './claim-job.js';
 import { claimOrder } from './claim-order.js';
 import type { JobKind, JobRunner } from './job-kind.js';
-import type { RunEnd, StopReason, WorkerLog, WorkerMetrics } from './run-job.js';
+import type { WorkerLog, WorkerMetrics } from './run-job.js';
 
 export type { JobKind, JobRunner } from './job-kind.js';
 

@@ -11,9 +11,9 @@ type Shared = {
   ready: Promise<{ teardown: () => Promise<void>; provided: [string, unknown][] }>;
 };
 
-const registry: Map<string, Shared> = ((
-  globalThis as { __spectraSharedSetups?: Map<string, Shared> }
-).__spectraSharedSetups ??= new Map());
+const holder = globalThis as { __spectraSharedSetups?: Map<string, Shared> };
+holder.__spectraSharedSetups ??= new Map();
+const registry = holder.__spectraSharedSetups;
 
 export function sharedAcrossProjects(key: string, setup: Setup): Setup {
   return async function sharedSetup(project) {
