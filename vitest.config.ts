@@ -1,14 +1,14 @@
 import { defineConfig } from 'vitest/config';
 
+/** The embedded PostgreSQL, DynamoDB Local (started in the background; see dynamodb-setup.ts), s3rver: started once for the projects that list them. */
+const SERVICES = [
+  'test/helpers/global-setup.ts',
+  'test/helpers/dynamodb-setup.ts',
+  'test/helpers/s3-setup.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
-    // The embedded PostgreSQL, DynamoDB Local (started in the background; see dynamodb-setup.ts), s3rver.
-    globalSetup: [
-      'test/helpers/global-setup.ts',
-      'test/helpers/dynamodb-setup.ts',
-      'test/helpers/s3-setup.ts',
-    ],
     // Bounds against hangs, sized for a loaded 2-core machine (tests wait for events, never for speed):
     // a test's own waits (test/helpers/time.ts) give up at 60 s, DynamoDB Local's start at 90 s.
     testTimeout: 120_000,
@@ -16,5 +16,22 @@ export default defineConfig({
     teardownTimeout: 60_000,
     pool: 'forks',
     reporters: ['default'],
+    // `npm run test:unit` (no server, no database, no Java), `test:integration`, `test:e2e`; `npm test` runs all.
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'src/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: [
+            'test/integration/**/*.test.ts',
+            'test/infra/**/*.test.ts',
+            'test/conformance/**/*.test.ts',
+          ],
+          globalSetup: SERVICES,
+        },
+      },
+      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: SERVICES } },
+    ],
   },
 });

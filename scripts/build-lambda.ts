@@ -1,20 +1,24 @@
 /**
  * `npm run build:lambda`: one minified ESM bundle per Lambda function (api, authorizer, worker) in
  * dist/lambda/<fn>/index.mjs, plus the files a bundle reads from disk at run time (the SQL parser's
- * WASM, the Swagger UI assets). Prints each bundle's size and its module init time, measured by
- * importing it in a fresh `node` from a copy outside the project (so nothing resolves from the
- * project's node_modules).
+ * WASM, only beside a bundle that contains the parser; the Swagger UI assets). Each bundle is
+ * checked from esbuild's metafile against BUNDLE_RULES (what it must not contain, its zipped size);
+ * a broken rule fails the build. Prints each bundle's size, its zipped package size and its module
+ * init time, measured by importing it in a fresh `node` from a copy outside the project (so nothing
+ * resolves from the project's node_modules).
  *
  *   npm run build:lambda                      build and measure
  *   npm run build:lambda -- --sdk=external    leave @aws-sdk/* and @smithy/* out (Lambda's runtime copy)
  *   npm run build:lambda -- --no-measure      build only
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { deflateRawSync } from 'node:zlib';
 import { build, type Metafile, type Plugin } from 'esbuild';
 
 export type LambdaFunctionName = 'api' | 'authorizer' | 'worker';
@@ -50,10 +54,40 @@ function inlineVersion(): Plugin {
   };
 }
 
+/** Largest zipped deployment package of any function (the acceptance of issue 17). */
+export const MAX_ZIP_BYTES = 3 * 1024 * 1024;
+
+/**
+ * What a function's bundle must not contain (substrings of esbuild's input paths): the authorizer
+ * only reads tenants and API keys, so no SQL planner, WASM parser or S3 client ships with it.
+ */
+export const BUNDLE_RULES: Record<LambdaFunctionName, { forbidden: string[] }> = {
+  api: { forbidden: ['aws-cdk-lib', 'infra/'] },
+  authorizer: {
+    forbidden: [
+      'aws-cdk-lib',
+      'infra/',
+      'node_modules/pgsql-deparser/',
+      'node_modules/libpg-query/',
+      'node_modules/@aws-sdk/client-s3/',
+      'src/sql/',
+    ],
+  },
+  worker: { forbidden: ['aws-cdk-lib', 'infra/'] },
+};
+
+/** The SQL parser's Emscripten module, which loads libpg-query.wasm from beside the bundle. */
+const PARSER_INPUT = 'node_modules/libpg-query/';
+
 /** Files a bundle reads at run time: [source, destination relative to the bundle's folder]. */
-function runtimeAssets(fn: LambdaFunctionName): [string, string][] {
-  const wasm = path.join(path.dirname(require.resolve('libpg-query')), 'libpg-query.wasm');
-  const assets: [string, string][] = [[wasm, 'libpg-query.wasm']];
+function runtimeAssets(fn: LambdaFunctionName, inputs: readonly string[]): [string, string][] {
+  const assets: [string, string][] = [];
+  if (inputs.some((i) => i.includes(PARSER_INPUT))) {
+    assets.push([
+      path.join(path.dirname(require.resolve('libpg-query')), 'libpg-query.wasm'),
+      'libpg-query.wasm',
+    ]);
+  }
   if (fn === 'api') {
     // src/http/routes/system.ts resolves swagger-ui-dist/package.json and serves two files beside it.
     const swagger = path.dirname(require.resolve('swagger-ui-dist/package.json'));
@@ -78,6 +112,12 @@ export interface BuiltBundle {
   bundleBytes: number;
   /** Bundle plus runtime assets, i.e. the unzipped deployment package. */
   packageBytes: number;
+  /** The deployment package zipped (deflate), as Lambda receives it. */
+  zipBytes: number;
+  /** Every input esbuild put in the bundle (paths relative to the project). */
+  inputs: string[];
+  /** Files beside the bundle, relative to its folder. */
+  files: string[];
   /** Largest inputs by bytes in the bundle. */
   topInputs: { path: string; bytes: number }[];
 }
@@ -108,21 +148,65 @@ export async function buildLambdas(options: LambdaBuildOptions = {}): Promise<Bu
       plugins: [inlineVersion()],
       logLevel: 'warning',
     });
-    for (const [from, to] of runtimeAssets(name)) {
+    const inputs = bundleInputs(result.metafile);
+    for (const [from, to] of runtimeAssets(name, inputs)) {
       await mkdir(path.dirname(path.join(dir, to)), { recursive: true });
       await cp(from, path.join(dir, to));
     }
     await writeFile(path.join(dir, 'package.json'), '{"type":"module"}\n');
-    built.push({
+    const files = await folderFiles(dir);
+    const bundle: BuiltBundle = {
       name,
       dir,
       file,
       bundleBytes: (await stat(file)).size,
       packageBytes: await folderBytes(dir),
+      zipBytes: zipBytes(dir, files),
+      inputs,
+      files,
       topInputs: topInputs(result.metafile),
-    });
+    };
+    const broken = bundleRuleViolations(bundle);
+    if (broken.length) throw new Error(`${name} bundle breaks its rules:\n  ${broken.join('\n  ')}`);
+    built.push(bundle);
   }
   return built;
+}
+
+/** What a bundle breaks of BUNDLE_RULES and MAX_ZIP_BYTES; empty when it keeps them all. */
+export function bundleRuleViolations(b: BuiltBundle): string[] {
+  const broken: string[] = [];
+  for (const forbidden of BUNDLE_RULES[b.name].forbidden) {
+    const hit = b.inputs.find((i) => i.includes(forbidden));
+    if (hit) broken.push(`contains ${forbidden} (${hit})`);
+  }
+  if (b.zipBytes > MAX_ZIP_BYTES) broken.push(`zips to ${kb(b.zipBytes)}, over ${kb(MAX_ZIP_BYTES)}`);
+  return broken;
+}
+
+function bundleInputs(meta: Metafile): string[] {
+  const output = Object.entries(meta.outputs).find(([file]) => file.endsWith('.mjs'))?.[1];
+  return Object.keys(output?.inputs ?? {});
+}
+
+async function folderFiles(dir: string): Promise<string[]> {
+  const files: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) files.push(path.relative(dir, path.join(entry.parentPath, entry.name)));
+  }
+  return files.sort();
+}
+
+/** Size of a zip of the folder: each file deflated, plus its local and central directory headers. */
+function zipBytes(dir: string, files: readonly string[]): number {
+  const END_OF_CENTRAL_DIRECTORY = 22;
+  let total = END_OF_CENTRAL_DIRECTORY;
+  for (const file of files) {
+    const data = readFileSync(path.join(dir, file));
+    const name = Buffer.byteLength(file);
+    total += 30 + name + Math.min(deflateRawSync(data, { level: 9 }).length, data.length) + 46 + name;
+  }
+  return total;
 }
 
 /** Median time of `await import(bundle)` in a fresh node process, from a copy outside the project. */
@@ -184,7 +268,7 @@ async function main(): Promise<void> {
     const line = [
       `${b.name.padEnd(10)} ${path.relative(ROOT, b.file)}`,
       `bundle ${kb(b.bundleBytes)}`,
-      `package ${kb(b.packageBytes)}`,
+      `package ${kb(b.packageBytes)} (zip ${kb(b.zipBytes)})`,
       init === null ? '' : `init ${init.toFixed(0)} ms (median of 5)`,
     ];
     process.stdout.write(`${line.filter(Boolean).join('  ')}\n`);

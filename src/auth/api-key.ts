@@ -14,8 +14,8 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { ApiError, conflict, invalidRequest, notFound, unauthorized } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
 import type { ApiKeyRecord } from '../domain/tenant.js';
-import type { StateStore } from '../state/port.js';
 import { assertKnownPermissions } from './permissions.js';
+import type { AuthStores } from './stores.js';
 
 const KEY_PATTERN = /^spk_([a-z][a-z0-9-]{0,62})_([0-9a-f]{16})([0-9a-f]{64})$/;
 export const DEFAULT_KEY_PERMISSIONS = ['query:*', 'bulk:*', 'catalog:read'];
@@ -88,7 +88,7 @@ export interface CreateApiKeyOptions {
 
 /** Issues and stores a new key for an existing tenant. NOT_FOUND for an unknown tenant, INVALID_REQUEST for bad options. */
 export async function createApiKey(
-  state: StateStore,
+  state: AuthStores,
   pepper: string,
   tenantId: string,
   opts: CreateApiKeyOptions = {},
@@ -123,7 +123,7 @@ export interface RotateApiKeyOptions {
  * not the tenant's; CONFLICT when it is already revoked or expired.
  */
 export async function rotateApiKey(
-  state: StateStore,
+  state: AuthStores,
   pepper: string,
   tenantId: string,
   keyId: string,
@@ -149,7 +149,7 @@ export async function rotateApiKey(
 
 /** Revokes a key of the tenant (idempotent: a revoked key keeps its first revocation time). NOT_FOUND otherwise. */
 export async function revokeApiKey(
-  state: StateStore,
+  state: AuthStores,
   tenantId: string,
   keyId: string,
   opts: { now?: Date | undefined } = {},
@@ -181,7 +181,7 @@ export class ApiKeyAuthenticator {
   private readonly cacheTtlMs: number;
 
   constructor(
-    private readonly state: StateStore,
+    private readonly state: AuthStores,
     private readonly pepper: string,
     cacheTtlMs: number,
     private readonly now: () => number = Date.now,

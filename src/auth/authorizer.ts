@@ -12,9 +12,8 @@
  * and must do so only when it runs behind API Gateway — never from HTTP headers.
  */
 import { isApiError, unauthorized } from '../domain/errors.js';
-import type { Principal } from '../domain/principal.js';
+import type { Authenticate, Principal } from '../domain/principal.js';
 import { TENANT_ID_PATTERN } from '../domain/tenant.js';
-import type { Authenticate } from './index.js';
 import { isKnownPermission } from './permissions.js';
 
 /** Longest credential accepted, as in the HTTP middleware. */

@@ -5,17 +5,18 @@
  */
 import { unauthorized } from '../domain/errors.js';
 import type { Authenticate } from '../domain/principal.js';
-import type { StateStore } from '../state/port.js';
 import { ApiKeyAuthenticator, looksLikeApiKey } from './api-key.js';
 import { JwtAuthenticator, type JwtOptions, looksLikeJwt } from './jwt.js';
+import type { AuthStores } from './stores.js';
 
+export type { AuthStores } from './stores.js';
 export type { Authenticate };
 
 /** Longest credential accepted, whatever its kind (the HTTP middleware applies the same cap). */
 export const MAX_CREDENTIAL_LENGTH = 8192;
 
 export interface AuthenticatorDeps {
-  state: StateStore;
+  state: AuthStores;
   /** Server secret of the API key hash. */
   pepper: string;
   /** Verified-key cache; capped at 1000 ms so revocation shows within 1 s. */

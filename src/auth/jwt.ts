@@ -31,8 +31,8 @@ import {
 import { ApiError, unauthorized } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
 import { TENANT_ID_PATTERN, type Tenant } from '../domain/tenant.js';
-import type { StateStore } from '../state/port.js';
 import { isKnownPermission } from './permissions.js';
+import type { AuthStores } from './stores.js';
 
 export const JWT_ALGORITHMS = [
   'HS256',
@@ -147,7 +147,7 @@ export class JwtAuthenticator {
   private jwksRetryAt = 0;
 
   constructor(
-    private readonly state: StateStore,
+    private readonly state: AuthStores,
     opts: JwtOptions,
   ) {
     const { secret, publicKey, jwksUrl } = opts;

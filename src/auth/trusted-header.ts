@@ -11,7 +11,7 @@ import { BlockList, isIP } from 'node:net';
 import { ApiError, unauthorized } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
 import { TENANT_ID_PATTERN } from '../domain/tenant.js';
-import type { StateStore } from '../state/port.js';
+import type { AuthStores } from './stores.js';
 
 export const DEFAULT_PROXY_SECRET_HEADER = 'x-spectra-proxy-secret';
 const MIN_SECRET_LENGTH = 32;
@@ -40,7 +40,7 @@ export function trustedHeaderEnabled(opts: TrustedHeaderOptions | undefined): bo
  * every call is UNAUTHORIZED. Throws at construction on a short secret or a malformed proxy entry.
  */
 export function createTrustedHeaderAuthenticator(
-  state: StateStore,
+  state: AuthStores,
   opts: TrustedHeaderOptions | undefined,
 ): TrustedHeaderAuthenticate {
   if (!opts || !trustedHeaderEnabled(opts)) {

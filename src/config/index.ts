@@ -4,7 +4,8 @@
  * docs/configuration.md; `settingsTable()` below is the source that page is checked against.
  */
 import path from 'node:path';
-import { z } from 'zod';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
 import { parseTenantOverrides } from '../domain/rate-limit.js';
 
 /** `{"tenant": weight}` with positive finite weights (SPECTRA_QUERY_WEIGHTS). */
@@ -22,34 +23,47 @@ function parseQueryWeights(text: string): Record<string, number> {
   return out;
 }
 
-const bool = z.union([z.boolean(), z.string()]).transform((v, ctx) => {
-  if (typeof v === 'boolean') return v;
-  const s = v.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
-  if (['0', 'false', 'no', 'off', ''].includes(s)) return false;
-  ctx.addIssue({ code: 'custom', message: `expected a boolean, got "${v}"` });
-  return z.NEVER;
-});
+// zod/mini (not the full zod, ~430 KiB minified) keeps the authorizer function small; English messages as zod's.
+z.config(en());
+
+const bool = z.pipe(
+  z.union([z.boolean(), z.string()]),
+  z.transform((v: boolean | string, ctx) => {
+    if (typeof v === 'boolean') return v;
+    const s = v.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+    if (['0', 'false', 'no', 'off', ''].includes(s)) return false;
+    ctx.issues.push({ code: 'custom', message: `expected a boolean, got "${v}"`, input: v });
+    return z.NEVER;
+  }),
+);
 /** An integer in [min, max]. Strict: `""` is an error, not 0 (an empty SPECTRA_PORT must not mean "any port"). */
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.union([z.number(), z.string()]).transform((v, ctx) => {
-    const text = String(v).trim();
-    const n = /^[+-]?\d+$/.test(text) ? Number(text) : Number.NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) {
-      const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
-      ctx.addIssue({ code: 'custom', message: `expected an integer ${range}, got ${JSON.stringify(v)}` });
-      return z.NEVER;
-    }
-    return n;
-  });
-const list = z
-  .union([z.array(z.string()), z.string()])
-  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
+  z.pipe(
+    z.union([z.number(), z.string()]),
+    z.transform((v: number | string, ctx) => {
+      const text = String(v).trim();
+      const n = /^[+-]?\d+$/.test(text) ? Number(text) : Number.NaN;
+      if (!Number.isSafeInteger(n) || n < min || n > max) {
+        const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
+        ctx.issues.push({
+          code: 'custom',
+          message: `expected an integer ${range}, got ${JSON.stringify(v)}`,
+          input: v,
+        });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  );
+const splitList = (v: string[] | string) =>
+  (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean);
+const list = z.pipe(z.union([z.array(z.string()), z.string()]), z.transform(splitList));
 
 interface Setting {
   env: string;
   flag?: string;
-  schema: z.ZodType;
+  schema: z.ZodMiniType;
   default: unknown;
   doc: string;
 }
@@ -59,14 +73,14 @@ export const SETTINGS = {
   home: {
     env: 'SPECTRA_HOME',
     flag: 'home',
-    schema: z.string().min(1),
+    schema: z.string().check(z.minLength(1)),
     default: './.spectra',
     doc: 'Folder for everything the embedded shape writes: PostgreSQL data, secrets, credentials.json, result files.',
   },
   host: {
     env: 'SPECTRA_HOST',
     flag: 'host',
-    schema: z.string().min(1),
+    schema: z.string().check(z.minLength(1)),
     default: '127.0.0.1',
     doc: 'Address the HTTP server binds to. Use 0.0.0.0 to accept remote connections.',
   },
@@ -159,7 +173,7 @@ export const SETTINGS = {
   },
   redshiftDatabase: {
     env: 'SPECTRA_REDSHIFT_DATABASE',
-    schema: z.string().min(1),
+    schema: z.string().check(z.minLength(1)),
     default: 'dev',
     doc: 'redshift-data: database the statements run in.',
   },
@@ -207,49 +221,49 @@ export const SETTINGS = {
   },
   dynamodbTableName: {
     env: 'SPECTRA_DYNAMODB_TABLE_NAME',
-    schema: z.string().min(3).max(255),
+    schema: z.string().check(z.minLength(3), z.maxLength(255)),
     default: 'spectra-jobs',
     doc: 'dynamodb: the jobs table (tables and indexes: docs/aws.md, infra/lib/table-design.ts).',
   },
   dynamodbBulkTableName: {
     env: 'SPECTRA_DYNAMODB_BULK_TABLE_NAME',
-    schema: z.string().min(3).max(255),
+    schema: z.string().check(z.minLength(3), z.maxLength(255)),
     default: 'spectra-bulk-jobs',
     doc: 'dynamodb: the bulk jobs table (the Bulk API; its RUNNING jobs count in the jobs table).',
   },
   dynamodbTenantsTableName: {
     env: 'SPECTRA_DYNAMODB_TENANTS_TABLE_NAME',
-    schema: z.string().min(3).max(255),
+    schema: z.string().check(z.minLength(3), z.maxLength(255)),
     default: 'spectra-tenants',
     doc: 'dynamodb: the tenants table.',
   },
   dynamodbApiKeysTableName: {
     env: 'SPECTRA_DYNAMODB_API_KEYS_TABLE_NAME',
-    schema: z.string().min(3).max(255),
+    schema: z.string().check(z.minLength(3), z.maxLength(255)),
     default: 'spectra-api-keys',
     doc: 'dynamodb: the API keys table (hashes only).',
   },
   dynamodbIdempotencyTableName: {
     env: 'SPECTRA_DYNAMODB_IDEMPOTENCY_TABLE_NAME',
-    schema: z.string().min(3).max(255),
+    schema: z.string().check(z.minLength(3), z.maxLength(255)),
     default: 'spectra-idempotency',
     doc: 'dynamodb: the idempotency records table.',
   },
   dynamodbAuditTableName: {
     env: 'SPECTRA_DYNAMODB_AUDIT_TABLE_NAME',
-    schema: z.string().min(3).max(255),
+    schema: z.string().check(z.minLength(3), z.maxLength(255)),
     default: 'spectra-audit',
     doc: 'dynamodb: the audit trail table.',
   },
   dynamodbRateLimitsTableName: {
     env: 'SPECTRA_DYNAMODB_RATE_LIMITS_TABLE_NAME',
-    schema: z.string().min(3).max(255),
+    schema: z.string().check(z.minLength(3), z.maxLength(255)),
     default: 'spectra-rate-limits',
     doc: 'dynamodb: the shared rate-limit buckets table.',
   },
   dynamodbSessionsTableName: {
     env: 'SPECTRA_DYNAMODB_SESSIONS_TABLE_NAME',
-    schema: z.string().min(3).max(255),
+    schema: z.string().check(z.minLength(3), z.maxLength(255)),
     default: 'spectra-sessions',
     doc: 'dynamodb: the Redshift Data API sessions table (shared session reuse; TTL on expires_at).',
   },
@@ -261,28 +275,34 @@ export const SETTINGS = {
   },
   s3Prefix: {
     env: 'SPECTRA_S3_PREFIX',
-    schema: z
-      .string()
-      .regex(/^(?:[A-Za-z0-9._-]+\/)*$/, 'empty, or `/`-separated segments ending with `/` (e.g. `results/`)')
-      .refine((v) => !/(?:^|\/)\.{1,2}\//.test(v), 'no `.` or `..` segments'),
+    schema: z.string().check(
+      z.regex(
+        /^(?:[A-Za-z0-9._-]+\/)*$/,
+        'empty, or `/`-separated segments ending with `/` (e.g. `results/`)',
+      ),
+      z.refine((v) => !/(?:^|\/)\.{1,2}\//.test(v), 'no `.` or `..` segments'),
+    ),
     default: 'results/',
     doc: 's3: key prefix of query job result files (and Redshift UNLOAD/COPY staging); objects are `<prefix><tenant>/<job>/<file>`.',
   },
   s3BulkPrefix: {
     env: 'SPECTRA_S3_BULK_PREFIX',
-    schema: z
-      .string()
-      .regex(/^(?:[A-Za-z0-9._-]+\/)*$/, 'empty, or `/`-separated segments ending with `/` (e.g. `bulk/`)')
-      .refine((v) => !/(?:^|\/)\.{1,2}\//.test(v), 'no `.` or `..` segments'),
+    schema: z.string().check(
+      z.regex(/^(?:[A-Za-z0-9._-]+\/)*$/, 'empty, or `/`-separated segments ending with `/` (e.g. `bulk/`)'),
+      z.refine((v) => !/(?:^|\/)\.{1,2}\//.test(v), 'no `.` or `..` segments'),
+    ),
     default: 'bulk/',
     doc: 's3: key prefix of bulk job files (exports, failed records), kept `SPECTRA_BULK_JOB_TTL_DAYS`; the CDK stack expires it after as many days.',
   },
   s3UploadsPrefix: {
     env: 'SPECTRA_S3_UPLOADS_PREFIX',
-    schema: z
-      .string()
-      .regex(/^(?:[A-Za-z0-9._-]+\/)*$/, 'empty, or `/`-separated segments ending with `/` (e.g. `uploads/`)')
-      .refine((v) => !/(?:^|\/)\.{1,2}\//.test(v), 'no `.` or `..` segments'),
+    schema: z.string().check(
+      z.regex(
+        /^(?:[A-Za-z0-9._-]+\/)*$/,
+        'empty, or `/`-separated segments ending with `/` (e.g. `uploads/`)',
+      ),
+      z.refine((v) => !/(?:^|\/)\.{1,2}\//.test(v), 'no `.` or `..` segments'),
+    ),
     default: 'uploads/',
     doc: 's3: key prefix of bulk import uploads, kept with their bulk job.',
   },
@@ -452,25 +472,25 @@ export const SETTINGS = {
   },
   jwtTenantClaim: {
     env: 'SPECTRA_JWT_TENANT_CLAIM',
-    schema: z.string().min(1),
+    schema: z.string().check(z.minLength(1)),
     default: 'tenant_id',
     doc: 'Claim naming the tenant.',
   },
   jwtDbUserClaim: {
     env: 'SPECTRA_JWT_DB_USER_CLAIM',
-    schema: z.string().min(1),
+    schema: z.string().check(z.minLength(1)),
     default: 'db_user',
     doc: "Optional claim naming the database user; honoured only if it is the tenant's registered db_user.",
   },
   jwtPermissionsClaim: {
     env: 'SPECTRA_JWT_PERMISSIONS_CLAIM',
-    schema: z.string().min(1),
+    schema: z.string().check(z.minLength(1)),
     default: 'permissions',
     doc: "Claim with the permissions (array or space-separated); absent = the tenant's default permissions.",
   },
   jwtSubjectClaim: {
     env: 'SPECTRA_JWT_SUBJECT_CLAIM',
-    schema: z.string().min(1),
+    schema: z.string().check(z.minLength(1)),
     default: 'sub',
     doc: 'Claim identifying the caller in audit records.',
   },
@@ -482,31 +502,39 @@ export const SETTINGS = {
   },
   corsOrigins: {
     env: 'SPECTRA_CORS_ORIGINS',
-    schema: z.union([z.array(z.string()), z.string()]).transform((v, ctx) => {
-      let origins: unknown = v;
-      // The Python original's JSON list form (`["*"]`) is accepted beside the comma-separated one.
-      if (typeof v === 'string' && v.trim().startsWith('[')) {
-        try {
-          origins = JSON.parse(v);
-        } catch {
-          origins = null;
+    schema: z.pipe(
+      z.union([z.array(z.string()), z.string()]),
+      z.transform((v: string[] | string, ctx) => {
+        let origins: unknown = v;
+        // The Python original's JSON list form (`["*"]`) is accepted beside the comma-separated one.
+        if (typeof v === 'string' && v.trim().startsWith('[')) {
+          try {
+            origins = JSON.parse(v);
+          } catch {
+            origins = null;
+          }
+        } else if (typeof v === 'string') origins = v.split(',');
+        if (!Array.isArray(origins) || origins.some((o) => typeof o !== 'string')) {
+          ctx.issues.push({
+            code: 'custom',
+            message: 'expected origins separated by commas, or a JSON list of strings',
+            input: v,
+          });
+          return z.NEVER;
         }
-      } else if (typeof v === 'string') origins = v.split(',');
-      if (!Array.isArray(origins) || origins.some((o) => typeof o !== 'string')) {
-        ctx.addIssue({
-          code: 'custom',
-          message: 'expected origins separated by commas, or a JSON list of strings',
-        });
-        return z.NEVER;
-      }
-      const list = (origins as string[]).map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean);
-      const bad = list.find((o) => o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o));
-      if (bad) {
-        ctx.addIssue({ code: 'custom', message: `"${bad}" is not an origin (scheme://host[:port]) or *` });
-        return z.NEVER;
-      }
-      return list;
-    }),
+        const list = (origins as string[]).map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean);
+        const bad = list.find((o) => o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o));
+        if (bad) {
+          ctx.issues.push({
+            code: 'custom',
+            message: `"${bad}" is not an origin (scheme://host[:port]) or *`,
+            input: v,
+          });
+          return z.NEVER;
+        }
+        return list;
+      }),
+    ),
     default: '',
     doc: 'Browser origins allowed to call the API (CORS), comma-separated (`https://app.example.com,http://localhost:3000`) or `*` for any; a JSON list (`["*"]`) is read too. Preflights from these origins are answered before authentication; credentials mode is never enabled. Empty = no CORS headers. On AWS the CDK stack sets it for API Gateway and the API function.',
   },
@@ -518,7 +546,7 @@ export const SETTINGS = {
   },
   trustedHeaderSecretHeader: {
     env: 'SPECTRA_TRUSTED_HEADER_SECRET_HEADER',
-    schema: z.string().min(1),
+    schema: z.string().check(z.minLength(1)),
     default: 'X-Spectra-Proxy-Secret',
     doc: 'Header that carries the trusted-header secret.',
   },
@@ -530,7 +558,7 @@ export const SETTINGS = {
   },
   tenantDbUserTemplate: {
     env: 'SPECTRA_TENANT_DB_USER_TEMPLATE',
-    schema: z.string().includes('{tenant}'),
+    schema: z.string().check(z.includes('{tenant}')),
     default: 'tenant_{tenant}',
     doc: 'Database role of a new tenant when the request names none; `{tenant}` is the tenant id with hyphens as underscores.',
   },
@@ -574,18 +602,25 @@ export const SETTINGS = {
   },
   tenantMaxRunningJobsOverrides: {
     env: 'SPECTRA_TENANT_MAX_RUNNING_JOBS_OVERRIDES',
-    schema: list.transform((items, ctx) => {
-      const out: Record<string, number> = {};
-      for (const item of items) {
-        const m = /^([a-z][a-z0-9-]{0,62})=(\d{1,6})$/.exec(item);
-        if (!m || Number(m[2]) < 1) {
-          ctx.addIssue({ code: 'custom', message: `expected tenant=count (count ≥ 1), got "${item}"` });
-          return z.NEVER;
+    schema: z.pipe(
+      list,
+      z.transform((items: string[], ctx) => {
+        const out: Record<string, number> = {};
+        for (const item of items) {
+          const m = /^([a-z][a-z0-9-]{0,62})=(\d{1,6})$/.exec(item);
+          if (!m || Number(m[2]) < 1) {
+            ctx.issues.push({
+              code: 'custom',
+              message: `expected tenant=count (count ≥ 1), got "${item}"`,
+              input: items,
+            });
+            return z.NEVER;
+          }
+          out[m[1]!] = Number(m[2]);
         }
-        out[m[1]!] = Number(m[2]);
-      }
-      return out;
-    }),
+        return out;
+      }),
+    ),
     default: [],
     doc: 'Per-tenant exceptions to SPECTRA_TENANT_MAX_RUNNING_JOBS, comma-separated `tenant=count` (e.g. `acme=10,globex=2`).',
   },
@@ -689,7 +724,7 @@ export const SETTINGS = {
   },
   urlSigningKey: {
     env: 'SPECTRA_URL_SIGNING_KEY',
-    schema: z.string().refine((v) => v === '' || v.length >= 32, 'at least 32 characters'),
+    schema: z.string().check(z.refine((v) => v === '' || v.length >= 32, 'at least 32 characters')),
     default: '',
     doc: 'HMAC key of download URLs (≥ 32 characters). Empty = generated once into SPECTRA_HOME/secrets.json. Must be the same for every process of a cluster.',
   },
@@ -737,14 +772,17 @@ export const SETTINGS = {
   },
   rateLimitTenants: {
     env: 'SPECTRA_RATE_LIMIT_TENANTS',
-    schema: z.string().transform((v, ctx) => {
-      try {
-        return parseTenantOverrides(v);
-      } catch (e) {
-        ctx.addIssue({ code: 'custom', message: (e as Error).message });
-        return z.NEVER;
-      }
-    }),
+    schema: z.pipe(
+      z.string(),
+      z.transform((v: string, ctx) => {
+        try {
+          return parseTenantOverrides(v);
+        } catch (e) {
+          ctx.issues.push({ code: 'custom', message: (e as Error).message, input: v });
+          return z.NEVER;
+        }
+      }),
+    ),
     default: '',
     doc: 'Per-tenant overrides, a JSON object: `{"acme": 1000}` scales every class like SPECTRA_RATE_LIMIT_PER_MINUTE; `{"bi": {"queries": 600, "job_reads": 0}}` sets classes (0 = unlimited).',
   },
@@ -762,14 +800,17 @@ export const SETTINGS = {
   },
   queryWeights: {
     env: 'SPECTRA_QUERY_WEIGHTS',
-    schema: z.string().transform((v, ctx) => {
-      try {
-        return parseQueryWeights(v);
-      } catch (e) {
-        ctx.addIssue({ code: 'custom', message: (e as Error).message });
-        return z.NEVER;
-      }
-    }),
+    schema: z.pipe(
+      z.string(),
+      z.transform((v: string, ctx) => {
+        try {
+          return parseQueryWeights(v);
+        } catch (e) {
+          ctx.issues.push({ code: 'custom', message: (e as Error).message, input: v });
+          return z.NEVER;
+        }
+      }),
+    ),
     default: '',
     doc: 'Per-tenant weights of the fair share of query slots, a JSON object such as `{"acme": 2, "bi": 0.5}` (default weight 1). Under contention each waiting tenant gets slots in proportion to its weight; a share left unused goes to the others.',
   },
@@ -848,19 +889,26 @@ export const SETTINGS = {
   metricsPort: {
     env: 'SPECTRA_METRICS_PORT',
     flag: 'metrics-port',
-    schema: z.union([z.number(), z.string()]).transform((v, ctx) => {
-      if (v === '') return null;
-      const n = Number(v);
-      if (Number.isInteger(n) && n >= 0 && n <= 65535) return n;
-      ctx.addIssue({ code: 'custom', message: 'expected a port (0 = any free port) or empty' });
-      return z.NEVER;
-    }),
+    schema: z.pipe(
+      z.union([z.number(), z.string()]),
+      z.transform((v: number | string, ctx) => {
+        if (v === '') return null;
+        const n = Number(v);
+        if (Number.isInteger(n) && n >= 0 && n <= 65535) return n;
+        ctx.issues.push({
+          code: 'custom',
+          message: 'expected a port (0 = any free port) or empty',
+          input: v,
+        });
+        return z.NEVER;
+      }),
+    ),
     default: '',
     doc: 'Also serve GET /metrics without credentials on this port (SPECTRA_METRICS_HOST). Empty = off.',
   },
   metricsHost: {
     env: 'SPECTRA_METRICS_HOST',
-    schema: z.string().min(1),
+    schema: z.string().check(z.minLength(1)),
     default: '127.0.0.1',
     doc: 'Address of the unauthenticated metrics listener. Keep it on loopback or a private interface.',
   },
@@ -890,7 +938,7 @@ export const SETTINGS = {
   },
   traceSampleRatio: {
     env: 'SPECTRA_TRACE_SAMPLE_RATIO',
-    schema: z.coerce.number().min(0).max(1),
+    schema: z.coerce.number().check(z.gte(0), z.lte(1)),
     default: 1,
     doc: 'Fraction of new traces recorded when exporting; requests with a `traceparent` follow its sampled flag.',
   },

@@ -2,9 +2,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../domain/principal.js';
 import type { RateDecision } from '../domain/rate-limit.js';
+import type { Logger } from '../observability/logger.js';
 import type { RequestScope } from '../observability/request-scope.js';
-import type { Logger } from '../runtime/logger.js';
-import type { PhaseTimings } from './middleware/server-timing.js';
+import type { PhaseTimings } from './phase-timings.js';
 
 export type AppEnv = {
   /** Node's request and response when served by @hono/node-server; absent in `app.request()` and on Lambda. */

@@ -9,8 +9,8 @@
  */
 import type { AuditEntry } from '../domain/audit-entry.js';
 import { ApiError } from '../domain/errors.js';
-import type { Logger } from '../runtime/logger.js';
 import type { AuditStore } from '../state/port.js';
+import type { Logger } from './logger.js';
 
 const BATCH_SIZE = 500;
 

@@ -5,7 +5,7 @@
  * AsyncLocalStorage; code outside a request sees `undefined`.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Logger } from '../runtime/logger.js';
+import type { Logger } from './logger.js';
 import type { Span } from './tracing.js';
 
 /** What the query pipeline learnt about the request (filled by the QueryObserver). */

@@ -3,10 +3,7 @@
  * the adapters from configuration and wires the services. Only runtime/ knows the adapters.
  */
 import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { type IssuedKey, issueApiKey } from '../auth/api-key.js';
-import { createAuthenticator } from '../auth/index.js';
-import type { JwtOptions } from '../auth/jwt.js';
 import { createTrustedHeaderAuthenticator, type TrustedHeaderAuthenticate } from '../auth/trusted-header.js';
 import type { Config } from '../config/index.js';
 import type { Authenticate } from '../domain/principal.js';
@@ -18,7 +15,7 @@ import { defaultResultMemoryBytes, ResultMemoryBudget } from '../services/result
 import { SYSTEM_TENANT_ID, TenantService } from '../services/tenant-service.js';
 import { configurePlanner, defaultGuardPolicy, type GuardPolicy, initSqlGuard } from '../sql/index.js';
 import type { StateStore } from '../state/port.js';
-import { PostgresStateStore } from '../state/postgres/index.js';
+import type { PostgresStateStore } from '../state/postgres/index.js';
 import { FsResultStore } from '../storage/fs/index.js';
 import { FsUploadUrls } from '../storage/fs/upload-urls.js';
 import type { ResultStore } from '../storage/port.js';
@@ -27,10 +24,17 @@ import { type EmbeddedPostgres, startEmbeddedPostgres } from '../warehouse/embed
 import type { TenantRoles, Warehouse } from '../warehouse/port.js';
 import { PostgresWarehouse } from '../warehouse/postgres/index.js';
 import { PostgresTenantRoles } from '../warehouse/postgres/tenant-roles.js';
+import { openAuthenticator } from './authenticator.js';
+import type { CaptureAwsClient } from './aws/clients.js';
 import { type DemoCredentials, ensureDemoTenants } from './demo.js';
 import type { Logger } from './logger.js';
 import { buildObservability, createServiceMetrics, type Observability } from './observability.js';
+import { openResultStore } from './result-store.js';
 import { loadOrCreateSecrets, type ServerSecrets } from './secrets.js';
+import { openStateStore } from './state-store.js';
+import { openWarehouse } from './warehouse.js';
+
+export { jwtOptionsFrom } from './authenticator.js';
 
 export interface Core {
   config: Config;
@@ -62,29 +66,14 @@ export interface Core {
   close(): Promise<void>;
 }
 
-export function jwtOptionsFrom(config: Config): JwtOptions | undefined {
-  if (!config.jwtSecret && !config.jwtPublicKey && !config.jwtJwksUrl) return undefined;
-  return {
-    secret: config.jwtSecret || undefined,
-    publicKey: config.jwtPublicKey || undefined,
-    jwksUrl: config.jwtJwksUrl || undefined,
-    algorithms: config.jwtAlgorithms.length ? (config.jwtAlgorithms as JwtOptions['algorithms']) : undefined,
-    issuer: config.jwtIssuer.length ? config.jwtIssuer : undefined,
-    audience: config.jwtAudience.length ? config.jwtAudience : undefined,
-    clockSkewSeconds: config.jwtClockSkewSeconds,
-    maxLifetimeSeconds: config.jwtMaxLifetimeSeconds || undefined,
-    cacheTtlMs: config.jwtCacheTtlMs,
-    jwksCooldownMs: config.jwtJwksCooldownMs,
-    claims: {
-      tenantId: config.jwtTenantClaim,
-      dbUser: config.jwtDbUserClaim,
-      permissions: config.jwtPermissionsClaim,
-      subject: config.jwtSubjectClaim,
-    },
-  };
+export interface BuildCoreOptions {
+  /** Every AWS SDK client the core builds passes through it (the Lambda functions' tracer). */
+  capture?: CaptureAwsClient;
+  /** Runs the audit retention sweep in this process (default true): only where the role may delete audit entries. */
+  auditSweep?: boolean;
 }
 
-export async function buildCore(config: Config, log: Logger): Promise<Core> {
+export async function buildCore(config: Config, log: Logger, options: BuildCoreOptions = {}): Promise<Core> {
   // 0711: when running as root, PostgreSQL runs as the OS user postgres and must traverse the folder.
   await mkdir(config.home, { recursive: true, mode: 0o711 });
   const secrets = await loadOrCreateSecrets(config.home);
@@ -148,47 +137,18 @@ export async function buildCore(config: Config, log: Logger): Promise<Core> {
       resultMemory.onRefused = () => metrics.overloadRejections.inc({ scope: 'result_memory' });
       metrics.addSources({ resultMemory: () => resultMemory.stats });
     }
-    const pgWarehouse =
-      config.warehouse === 'postgres'
-        ? new PostgresWarehouse({
-            ...warehouseConn,
-            onConnectWait: metrics ? (ms) => metrics.poolWait.observe(undefined, ms / 1000) : undefined,
-            maxRowBytes: config.maxRowBytes,
-            resultMemory,
-          })
-        : null;
-    // The AWS adapters (and the SDK, ~200 ms to load) are imported only when configured.
-    const aws =
-      config.warehouse !== 'postgres' || config.state !== 'postgres' || config.storage === 's3'
-        ? await import('./aws.js')
-        : null;
-    if (pgWarehouse) cleanups.push(() => pgWarehouse.close());
-    const state: StateStore =
-      config.state === 'dynamodb'
-        ? aws!.buildDynamoStateStore(config)
-        : new PostgresStateStore({
-            ...stateConn,
-            onJobRecordTrouble: (t) =>
-              log.warn(
-                {
-                  job_id: t.jobId,
-                  tenant_id: t.tenantId,
-                  fallback: t.fallback,
-                  err: t.error instanceof Error ? t.error.message : String(t.error),
-                },
-                'a sync query record could not be written as it was',
-              ),
-          });
+    const { capture } = options;
+    const state = await openStateStore(config, { postgres: stateConn, log, capture });
     cleanups.push(() => state.close());
-    if (state instanceof PostgresStateStore) await state.migrate();
-    // Data API sessions live in the state store: every process reuses the same ones.
-    const warehouse: Warehouse =
-      pgWarehouse ??
-      aws!.buildRedshiftDataWarehouse(config, {
-        sessions: state.sessions,
-        onSessionOutcome: metrics ? (outcome) => metrics.warehouseSessions.inc({ outcome }) : undefined,
-      });
-    if (!pgWarehouse) cleanups.push(() => warehouse.close());
+    const warehouse = await openWarehouse(config, {
+      postgres: warehouseConn,
+      metrics,
+      resultMemory,
+      state,
+      capture,
+    });
+    cleanups.push(() => warehouse.close());
+    const pgWarehouse = warehouse instanceof PostgresWarehouse ? warehouse : null;
     const tenantRoles = adminConn ? new PostgresTenantRoles(adminConn) : null;
     if (tenantRoles) cleanups.push(() => tenantRoles.close());
     await guardReady;
@@ -216,6 +176,7 @@ export async function buildCore(config: Config, log: Logger): Promise<Core> {
     // The Data API has no connection pool to report.
     const poolStats = () => pgWarehouse?.poolStats ?? { total: 0, idle: 0, waiting: 0 };
     const observability = buildObservability(config, log, {
+      auditSweep: options.auditSweep ?? true,
       metrics,
       state,
       warehouse: {
@@ -242,14 +203,7 @@ export async function buildCore(config: Config, log: Logger): Promise<Core> {
       resultMemory,
       responseWritten: () => currentRequest()?.done,
     });
-    const results: ResultStore =
-      config.storage === 's3'
-        ? aws!.buildS3ResultStore(config)
-        : new FsResultStore({
-            root: config.resultDir || path.join(config.home, 'results'),
-            signingKey: config.urlSigningKey || secrets.urlSigningKey,
-            publicUrl: config.publicUrl,
-          });
+    const results = await openResultStore(config, { urlSigningKey: secrets.urlSigningKey, capture });
     const jobs = new JobService({
       state,
       warehouse,
@@ -290,12 +244,7 @@ export async function buildCore(config: Config, log: Logger): Promise<Core> {
       dbUserTemplate: config.tenantDbUserTemplate,
       rotationGraceMs: config.apiKeyRotationGraceHours * 3_600_000,
     });
-    const authenticate = createAuthenticator({
-      state,
-      pepper,
-      apiKeyCacheTtlMs: config.authCacheTtlMs,
-      jwt: jwtOptionsFrom(config),
-    });
+    const authenticate = openAuthenticator(config, state, pepper);
     const trustedHeader = createTrustedHeaderAuthenticator(state, {
       secret: config.trustedHeaderSecret || undefined,
       secretHeader: config.trustedHeaderSecretHeader,

@@ -42,7 +42,13 @@ export function createServiceMetrics(config: Config): ServiceMetrics | null {
 export function buildObservability(
   config: Config,
   log: Logger,
-  deps: { metrics: ServiceMetrics | null; state: StateStore; warehouse: { poolStats: PoolStats } },
+  deps: {
+    metrics: ServiceMetrics | null;
+    state: StateStore;
+    warehouse: { poolStats: PoolStats };
+    /** Whether this process sweeps audit entries past their retention (it needs the grant to delete them). */
+    auditSweep: boolean;
+  },
 ): Observability {
   const { metrics, state } = deps;
   const shared =
@@ -78,7 +84,7 @@ export function buildObservability(
     retentionDays: config.auditRetentionDays,
     onSweepError: (err) => auditLog.warn({ err }, 'audit retention sweep failed'),
   });
-  if (config.audit) audit.startSweeper(AUDIT_SWEEP_INTERVAL_MS);
+  if (config.audit && deps.auditSweep) audit.startSweeper(AUDIT_SWEEP_INTERVAL_MS);
 
   const exporter = config.otlpEndpoint
     ? new OtlpHttpExporter({

@@ -6,7 +6,7 @@
  */
 import type { QueryJob } from '../domain/query-job.js';
 import type { QueuedJob } from '../state/port.js';
-import type { JobKind } from './job-worker.js';
+import type { JobKind } from './job-kind.js';
 import { JobRun, type RunEnd, type RunJobDeps } from './run-job.js';
 
 export const QUERY_KIND = 'query';

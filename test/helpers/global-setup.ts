@@ -9,10 +9,11 @@ import type { TestProject } from 'vitest/node';
 import { bootstrapEmbedded } from '../../src/warehouse/embedded/bootstrap.js';
 import { startEmbeddedPostgres } from '../../src/warehouse/embedded/postgres-process.js';
 import type { PgFacts } from './pg-fixture.js';
+import { sharedAcrossProjects } from './shared-setup.js';
 
 const TEST_DEMO_ROWS = 60_000;
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+async function setup(project: TestProject): Promise<() => Promise<void>> {
   const home = path.join(os.tmpdir(), `spectra-test-${process.pid}`);
   await rm(home, { recursive: true, force: true });
   const lines: string[] = [];
@@ -55,3 +56,5 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await rm(home, { recursive: true, force: true });
   };
 }
+
+export default sharedAcrossProjects('pg', setup);

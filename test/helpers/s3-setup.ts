@@ -10,8 +10,9 @@ import path from 'node:path';
 import S3rver from 's3rver';
 import type { TestProject } from 'vitest/node';
 import type { S3Facts } from './s3-fixture.js';
+import { sharedAcrossProjects } from './shared-setup.js';
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+async function setup(project: TestProject): Promise<() => Promise<void>> {
   const directory = await mkdtemp(path.join(os.tmpdir(), 'spectra-s3rver-'));
   const server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true });
   const { port } = (await server.run()) as AddressInfo;
@@ -22,3 +23,5 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await rm(directory, { recursive: true, force: true });
   };
 }
+
+export default sharedAcrossProjects('s3', setup);

@@ -8,13 +8,13 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '../../domain/errors.js';
+import type { Logger } from '../../observability/logger.js';
 import {
   type RequestScope,
   type ResponseDone,
   runInRequestScope,
 } from '../../observability/request-scope.js';
 import { epochMs, formatTraceparent, parseTraceparent, type Tracer } from '../../observability/tracing.js';
-import type { Logger } from '../../runtime/logger.js';
 import type { AppEnv } from '../env.js';
 import { routeLabel } from '../route-class.js';
 

@@ -4,19 +4,9 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env.js';
+import { PhaseTimings } from '../phase-timings.js';
 
-export class PhaseTimings {
-  private readonly phases: [string, number][] = [];
-  /** Told of each phase as it ends (tracing turns phases into spans). */
-  onPhase: ((name: string, ms: number) => void) | undefined;
-  add(name: string, ms: number): void {
-    this.phases.push([name, ms]);
-    this.onPhase?.(name, ms);
-  }
-  header(): string {
-    return this.phases.map(([n, ms]) => `${n};dur=${ms.toFixed(2)}`).join(', ');
-  }
-}
+export { PhaseTimings };
 
 export function serverTiming(): MiddlewareHandler<AppEnv> {
   return async function serverTimingMiddleware(c, next) {

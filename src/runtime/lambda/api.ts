@@ -17,7 +17,8 @@ import type { AppEnv } from '../../http/env.js';
 import { CORS_EXPOSE_HEADERS } from '../../http/middleware/cors.js';
 import { appDepsFromCore } from '../app-deps.js';
 import type { Core } from '../core.js';
-import { lambdaCore, once } from './environment.js';
+import { openLambdaCore } from './core.js';
+import { once } from './environment.js';
 import { LAMBDA_RESPONSE_MAX_BYTES } from './limits.js';
 import { METRIC, SERVICE_NAMES } from './metric-names.js';
 import { createTelemetry, invocation, recordMetric, type Telemetry } from './observability.js';
@@ -176,8 +177,11 @@ export function addCorsHeaders(
   }
 }
 
+const apiTelemetry = createTelemetry(SERVICE_NAMES.api);
+
 export const handler = createApiHandler({
-  core: lambdaCore,
+  core: once(() => openLambdaCore(apiTelemetry.tracer)),
+  telemetry: apiTelemetry,
   corsOrigins: (process.env.SPECTRA_CORS_ORIGINS ?? '')
     .split(',')
     .map((s) => s.trim())

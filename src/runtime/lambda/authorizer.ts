@@ -2,13 +2,25 @@
  * Authorizer function: API Gateway TOKEN or REQUEST event → IAM policy for the whole stage, with the
  * principal in the context (src/auth/authorizer.ts). With usage plans on, an Allow also names the
  * tenant's usage identifier so API Gateway applies that tenant's plan.
+ *
+ * Composition: config → the tenants and API-keys stores → authenticator → authorize. Nothing else is
+ * opened (no warehouse, result store, SQL planner or background sweep), so none of it is bundled.
  */
 import type { LambdaContext } from 'hono/aws-lambda';
 import { type AuthorizerEvent, type AuthorizerPolicy, authorizeRequest } from '../../auth/authorizer.js';
 import type { Authenticate } from '../../domain/principal.js';
-import { lambdaCore } from './environment.js';
+import { openAuthenticator } from '../authenticator.js';
+import { createLogger } from '../logger.js';
+import { openStateStore } from '../state-store.js';
+import { loadLambdaConfig, once } from './environment.js';
 import { METRIC, SERVICE_NAMES } from './metric-names.js';
-import { createTelemetry, invocation, recordMetric, type Telemetry } from './observability.js';
+import {
+  captureAwsClients,
+  createTelemetry,
+  invocation,
+  recordMetric,
+  type Telemetry,
+} from './observability.js';
 
 export type LambdaAuthorizerResult = AuthorizerPolicy & { usageIdentifierKey?: string };
 
@@ -53,7 +65,22 @@ export function createAuthorizerHandler(options: AuthorizerHandlerOptions) {
   };
 }
 
+/** The container's authenticator over the state store's tenants and API keys, opened once. */
+export async function openLambdaAuthenticator(telemetry: Telemetry): Promise<Authenticate> {
+  const config = await loadLambdaConfig();
+  const state = await openStateStore(config, {
+    postgres: { connectionString: config.stateUrl, poolSize: config.statePoolSize },
+    log: createLogger(config.logLevel),
+    capture: captureAwsClients(telemetry.tracer),
+  });
+  // Lambda requires SPECTRA_API_KEY_PEPPER (environment.ts), so no server secrets file is read.
+  return openAuthenticator(config, state, config.apiKeyPepper);
+}
+
+const authorizerTelemetry = createTelemetry(SERVICE_NAMES.authorizer);
+
 export const handler = createAuthorizerHandler({
-  authenticate: async () => (await lambdaCore()).authenticate,
+  authenticate: once(() => openLambdaAuthenticator(authorizerTelemetry)),
+  telemetry: authorizerTelemetry,
   usagePlans: process.env.SPECTRA_USAGE_PLANS === '1',
 });

@@ -1,13 +1,11 @@
 /**
- * Configuration and the shared core of a Lambda container, built once (lazily, on the first
- * invocation) and reused by every later invocation. Server secrets (API key pepper, JWT secret)
+ * Configuration of a Lambda container, loaded once (lazily, on the first invocation) by each
+ * function's composition root and reused by every later invocation. Server secrets (API key pepper, JWT secret)
  * come from one Secrets Manager secret whose JSON keys are SPECTRA_* variables
  * (`SPECTRA_SECRET_ARN`); a variable already set in the environment wins over the secret.
  */
 import { createRequire } from 'node:module';
 import { type Config, ConfigError, loadConfig } from '../../config/index.js';
-import { buildCore, type Core } from '../core.js';
-import { createLogger } from '../logger.js';
 import { checkApiFunctionLimits } from './limits.js';
 
 export type FetchSecret = (secretId: string) => Promise<string>;
@@ -86,9 +84,3 @@ export function once<T>(build: () => Promise<T>): () => Promise<T> {
     return pending;
   };
 }
-
-/** The container's core (config, adapters, services), shared by the api, authorizer and worker entry points. */
-export const lambdaCore = once(async (): Promise<Core> => {
-  const config = await loadLambdaConfig();
-  return buildCore(config, createLogger(config.logLevel));
-});

@@ -1,7 +1,9 @@
 /**
  * Powertools for the Lambda entry points: a JSON logger with the invocation context, EMF metrics
  * (cold starts counted; per-tenant metrics published under `service` and `service`+`tenant`), and
- * an X-Ray subsegment per invocation annotated with the tenant. Outside Lambda, tracing is off.
+ * an X-Ray subsegment per invocation annotated with the tenant (and the job), and every AWS SDK
+ * client captured so Data API, DynamoDB and S3 calls show as subsegments of it, the Data API
+ * statement id as an annotation. Outside Lambda, tracing is off.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -10,6 +12,7 @@ type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
 
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { LambdaContext } from 'hono/aws-lambda';
+import type { CaptureAwsClient } from '../aws/clients.js';
 import { METRICS_NAMESPACE } from './metric-names.js';
 
 export interface Telemetry {
@@ -27,6 +30,49 @@ export function createTelemetry(serviceName: string): Telemetry {
     }),
     tracer: new Tracer({ serviceName }),
   };
+}
+
+/** The Data API commands whose output is the id of the statement they started. */
+const STATEMENT_COMMANDS = new Set(['ExecuteStatementCommand', 'BatchExecuteStatementCommand']);
+
+/** The part of an AWS SDK v3 client's middleware stack this file uses. */
+interface MiddlewareClient {
+  middlewareStack: {
+    add(
+      middleware: (
+        next: (args: unknown) => Promise<{ output?: { Id?: unknown } }>,
+        context: { commandName?: string },
+      ) => (args: unknown) => Promise<{ output?: { Id?: unknown } }>,
+      options: { step: 'initialize'; name: string },
+    ): void;
+  };
+}
+
+/**
+ * Captures each AWS SDK client with the tracer (one subsegment per call, with its latency) and
+ * annotates the current (sub)segment with the id of each Data API statement started.
+ */
+export function captureAwsClients(tracer: Tracer): CaptureAwsClient {
+  return (client) => {
+    if (!tracer.isTracingEnabled()) return client;
+    tracer.captureAWSv3Client(client);
+    (client as unknown as MiddlewareClient).middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        const id = out.output?.Id;
+        if (context.commandName && STATEMENT_COMMANDS.has(context.commandName) && typeof id === 'string')
+          tracer.putAnnotation('statement_id', id);
+        return out;
+      },
+      { step: 'initialize', name: 'spectraStatementIdAnnotation' },
+    );
+    return client;
+  };
+}
+
+/** The job an invocation runs, on its subsegment; a batch of several leaves the last one's (one value per annotation). */
+export function annotateJob(t: Telemetry, jobId: string): void {
+  if (t.tracer.isTracingEnabled()) t.tracer.putAnnotation('job_id', jobId);
 }
 
 /** One metric for one tenant (or for the service alone when the tenant is unknown), flushed at once. */

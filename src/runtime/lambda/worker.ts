@@ -18,9 +18,10 @@
  */
 import type { LambdaContext } from 'hono/aws-lambda';
 import { JOB_KEY_ATTRIBUTES, WORKER_TRIGGERS } from '../../state/dynamodb/table-design.js';
-import { lambdaCore, once } from './environment.js';
+import { openLambdaCore } from './core.js';
+import { once } from './environment.js';
 import { METRIC, SERVICE_NAMES } from './metric-names.js';
-import { createTelemetry, invocation, recordMetric, type Telemetry } from './observability.js';
+import { annotateJob, createTelemetry, invocation, recordMetric, type Telemetry } from './observability.js';
 import {
   createWorkerJobs,
   type Deadline,
@@ -121,6 +122,7 @@ export function createStreamWorker(options: StreamWorkerOptions) {
       await Promise.all(
         work.map(async ({ record, job }) => {
           const log = { tenant_id: job.tenantId, job_id: job.jobId };
+          annotateJob(telemetry, job.jobId);
           try {
             const outcome = await runJob(job.tenantId, job.jobId, deadline);
             recordOutcome(telemetry, job.tenantId, outcome?.status);
@@ -214,6 +216,12 @@ export function createWorkerHandler(options: WorkerHandlerOptions) {
   };
 }
 
+const workerTelemetry = createTelemetry(SERVICE_NAMES.worker);
+
+/** No audit retention sweep here: the worker's role may only append audit entries (infra/lib/functions.ts). */
 export const handler = createWorkerHandler({
-  jobs: once(async () => createWorkerJobs(await lambdaCore())),
+  jobs: once(async () =>
+    createWorkerJobs(await openLambdaCore(workerTelemetry.tracer, { auditSweep: false })),
+  ),
+  telemetry: workerTelemetry,
 });

@@ -21,8 +21,19 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
+import {
+  dropTenantRole,
+  provisionTenantRole,
+  setTenantSearchPath,
+  supportsGrantOptions,
+  validateTenantId,
+  verifyTenantIsolation,
+  WAREHOUSE_ROLES,
+} from '../postgres/tenant-role-sql.js';
 import { loadDemoData, planDemoData, TENANT_TABLE_KEYS, TENANT_TABLES_DDL } from './demo-data.js';
-import { installRedshiftCompat, REDSHIFT_COMPAT_SCHEMA, TENANT_SEARCH_PATH } from './redshift-compat.js';
+import { installRedshiftCompat } from './redshift-compat.js';
+
+export { dropTenantRole, provisionTenantRole, validateTenantId, verifyTenantIsolation, WAREHOUSE_ROLES };
 
 export interface WarehouseBootstrap {
   warehouseDb: string;
@@ -55,21 +66,11 @@ export const DEMO_TENANTS: readonly string[] = ['acme', 'globex', 'initech'];
 export const DEFAULT_DEMO_ROWS = 1_000_000;
 export const WAREHOUSE_DB = 'spectra_warehouse';
 export const CONTROL_DB = 'spectra_control';
-export const WAREHOUSE_ROLES = {
-  owner: 'spectra_owner',
-  tenants: 'spectra_tenants',
-  authenticator: 'spectra_authenticator',
-  state: 'spectra_state',
-  stager: 'spectra_stager',
-} as const;
 /** Bump when the bootstrap changes, and add the step from the previous version to MIGRATIONS. */
 export const BOOTSTRAP_SCHEMA_VERSION = 4;
 /** The schema version `bootstrapWarehouse` itself creates; MIGRATIONS take it from there. */
 const INITIAL_SCHEMA_VERSION = 1;
 
-const TENANT_ID_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
-const ROLE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
-const RESERVED_ROLE_PREFIXES = ['pg_', 'spectra_'];
 const SCRAM_ITERATIONS = 4096;
 /**
  * The current tenant, evaluated once per statement as an InitPlan. `current_user` is a `name`, whose
@@ -120,12 +121,6 @@ const MIGRATIONS: Array<{ to: number; apply(client: pg.ClientBase): Promise<void
 ];
 
 const ident = (name: string) => pg.escapeIdentifier(name);
-
-export function validateTenantId(tenantId: string): void {
-  if (!TENANT_ID_PATTERN.test(tenantId)) {
-    throw new Error(`invalid tenant id ${JSON.stringify(tenantId)}: expected ^[a-z][a-z0-9-]{0,62}$`);
-  }
-}
 
 /** `tenant_<id>` with hyphens as underscores. Ids longer than 56 characters would exceed PostgreSQL's 63-byte names. */
 export function tenantRoleName(tenantId: string): string {
@@ -436,149 +431,6 @@ async function upgradeLegacyTenantPolicies(client: pg.ClientBase): Promise<void>
 
 // ---------------------------------------------------------------------------------------------
 // Tenant roles
-
-/**
- * Idempotent: creates `dbUser` NOLOGIN if missing, makes it a member of spectra_tenants, lets the
- * authenticator `SET ROLE` to it (without inheriting its rights) and maps it to `tenantId`.
- * Refuses a privileged existing role and a role already mapped to another tenant. Does not open a
- * transaction: run it inside one for atomicity.
- */
-export async function provisionTenantRole(
-  adminClientOnWarehouseDb: pg.ClientBase,
-  tenantId: string,
-  dbUser: string,
-): Promise<void> {
-  const client = adminClientOnWarehouseDb;
-  validateTenantId(tenantId);
-  validateTenantRoleName(dbUser);
-  const { tenants, authenticator } = WAREHOUSE_ROLES;
-
-  const { rows } = await client.query<{ privileged: boolean }>(
-    `SELECT rolsuper OR rolbypassrls OR rolcreaterole OR rolcreatedb OR rolreplication AS privileged
-       FROM pg_roles WHERE rolname = $1`,
-    [dbUser],
-  );
-  if (rows[0]?.privileged) throw new Error(`role ${dbUser} has privileges a tenant role must not have`);
-  if (!rows[0]) await client.query(`CREATE ROLE ${ident(dbUser)} NOLOGIN INHERIT`);
-
-  const mapped = await client.query<{ tenant_id: string }>(
-    'SELECT tenant_id FROM spectra_rls.tenant_roles WHERE role_name = $1',
-    [dbUser],
-  );
-  const current = mapped.rows[0]?.tenant_id;
-  if (current !== undefined && current !== tenantId) {
-    throw new Error(`role ${dbUser} already belongs to tenant ${current}, not ${tenantId}`);
-  }
-
-  if (await supportsGrantOptions(client)) {
-    // No SET on the group: the authenticator cannot reach spectra_tenants through the tenant role.
-    await client.query(`GRANT ${ident(tenants)} TO ${ident(dbUser)} WITH INHERIT TRUE, SET FALSE`);
-    await client.query(`GRANT ${ident(dbUser)} TO ${ident(authenticator)} WITH INHERIT FALSE, SET TRUE`);
-  } else {
-    await client.query(`GRANT ${ident(tenants)} TO ${ident(dbUser)}`);
-    await client.query(`GRANT ${ident(dbUser)} TO ${ident(authenticator)}`);
-  }
-  await setTenantSearchPath(client, dbUser);
-  if (current === undefined) {
-    await client.query('INSERT INTO spectra_rls.tenant_roles (role_name, tenant_id) VALUES ($1, $2)', [
-      dbUser,
-      tenantId,
-    ]);
-  }
-}
-
-/**
- * The Redshift functions first on a tenant role's own search_path, for sessions that log in as it
- * (under the authenticator's SET ROLE, the authenticator's search_path applies, set by the same
- * migration). Skipped before the compatibility schema exists (migration 4 sets it for those roles).
- */
-async function setTenantSearchPath(client: pg.ClientBase, dbUser: string): Promise<void> {
-  const { rows } = await client.query<{ db: string }>(
-    'SELECT current_database() AS db FROM pg_namespace WHERE nspname = $1',
-    [REDSHIFT_COMPAT_SCHEMA],
-  );
-  if (!rows[0]) return;
-  await client.query(
-    `ALTER ROLE ${ident(dbUser)} IN DATABASE ${ident(rows[0].db)} SET search_path = ${TENANT_SEARCH_PATH}`,
-  );
-}
-
-/** Removes a tenant role created by provisionTenantRole. Refuses roles that are not mapped to a tenant. */
-export async function dropTenantRole(adminClientOnWarehouseDb: pg.ClientBase, dbUser: string): Promise<void> {
-  const client = adminClientOnWarehouseDb;
-  validateTenantRoleName(dbUser);
-  const role = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [dbUser]);
-  const mapped = await client.query('DELETE FROM spectra_rls.tenant_roles WHERE role_name = $1', [dbUser]);
-  if (!role.rowCount) return;
-  if (!mapped.rowCount) throw new Error(`role ${dbUser} is not a tenant role; refusing to drop it`);
-  await client.query(`DROP OWNED BY ${ident(dbUser)}`);
-  await client.query(`DROP ROLE ${ident(dbUser)}`);
-}
-
-/**
- * Runs, as `dbUser`, a probe of every tenant table (every `public` table with a `tenant_id`
- * column): no visible row may belong to another tenant, and RLS must be enabled and forced.
- * Opens and rolls back its own transaction, so call it outside one. Throws on failure.
- */
-export async function verifyTenantIsolation(
-  adminClientOnWarehouseDb: pg.ClientBase,
-  dbUser: string,
-  tenantId: string,
-): Promise<void> {
-  const client = adminClientOnWarehouseDb;
-  validateTenantId(tenantId);
-  validateTenantRoleName(dbUser);
-  const { rows: tables } = await client.query<{
-    name: string;
-    rls: boolean;
-    forced: boolean;
-    readable: boolean;
-  }>(
-    `SELECT format('%I.%I', n.nspname, c.relname) AS name, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
-            has_table_privilege($1, c.oid, 'SELECT') AS readable
-       FROM pg_class c
-       JOIN pg_namespace n ON n.oid = c.relnamespace
-       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
-      WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
-      ORDER BY 1`,
-    [dbUser],
-  );
-  const problems = tables
-    .filter((t) => !t.rls || !t.forced)
-    .map((t) => `${t.name}: row-level security not forced`);
-  await client.query('BEGIN');
-  try {
-    await client.query(`SET LOCAL ROLE ${ident(dbUser)}`);
-    for (const table of tables.filter((t) => t.readable)) {
-      const { rows } = await client.query<{ foreign: string }>(
-        `SELECT count(*) FILTER (WHERE tenant_id IS DISTINCT FROM $1) AS foreign FROM ${table.name}`,
-        [tenantId],
-      );
-      const foreign = Number(rows[0]?.foreign ?? 0);
-      if (foreign > 0) problems.push(`${table.name}: ${foreign} rows of other tenants visible`);
-    }
-  } finally {
-    await client.query('ROLLBACK');
-  }
-  if (problems.length > 0) {
-    throw new Error(
-      `tenant isolation check failed for ${dbUser} (tenant ${tenantId}): ${problems.join('; ')}`,
-    );
-  }
-}
-
-function validateTenantRoleName(dbUser: string): void {
-  if (!ROLE_NAME_PATTERN.test(dbUser) || RESERVED_ROLE_PREFIXES.some((p) => dbUser.startsWith(p))) {
-    throw new Error(`invalid tenant role name ${JSON.stringify(dbUser)}`);
-  }
-}
-
-async function supportsGrantOptions(client: pg.ClientBase): Promise<boolean> {
-  const { rows } = await client.query<{ v: number }>(
-    `SELECT current_setting('server_version_num')::int AS v`,
-  );
-  return (rows[0]?.v ?? 0) >= 160_000;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Connections and secrets

@@ -21,10 +21,9 @@
  */
 
 import pg from 'pg';
+import { REDSHIFT_COMPAT_SCHEMA, TENANT_SEARCH_PATH } from '../postgres/tenant-role-sql.js';
 
-export const REDSHIFT_COMPAT_SCHEMA = 'spectra_redshift';
-/** The warehouse search_path of tenant statements: compatibility functions first, then PostgreSQL's, then the tables. */
-export const TENANT_SEARCH_PATH = `${REDSHIFT_COMPAT_SCHEMA}, pg_catalog, public`;
+export { REDSHIFT_COMPAT_SCHEMA, TENANT_SEARCH_PATH };
 
 const FIXED = 'SET search_path = pg_catalog, pg_temp';
 const S = REDSHIFT_COMPAT_SCHEMA;

@@ -1,8 +1,8 @@
 /** TenantRoles on PostgreSQL: role DDL and the RLS probe, over an admin connection. */
 import pg from 'pg';
 import { ApiError } from '../../domain/errors.js';
-import { dropTenantRole, provisionTenantRole, verifyTenantIsolation } from '../embedded/bootstrap.js';
 import type { TenantRoles } from '../port.js';
+import { dropTenantRole, provisionTenantRole, verifyTenantIsolation } from './tenant-role-sql.js';
 
 export class PostgresTenantRoles implements TenantRoles {
   private readonly pool: pg.Pool;

@@ -6,8 +6,8 @@
  * TableDescription as the PostgreSQL adapter's for the same table.
  */
 import { ApiError } from '../../domain/errors.js';
+import { columnTypeName } from '../column-types.js';
 import type { TableColumn, TableDescription } from '../port.js';
-import { columnTypeName } from '../postgres/types.js';
 import { pgFieldOf } from './types.js';
 
 /** `table` or `schema.table`, unquoted identifiers only (as the PostgreSQL adapter accepts). */

@@ -4,7 +4,6 @@
  * rules (docs/types.md): the JSON a client sees does not depend on the warehouse adapter.
  */
 import type { ColumnMetadata, Field } from '@aws-sdk/client-redshift-data';
-import type { ColumnInfo } from '../port.js';
 import {
   columnTypeName,
   decoderFor,
@@ -12,7 +11,8 @@ import {
   type PgFieldInfo,
   TEXT_ONLY_TYPE_NAMES,
   type ValueDecoder,
-} from '../postgres/types.js';
+} from '../column-types.js';
+import type { ColumnInfo } from '../port.js';
 
 /** Type name as the Data API reports it (lower-case internal name) → PostgreSQL type OID. */
 const BASE_TYPES = new Map<string, number>([
