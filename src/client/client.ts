@@ -431,52 +431,57 @@ export class SpectraClient {
   }
 
   /**
-   * Runs one SELECT and yields its rows as they arrive (NDJSON), in constant memory: the next chunk
+   * Runs one SELECT (the request starts at once) and yields its rows as they arrive (NDJSON), in constant memory: the next chunk
    * is read when the loop asks for the next row. Breaking out of the loop closes the connection.
    * Retried on 429/503 without an idempotency key (a read; the server would otherwise keep the whole body).
    */
   stream<R = Row>(sql: string, params: Params = {}, opts: QueryOptions = {}): RowStream<R> {
-    let announce!: (info: StreamInfo) => void;
-    let fail!: (e: unknown) => void;
-    const info = new Promise<StreamInfo>((resolve, reject) => {
-      announce = resolve;
-      fail = reject;
-    });
+    const response = this.streamBody(sql, params, { ...opts, format: 'ndjson' });
+    const info = response.then((r) => r.info);
+    // The iteration (or `info`) reports a failure; an ignored stream must not crash the process.
+    response.catch(() => {});
     info.catch(() => {});
-    const self = this;
     return {
       info,
       async *[Symbol.asyncIterator]() {
-        let res: Response;
-        try {
-          res = await self.send(
-            new Request(`${self.url}/v1/queries`, {
-              method: 'POST',
-              headers: {
-                ...self.headers,
-                'Content-Type': 'application/json',
-                Accept: 'application/x-ndjson',
-              },
-              body: JSON.stringify({ sql, params, ...limits(opts) }),
-              signal: opts.signal ?? null,
-            }),
-          );
-          if (!res.ok) throw await errorFromResponse(res);
-        } catch (e) {
-          fail(e);
-          throw e;
-        }
-        const list = (name: string) => JSON.parse(res.headers.get(name) ?? '[]') as string[];
-        const limit = res.headers.get('x-spectra-row-limit');
-        announce({
-          jobId: res.headers.get('x-spectra-job-id') ?? '',
-          columns: list('x-spectra-columns'),
-          columnTypes: list('x-spectra-column-types'),
-          rowLimit: limit === null ? null : Number(limit),
-          requestId: res.headers.get('x-request-id'),
-        });
-        yield* ndjsonRows<R>(res.body ?? emptyStream());
+        yield* ndjsonRows<R>((await response).body);
       },
+    };
+  }
+
+  /**
+   * Runs one SELECT and returns its result as a byte stream, NDJSON or CSV (header row first), with
+   * the response's metadata: for copying a result to a file without parsing it.
+   */
+  async streamBody(
+    sql: string,
+    params: Params = {},
+    opts: QueryOptions & { format: 'ndjson' | 'csv' },
+  ): Promise<{ info: StreamInfo; body: ReadableStream<Uint8Array> }> {
+    const res = await this.send(
+      new Request(`${this.url}/v1/queries`, {
+        method: 'POST',
+        headers: {
+          ...this.headers,
+          'Content-Type': 'application/json',
+          Accept: opts.format === 'csv' ? 'text/csv' : 'application/x-ndjson',
+        },
+        body: JSON.stringify({ sql, params, ...limits(opts) }),
+        signal: opts.signal ?? null,
+      }),
+    );
+    if (!res.ok) throw await errorFromResponse(res);
+    const list = (name: string) => JSON.parse(res.headers.get(name) ?? '[]') as string[];
+    const limit = res.headers.get('x-spectra-row-limit');
+    return {
+      info: {
+        jobId: res.headers.get('x-spectra-job-id') ?? '',
+        columns: list('x-spectra-columns'),
+        columnTypes: list('x-spectra-column-types'),
+        rowLimit: limit === null ? null : Number(limit),
+        requestId: res.headers.get('x-request-id'),
+      },
+      body: res.body ?? emptyStream(),
     };
   }
 
