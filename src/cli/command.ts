@@ -18,6 +18,20 @@ export class Interrupted extends Error {}
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** parseArgs' result for `O`, named here so that declarations can refer to it. */
+export interface Parsed<O extends Options> {
+  values: {
+    [K in keyof O]?: O[K] extends { multiple: true }
+      ? O[K] extends { type: 'boolean' }
+        ? boolean[]
+        : string[]
+      : O[K] extends { type: 'boolean' }
+        ? boolean
+        : string;
+  };
+  positionals: string[];
+}
+
 export interface CommandSpec<O extends Options> {
   /** As typed: `query`, `jobs wait`. */
   name: string;
@@ -41,7 +55,7 @@ export function wantsHelp(argv: string[]): boolean {
 }
 
 /** Parses argv for `spec`; a value that starts with `-` (`--limit -1`) is taken as the option's value. */
-export function parseCommand<O extends Options>(spec: CommandSpec<O>, argv: string[]) {
+export function parseCommand<O extends Options>(spec: CommandSpec<O>, argv: string[]): Parsed<O> {
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
