@@ -143,7 +143,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`spectra: unknown command "${command}"\n${usage()}`);
     return 2;
   }
-  return (await entry.load())(rest);
+  const code = await (await entry.load())(rest);
+  // bin/spectra.js calls process.exit: a pipe's pending output would be cut off without this.
+  await Promise.all([process.stdout, process.stderr].map((s) => new Promise((resolve) => s.write('', resolve))));
+  return code;
 }
 
 async function runServerCommand(command: 'serve' | 'worker', rest: string[]): Promise<number> {
