@@ -5,10 +5,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { errorFromResponse, SpectraConnectionError } from '../client/errors.js';
+import { CliError, UsageError } from './command.js';
 import { runningServer } from './server-file.js';
 
-/** A mistake the user can fix; printed as `spectra: <message>`, exit code 1. */
-export class CliError extends Error {}
+export { CliError };
 
 export type AdminCall = (
   method: string,
@@ -36,8 +37,9 @@ export async function connectAdminApi(flags: {
     flags['admin-key'] ??
     process.env.SPECTRA_ADMIN_KEY ??
     ((await readJsonFile(path.join(home, 'credentials.json')))?.admin_key as string | undefined);
-  if (!url) throw new CliError('no server found: start one with "spectra serve" or pass --url');
-  if (!adminKey) throw new CliError('no admin key: pass --admin-key or set SPECTRA_ADMIN_KEY');
+  if (!url)
+    throw new CliError('no server found: start one with `npm start` (or `spectra serve`), or pass --url');
+  if (!adminKey) throw new UsageError('no admin key: pass --admin-key or set SPECTRA_ADMIN_KEY');
   return async (method, pathname, body) => {
     const res = await fetch(new URL(pathname, url), {
       method,
@@ -47,27 +49,10 @@ export async function connectAdminApi(flags: {
       },
       body: body ? JSON.stringify(body) : null,
     }).catch((e) => {
-      throw new CliError(`cannot reach ${url}: ${(e as Error).message}`);
+      throw new SpectraConnectionError(new URL(url).origin, e);
     });
     if (res.status === 204) return null;
-    const data = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-    if (!res.ok) {
-      const err = data.error as { code?: string; message?: string } | undefined;
-      throw new CliError(`${err?.code ?? res.status}: ${err?.message ?? res.statusText}`);
-    }
-    return data;
+    if (!res.ok) throw await errorFromResponse(res);
+    return (await res.json().catch(() => ({}))) as Record<string, unknown>;
   };
-}
-
-/** Runs a command body: CliError → message on stderr and exit code 1; anything else propagates. */
-export async function reportCliErrors(body: () => Promise<number>): Promise<number> {
-  try {
-    return await body();
-  } catch (e) {
-    if (e instanceof CliError) {
-      process.stderr.write(`spectra: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
 }

@@ -9,8 +9,8 @@ import { type Config, ConfigError, loadConfig } from '../config/index.js';
 import { issueAdminKey } from '../runtime/core.js';
 import { openStateStore } from '../runtime/state-store.js';
 
-export const ADMIN_KEY_USAGE = `Bootstrapping (no server needed; against SPECTRA_STATE=dynamodb or SPECTRA_STATE_URL):
-  spectra admin-key   issue an admin:* API key; needs the deployment's SPECTRA_API_KEY_PEPPER
+export const ADMIN_KEY_USAGE = `Usage: spectra admin-key   (no server needed; against SPECTRA_STATE=dynamodb or SPECTRA_STATE_URL)
+  Issues an admin:* API key; needs the deployment's SPECTRA_API_KEY_PEPPER
 `;
 
 interface Io {
@@ -23,8 +23,12 @@ export async function runAdminKeyCommand(
   args: string[],
   io: Io = { out: process.stdout, err: process.stderr, env: process.env },
 ): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    io.out.write(ADMIN_KEY_USAGE);
+    return 0;
+  }
   if (args.length > 0) {
-    io.err.write(`spectra admin-key: takes no arguments\n\n${ADMIN_KEY_USAGE}`);
+    io.err.write(`spectra admin-key: unexpected argument "${args[0]}"\n${ADMIN_KEY_USAGE}`);
     return 2;
   }
   let config: Config;

@@ -15,7 +15,7 @@ import { type Config, ConfigError, loadConfig } from '../config/index.js';
 import { dynamoTableNames, s3ClientFromConfig } from '../runtime/aws.js';
 import { createTables } from '../state/dynamodb/index.js';
 
-export const AWS_USAGE = `AWS resources (against SPECTRA_AWS_REGION / AWS_REGION and the AWS_ENDPOINT_URL_* endpoints):
+export const AWS_USAGE = `Usage: spectra aws init   (against SPECTRA_AWS_REGION / AWS_REGION and the AWS_ENDPOINT_URL_* endpoints)
   spectra aws init    create the DynamoDB tables (SPECTRA_DYNAMODB_*_TABLE_NAME) and the S3 bucket
                       (SPECTRA_S3_BUCKET_NAME, if set); existing ones are left as they are
 `;
@@ -30,8 +30,15 @@ export async function runAwsCommand(
   args: string[],
   io: Io = { out: process.stdout, err: process.stderr, env: process.env },
 ): Promise<number> {
+  const { wantsHelp } = await import('./command.js');
+  if (args.length === 0 || wantsHelp(args)) {
+    io.out.write(AWS_USAGE);
+    return 0;
+  }
   if (args[0] !== 'init' || args.length > 1) {
-    io.err.write(`spectra aws: expected "init"\n\n${AWS_USAGE}`);
+    const problem =
+      args[0] !== 'init' ? `unknown subcommand "${args[0]}"` : `unexpected argument "${args[1]}"`;
+    io.err.write(`spectra aws: ${problem}\n${AWS_USAGE}`);
     return 2;
   }
   let config: Config;

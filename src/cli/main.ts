@@ -1,32 +1,93 @@
 /**
- * The `spectra` command. Subcommands: `serve` (API + async-job worker + embedded warehouse by
- * default), `worker` (async-job workers only), `aws init` (DynamoDB tables and S3 bucket).
- * Flags override SPECTRA_* environment variables (docs/configuration.md).
+ * The `spectra` command: `serve` and `worker` run the service; `login`, `query`, `jobs`, `export`,
+ * `import`, `tables`, `describe` are data commands on the typed client (src/client); `tenants`,
+ * `keys`, `audit` talk to the admin API; `aws init` and `admin-key` bootstrap deployments.
+ * Every command loads lazily, so `spectra --version` loads almost nothing (docs/cli.md).
  */
 
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 // Only light modules load up front (`spectra --version` stays fast); each command imports what it needs.
 import type { Config, Flags } from '../config/index.js';
 import type { Logger } from '../runtime/logger.js';
 import { VERSION } from '../runtime/version.js';
-import { ADMIN_USAGE, runAdminCommand } from './admin-client.js';
-import { AUDIT_USAGE, runAuditCommand } from './audit.js';
-import { forgetServer, recordServer } from './server-file.js';
 
-const usage = async () => `Usage: spectra <command> [flags]
+type Run = (argv: string[]) => Promise<number>;
+
+/** Every command: its one-line summary and how to load it (lazily). */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Run> }> = {
+  serve: {
+    summary: 'start the HTTP API, a job worker and (by default) an embedded PostgreSQL with demo data',
+    load: async () => (argv) => runServerCommand('serve', argv),
+  },
+  worker: {
+    summary: 'run async-job workers only, beside API processes started with --no-worker',
+    load: async () => (argv) => runServerCommand('worker', argv),
+  },
+  login: {
+    summary: 'store a server URL and API key as a profile for the data commands',
+    load: async () => (await import('./login.js')).runLoginCommand,
+  },
+  query: {
+    summary: 'run a SELECT and print the rows (table, csv, json, ndjson), or submit it as a job',
+    load: async () => (await import('./query.js')).runQueryCommand,
+  },
+  jobs: {
+    summary: 'list, follow, cancel and read the results of query jobs',
+    load: async () => (await import('./jobs.js')).runJobsCommand,
+  },
+  export: {
+    summary: 'export every row of a SELECT to a CSV, Parquet or JSON file (Bulk API)',
+    load: async () => (await import('./transfer.js')).runExportCommand,
+  },
+  import: {
+    summary: 'load a CSV or JSON file into a table: insert, update, upsert or delete',
+    load: async () => (await import('./transfer.js')).runImportCommand,
+  },
+  tables: {
+    summary: 'list the tables your tenant can read',
+    load: async () => (await import('./catalog.js')).runTablesCommand,
+  },
+  describe: {
+    summary: 'show the columns of one table',
+    load: async () => (await import('./catalog.js')).runDescribeCommand,
+  },
+  tenants: {
+    summary: 'manage tenants of a running server (admin key)',
+    load: async () => (argv) => import('./admin-client.js').then((m) => m.runAdminCommand('tenants', argv)),
+  },
+  keys: {
+    summary: 'manage API keys of a running server (admin key)',
+    load: async () => (argv) => import('./admin-client.js').then((m) => m.runAdminCommand('keys', argv)),
+  },
+  audit: {
+    summary: 'read the audit trail of a running server, newest first (admin key)',
+    load: async () => (await import('./audit.js')).runAuditCommand,
+  },
+  aws: {
+    summary: 'aws init: create the DynamoDB tables and the S3 bucket (docs/aws.md)',
+    load: async () => (argv) => import('./aws-init.js').then((m) => m.runAwsCommand(argv)),
+  },
+  'admin-key': {
+    summary: 'issue an admin:* API key straight into the state store (first key of a deployment)',
+    load: async () => (argv) => import('./admin-key.js').then((m) => m.runAdminKeyCommand(argv)),
+  },
+  version: { summary: 'print the version', load: async () => async () => printVersion() },
+};
+
+const usage = () => `Usage: spectra <command> [flags]     (spectra <command> --help for its flags)
 
 Commands:
-  serve      start the HTTP API and an async-job worker (and, by default, an embedded PostgreSQL with demo data)
-  worker     run async-job workers only, beside API processes started with --no-worker
-  tenants    manage tenants of a running server (see below)
-  keys       manage API keys of a running server (see below)
-  audit      read the audit trail of a running server (see below)
-  aws init   create the DynamoDB tables and the S3 bucket at the configured endpoints (docs/aws.md)
-  admin-key  issue an admin:* API key straight into the state store (first key of a deployment)
-  version    print the version
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
 
-Flags for serve (each also settable as an environment variable, see docs/configuration.md):
+Data commands find the server and API key through spectra login profiles, --profile, --url / --key,
+or SPECTRA_URL / SPECTRA_API_KEY (docs/cli.md).
+`;
+
+export const SERVE_USAGE = `Usage: spectra serve [flags]
+       spectra worker [flags]
+Flags (each also settable as an environment variable, see docs/configuration.md):
   --home DIR            state folder (SPECTRA_HOME, default ./.spectra)
   --host HOST           bind address (SPECTRA_HOST, default 127.0.0.1)
   --port N              HTTP port, 0 = any free port (SPECTRA_PORT, default 8080)
@@ -42,10 +103,7 @@ Flags for serve (each also settable as an environment variable, see docs/configu
 
 \`spectra worker\` takes the same flags (without the HTTP ones); with no --warehouse-url/--state-url it
 attaches to the embedded PostgreSQL of a \`spectra serve\` running in the same --home.
-
-${ADMIN_USAGE}
-${AUDIT_USAGE}
-${(await import('./admin-key.js')).ADMIN_KEY_USAGE}`;
+`;
 
 const STRING_FLAGS = [
   'home',
@@ -62,43 +120,60 @@ const STRING_FLAGS = [
   'result-dir',
 ];
 
+function printVersion(): number {
+  process.stdout.write(`${VERSION}\n`);
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(await usage());
+  if (command === '--version' || command === '-v' || command === '-V') return printVersion();
+  if (!command || command === '--help' || command === '-h') {
+    (command ? process.stdout : process.stderr).write(usage());
     return command ? 0 : 2;
   }
-  if (command === 'version' || command === '--version') {
-    process.stdout.write(`${VERSION}\n`);
+  if (command === 'help') {
+    const topic = rest[0] ? COMMANDS[rest[0]] : undefined;
+    if (topic) return (await topic.load())(['--help']);
+    process.stdout.write(usage());
     return 0;
   }
-  if (command === 'tenants' || command === 'keys') return runAdminCommand(command, rest);
-  if (command === 'audit') return runAuditCommand(rest);
-  if (command === 'aws') return (await import('./aws-init.js')).runAwsCommand(rest);
-  if (command === 'admin-key') return (await import('./admin-key.js')).runAdminKeyCommand(rest);
-  if (command !== 'serve' && command !== 'worker') {
-    process.stderr.write(`spectra: unknown command "${command}"\n\n${await usage()}`);
+  const entry = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!entry) {
+    process.stderr.write(`spectra: unknown command "${command}"\n${usage()}`);
     return 2;
+  }
+  const code = await (await entry.load())(rest);
+  // bin/spectra.js calls process.exit: a pipe's pending output would be cut off without this.
+  await Promise.all([process.stdout, process.stderr].map((s) => new Promise((resolve) => s.write('', resolve))));
+  return code;
+}
+
+async function runServerCommand(command: 'serve' | 'worker', rest: string[]): Promise<number> {
+  const { parseCommand, reportFailure, wantsHelp, processIo } = await import('./command.js');
+  const spec = {
+    name: command,
+    usage: SERVE_USAGE,
+    options: {
+      ...Object.fromEntries(STRING_FLAGS.map((f) => [f, { type: 'string' as const }])),
+      demo: { type: 'boolean' },
+      'no-demo': { type: 'boolean' },
+      worker: { type: 'boolean' },
+      'no-worker': { type: 'boolean' },
+    },
+  } as const;
+  if (wantsHelp(rest)) {
+    process.stdout.write(SERVE_USAGE);
+    return 0;
   }
   let flags: Flags;
   try {
-    const { values } = parseArgs({
-      args: rest,
-      options: {
-        ...Object.fromEntries(STRING_FLAGS.map((f) => [f, { type: 'string' as const }])),
-        demo: { type: 'boolean' },
-        'no-demo': { type: 'boolean' },
-        worker: { type: 'boolean' },
-        'no-worker': { type: 'boolean' },
-      },
-      strict: true,
-    });
+    const { values } = parseCommand(spec, rest);
     flags = { ...values } as Flags;
     if (values['no-demo']) flags.demo = false;
     if (values['no-worker']) flags.worker = false;
   } catch (e) {
-    process.stderr.write(`spectra: ${(e as Error).message}\n\n${await usage()}`);
-    return 2;
+    return reportFailure(e, spec, processIo());
   }
   const { ConfigError, loadConfig } = await import('../config/index.js');
   let config: Config;
@@ -127,6 +202,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
+  const { forgetServer, recordServer } = await import('./server-file.js');
   const out = process.stdout;
   // Lets `spectra tenants …` and `spectra keys …` find this server; removed on every exit.
   await recordServer(config.home, server.url);
@@ -143,6 +219,10 @@ export async function main(argv: string[]): Promise<number> {
       out.write(
         `  curl -s ${server.url}/v1/queries -H 'Authorization: Bearer ${first.api_key}' -H 'Content-Type: application/json' \\\n` +
           `    -d '{"sql": "SELECT region, COUNT(*) AS sales, SUM(amount) AS total FROM sales GROUP BY region ORDER BY region"}'\n`,
+      );
+      out.write(
+        `\nOr with the CLI:\n  spectra login --url ${server.url} --key ${first.api_key}\n` +
+          `  spectra query "SELECT region, SUM(amount) FROM sales GROUP BY 1"\n`,
       );
     }
     out.write(`\nAPI docs: ${server.url}/docs\n`);
