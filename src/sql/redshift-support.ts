@@ -142,6 +142,20 @@ const OPERATORS: Readonly<Record<string, string>> = {
 const locationOf = (node: AnyNode): number | undefined =>
   typeof node.location === 'number' && node.location >= 0 ? node.location : undefined;
 
+/** The first source location inside `node` (DISTINCT ON has none of its own). */
+function firstLocation(node: unknown): number | undefined {
+  if (Array.isArray(node)) {
+    for (const item of node) {
+      const l = firstLocation(item);
+      if (l !== undefined) return l;
+    }
+    return undefined;
+  }
+  if (node === null || typeof node !== 'object') return undefined;
+  const own = locationOf(node as AnyNode);
+  return own ?? firstLocation(Object.values(node as AnyNode));
+}
+
 /** Every PostgreSQL-only construct in a canonical statement tree, in the order met. */
 export function postgresOnlyConstructs(stmt: unknown, analysis: StatementAnalysis): PostgresOnlyConstruct[] {
   const found: PostgresOnlyConstruct[] = [];
@@ -225,6 +239,7 @@ export function postgresOnlyConstructs(stmt: unknown, analysis: StatementAnalysi
             found.push({
               construct: 'DISTINCT ON (…)',
               alternative: 'ROW_NUMBER() OVER (PARTITION BY … ORDER BY …) with QUALIFY … = 1',
+              location: firstLocation(distinct),
             });
           }
           break;
