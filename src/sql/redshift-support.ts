@@ -177,7 +177,8 @@ export function postgresOnlyConstructs(stmt: unknown, analysis: StatementAnalysi
     }
     if (value === null || typeof value !== 'object') return;
     const obj = value as AnyNode;
-    for (const [key, child] of Object.entries(obj)) {
+    for (const key in obj) {
+      const child = obj[key];
       const node = child as AnyNode;
       switch (key) {
         case 'A_ArrayExpr':

@@ -9,8 +9,9 @@
  */
 import type { Node } from 'libpg-query';
 import { ApiError } from '../domain/errors.js';
-import { type ParseResult, parseSql, type ScanToken, scanSql } from './parser.js';
-import { byteOffsetMapper, type Replacement, SourceMap } from './source-map.js';
+import { type ParseResult, parseSql } from './parser.js';
+import { type LexToken, lexSql } from './redshift-lexer.js';
+import { type Replacement, SourceMap } from './source-map.js';
 
 type AnyNode = Record<string, unknown>;
 
@@ -131,9 +132,8 @@ interface Markers {
   sysdate: Set<number>;
 }
 
-const COMMENT = new Set(['SQL_COMMENT', 'C_COMMENT']);
-const word = (t: ScanToken | undefined) =>
-  t === undefined || t.text.startsWith('"') || t.tokenName === 'SCONST' ? '' : t.text.toUpperCase();
+const word = (t: LexToken | undefined) =>
+  t === undefined || t.kind === 'quoted' || t.kind === 'string' ? '' : t.text.toUpperCase();
 
 /**
  * Redshift text (placeholders already `$n`) → canonical tree. `parent` maps the given text to the
@@ -162,25 +162,26 @@ function rewriteTokens(
   markers: Markers,
   parent: SourceMap,
 ): { text: string; sourceMap: SourceMap } | undefined {
-  const tokens = scanSql(text).filter((t) => !COMMENT.has(t.tokenName));
-  const toIndex = byteOffsetMapper(text);
+  const tokens = lexSql(text);
   const edits: Array<{ start: number; end: number; text: string; marker?: keyof Markers }> = [];
   const qualifyEnds: number[] = [];
 
   for (let i = 0; i < tokens.length; i++) {
-    const token = tokens[i] as ScanToken;
+    const token = tokens[i] as LexToken;
     const w = word(token);
-    if (token.tokenName === 'IDENT' && MARKER_NAMES.has(token.text.replace(/"/g, '').toLowerCase())) {
+    const name =
+      token.kind === 'word' || token.kind === 'quoted' ? token.text.replace(/"/g, '').toLowerCase() : '';
+    if (MARKER_NAMES.has(name)) {
       throw new ApiError('INVALID_SQL', `${token.text} is a name reserved by the SQL guard`, {
         construct: token.text,
         reason: 'the guard writes this name itself when it reads Redshift syntax',
         hint: 'rename it',
-        ...parent.fromLocation(token.start),
+        ...parent.fromLocation(Buffer.byteLength(text.slice(0, token.start))),
       });
     }
     const prev = word(tokens[i - 1]);
     const next = tokens[i + 1];
-    if (w === 'TOP' && next?.tokenName === 'ICONST') {
+    if (w === 'TOP' && next?.kind === 'integer') {
       const afterSelect =
         prev === 'SELECT' || ((prev === 'DISTINCT' || prev === 'ALL') && word(tokens[i - 2]) === 'SELECT');
       const then = tokens[i + 2];
@@ -204,7 +205,7 @@ function rewriteTokens(
       edits.push({ start: token.start, end: token.end, text: ' '.repeat(token.end - token.start) });
       edits.push({ start: next!.start, end: next!.start, text: '', marker: 'approximate' });
     } else if (w === 'LISTAGG' && next?.text === '(' && word(tokens[i + 2]) === 'DISTINCT' && prev !== '.') {
-      const distinct = tokens[i + 2] as ScanToken;
+      const distinct = tokens[i + 2] as LexToken;
       edits.push({ start: token.start, end: token.start, text: '', marker: 'listaggDistinct' });
       edits.push({
         start: distinct.start,
@@ -214,7 +215,7 @@ function rewriteTokens(
     } else if (w === 'CONVERT' && next?.text === '(' && prev !== '.') {
       edits.push({ start: token.start, end: token.start, text: '', marker: 'convert' });
       edits.push({ start: next.end, end: next.end, text: 'NULL::' });
-    } else if (w === 'SYSDATE' && next?.text !== '(' && prev !== '.' && token.tokenName === 'IDENT') {
+    } else if (w === 'SYSDATE' && next?.text !== '(' && prev !== '.') {
       edits.push({ start: token.start, end: token.start, text: '', marker: 'sysdate' });
     }
   }
@@ -231,8 +232,7 @@ function rewriteTokens(
     outBytes += Buffer.byteLength(s);
   };
   for (const edit of edits) {
-    const start = toIndex(edit.start);
-    const end = toIndex(edit.end);
+    const { start, end } = edit;
     append(text.slice(copied, start));
     if (edit.marker !== undefined) markers[edit.marker].add(outBytes);
     const outStart = out.length;
@@ -246,12 +246,12 @@ function rewriteTokens(
   return { text: out, sourceMap: new SourceMap(text, out, replacements, parent) };
 }
 
-/** Byte offset where a QUALIFY condition starting at token `from` ends. */
-function qualifyEnd(tokens: readonly ScanToken[], from: number): number {
+/** Where a QUALIFY condition starting at token `from` ends. */
+function qualifyEnd(tokens: readonly LexToken[], from: number): number {
   let depth = 0;
   let end = tokens[from - 1]?.end ?? 0;
   for (let i = from; i < tokens.length; i++) {
-    const token = tokens[i] as ScanToken;
+    const token = tokens[i] as LexToken;
     if (token.text === '(' || token.text === '[') depth++;
     else if (token.text === ')' || token.text === ']') {
       if (depth === 0) break;
@@ -286,8 +286,8 @@ function canonicalize(value: unknown, markers: Markers, sourceMap: SourceMap): v
     if (selectBody) select(obj);
     if ('FuncCall' in obj) funcCall(obj);
     else if ('ColumnRef' in obj) columnRef(obj);
-    for (const [key, child] of Object.entries(obj)) {
-      walk(child, key === 'SelectStmt' || (selectBody && (key === 'larg' || key === 'rarg')));
+    for (const key in obj) {
+      walk(obj[key], key === 'SelectStmt' || (selectBody && (key === 'larg' || key === 'rarg')));
     }
   };
 

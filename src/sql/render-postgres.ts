@@ -38,8 +38,8 @@ function walk(node: unknown, selectBody: boolean): void {
   if (node === null || typeof node !== 'object') return;
   const obj = node as AnyNode;
   if ('ResTarget' in obj) sysdateName(obj.ResTarget as AnyNode);
-  for (const [key, child] of Object.entries(obj)) {
-    walk(child, key === 'SelectStmt' || (selectBody && (key === 'larg' || key === 'rarg')));
+  for (const key in obj) {
+    walk(obj[key], key === 'SelectStmt' || (selectBody && (key === 'larg' || key === 'rarg')));
   }
   if ('FuncCall' in obj) funcCall(obj);
   else if ('A_Const' in obj) delete (obj.A_Const as AnyNode)[FLAG.datePart];
