@@ -31,6 +31,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   bulk: async () => (await import('./bulk.bench.js')).default,
   'data-api': async () => (await import('./data-api-decode.bench.js')).default,
   rls: async () => (await import('./rls.bench.js')).default,
+  dialect: async () => (await import('./dialect.bench.js')).default,
 };
 /** Suites that start their own processes: they run first, and without the shared server. */
 const STANDALONE: Record<string, () => Promise<() => Promise<BenchResult[]>>> = {

@@ -356,6 +356,12 @@ export const SETTINGS = {
     default: 'standard',
     doc: 'SQL guard level (docs/security.md has the matrix).',
   },
+  sqlDialect: {
+    env: 'SPECTRA_SQL_DIALECT',
+    schema: z.enum(['', 'redshift', 'postgres']),
+    default: '',
+    doc: 'Which SQL the guard holds tenants to (docs/sql-dialect.md): `redshift` refuses PostgreSQL-only constructs with 400 UNSUPPORTED_ON_REDSHIFT; `postgres` runs them with a warning in `metadata.warnings`. Empty = `redshift` for the `redshift-data` warehouse, `postgres` otherwise (the Data API warehouse is always strict).',
+  },
   sqlMaxQueryLength: {
     env: 'SPECTRA_SQL_MAX_QUERY_LENGTH',
     schema: int(1),

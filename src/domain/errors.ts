@@ -7,6 +7,8 @@ export const ERROR_STATUS = {
   INVALID_REQUEST: 400,
   INVALID_SQL: 400,
   UNSUPPORTED_SYNTAX: 400,
+  /** PostgreSQL-only SQL refused for a Redshift warehouse before any round trip (docs/sql-dialect.md). */
+  UNSUPPORTED_ON_REDSHIFT: 400,
   SQL_BLOCKED: 400,
   COMPLEXITY_EXCEEDED: 400,
   UNAUTHORIZED: 401,

@@ -93,6 +93,21 @@ export const QueryMetadataSchema = z
     execution_time_ms: z.number().int(),
     query_id: z.string(),
     message: z.string().nullable(),
+    warnings: z
+      .array(
+        z.object({
+          code: z.literal('NOT_SUPPORTED_ON_REDSHIFT'),
+          message: z.string(),
+          construct: z.string(),
+          alternative: z.string(),
+          position: z.number().int().optional(),
+        }),
+      )
+      .optional()
+      .openapi({
+        description:
+          'Present when the statement used PostgreSQL-only constructs that ran here but Amazon Redshift refuses (SPECTRA_SQL_DIALECT=postgres; docs/sql-dialect.md).',
+      }),
   })
   .openapi('QueryMetadata');
 
@@ -184,7 +199,7 @@ export function errorResponses(...listed: number[]) {
   const statuses = listed.includes(400) ? listed : [400, ...listed];
   const descriptions: Record<number, string> = {
     400:
-      'Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). ' +
+      'Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). ' +
       'INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired ' +
       'UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, ' +
       '`params.x`) and `details.reason` says which.',

@@ -11,7 +11,13 @@ import { currentRequest } from './request-scope.js';
 import type { ServiceMetrics } from './service-metrics.js';
 
 /** Error codes that mean "the SQL guard refused the statement". */
-const GUARD_CODES = new Set(['INVALID_SQL', 'UNSUPPORTED_SYNTAX', 'SQL_BLOCKED', 'COMPLEXITY_EXCEEDED']);
+const GUARD_CODES = new Set([
+  'INVALID_SQL',
+  'UNSUPPORTED_SYNTAX',
+  'UNSUPPORTED_ON_REDSHIFT',
+  'SQL_BLOCKED',
+  'COMPLEXITY_EXCEEDED',
+]);
 
 export function createQueryObserver(metrics: ServiceMetrics | null): QueryObserver {
   return {

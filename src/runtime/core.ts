@@ -171,6 +171,8 @@ export async function buildCore(config: Config, log: Logger, options: BuildCoreO
       allowFunctions: config.sqlAllowFunctions,
       denyFunctions: config.sqlDenyFunctions,
       allowedSchemas: config.sqlAllowedSchemas,
+      target: warehouse.sqlDialect ?? 'postgres',
+      dialect: config.sqlDialect || (warehouse.sqlDialect ?? 'postgres'),
     });
     configurePlanner({ threads: config.sqlPlannerThreads, offloadChars: config.sqlPlannerOffloadChars });
     // The Data API has no connection pool to report.

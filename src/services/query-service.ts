@@ -5,7 +5,13 @@
 import { ApiError, invalidRequest } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
 import { asyncFieldsUnset, newJobId, type QueryJob } from '../domain/query-job.js';
-import { bindParams, type GuardPolicy, planQueryAsync, type SqlPlan } from '../sql/index.js';
+import {
+  bindParams,
+  type GuardPolicy,
+  type PlanWarning,
+  planQueryAsync,
+  type SqlPlan,
+} from '../sql/index.js';
 import type { StateStore } from '../state/port.js';
 import type { ColumnInfo, ResultMemoryAccount, Row, RowSink, Warehouse } from '../warehouse/port.js';
 import type { ResultMemoryBudget } from './result-memory-budget.js';
@@ -61,6 +67,8 @@ export interface QueryDelivery {
 
 export interface QueryOutcome {
   job: QueryJob;
+  /** Constructs that ran here but would not on Redshift (the `postgres` SQL dialect). */
+  warnings: PlanWarning[];
   columns: ColumnInfo[];
   rowCount: number;
   truncated: boolean;
@@ -252,7 +260,15 @@ export class QueryService {
     // Sync queries are recorded once, when they end: the caller learns the job id only then.
     await this.deps.state.jobs.create(job);
     observer?.finished?.(job);
-    return { job, columns, rowCount: delivered, truncated, executionTimeMs, queryId };
+    return {
+      job,
+      warnings: plan.warnings,
+      columns,
+      rowCount: delivered,
+      truncated,
+      executionTimeMs,
+      queryId,
+    };
   }
 
   /**

@@ -9,6 +9,7 @@ export {
   bindParams,
   clearPlanCache,
   type PlanRequest,
+  type PlanWarning,
   planCacheStats,
   planQuery,
   planQueryUncached,
@@ -30,4 +31,6 @@ export {
   type GuardPolicy,
   SECURITY_LEVELS,
   type SecurityLevel,
+  SQL_DIALECTS,
+  type SqlDialect,
 } from './policy.js';

@@ -10,11 +10,15 @@ import { analyzeStatement } from './analyze.js';
 import { enforcePolicy } from './enforce.js';
 import { applyRowCap } from './limit-rewrite.js';
 import { explainParseFailure } from './parse-errors.js';
-import { ParseFailure, type ParseResult, parseSql } from './parser.js';
+import { ParseFailure, type ParseResult } from './parser.js';
 import { replacePlaceholders } from './placeholders.js';
 import { PlanCache, type PlanCacheStats } from './plan-cache.js';
-import type { GuardPolicy } from './policy.js';
+import type { GuardPolicy, SqlDialect } from './policy.js';
+import { type PostgresOnlyConstruct, postgresOnlyConstructs } from './redshift-support.js';
+import { parseRedshift } from './redshift-syntax.js';
 import { renderVerified } from './render.js';
+import { toPostgres } from './render-postgres.js';
+import { renderRedshift } from './render-redshift.js';
 import { SourceMap } from './source-map.js';
 import { blockedStatementHint, statementKeyword } from './statement-kinds.js';
 
@@ -24,9 +28,21 @@ export interface PlanRequest {
   rowCap?: number;
 }
 
+/** A construct that runs on this warehouse but would be refused on Redshift. */
+export interface PlanWarning {
+  code: 'NOT_SUPPORTED_ON_REDSHIFT';
+  message: string;
+  construct: string;
+  alternative: string;
+  position?: number;
+}
+
 export interface SqlPlan {
-  /** Deparsed SQL that the warehouse runs, placeholders as $1..$n. */
+  /** Deparsed SQL that the warehouse runs, placeholders as $1..$n, in the dialect of `target`. */
   sql: string;
+  target: SqlDialect;
+  /** PostgreSQL-only constructs that ran anyway (the `postgres` dialect); empty otherwise. */
+  warnings: PlanWarning[];
   /** paramNames[i] is the :name bound to $(i+1). */
   paramNames: string[];
   /** Max rows to return to the client (null without a row cap); the statement may yield one more. */
@@ -142,19 +158,30 @@ export function planQueryUncached(req: PlanRequest, policy: GuardPolicy): SqlPla
   try {
     const placeholders = replacePlaceholders(sql);
     ({ text, sourceMap } = placeholders);
-    const tree = parseSql(text);
+    const front = parseRedshift(text, sourceMap);
+    ({ text, sourceMap } = front);
+    const tree = front.tree;
     const select = singleSelect(tree, sourceMap);
     const analysis = analyzeStatement({ SelectStmt: select });
     enforcePolicy(analysis, policy, placeholders.paramNames.length, sourceMap);
+    const warnings = refusePostgresOnly(
+      postgresOnlyConstructs({ SelectStmt: select }, analysis),
+      policy,
+      sourceMap,
+    );
 
     const capped =
       req.rowCap === undefined
         ? { statement: { SelectStmt: select }, returnLimit: null }
         : applyRowCap(select, req.rowCap);
-    const rendered = renderVerified({ version: tree.version, stmts: [{ stmt: capped.statement }] });
+    const canonical = { version: tree.version, stmts: [{ stmt: capped.statement }] };
+    const rendered =
+      policy.target === 'redshift' ? renderRedshift(canonical) : renderVerified(toPostgres(canonical));
 
     const plan: SqlPlan = {
       sql: rendered,
+      target: policy.target,
+      warnings: Object.freeze(warnings) as PlanWarning[],
       paramNames: Object.freeze([...placeholders.paramNames]) as string[],
       returnLimit: capped.returnLimit,
       relations: Object.freeze(
@@ -209,6 +236,40 @@ function singleSelect(tree: ParseResult, sourceMap: SourceMap): SelectStmt {
 }
 
 const unique = (values: string[]) => [...new Set(values)];
+
+/** The first PostgreSQL-only construct refused under the redshift dialect; otherwise each one as a warning. */
+function refusePostgresOnly(
+  found: PostgresOnlyConstruct[],
+  policy: GuardPolicy,
+  sourceMap: SourceMap,
+): PlanWarning[] {
+  const first = found[0];
+  if (first === undefined) return [];
+  if (policy.dialect === 'redshift') {
+    throw new ApiError(
+      'UNSUPPORTED_ON_REDSHIFT',
+      `${first.construct} is PostgreSQL-only: Amazon Redshift does not support it; use ${first.alternative}`,
+      {
+        construct: first.construct,
+        alternative: first.alternative,
+        reason: 'not supported by Amazon Redshift',
+        ...sourceMap.fromLocation(first.location),
+      },
+    );
+  }
+  const seen = new Set<string>();
+  return found
+    .filter((c) => !seen.has(c.construct) && seen.add(c.construct))
+    .map((c) => ({
+      code: 'NOT_SUPPORTED_ON_REDSHIFT' as const,
+      message: `${c.construct} would not run on Amazon Redshift; use ${c.alternative}`,
+      construct: c.construct,
+      alternative: c.alternative,
+      ...(sourceMap.fromLocation(c.location)
+        ? { position: sourceMap.fromLocation(c.location)?.position }
+        : {}),
+    }));
+}
 
 type ParamValue = string | number | boolean | null;
 

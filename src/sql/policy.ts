@@ -7,6 +7,11 @@ export type SecurityLevel = 'strict' | 'standard' | 'permissive';
 
 export const SECURITY_LEVELS: readonly SecurityLevel[] = ['strict', 'standard', 'permissive'];
 
+/** A SQL dialect: what the warehouse reads (`target`) or which constructs are refused (`dialect`). */
+export type SqlDialect = 'redshift' | 'postgres';
+
+export const SQL_DIALECTS: readonly SqlDialect[] = ['redshift', 'postgres'];
+
 export interface GuardPolicy {
   level: SecurityLevel;
   /** Longest SQL text accepted, in characters; checked before any parsing. */
@@ -21,6 +26,13 @@ export interface GuardPolicy {
   denyFunctions: string[];
   /** Schemas tenants may name explicitly. Unqualified names are allowed unless they look like system relations. */
   allowedSchemas: string[];
+  /** The warehouse's language: the SQL a plan carries is rendered for it. */
+  target: SqlDialect;
+  /**
+   * `redshift`: PostgreSQL-only constructs are refused (UNSUPPORTED_ON_REDSHIFT); `postgres`: they
+   * run with a warning. Always `redshift` when the target is.
+   */
+  dialect: SqlDialect;
 }
 
 /** What each level permits beyond its function allowlist (see docs/security.md for the matrix). */
@@ -86,7 +98,17 @@ export function defaultGuardPolicy(overrides: Partial<GuardPolicy> = {}): GuardP
     allowFunctions: Object.freeze(lowerAll(overrides.allowFunctions ?? [])) as string[],
     denyFunctions: Object.freeze(lowerAll(overrides.denyFunctions ?? [])) as string[],
     allowedSchemas: Object.freeze(lowerAll(overrides.allowedSchemas ?? ['public'])) as string[],
+    target: overrides.target ?? 'postgres',
+    dialect:
+      overrides.target === 'redshift' ? 'redshift' : (overrides.dialect ?? overrides.target ?? 'postgres'),
   };
+  for (const key of ['target', 'dialect'] as const) {
+    if (!SQL_DIALECTS.includes(policy[key])) {
+      throw new TypeError(
+        `unknown SQL ${key} "${String(policy[key])}" (expected ${SQL_DIALECTS.join(', ')})`,
+      );
+    }
+  }
   for (const key of ['maxLength', 'maxJoins', 'maxDepth'] as const) {
     if (!Number.isInteger(policy[key]) || policy[key] < 0) {
       throw new TypeError(

@@ -19,7 +19,7 @@ const POSITION_KEYS = new Set([
 ]);
 
 /** Equality of two parse trees, ignoring source positions (the fast path: no paths built). */
-function sameTree(a: unknown, b: unknown): boolean {
+export function sameTree(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a)) {

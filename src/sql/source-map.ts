@@ -48,17 +48,25 @@ export class SourceMap {
     readonly original: string,
     readonly rewritten: string,
     readonly replacements: readonly Replacement[] = [],
+    /** The map of an earlier rewrite whose output is `original` (positions are reported in its original). */
+    readonly parent?: SourceMap,
   ) {}
 
   /** Position of a parser error cursor (0-based characters in the rewritten text). */
   fromCursor(cursor: number): SourcePosition {
-    return this.locate(this.toOriginalIndex(codePointToIndex(this.rewritten, cursor)));
+    return this.resolve(this.toOriginalIndex(codePointToIndex(this.rewritten, cursor)));
   }
 
   /** Position of an AST `location` (UTF-8 bytes in the rewritten text). */
   fromLocation(location: number | undefined): SourcePosition | undefined {
     if (location === undefined || location < 0) return undefined;
-    return this.locate(this.toOriginalIndex(byteOffsetMapper(this.rewritten)(location)));
+    return this.resolve(this.toOriginalIndex(byteOffsetMapper(this.rewritten)(location)));
+  }
+
+  private resolve(index: number): SourcePosition {
+    return this.parent === undefined
+      ? this.locate(index)
+      : this.parent.resolve(this.parent.toOriginalIndex(index));
   }
 
   private toOriginalIndex(index: number): number {

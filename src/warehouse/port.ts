@@ -94,6 +94,8 @@ export interface ExecutionResult {
 }
 
 export interface Warehouse {
+  /** The SQL it reads: the guard renders plans in it (undefined: PostgreSQL). */
+  readonly sqlDialect?: 'redshift' | 'postgres';
   execute(ctx: ExecutionContext, statement: StatementInput, sink: RowSink): Promise<ExecutionResult>;
   /** Cancel a running statement; resolves true when something was cancelled. Safe to call late. */
   cancel(ref: StatementRef): Promise<boolean>;

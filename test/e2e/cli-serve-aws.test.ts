@@ -125,7 +125,10 @@ describe('spectra serve with SPECTRA_STATE=dynamodb SPECTRA_STORAGE=s3 on the em
     const submitted = await fetch(`${url}/v1/queries`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ sql: 'SELECT g AS n FROM generate_series(1, 3) g ORDER BY g', async: true }),
+      body: JSON.stringify({
+        sql: 'WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < 3) SELECT g AS n FROM s ORDER BY g',
+        async: true,
+      }),
     });
     expect(submitted.status).toBe(202);
     const { job_id: jobId } = await json(submitted);

@@ -25,6 +25,9 @@
  *   FAILS the ExecuteStatement statement with the troubleshooting guide's words, as AWS does.
  * - CancelStatement cancels a running statement (status ABORTED); a finished one is a
  *   ValidationException. Errors are `{"__type", "message"}` bodies with the API's status codes.
+ * - SQL Redshift refuses (unsupported PostgreSQL functions, types, arrays, jsonb operators, …: the
+ *   independent list of redshift-unsupported.ts) FAILS like on Redshift; Redshift-only syntax is
+ *   translated to PostgreSQL to run, while `statementsRun()` keeps the text as received.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -39,6 +42,7 @@ import {
   runCopy,
   runUnload,
 } from './redshift-data-bulk.js';
+import { redshiftRefusal, redshiftToPostgres } from './redshift-unsupported.js';
 
 export interface RedshiftDataFakeOptions {
   /** PostgreSQL the statements run on, logged in as the (non-superuser) authenticator. */
@@ -355,7 +359,8 @@ export class RedshiftDataFake {
       throw validation(`SessionKeepAliveSeconds must be between 0 and ${MAX_KEEP_ALIVE_SECONDS}`);
     }
     const parameters = checkParameters(input.Parameters);
-    const { text, values } = bindNamed(sql, parameters);
+    const bound = bindNamed(sql, parameters);
+    const [text, values] = [redshiftToPostgres(bound.text), bound.values];
 
     let session: FakeSession | undefined;
     let dbUser: string;
@@ -491,6 +496,8 @@ export class RedshiftDataFake {
       st.status = 'STARTED';
       st.startedAt = this.now();
       st.pid = (client as unknown as { processID: number }).processID;
+      const refused = redshiftRefusal(st.sql);
+      if (refused) throw new Error(refused);
       await client.query(`BEGIN; SET LOCAL ROLE ${pg.escapeIdentifier(st.dbUser)}`);
       // The statement's name shows in pg_stat_activity, as Redshift shows it in its query history.
       if (st.statementName)

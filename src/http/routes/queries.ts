@@ -211,6 +211,7 @@ async function runJson(c: Context<AppEnv>, queries: QueryService, req: QueryRequ
     execution_time_ms: outcome.executionTimeMs,
     query_id: outcome.queryId,
     message: outcome.truncated ? TRUNCATION_MESSAGE : null,
+    ...(outcome.warnings.length > 0 ? { warnings: outcome.warnings } : {}),
   });
   const text = `{"job_id":${JSON.stringify(outcome.job.jobId)},"status":"COMPLETED","data":${data},"metadata":${metadata}}`;
   timings.add('encode', performance.now() - t0);

@@ -94,6 +94,7 @@ class SinkFailure {
 }
 
 export class PostgresWarehouse implements Warehouse {
+  readonly sqlDialect = 'postgres' as const;
   private readonly pool: pg.Pool;
   private readonly pipelinedPool: pg.Pool;
   private readonly connection: pg.ClientConfig;

@@ -171,6 +171,8 @@ export function createRedshiftDataClient(config: RedshiftDataClientConfig = {}):
 }
 
 export class RedshiftDataWarehouse implements Warehouse {
+  /** Plans reach the Data API in Redshift's own SQL (QUALIFY, APPROXIMATE, … kept). */
+  readonly sqlDialect = 'redshift' as const;
   private readonly client: RedshiftDataClient;
   private readonly ownsClient: boolean;
   private readonly sessions: WarehouseSessionStore;

@@ -192,13 +192,9 @@ const TYPED_SQL = `
          CAST(1.50 AS numeric(12,2)) AS dec, CAST('NaN' AS numeric) AS nan, CAST(1.1 AS real) AS r,
          CAST(0.1 AS double precision) AS d, CAST('-Infinity' AS double precision) AS ninf, true AS b,
          CAST('x' AS char(5)) AS ch, CAST('abc' AS varchar(8)) AS vc, 'text' AS t,
-         CAST('63ea00d9-0ef7-4c5b-ae54-ef152eda897e' AS uuid) AS u,
          CAST('2024-01-02' AS date) AS dt, CAST('0044-03-15 BC' AS date) AS bc,
          CAST('2024-01-02 03:04:05.12' AS timestamp) AS ts, CAST('2024-01-02 03:04:05.5+00' AS timestamptz) AS tz,
          CAST('03:04:05' AS time) AS tm, CAST('1 day 2 hours' AS interval) AS iv,
-         CAST('{"id": 12345678901234567890, "n": 1.5}' AS jsonb) AS j, CAST('\\x00ff10' AS bytea) AS by,
-         ARRAY[1, NULL, 3] AS arr, CAST(ARRAY['a', 'b c'] AS varchar(3)[]) AS varr,
-         CAST('10.0.0.1' AS inet) AS ip,
          NULL AS nothing, '' AS empty, 'a,"b"' || chr(10) || 'c' AS quoted, 'NULL' AS null_word, ' ' AS space`;
 
 describe('results', () => {
@@ -243,7 +239,7 @@ describe('results', () => {
       const got = await run(
         w,
         ctxOf(0),
-        'SELECT g AS n, repeat(chr(44), g % 3) AS s FROM generate_series(1, 333) AS g',
+        'WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < 333) SELECT g AS n, repeat(chr(44), g % 3) AS s FROM s',
       );
       expect(got.rows.map((r) => r[0])).toEqual(Array.from({ length: 333 }, (_, i) => i + 1));
       expect(got.rows[1]![1]).toBe(',,');
@@ -260,7 +256,11 @@ describe('results', () => {
     const w = dataApiWarehouse(fake);
     try {
       const before = fake.requests.length;
-      const got = await run(w, ctxOf(0, { maxRows: 60 }), 'SELECT g AS n FROM generate_series(1, 1000) AS g');
+      const got = await run(
+        w,
+        ctxOf(0, { maxRows: 60 }),
+        'WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < 1000) SELECT g AS n FROM s',
+      );
       expect(got.rows).toHaveLength(60);
       expect(got.result).toMatchObject({ rowCount: 60, stoppedAtMaxRows: true });
       expect(fake.requests.slice(before).filter((r) => r.operation === 'GetStatementResultV2')).toHaveLength(
@@ -361,7 +361,11 @@ describe('failures', () => {
   it('a statement still running at its deadline is cancelled in the warehouse', async () => {
     const w = dataApiWarehouse(fake) as RedshiftDataWarehouse;
     try {
-      const e = await run(w, ctxOf(0, { timeoutMs: 200 }), 'SELECT pg_sleep(5) AS s').catch((x) => x);
+      const e = await run(
+        w,
+        ctxOf(0, { timeoutMs: 200 }),
+        'SELECT count(*) AS n FROM sales AS a, sales AS b, sales AS c',
+      ).catch((x) => x);
       expect(e.code).toBe('QUERY_TIMEOUT');
       expect(fake.statementsRun().at(-1)!.status).toBe('ABORTED');
       expect(fake.requests.some((r) => r.operation === 'CancelStatement')).toBe(true);

@@ -9,15 +9,24 @@ import {
   planQueryUncached,
   type SqlPlan,
 } from '../../../src/sql/index.js';
+import { redshiftToPostgres } from '../../fakes/redshift-unsupported.js';
 import { attackCorpus, benignCorpus } from './corpus.js';
 import { harmfulUses } from './harm-oracle.js';
 import { expectFaithfulOutput } from './output-invariants.js';
 
-const SQL_CODES = ['INVALID_SQL', 'UNSUPPORTED_SYNTAX', 'SQL_BLOCKED', 'COMPLEXITY_EXCEEDED'];
+const SQL_CODES = [
+  'INVALID_SQL',
+  'UNSUPPORTED_SYNTAX',
+  'UNSUPPORTED_ON_REDSHIFT',
+  'SQL_BLOCKED',
+  'COMPLEXITY_EXCEEDED',
+];
 const policies = [
   defaultGuardPolicy({ level: 'strict' }),
   defaultGuardPolicy(),
   defaultGuardPolicy({ level: 'permissive' }),
+  defaultGuardPolicy({ target: 'redshift' }),
+  defaultGuardPolicy({ level: 'permissive', target: 'redshift' }),
 ];
 
 /**
@@ -53,6 +62,8 @@ const TOKENS = [
   ',', ';', '.', '=', '<', '+', '::', '::int', ':', ':name', ':n2', '$1', '/*', '*/', '/* c */', '--',
   '\n', 'pg_sleep(1)', "set_config('role', 'x', true)", 'count(*)', 'sum(amount)', 'now()',
   'rank() OVER (ORDER BY amount)', 'EXTRACT(YEAR FROM now())', 'TOP', 'QUALIFY', 'PIVOT', 'APPROXIMATE',
+  'TOP 5', 'DISTINCT', 'COUNT(DISTINCT region)', "LISTAGG(region, ',')", 'WITHIN GROUP (ORDER BY region)',
+  'DATEADD(day, 1, now())', 'DATEDIFF(h,', 'CONVERT(int,', 'SYSDATE', 'NVL(', "'TOP 5'", '"qualify"',
 ];
 
 const tokenSoup = fc
@@ -145,6 +156,34 @@ describe('the guard never crashes, never hangs, and only lets faithful SELECTs t
       { numRuns: 1_000, ...parameters },
     );
   };
+
+  it('attacks wrapped in Redshift syntax, mutated, are harmless whenever accepted, on both targets', () => {
+    const wrappers = [
+      (e: string) => `SELECT TOP 5 DISTINCT (${e}) AS x FROM sales QUALIFY x IS NOT NULL`,
+      (e: string) => `SELECT region FROM sales QUALIFY rank() OVER (ORDER BY (${e})) = 1`,
+      (e: string) => `SELECT APPROXIMATE COUNT(DISTINCT (${e})), NVL(region, 'x') FROM sales`,
+      (e: string) =>
+        `SELECT LISTAGG((${e})::text, ',') WITHIN GROUP (ORDER BY 1), DATEADD(day, 1, SYSDATE) FROM sales`,
+    ];
+    const expressions = attackCorpus
+      .filter((e) => /^SELECT [^;]+$/i.test(e.sql) && e.sql.length < 300)
+      .map((e) => e.sql.slice('SELECT '.length));
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...expressions),
+        fc.constantFrom(...wrappers),
+        fc.array(mutation, { maxLength: 2 }),
+        fc.constantFrom(policies[2] as GuardPolicy, policies[4] as GuardPolicy),
+        (expression, wrap, mutations, policy) => {
+          const plan = guardBehaves(mutate(wrap(expression), mutations), policy, 1_000);
+          if (plan === undefined) return;
+          const runs = plan.target === 'redshift' ? redshiftToPostgres(plan.sql) : plan.sql;
+          expect(harmfulUses(runs), plan.sql).toEqual([]);
+        },
+      ),
+      { numRuns: 800 },
+    );
+  });
 
   it('mutated attacks that are still accepted are harmless (no blocked relation or function survives)', () => {
     mutatedAttacksStayHarmless({});

@@ -1,0 +1,228 @@
+/**
+ * Rendering for PostgreSQL (the embedded warehouse and the PostgreSQL adapter): the canonical tree
+ * rewritten in place into plain PostgreSQL, exact equivalents only. QUALIFY → a derived table
+ * filtered on the condition, NVL → COALESCE, LISTAGG → string_agg, APPROXIMATE → exact, SYSDATE →
+ * LOCALTIMESTAMP. Everything else Redshift-only (DATEADD, DATEDIFF, GETDATE, …) stays a plain call
+ * of the compatibility functions on the tenant's search_path. Runs after the guard's checks: it
+ * only moves checked subtrees and adds nodes of its own.
+ */
+import { ApiError } from '../domain/errors.js';
+import type { ParseResult } from './parser.js';
+import { FLAG } from './redshift-syntax.js';
+import { sameTree } from './render.js';
+
+type AnyNode = Record<string, unknown>;
+
+const DERIVED_ALIAS = 'spectra_qualified';
+const QUALIFY_COLUMN = 'spectra_qualify';
+
+const str = (sval: string) => ({ String: { sval } });
+const column = (...names: string[]): AnyNode => ({ ColumnRef: { fields: names.map(str) } });
+const lastString = (list: unknown): string | undefined => {
+  const items = (list as AnyNode[] | undefined) ?? [];
+  const last = items[items.length - 1]?.String as AnyNode | undefined;
+  return typeof last?.sval === 'string' ? last.sval : undefined;
+};
+
+/** Rewrites `tree` (canonical) into PostgreSQL in place and returns it. */
+export function toPostgres(tree: ParseResult): ParseResult {
+  walk(tree.stmts, false);
+  return tree;
+}
+
+function walk(node: unknown, selectBody: boolean): void {
+  if (Array.isArray(node)) {
+    for (const item of node) walk(item, false);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const obj = node as AnyNode;
+  if ('ResTarget' in obj) sysdateName(obj.ResTarget as AnyNode);
+  for (const key in obj) {
+    walk(obj[key], key === 'SelectStmt' || (selectBody && (key === 'larg' || key === 'rarg')));
+  }
+  if ('FuncCall' in obj) funcCall(obj);
+  else if ('A_Const' in obj) delete (obj.A_Const as AnyNode)[FLAG.datePart];
+  else if ('SQLValueFunction' in obj) delete (obj.SQLValueFunction as AnyNode)[FLAG.sysdate];
+  if (selectBody && obj[FLAG.qualify] !== undefined) qualifyToDerivedTable(obj);
+}
+
+/** `SELECT SYSDATE` answers a column named `sysdate` on Redshift. */
+function sysdateName(target: AnyNode): void {
+  const value = target.val as AnyNode | undefined;
+  if (target.name === undefined && (value?.SQLValueFunction as AnyNode | undefined)?.[FLAG.sysdate]) {
+    target.name = 'sysdate';
+  }
+}
+
+function funcCall(wrapper: AnyNode): void {
+  const call = wrapper.FuncCall as AnyNode;
+  delete call[FLAG.approximate];
+  const distinct = call[FLAG.listaggDistinct] === true;
+  delete call[FLAG.listaggDistinct];
+  const funcname = call.funcname as AnyNode[];
+  const name = funcname.length === 1 ? lastString(funcname)?.toLowerCase() : undefined;
+  const args = (call.args as AnyNode[] | undefined) ?? [];
+  if (name === 'nvl' && call.over === undefined && call.agg_order === undefined && args.length > 0) {
+    delete wrapper.FuncCall;
+    wrapper.CoalesceExpr = { args, location: call.location };
+  } else if (name === 'listagg' && call.over === undefined && args.length >= 1 && args.length <= 2) {
+    const value = args[0] as AnyNode;
+    const asText = (expr: AnyNode) => ({
+      TypeCast: { arg: expr, typeName: { names: [str('text')], typemod: -1 } },
+    });
+    const order = (call.agg_order as AnyNode[] | undefined)?.map((item) => {
+      const sortBy = item.SortBy as AnyNode;
+      // DISTINCT requires ORDER BY expressions among the (text-cast) arguments.
+      return distinct && sameTree(sortBy.node, value)
+        ? { SortBy: { ...sortBy, node: asText(structuredClone(value)) } }
+        : item;
+    });
+    call.funcname = [str('string_agg')];
+    call.args = [asText(value), args[1] ?? { A_Const: { sval: { sval: '' } } }];
+    delete call.agg_within_group;
+    if (order !== undefined) call.agg_order = order;
+    if (distinct) call.agg_distinct = true;
+  }
+}
+
+/** The column name PostgreSQL gives an unnamed select-list entry (its FigureColname, common cases). */
+function figuredName(value: AnyNode): string {
+  if ('ColumnRef' in value) return lastString((value.ColumnRef as AnyNode).fields) ?? '?column?';
+  if ('FuncCall' in value) return lastString((value.FuncCall as AnyNode).funcname) ?? '?column?';
+  if ('TypeCast' in value) {
+    const cast = value.TypeCast as AnyNode;
+    const inner = figuredName(cast.arg as AnyNode);
+    if (inner !== '?column?') return inner;
+    return lastString((cast.typeName as AnyNode).names) ?? '?column?';
+  }
+  if ('CoalesceExpr' in value) return 'coalesce';
+  if ('CaseExpr' in value) return 'case';
+  if ('MinMaxExpr' in value) return (value.MinMaxExpr as AnyNode).op === 'IS_GREATEST' ? 'greatest' : 'least';
+  if ('NullIfExpr' in value) return 'nullif';
+  return '?column?';
+}
+
+const isStar = (value: AnyNode | undefined): boolean => {
+  const fields = (value?.ColumnRef as AnyNode | undefined)?.fields as AnyNode[] | undefined;
+  return fields !== undefined && 'A_Star' in (fields[fields.length - 1] ?? {});
+};
+
+/** The name a whole-row reference can use for `*` / `x.*`: the only FROM item, or the qualifier. */
+function wholeRowName(value: AnyNode, from: AnyNode[] | undefined): string | undefined {
+  const fields = (value.ColumnRef as AnyNode).fields as AnyNode[];
+  if (fields.length === 2) return lastString(fields.slice(0, 1));
+  if (fields.length !== 1 || from?.length !== 1) return undefined;
+  const item = from[0] as AnyNode;
+  const range = item.RangeVar as AnyNode | undefined;
+  if (range !== undefined)
+    return ((range.alias as AnyNode | undefined)?.aliasname as string) ?? (range.relname as string);
+  const sub = item.RangeSubselect as AnyNode | undefined;
+  return (sub?.alias as AnyNode | undefined)?.aliasname as string | undefined;
+}
+
+/**
+ * `SELECT … QUALIFY q ORDER BY … LIMIT n` → `SELECT <outputs> FROM (SELECT …, q AS spectra_qualify
+ * FROM …) AS spectra_qualified WHERE spectra_qualify ORDER BY … LIMIT n`. Redshift evaluates QUALIFY
+ * after windows and before DISTINCT, ORDER BY and LIMIT, so those move to the outer query.
+ */
+function qualifyToDerivedTable(stmt: AnyNode): void {
+  const condition = stmt[FLAG.qualify] as AnyNode;
+  const targets = ((stmt.targetList as AnyNode[] | undefined) ?? []).map((t) => t.ResTarget as AnyNode);
+  const aliases = new Map<string, AnyNode>();
+  for (const t of targets) if (typeof t.name === 'string') aliases.set(t.name, t.val as AnyNode);
+
+  const innerTargets: AnyNode[] = [];
+  const outerTargets: AnyNode[] = [];
+  targets.forEach((target, i) => {
+    const inner = `spectra_c${i + 1}`;
+    const value = target.val as AnyNode;
+    if (isStar(value)) {
+      const row = wholeRowName(value, stmt.fromClause as AnyNode[] | undefined);
+      if (row === undefined) {
+        throw new ApiError(
+          'UNSUPPORTED_SYNTAX',
+          'QUALIFY with SELECT * over several FROM items cannot run on PostgreSQL',
+          {
+            construct: 'QUALIFY',
+            reason: 'the columns of * are unknown to the guard',
+            rewrite: 'name the columns, or write alias.* for each FROM item',
+          },
+        );
+      }
+      innerTargets.push({ ResTarget: { name: inner, val: column(row) } });
+      outerTargets.push({
+        ResTarget: {
+          val: { A_Indirection: { arg: column(DERIVED_ALIAS, inner), indirection: [{ A_Star: {} }] } },
+        },
+      });
+      return;
+    }
+    innerTargets.push({ ResTarget: { name: inner, val: value } });
+    outerTargets.push({
+      ResTarget: {
+        name: (target.name as string | undefined) ?? figuredName(value),
+        val: column(DERIVED_ALIAS, inner),
+      },
+    });
+  });
+  innerTargets.push({ ResTarget: { name: QUALIFY_COLUMN, val: substituteAliases(condition, aliases) } });
+
+  const sort = (stmt.sortClause as AnyNode[] | undefined)?.map((item, k) => {
+    const sortBy = item.SortBy as AnyNode;
+    const expr = sortBy.node as AnyNode;
+    const constant = expr.A_Const as AnyNode | undefined;
+    const single = (expr.ColumnRef as AnyNode | undefined)?.fields as AnyNode[] | undefined;
+    const outputNames = outerTargets.map((t) => (t.ResTarget as AnyNode).name);
+    if (constant?.ival !== undefined) return item;
+    if (single?.length === 1 && outputNames.includes(lastString(single))) return item;
+    const same = targets.findIndex((t) => !isStar(t.val as AnyNode) && sameTree(t.val, expr));
+    if (same >= 0) return { SortBy: { ...sortBy, node: column(DERIVED_ALIAS, `spectra_c${same + 1}`) } };
+    const hidden = `spectra_o${k + 1}`;
+    innerTargets.push({ ResTarget: { name: hidden, val: expr } });
+    return { SortBy: { ...sortBy, node: column(DERIVED_ALIAS, hidden) } };
+  });
+
+  const inner: AnyNode = { ...stmt, targetList: innerTargets, limitOption: 'LIMIT_OPTION_DEFAULT' };
+  for (const key of [FLAG.qualify, 'sortClause', 'limitCount', 'limitOffset', 'distinctClause'])
+    delete inner[key];
+  const outer: AnyNode = {
+    ...(stmt.distinctClause !== undefined ? { distinctClause: stmt.distinctClause } : {}),
+    targetList: outerTargets,
+    fromClause: [
+      { RangeSubselect: { subquery: { SelectStmt: inner }, alias: { aliasname: DERIVED_ALIAS } } },
+    ],
+    whereClause: column(DERIVED_ALIAS, QUALIFY_COLUMN),
+    ...(sort !== undefined ? { sortClause: sort } : {}),
+    ...(stmt.limitCount !== undefined ? { limitCount: stmt.limitCount } : {}),
+    ...(stmt.limitOffset !== undefined ? { limitOffset: stmt.limitOffset } : {}),
+    limitOption: stmt.limitOption ?? 'LIMIT_OPTION_DEFAULT',
+    op: 'SETOP_NONE',
+  };
+  for (const key of Object.keys(stmt)) delete stmt[key];
+  Object.assign(stmt, outer);
+}
+
+/** QUALIFY may name select-list aliases: each bare reference becomes a copy of the aliased expression. */
+function substituteAliases(node: AnyNode, aliases: ReadonlyMap<string, AnyNode>): AnyNode {
+  if (aliases.size === 0) return node;
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item);
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    const obj = value as AnyNode;
+    const fields = (obj.ColumnRef as AnyNode | undefined)?.fields as AnyNode[] | undefined;
+    const name = fields?.length === 1 ? lastString(fields) : undefined;
+    if (name !== undefined && aliases.has(name)) {
+      delete obj.ColumnRef;
+      Object.assign(obj, structuredClone(aliases.get(name)));
+      return;
+    }
+    for (const [key, child] of Object.entries(obj)) if (key !== 'SelectStmt') visit(child);
+  };
+  const root = { wrapper: node };
+  visit(root);
+  return root.wrapper;
+}

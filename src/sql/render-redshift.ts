@@ -1,0 +1,106 @@
+/**
+ * Rendering for Amazon Redshift (the Data API adapter): the canonical tree deparsed in PostgreSQL
+ * spelling, which Redshift reads, except where Redshift has its own: `QUALIFY`, `APPROXIMATE`,
+ * `LISTAGG(DISTINCT …) WITHIN GROUP`, bare date parts, `SYSDATE` (TOP has become LIMIT). The text
+ * is verified like the PostgreSQL rendering: read back through the same front end, it must give
+ * the same canonical tree.
+ */
+
+import type { A_Const, FuncCall, SelectStmt, SQLValueFunction } from '@pgsql/types';
+import { QuoteUtils } from 'pgsql-deparser';
+import { ApiError } from '../domain/errors.js';
+import type { ParseResult } from './parser.js';
+import { QuotingDeparser } from './quoting-deparser.js';
+import { FLAG, parseRedshift } from './redshift-syntax.js';
+import { firstDifference, sameTree } from './render.js';
+import { SourceMap } from './source-map.js';
+
+type Context = Parameters<QuotingDeparser['SelectStmt']>[1];
+type Flagged<T> = T & Record<string, unknown>;
+
+class RedshiftDeparser extends QuotingDeparser {
+  override FuncCall(node: FuncCall, context: Context): string {
+    const flagged = node as Flagged<FuncCall>;
+    const distinct = flagged[FLAG.listaggDistinct] === true;
+    const text = super.FuncCall(distinct ? { ...node, agg_distinct: true } : node, context);
+    return flagged[FLAG.approximate] === true ? `APPROXIMATE ${text}` : text;
+  }
+
+  override A_Const(node: A_Const, context: Context): string {
+    const part = (node as Flagged<A_Const>)[FLAG.datePart] === true ? node.sval?.sval : undefined;
+    return part ?? super.A_Const(node, context);
+  }
+
+  override SQLValueFunction(node: SQLValueFunction, context: Context): string {
+    return (node as Flagged<SQLValueFunction>)[FLAG.sysdate] === true
+      ? 'SYSDATE'
+      : super.SQLValueFunction(node, context);
+  }
+
+  override SelectStmt(node: SelectStmt, context: Context): string {
+    const qualify = (node as Flagged<SelectStmt>)[FLAG.qualify];
+    if (qualify === undefined) return super.SelectStmt(node, context);
+    const { sortClause, limitCount, limitOffset, limitOption } = node;
+    const head = super.SelectStmt(
+      {
+        ...node,
+        [FLAG.qualify]: undefined,
+        sortClause: undefined,
+        limitCount: undefined,
+        limitOffset: undefined,
+        limitOption: 'LIMIT_OPTION_DEFAULT',
+      } as SelectStmt,
+      context,
+    );
+    const parts = [head, 'QUALIFY', this.visit(qualify as never, context)];
+    if (sortClause !== undefined || limitCount !== undefined || limitOffset !== undefined) {
+      // The library writes ORDER BY / LIMIT / OFFSET only as part of a SELECT: render them on an empty one.
+      const tail = super.SelectStmt(
+        { op: 'SETOP_NONE', sortClause, limitCount, limitOffset, limitOption } as SelectStmt,
+        context,
+      );
+      if (!tail.startsWith('SELECT ')) throw new Error(`unexpected deparser output: ${tail}`);
+      parts.push(tail.slice('SELECT '.length));
+    }
+    return parts.join(' ');
+  }
+}
+
+/** Names Redshift reads as its own syntax when bare: a column called `qualify` must be written quoted. */
+const REDSHIFT_WORDS = new Set(['top', 'qualify', 'sysdate', 'pivot', 'unpivot', 'approximate']);
+
+/** The library quotes names through one static function; while rendering, it also quotes Redshift's words. */
+function deparseQuotingRedshiftWords(tree: ParseResult): string {
+  const quoteIdentifier = QuoteUtils.quoteIdentifier;
+  QuoteUtils.quoteIdentifier = (ident: string) =>
+    REDSHIFT_WORDS.has(ident) ? `"${ident}"` : quoteIdentifier.call(QuoteUtils, ident);
+  try {
+    return new RedshiftDeparser(tree, { pretty: false }).deparseQuery();
+  } finally {
+    QuoteUtils.quoteIdentifier = quoteIdentifier;
+  }
+}
+
+/** Redshift SQL for a canonical tree, verified to read back as the same tree. */
+export function renderRedshift(tree: ParseResult): string {
+  const sql = deparseQuotingRedshiftWords(tree);
+  const reread = parseRedshift(sql, new SourceMap(sql, sql)).tree;
+  if (!sameTree(tree.stmts, reread.stmts)) {
+    const path = firstDifference(tree.stmts, reread.stmts) ?? '$';
+    throw new ApiError(
+      'UNSUPPORTED_SYNTAX',
+      'the statement cannot be re-written faithfully: the Redshift rendering differs from the validated statement',
+      {
+        construct:
+          path
+            .match(/\.[A-Z]\w*/g)
+            ?.at(-1)
+            ?.slice(1) ?? 'statement',
+        reason: 'the Redshift rendering differs from the validated statement',
+        path,
+        rewrite: 'express this part with other SQL (see docs/sql-dialect.md)',
+      },
+    );
+  }
+  return sql;
+}

@@ -1,0 +1,163 @@
+/**
+ * Conformance corpus (issue 13): Redshift syntax cases, written by the dialect front end's author on
+ * the demo schema. Shaped as test/conformance/case.ts's ConformanceCase (helper "compat" owns the
+ * type and the runner): `embedded` is what POST /v1/queries answers on the PostgreSQL warehouse,
+ * `redshift.sent` the text the Data API receives (whitespace collapsed). Demo data: every tenant
+ * has sales in the three regions AMER, APAC, EMEA.
+ */
+export const syntaxCases = [
+  {
+    id: 'syntax.top.distinct',
+    sql: 'SELECT TOP 100 DISTINCT tenant_id FROM sales',
+    tenant: 'globex',
+    embedded: { rows: [{ tenant_id: 'globex' }] },
+    redshift: { sent: 'SELECT DISTINCT tenant_id FROM sales LIMIT 100' },
+  },
+  {
+    id: 'syntax.top.distinct-after',
+    sql: 'SELECT DISTINCT TOP 2 region FROM sales ORDER BY region',
+    embedded: { rows: [{ region: 'AMER' }, { region: 'APAC' }] },
+    redshift: { sent: 'SELECT DISTINCT region FROM sales ORDER BY region LIMIT 2' },
+  },
+  {
+    id: 'syntax.top.star',
+    sql: 'SELECT TOP 1 tenant_id FROM sales ORDER BY sale_id',
+    tenant: 'initech',
+    embedded: { rows: [{ tenant_id: 'initech' }] },
+    redshift: { sent: 'SELECT tenant_id FROM sales ORDER BY sale_id LIMIT 1' },
+  },
+  {
+    id: 'syntax.top.with-limit',
+    sql: 'SELECT TOP 5 region FROM sales LIMIT 3',
+    embedded: { error: 'INVALID_SQL' },
+    redshift: { error: 'INVALID_SQL' },
+  },
+  {
+    id: 'syntax.qualify.alias',
+    sql: 'SELECT region, rank() OVER (PARTITION BY region ORDER BY amount DESC, sale_id) AS r FROM sales QUALIFY r = 1 ORDER BY region',
+    embedded: {
+      rows: [
+        { region: 'AMER', r: 1 },
+        { region: 'APAC', r: 1 },
+        { region: 'EMEA', r: 1 },
+      ],
+    },
+    redshift: {
+      sent: 'SELECT region, rank() OVER (PARTITION BY region ORDER BY amount DESC, sale_id) AS r FROM sales QUALIFY r = 1 ORDER BY region LIMIT 10001',
+    },
+  },
+  {
+    id: 'syntax.qualify.window-in-condition',
+    sql: 'SELECT region FROM sales QUALIFY row_number() OVER (PARTITION BY region ORDER BY sale_id) = 1 ORDER BY region',
+    embedded: { rows: [{ region: 'AMER' }, { region: 'APAC' }, { region: 'EMEA' }] },
+    redshift: {
+      sent: 'SELECT region FROM sales QUALIFY row_number() OVER (PARTITION BY region ORDER BY sale_id) = 1 ORDER BY region LIMIT 10001',
+    },
+  },
+  {
+    id: 'syntax.qualify.blocked-function',
+    sql: 'SELECT region FROM sales QUALIFY pg_sleep(1) IS NULL',
+    embedded: { error: 'SQL_BLOCKED' },
+    redshift: { error: 'SQL_BLOCKED' },
+  },
+  {
+    id: 'syntax.approximate.count-distinct',
+    sql: 'SELECT APPROXIMATE COUNT(DISTINCT region) AS n FROM sales',
+    embedded: { rows: [{ n: 3 }] },
+    redshift: { sent: 'SELECT APPROXIMATE count(DISTINCT region) AS n FROM sales LIMIT 10001' },
+  },
+  {
+    id: 'syntax.listagg.distinct-within-group',
+    sql: "SELECT LISTAGG(DISTINCT region, ',') WITHIN GROUP (ORDER BY region) AS regions FROM sales",
+    embedded: { rows: [{ regions: 'AMER,APAC,EMEA' }] },
+    redshift: {
+      sent: "SELECT listagg(DISTINCT region, ',') WITHIN GROUP (ORDER BY region) AS regions FROM sales LIMIT 10001",
+    },
+  },
+  {
+    id: 'syntax.listagg.within-group',
+    sql: "SELECT LISTAGG(region, ',') WITHIN GROUP (ORDER BY region) AS regions FROM (SELECT DISTINCT region FROM sales) AS r",
+    embedded: { rows: [{ regions: 'AMER,APAC,EMEA' }] },
+    redshift: {
+      sent: "SELECT listagg(region, ',') WITHIN GROUP (ORDER BY region) AS regions FROM (SELECT DISTINCT region FROM sales) AS r LIMIT 10001",
+    },
+  },
+  {
+    id: 'syntax.convert',
+    sql: "SELECT CONVERT(integer, '42') AS n, CONVERT(decimal(5,2), 1.5) AS d",
+    embedded: { rows: [{ n: 42, d: '1.50' }] },
+    redshift: { sent: "SELECT '42'::int AS n, CAST(1.5 AS numeric(5, 2)) AS d LIMIT 10001" },
+  },
+  {
+    id: 'syntax.nvl',
+    sql: 'SELECT NVL(NULL, 7) AS n',
+    embedded: { rows: [{ n: 7 }] },
+    redshift: { sent: 'SELECT nvl(NULL, 7) AS n LIMIT 10001' },
+  },
+  {
+    id: 'syntax.sysdate',
+    sql: 'SELECT SYSDATE IS NOT NULL AS has',
+    embedded: { rows: [{ has: true }] },
+    redshift: { sent: 'SELECT SYSDATE IS NOT NULL AS has LIMIT 10001' },
+  },
+  {
+    id: 'syntax.dateadd.bare-part',
+    sql: "SELECT DATEADD(month, 1, '2024-01-31'::date) AS d",
+    embedded: { rows: [{ d: '2024-02-29 00:00:00' }] },
+    redshift: { sent: "SELECT dateadd(month, 1, '2024-01-31'::date) AS d LIMIT 10001" },
+  },
+  {
+    id: 'syntax.datediff.abbreviation',
+    sql: "SELECT DATEDIFF(y, '2023-12-31'::date, '2024-01-01'::date) AS n",
+    embedded: { rows: [{ n: 1 }] },
+    redshift: { sent: "SELECT datediff(year, '2023-12-31'::date, '2024-01-01'::date) AS n LIMIT 10001" },
+  },
+  {
+    id: 'syntax.date-part.qtr',
+    sql: "SELECT DATE_PART(qtr, '2024-05-01'::date) AS q",
+    embedded: { rows: [{ q: 2 }] },
+    redshift: { sent: "SELECT date_part(quarter, '2024-05-01'::date) AS q LIMIT 10001" },
+  },
+  {
+    id: 'syntax.quoted-names-untouched',
+    sql: `SELECT 'TOP 5' AS "qualify"`,
+    embedded: { rows: [{ qualify: 'TOP 5' }] },
+    redshift: { sent: `SELECT 'TOP 5' AS "qualify" LIMIT 10001` },
+  },
+  {
+    id: 'syntax.pg-only.generate-series',
+    sql: 'SELECT g FROM generate_series(1, 3) AS g',
+    embedded: { rows: [{ g: 1 }, { g: 2 }, { g: 3 }] },
+    redshift: { error: 'UNSUPPORTED_ON_REDSHIFT' },
+  },
+  {
+    id: 'syntax.pg-only.filter',
+    sql: 'SELECT count(*) FILTER (WHERE amount > 0) > 0 AS any FROM sales',
+    embedded: { rows: [{ any: true }] },
+    redshift: { error: 'UNSUPPORTED_ON_REDSHIFT' },
+  },
+  {
+    id: 'syntax.pg-only.array',
+    sql: 'SELECT ARRAY[1, 2] AS a',
+    embedded: { rows: [{ a: [1, 2] }] },
+    redshift: { error: 'UNSUPPORTED_ON_REDSHIFT' },
+  },
+  {
+    id: 'syntax.pg-only.distinct-on',
+    sql: 'SELECT DISTINCT ON (region) region FROM sales ORDER BY region',
+    embedded: { rows: [{ region: 'AMER' }, { region: 'APAC' }, { region: 'EMEA' }] },
+    redshift: { error: 'UNSUPPORTED_ON_REDSHIFT' },
+  },
+  {
+    id: 'syntax.pg-only.jsonb',
+    sql: `SELECT '{"a": 1}'::jsonb -> 'a' AS a`,
+    embedded: { rows: [{ a: 1 }] },
+    redshift: { error: 'UNSUPPORTED_ON_REDSHIFT' },
+  },
+  {
+    id: 'syntax.pivot.not-read-yet',
+    sql: "SELECT * FROM (SELECT region, amount FROM sales) PIVOT (SUM(amount) FOR region IN ('EMEA', 'APAC'))",
+    embedded: { error: 'UNSUPPORTED_SYNTAX' },
+    redshift: { error: 'UNSUPPORTED_SYNTAX' },
+  },
+];

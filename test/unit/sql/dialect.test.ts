@@ -1,0 +1,191 @@
+/**
+ * The Redshift front end (issue 13): Redshift SELECT syntax is read with the PostgreSQL scanner and
+ * parser, checked by the same guard, and rendered per warehouse; PostgreSQL-only SQL is refused for
+ * Redshift and warned about on PostgreSQL.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type ApiError, isApiError } from '../../../src/domain/errors.js';
+import { defaultGuardPolicy, initSqlGuard, planQueryUncached, type SqlPlan } from '../../../src/sql/index.js';
+import { attackCorpus } from './corpus.js';
+import { expectFaithfulOutput } from './output-invariants.js';
+
+const postgres = defaultGuardPolicy();
+const redshift = defaultGuardPolicy({ target: 'redshift' });
+const strictEmbedded = defaultGuardPolicy({ dialect: 'redshift' });
+
+const plan = (sql: string, policy = postgres, rowCap: number | undefined = 100): SqlPlan => {
+  const p = planQueryUncached({ sql, rowCap }, policy);
+  expectFaithfulOutput(p, policy);
+  return p;
+};
+const rejection = (sql: string, policy = postgres): ApiError => {
+  try {
+    planQueryUncached({ sql, rowCap: 100 }, policy);
+  } catch (error) {
+    if (isApiError(error)) return error;
+    throw error;
+  }
+  throw new Error(`accepted: ${sql}`);
+};
+
+beforeAll(() => initSqlGuard());
+
+describe('Redshift syntax, rendered per warehouse', () => {
+  it.each([
+    [
+      'TOP n DISTINCT (Redshift order)',
+      'SELECT TOP 100 DISTINCT tenant_id FROM sales',
+      'SELECT DISTINCT tenant_id FROM sales LIMIT 100',
+      'SELECT DISTINCT tenant_id FROM sales LIMIT 100',
+    ],
+    [
+      'DISTINCT TOP n',
+      'SELECT DISTINCT TOP 5 region FROM sales ORDER BY region',
+      'SELECT DISTINCT region FROM sales ORDER BY region LIMIT 5',
+      'SELECT DISTINCT region FROM sales ORDER BY region LIMIT 5',
+    ],
+    [
+      'QUALIFY over a select-list alias',
+      'SELECT region, amount, rank() OVER (PARTITION BY region ORDER BY amount DESC) AS r FROM sales QUALIFY r <= 2 ORDER BY region, r',
+      'SELECT spectra_qualified.spectra_c1 AS region, spectra_qualified.spectra_c2 AS amount, spectra_qualified.spectra_c3 AS r FROM ( SELECT region AS spectra_c1, amount AS spectra_c2, rank() OVER (PARTITION BY region ORDER BY amount DESC) AS spectra_c3, rank() OVER (PARTITION BY region ORDER BY amount DESC) <= 2 AS spectra_qualify FROM sales ) AS spectra_qualified WHERE spectra_qualified.spectra_qualify ORDER BY region, r LIMIT 101',
+      'SELECT region, amount, rank() OVER (PARTITION BY region ORDER BY amount DESC) AS r FROM sales QUALIFY r <= 2 ORDER BY region, r LIMIT 101',
+    ],
+    [
+      'APPROXIMATE COUNT(DISTINCT …)',
+      'SELECT APPROXIMATE COUNT(DISTINCT region) FROM sales',
+      'SELECT count(DISTINCT region) FROM sales LIMIT 101',
+      'SELECT APPROXIMATE count(DISTINCT region) FROM sales LIMIT 101',
+    ],
+    [
+      'LISTAGG(DISTINCT …) WITHIN GROUP',
+      "SELECT LISTAGG(DISTINCT region, ',') WITHIN GROUP (ORDER BY region) FROM sales",
+      "SELECT string_agg(DISTINCT region::text, ',' ORDER BY region::text) FROM sales LIMIT 101",
+      "SELECT listagg(DISTINCT region, ',') WITHIN GROUP (ORDER BY region) FROM sales LIMIT 101",
+    ],
+    [
+      'bare date parts with abbreviations',
+      "SELECT DATEADD(month, 1, '2024-01-31'::date) AS a, DATEDIFF(h, sold_at, sold_at) AS b, DATE_PART(qtr, sold_at) AS c FROM sales",
+      "SELECT dateadd('month', 1, '2024-01-31'::date) AS a, datediff('hour', sold_at, sold_at) AS b, date_part('quarter', sold_at) AS c FROM sales LIMIT 101",
+      "SELECT dateadd(month, 1, '2024-01-31'::date) AS a, datediff(hour, sold_at, sold_at) AS b, date_part(quarter, sold_at) AS c FROM sales LIMIT 101",
+    ],
+    [
+      'CONVERT(type, expr), SYSDATE, NVL',
+      'SELECT CONVERT(decimal(10,2), amount) AS d, SYSDATE, NVL(region, amount::text) AS n FROM sales',
+      'SELECT CAST(amount AS numeric(10, 2)) AS d, LOCALTIMESTAMP AS sysdate, COALESCE(region, amount::text) AS n FROM sales LIMIT 101',
+      'SELECT CAST(amount AS numeric(10, 2)) AS d, SYSDATE, nvl(region, amount::text) AS n FROM sales LIMIT 101',
+    ],
+  ])('%s', (_name, sql, onPostgres, onRedshift) => {
+    expect(plan(sql, postgres).sql).toBe(onPostgres);
+    expect(plan(sql, redshift).sql).toBe(onRedshift);
+  });
+
+  it('leaves \'TOP 5\' in a string, "qualify" as a quoted name and comments alone', () => {
+    const sql = `SELECT 'TOP 5' AS s, "qualify", "top" /* QUALIFY TOP 3 */ FROM sales -- APPROXIMATE\n`;
+    expect(plan(sql, postgres).sql).toBe("SELECT 'TOP 5' AS s, qualify, top FROM sales LIMIT 101");
+    expect(plan(sql, redshift).sql).toBe(`SELECT 'TOP 5' AS s, "qualify", "top" FROM sales LIMIT 101`);
+  });
+
+  it('a column named qualify or top in a select list is a column', () => {
+    expect(plan('SELECT top, qualify FROM t', redshift).sql).toBe('SELECT "top", "qualify" FROM t LIMIT 101');
+  });
+
+  it('TOP is the row count the cap works from', () => {
+    expect(plan('SELECT TOP 5 region FROM sales', postgres, 3)).toMatchObject({ returnLimit: 3 });
+    expect(plan('SELECT TOP 5 region FROM sales', postgres, 10)).toMatchObject({ returnLimit: 5 });
+    expect(rejection('SELECT TOP 5 region FROM sales LIMIT 3').code).toBe('INVALID_SQL');
+  });
+
+  it('QUALIFY with SELECT * keeps the columns of the only FROM item', () => {
+    const p = plan('SELECT * FROM sales QUALIFY row_number() OVER (PARTITION BY region ORDER BY amount) = 1');
+    expect(p.sql).toContain('SELECT (spectra_qualified.spectra_c1).* FROM ( SELECT sales AS spectra_c1');
+  });
+
+  it('errors inside the new syntax point at the text the tenant sent', () => {
+    const error = rejection('SELECT TOP 5 region FROM sales QUALIFY pg_sleep(1) IS NULL');
+    expect(error.code).toBe('SQL_BLOCKED');
+    expect(error.details).toMatchObject({ function: 'pg_sleep', position: 40, near: 'pg_sleep(1) IS NULL' });
+  });
+
+  it('the guard writes its own names: a tenant cannot use them', () => {
+    expect(rejection('SELECT spectra_top(5), 1').code).toBe('INVALID_SQL');
+    expect(rejection('SELECT 1 FROM t WINDOW spectra_qualify AS ()').code).toBe('INVALID_SQL');
+  });
+});
+
+describe('PostgreSQL-only SQL', () => {
+  it.each([
+    ['SELECT g FROM generate_series(1, 3) AS g', 'generate_series()'],
+    ['SELECT ARRAY[1, 2] AS a', 'array constructor ARRAY[…]'],
+    ['SELECT count(*) FILTER (WHERE amount > 1) FROM sales', 'aggregate FILTER (WHERE …)'],
+    ["SELECT doc -> 'a' FROM t", 'operator ->'],
+    ['SELECT DISTINCT ON (region) region, amount FROM sales', 'DISTINCT ON (…)'],
+    ["SELECT '[1,3)'::int4range", 'type int4range'],
+    ["SELECT '{}'::jsonb", 'type jsonb'],
+    ['SELECT x::int[] FROM t', 'array type'],
+    ["SELECT string_agg(region, ',') FROM sales", 'string_agg()'],
+  ])('%s is UNSUPPORTED_ON_REDSHIFT for Redshift, a warning on PostgreSQL', (sql, construct) => {
+    for (const policy of [redshift, strictEmbedded]) {
+      const error = rejection(sql, policy);
+      expect(error.code).toBe('UNSUPPORTED_ON_REDSHIFT');
+      expect(error.status).toBe(400);
+      expect(error.details.construct).toBe(construct);
+      expect(String(error.details.alternative).length).toBeGreaterThan(0);
+      expect(error.details.position).toEqual(expect.any(Number));
+    }
+    const p = plan(sql, postgres);
+    expect(p.warnings.map((w) => w.construct)).toContain(construct);
+  });
+
+  it('Redshift SQL raises no warning', () => {
+    expect(
+      plan("SELECT TOP 3 LISTAGG(region, ',') WITHIN GROUP (ORDER BY region) FROM sales").warnings,
+    ).toEqual([]);
+  });
+
+  it('the Data API target is strict whatever the dialect setting says', () => {
+    expect(defaultGuardPolicy({ target: 'redshift', dialect: 'postgres' }).dialect).toBe('redshift');
+  });
+});
+
+describe('attacks wrapped in Redshift syntax stay blocked', () => {
+  const wrappers: Array<[string, (inner: string) => string]> = [
+    ['TOP', (e) => `SELECT TOP 5 ${e} AS x FROM sales`],
+    ['TOP DISTINCT', (e) => `SELECT TOP 5 DISTINCT ${e} AS x FROM sales`],
+    ['QUALIFY', (e) => `SELECT region FROM sales QUALIFY (${e}) IS NOT NULL`],
+    ['QUALIFY alias', (e) => `SELECT ${e} AS x FROM sales QUALIFY x IS NOT NULL`],
+    ['APPROXIMATE', (e) => `SELECT APPROXIMATE COUNT(DISTINCT ${e}) FROM sales`],
+    ['LISTAGG', (e) => `SELECT LISTAGG(DISTINCT (${e})::text, ',') WITHIN GROUP (ORDER BY 1) FROM sales`],
+    ['DATEADD', (e) => `SELECT DATEADD(day, 1, (${e})::date) FROM sales`],
+    ['CONVERT', (e) => `SELECT CONVERT(varchar, ${e}) FROM sales`],
+    ['NVL', (e) => `SELECT NVL(${e}, SYSDATE) FROM sales`],
+  ];
+  const expressions = [
+    'pg_sleep(10)',
+    "set_config('role', 'postgres', true)",
+    "pg_read_file('/etc/passwd')",
+    "dblink('host=x', 'select 1')",
+    '(SELECT usename FROM pg_user LIMIT 1)',
+    '(SELECT count(*) FROM pg_catalog.pg_authid)',
+    '(SELECT max(query) FROM stl_query)',
+    "current_setting('is_superuser')",
+    "lo_import('/etc/passwd')",
+    'pg_terminate_backend(1)',
+  ];
+  // Relation and function attacks of the corpus that are expressions; each in every wrapper.
+  const fromCorpus = attackCorpus
+    .filter(
+      (a) => a.expect === 'SQL_BLOCKED' && /^SELECT [a-z_]+\(.*\)$/i.test(a.sql) && !/;|--|\/\*/.test(a.sql),
+    )
+    .map((a) => a.sql.slice('SELECT '.length))
+    .slice(0, 40);
+
+  for (const [name, wrap] of wrappers) {
+    it.each([...expressions, ...fromCorpus])(`${name}: %s`, (expression) => {
+      for (const policy of [postgres, redshift]) {
+        const error = rejection(wrap(expression), policy);
+        expect(['SQL_BLOCKED', 'INVALID_SQL', 'UNSUPPORTED_ON_REDSHIFT']).toContain(error.code);
+        if (!/^\(?SELECT|_import|lo_/i.test(expression)) expect(error.code).toBe('SQL_BLOCKED');
+      }
+    });
+  }
+});
