@@ -496,8 +496,8 @@ export class RedshiftDataFake {
       st.status = 'STARTED';
       st.startedAt = this.now();
       st.pid = (client as unknown as { processID: number }).processID;
-      const refused = redshiftRefusal(st.sql);
-      if (refused) throw new Error(refused);
+      const unsupported = redshiftRefusal(st.sql);
+      if (unsupported) throw new Error(unsupported);
       await client.query(`BEGIN; SET LOCAL ROLE ${pg.escapeIdentifier(st.dbUser)}`);
       // The statement's name shows in pg_stat_activity, as Redshift shows it in its query history.
       if (st.statementName)
