@@ -145,7 +145,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const code = await (await entry.load())(rest);
   // bin/spectra.js calls process.exit: a pipe's pending output would be cut off without this.
-  await Promise.all([process.stdout, process.stderr].map((s) => new Promise((resolve) => s.write('', resolve))));
+  await Promise.all(
+    [process.stdout, process.stderr].map((s) => new Promise((resolve) => s.write('', resolve))),
+  );
   return code;
 }
 
