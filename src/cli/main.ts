@@ -227,7 +227,7 @@ async function runServerCommand(command: 'serve' | 'worker', rest: string[]): Pr
           `  spectra query "SELECT region, SUM(amount) FROM sales GROUP BY 1"\n`,
       );
     }
-    out.write(`\nAPI docs: ${server.url}/docs\n`);
+    out.write(`\nAPI docs: ${server.url}/docs\nConsole:  ${server.url}/console\n`);
   }
   await untilStopSignal(log, () => server.close());
   forgetServer(config.home);

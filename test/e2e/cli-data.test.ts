@@ -149,6 +149,28 @@ describe('query', () => {
   });
 });
 
+describe('catalog', () => {
+  it('tables lists what the tenant reads; describe shows columns and the key; an unknown table exits 1', async () => {
+    const tables = await cli(['tables'], asAcme());
+    expect(tables.code, tables.stderr).toBe(0);
+    const lines = tables.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^table\s+kind\s+columns/);
+    const names = lines.slice(2).map((l) => l.split(/\s+/)[0]);
+    expect(names).toEqual(expect.arrayContaining(['customers', 'products', 'sales']));
+    const compact = await cli(['tables', '--json'], asAcme());
+    expect(compact.stdout.trimEnd().split('\n')).toHaveLength(1);
+    expect(JSON.parse(compact.stdout).tables.map((t: { name: string }) => t.name)).toEqual(
+      expect.arrayContaining(['customers', 'products', 'sales']),
+    );
+    const sales = await cli(['describe', 'sales'], asAcme());
+    expect(sales.code, sales.stderr).toBe(0);
+    expect(sales.stdout).toMatch(/^sale_id\s+BIGINT\s+no\s+PK$/m);
+    const unknown = await cli(['describe', 'no_such_table'], asAcme());
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/NOT_FOUND: .*no_such_table.*request id/);
+  });
+});
+
 describe('jobs', () => {
   it('query --async, then jobs wait, results, get and list', async () => {
     const sub = await cli(
