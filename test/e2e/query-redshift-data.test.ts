@@ -90,8 +90,12 @@ const WHO = { sql: 'SELECT current_user AS who' };
 const dbUserOf = (tenantId: string) => pgFacts().tenants.find((t) => t.tenantId === tenantId)!.dbUser;
 const warehouseOf = (s: TestSpectra) => s.core.warehouse as RedshiftDataWarehouse;
 
-/** The sessions a StateStore holds idle for (tenant, db user): claimed one by one, then released. */
-async function storedSessions(store: WarehouseSessionStore, tenantId: string, dbUser: string) {
+/**
+ * The sessions a StateStore holds idle for (tenant, db user): claimed one by one, then released.
+ * The adapter keys them by db user and its IAM identity (`default` outside Lambda; issue 14).
+ */
+async function storedSessions(store: WarehouseSessionStore, tenantId: string, user: string) {
+  const dbUser = `${user}@default`;
   const claimed = [];
   let live = 0;
   for (;;) {
@@ -279,7 +283,7 @@ describe('Data API sessions in the DynamoDB StateStore (SPECTRA_STATE=dynamodb)'
       ).Items ?? [];
     const [item, ...more] = await items();
     expect(more).toEqual([]);
-    expect(item!.session_key!.S).toBe(`${user}#${only}`);
+    expect(item!.session_key!.S).toBe(`${user}@default#${only}`);
     expect(item!.claim_token).toBeUndefined(); // idle between statements
     const ttl = Number(item!.expires_at!.N);
     expect(ttl * 1000).toBeGreaterThan(Date.now() + 3500_000); // keep-alive 3600 s
@@ -291,6 +295,6 @@ describe('Data API sessions in the DynamoDB StateStore (SPECTRA_STATE=dynamodb)'
     expect((await json(res)).data).toEqual([{ who: user }]);
     const replacement = fake.statementsRun().at(-1)!.sessionId!;
     expect(replacement).not.toBe(only);
-    expect((await items()).map((i) => i.session_key!.S)).toEqual([`${user}#${replacement}`]);
+    expect((await items()).map((i) => i.session_key!.S)).toEqual([`${user}@default#${replacement}`]);
   });
 });
