@@ -251,7 +251,7 @@ describe('isolation', () => {
     for (const tenant of ['acme', 'globex']) {
       const seen = await json(
         await spectra.query(tenant, {
-          sql: `SELECT count(*) AS n, count(*) FILTER (WHERE name NOT LIKE '${tenant}-%') AS foreign_names, min(tenant_id) AS lo, max(tenant_id) AS hi FROM ${t.name}`,
+          sql: `SELECT count(*) AS n, count(CASE WHEN name NOT LIKE '${tenant}-%' THEN 1 END) AS foreign_names, min(tenant_id) AS lo, max(tenant_id) AS hi FROM ${t.name}`,
         }),
       );
       expect(seen.data).toEqual([{ n: 3000, foreign_names: 0, lo: tenant, hi: tenant }]);

@@ -126,7 +126,10 @@ describe('Bulk API export through UNLOAD', () => {
     const bulk = bulkClient(viaUnload);
     const job = await bulk.create('initech', {
       operation: 'query',
-      query: 'SELECT g AS n, md5(CAST(g AS text)) AS h FROM generate_series(1, 3000000) AS g',
+      // 3,000,000 rows (3,000 x 1,000) from a recursive WITH: Redshift has no generate_series.
+      query: `WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < 3000)
+        SELECT (a.g - 1) * 1000 + b.g AS n, md5(CAST((a.g - 1) * 1000 + b.g AS text)) AS h
+        FROM s AS a CROSS JOIN s AS b WHERE b.g <= 1000`,
     });
     expect((await bulk.patch('initech', job.job_id, 'UploadComplete')).status).toBe(200);
     const unload = await waitFor(

@@ -101,7 +101,7 @@ const FUNCTIONS = new Set([
   'tsrange',
   'tstzrange',
 ]);
-/** Advisory locks and pg_sleep stay: the guard never lets them through, and adapter tests use them as gates. */
+/** Advisory locks stay: the guard never lets them through, and adapter tests use them as a gate. */
 const FUNCTION_PREFIXES = ['array_', 'jsonb_', 'xml', 'ts_', 'txid_'];
 
 /** c_unsupported-postgresql-datatypes. */

@@ -94,6 +94,14 @@ const TRICKY = `SELECT tenant_id, sale_id, quantity > 2 AS big, NULL::text AS no
   CAST(sale_id AS numeric(12,2)) / 3 AS dec, DATE '2024-02-29' AS d
   FROM sales ORDER BY sale_id LIMIT 3000`;
 
+/**
+ * 2000 rows whose rows past `after` wait on advisory lock `key` (held by the test): the stand-in
+ * lets advisory locks through as a test gate, the guard never does.
+ */
+const gatedAfter = (after: number, key: number, pad: string) =>
+  `WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < 2000)
+   SELECT g, ${pad}, CASE WHEN g > ${after} THEN length(CAST(pg_advisory_xact_lock_shared(${key} + g * 0) AS text)) END AS gated FROM s`;
+
 describe('copyOut through UNLOAD', () => {
   it.each([[','], ['|'], ['\t']] as const)(
     'writes the same bytes as the PostgreSQL adapter (delimiter %j): NULL vs "", quotes, newlines, unicode',
@@ -152,7 +160,7 @@ describe('copyOut through UNLOAD', () => {
     expect(out.rowCount).toBe(1000);
     expect(await stagedKeys('initech')).toEqual([]);
     const unload = fake.statementsRun().find((s) => out.statementRef.startsWith(`rsd:${s.id}@`))!;
-    expect(unload.sql).toMatch(/^UNLOAD \('SELECT g, repeat\(''x'', 50\)/);
+    expect(unload.sql).toMatch(/^UNLOAD \('WITH RECURSIVE s\(g\) AS .* SELECT g, repeat\(''x'', 50\)/);
     expect(unload.sql).toContain('GZIP MAXFILESIZE 5 MB MANIFEST VERBOSE PARALLEL OFF');
     expect(unload.dbUser).toBe('tenant_initech');
   });
@@ -192,26 +200,36 @@ describe('copyOut through UNLOAD', () => {
   it('cancelling while UNLOAD runs cancels the statement (CancelStatement) and deletes what it wrote', async () => {
     const controller = new AbortController();
     const isPart = (k: string) => /\/\d{3}\.gz$/.test(k);
-    // Cancel once UNLOAD has written a part (not after a fixed delay a slow machine may not reach).
-    const cancelled = waitFor(async () => {
-      const keys = await stagedKeys('acme');
-      return keys.some(isPart) ? keys : null;
-    }).then((keys) => {
-      controller.abort();
-      return keys;
-    });
-    const err = await exportWith(viaUnload, ctx('acme', { signal: controller.signal }), {
-      sql: "SELECT g, repeat('z', 60) AS pad, (WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < 2000) SELECT g FROM pg_sleep(0.004 + g * 0)) AS slow FROM s",
-      params: [],
-    }).catch((e) => e);
-    expect(err, JSON.stringify(err, Object.getOwnPropertyNames(err))).toBeInstanceOf(StatementCancelledError);
-    const writtenBeforeCancel = await cancelled;
-    const cancels = fake.requests.filter((r) => r.operation === 'CancelStatement');
-    const unload = fake.statementsRun().findLast((s) => s.sql.startsWith('UNLOAD'))!;
-    expect(cancels.some((c) => c.input.Id === unload.id)).toBe(true);
-    expect(unload.status).toBe('ABORTED');
-    expect(writtenBeforeCancel.filter(isPart).length).toBeGreaterThan(0);
-    expect(await stagedKeys('acme')).toEqual([]);
+    // Rows past 500 wait on a lock the test holds (pg_sleep is refused as on Redshift), so UNLOAD is still running.
+    const gate = await adminClient();
+    await gate.query('SELECT pg_advisory_lock(740081)');
+    try {
+      // Cancel once UNLOAD has written a part (not after a fixed delay a slow machine may not reach).
+      const cancelled = waitFor(async () => {
+        const keys = await stagedKeys('acme');
+        return keys.some(isPart) ? keys : null;
+      }).then((keys) => {
+        controller.abort();
+        return keys;
+      });
+      const err = await exportWith(viaUnload, ctx('acme', { signal: controller.signal }), {
+        sql: gatedAfter(500, 740081, "repeat('z', 60) AS pad"),
+        params: [],
+      }).catch((e) => e);
+      expect(err, JSON.stringify(err, Object.getOwnPropertyNames(err))).toBeInstanceOf(
+        StatementCancelledError,
+      );
+      const writtenBeforeCancel = await cancelled;
+      const cancels = fake.requests.filter((r) => r.operation === 'CancelStatement');
+      const unload = fake.statementsRun().findLast((s) => s.sql.startsWith('UNLOAD'))!;
+      expect(cancels.some((c) => c.input.Id === unload.id)).toBe(true);
+      expect(unload.status).toBe('ABORTED');
+      expect(writtenBeforeCancel.filter(isPart).length).toBeGreaterThan(0);
+      expect(await stagedKeys('acme')).toEqual([]);
+    } finally {
+      await gate.query('SELECT pg_advisory_unlock(740081)');
+      await gate.end();
+    }
   });
 
   it('cancelling while the parts stream back stops the export and deletes the staging objects', async () => {
@@ -233,13 +251,21 @@ describe('copyOut through UNLOAD', () => {
   });
 
   it('a timeout during UNLOAD is QUERY_TIMEOUT, and the staging prefix is emptied', async () => {
-    const err = await exportWith(viaUnload, ctx('initech', { timeoutMs: 600 }), {
-      sql: 'WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < 2000) SELECT g, (SELECT g FROM pg_sleep(0.004 + g * 0)) AS slow FROM s',
-      params: [],
-    }).catch((e) => e);
-    expect(err, JSON.stringify(err, Object.getOwnPropertyNames(err))).toBeInstanceOf(ApiError);
-    expect((err as ApiError).code).toBe('QUERY_TIMEOUT');
-    expect(await stagedKeys('initech')).toEqual([]);
+    // Rows past 300 wait on a lock the test holds until after the deadline.
+    const gate = await adminClient();
+    await gate.query('SELECT pg_advisory_lock(740082)');
+    try {
+      const err = await exportWith(viaUnload, ctx('initech', { timeoutMs: 600 }), {
+        sql: gatedAfter(300, 740082, "repeat('t', 60) AS pad"),
+        params: [],
+      }).catch((e) => e);
+      expect(err, JSON.stringify(err, Object.getOwnPropertyNames(err))).toBeInstanceOf(ApiError);
+      expect((err as ApiError).code).toBe('QUERY_TIMEOUT');
+      expect(await stagedKeys('initech')).toEqual([]);
+    } finally {
+      await gate.query('SELECT pg_advisory_unlock(740082)');
+      await gate.end();
+    }
   });
 
   it('without UNLOAD settings the adapter has no copyOut (exports page through execute)', () => {
