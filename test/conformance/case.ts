@@ -42,12 +42,14 @@ export function isConformanceCase(value: unknown): value is ConformanceCase {
 }
 
 /**
- * The text compared for `redshift.sent`: whitespace collapsed, and without the top-level
+ * The text compared for `redshift.sent`: whitespace collapsed (none just inside parentheses), and without the top-level
  * `LIMIT n` the guard appends for truncation detection (its value is the cap + 1, not the tenant's).
  */
 export function normalizeSent(sql: string): string {
   return sql
     .replace(/\s+/g, ' ')
+    .replace(/\( /g, '(')
+    .replace(/ \)/g, ')')
     .trim()
     .replace(/;$/, '')
     .replace(/ LIMIT \d+$/i, '');

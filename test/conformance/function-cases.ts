@@ -994,7 +994,8 @@ const SENT: Record<string, string> = {
     "SELECT decode(region, 'AMER', 'Americas', 'EMEA', 'Europe', 'APAC', 'Asia Pacific') AS v FROM sales GROUP BY region ORDER BY 1",
   'fn.dateadd.month-end-leap': "SELECT dateadd('month', 1, '2024-01-31'::date) AS v",
   'fn.datediff.weeks-2009': "SELECT datediff('week', '2009-01-01', '2009-12-31') AS v",
-  'fn.date_part.qtr': "SELECT date_part('qtr', '2024-05-17 13:45:12.345678'::timestamp) AS v",
+  // The Redshift renderer writes the date part's full name, which Redshift reads the same.
+  'fn.date_part.qtr': "SELECT date_part('quarter', '2024-05-17 13:45:12.345678'::timestamp) AS v",
   'fn.trunc.timestamp-doc': "SELECT trunc('2011-07-21 10:32:38.248109'::timestamp) AS v",
   'fn.add_months.doc': "SELECT add_months('2008-03-31', 1) AS v",
   'fn.months_between.doc': "SELECT months_between('1969-01-18', '1969-03-18') AS v",

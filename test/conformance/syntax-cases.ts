@@ -103,7 +103,7 @@ export const syntaxCases = [
   {
     id: 'syntax.dateadd.bare-part',
     sql: "SELECT DATEADD(month, 1, '2024-01-31'::date) AS d",
-    embedded: { rows: [{ d: '2024-02-29 00:00:00' }] },
+    embedded: { rows: [{ d: '2024-02-29T00:00:00' }] }, // TIMESTAMP in JSON: ISO 8601 (docs/types.md)
     redshift: { sent: "SELECT dateadd(month, 1, '2024-01-31'::date) AS d LIMIT 10001" },
   },
   {
