@@ -14,6 +14,7 @@ import {
   type RedshiftDataWarehouse,
 } from '../../../src/warehouse/redshift-data/index.js';
 import type { RedshiftDataFake } from '../../fakes/redshift-data-fake.js';
+import { adminClient } from '../../helpers/pg-fixture.js';
 import { dataApiWarehouse, startRedshiftDataFake } from '../../helpers/redshift-data.js';
 import { waitFor } from '../../helpers/time.js';
 import { tenantContext } from '../../helpers/warehouse-fixture.js';
@@ -97,9 +98,12 @@ describe('one owner per statement and session', () => {
   it('the API does not cancel the worker’s statement; the worker cancels it when its job is cancelled', async () => {
     const job = new AbortController();
     let ref = '';
+    // The statement waits on a lock the test holds (the stand-in refuses pg_sleep, as Redshift does).
+    const gate = await adminClient();
+    await gate.query('SELECT pg_advisory_lock(740072)');
     const running = rowsOf(
       worker,
-      'SELECT pg_sleep(30) AS slept',
+      'SELECT pg_advisory_xact_lock(740072) AS slept',
       ctx({
         signal: job.signal,
         onStatement: (r) => {
@@ -117,6 +121,8 @@ describe('one owner per statement and session', () => {
     // The worker hears of the cancelled job (its lease heartbeat) and aborts its own statement.
     job.abort();
     await running;
+    await gate.query('SELECT pg_advisory_unlock(740072)');
+    await gate.end();
     expect(
       cancels()
         .slice(before)
