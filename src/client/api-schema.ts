@@ -505,6 +505,15 @@ export interface components {
             execution_time_ms: number;
             query_id: string;
             message: string | null;
+            /** @description Present when the statement used PostgreSQL-only constructs that ran here but Amazon Redshift refuses (SPECTRA_SQL_DIALECT=postgres; docs/sql-dialect.md). */
+            warnings?: {
+                /** @enum {string} */
+                code: "NOT_SUPPORTED_ON_REDSHIFT";
+                message: string;
+                construct: string;
+                alternative: string;
+                position?: number;
+            }[];
         };
         JobSubmitted: {
             job_id: string;
@@ -944,7 +953,7 @@ export interface operations {
                     "application/gzip": string;
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -1017,7 +1026,7 @@ export interface operations {
                     "application/json": components["schemas"]["UploadedFile"];
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -1071,7 +1080,7 @@ export interface operations {
                     "application/json": components["schemas"]["BulkUploaded"];
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -1246,7 +1255,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobSubmitted"];
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -1380,7 +1389,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobList"];
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -1438,7 +1447,7 @@ export interface operations {
                     "application/json": components["schemas"]["Job"];
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -1508,7 +1517,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobCancelled"];
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -1599,7 +1608,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobResultPage"] | components["schemas"]["JobResultDownload"];
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -1684,7 +1693,7 @@ export interface operations {
                     "application/json": components["schemas"]["BulkJobList"];
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -1752,7 +1761,7 @@ export interface operations {
                     "application/json": components["schemas"]["BulkJob"];
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -1847,7 +1856,7 @@ export interface operations {
                     "application/json": components["schemas"]["BulkJob"];
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -1926,7 +1935,7 @@ export interface operations {
                     "application/json": components["schemas"]["BulkJob"];
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -2008,7 +2017,7 @@ export interface operations {
                     "application/json": components["schemas"]["BulkUploadUrl"];
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -2090,7 +2099,7 @@ export interface operations {
                     "application/json": components["schemas"]["BulkExportResults"] | components["schemas"]["BulkImportResults"];
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -2172,7 +2181,7 @@ export interface operations {
                     "text/csv": string;
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -2252,7 +2261,7 @@ export interface operations {
                     "application/json": components["schemas"]["CatalogTableList"];
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -2337,7 +2346,7 @@ export interface operations {
                     "application/json": components["schemas"]["CatalogTable"];
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -2437,7 +2446,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -2514,7 +2523,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -2597,7 +2606,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tenant"];
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -2665,7 +2674,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -2760,7 +2769,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tenant"];
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -2832,7 +2841,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -2918,7 +2927,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -2993,7 +3002,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -3074,7 +3083,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -3151,7 +3160,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuditPage"];
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -3220,7 +3229,7 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -3286,7 +3295,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
+            /** @description Invalid request or SQL (INVALID_REQUEST, INVALID_SQL, UNSUPPORTED_SYNTAX, UNSUPPORTED_ON_REDSHIFT, SQL_BLOCKED, COMPLEXITY_EXCEEDED). INVALID_REQUEST also answers any path, query, header or JSON body string holding a NUL (U+0000), an unpaired UTF-16 surrogate or a malformed / non-UTF-8 percent escape; `details.field` names it (`path.id`, `query.cursor`, `params.x`) and `details.reason` says which. */
             400: {
                 headers: {
                     [name: string]: unknown;
