@@ -31,7 +31,14 @@ export default defineConfig({
           globalSetup: SERVICES,
         },
       },
-      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: SERVICES } },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts', 'test/browser/**/*.test.ts'],
+          globalSetup: SERVICES,
+        },
+      },
     ],
   },
 });
