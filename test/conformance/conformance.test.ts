@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedshiftDataFake } from '../fakes/redshift-data-fake.js';
 import { pgFacts } from '../helpers/pg-fixture.js';
-import { FAKE_CLUSTER, startRedshiftDataFake } from '../helpers/redshift-data.js';
+import { dataApiSettings, startRedshiftDataFake } from '../helpers/redshift-data.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
 import { type ConformanceCase, isConformanceCase, normalizeSent } from './case.js';
 
@@ -68,17 +68,7 @@ describe('through the Redshift Data API adapter', () => {
   let spectra: TestSpectra;
   beforeAll(async () => {
     fake = await startRedshiftDataFake();
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_REDSHIFT_DATA: fake.url,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-    });
-    spectra = await startSpectra({
-      SPECTRA_WAREHOUSE: 'redshift-data',
-      SPECTRA_AWS_REGION: 'us-east-1',
-      SPECTRA_REDSHIFT_CLUSTER_ID: FAKE_CLUSTER,
-      SPECTRA_REDSHIFT_DATABASE: pgFacts().warehouseDb,
-    });
+    spectra = await startSpectra(dataApiSettings(fake));
   });
   afterAll(async () => {
     await spectra?.close();

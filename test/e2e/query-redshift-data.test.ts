@@ -16,7 +16,12 @@ import type { RedshiftDataFake } from '../fakes/redshift-data-fake.js';
 import { tableSettings } from '../helpers/aws-stack.js';
 import { dynamoClientConfig, dynamoEndpoint, uniqueTablePrefix } from '../helpers/dynamodb-fixture.js';
 import { pgFacts } from '../helpers/pg-fixture.js';
-import { dataApiWarehouse, FAKE_CLUSTER, startRedshiftDataFake } from '../helpers/redshift-data.js';
+import {
+  dataApiSettings,
+  dataApiWarehouse,
+  FAKE_CLUSTER,
+  startRedshiftDataFake,
+} from '../helpers/redshift-data.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
 
 let fake: RedshiftDataFake;
@@ -25,17 +30,7 @@ let viaPostgres: TestSpectra;
 
 beforeAll(async () => {
   fake = await startRedshiftDataFake({ pageRows: 500, chunkRows: 100 });
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_REDSHIFT_DATA: fake.url,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-  });
-  viaDataApi = await startSpectra({
-    SPECTRA_WAREHOUSE: 'redshift-data',
-    SPECTRA_AWS_REGION: 'us-east-1',
-    SPECTRA_REDSHIFT_CLUSTER_ID: FAKE_CLUSTER,
-    SPECTRA_REDSHIFT_DATABASE: pgFacts().warehouseDb,
-  });
+  viaDataApi = await startSpectra(dataApiSettings(fake));
   viaPostgres = await startSpectra();
 });
 afterAll(async () => {

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedshiftDataFake } from '../fakes/redshift-data-fake.js';
 import { pgFacts } from '../helpers/pg-fixture.js';
-import { FAKE_CLUSTER, startRedshiftDataFake } from '../helpers/redshift-data.js';
+import { dataApiSettings, startRedshiftDataFake } from '../helpers/redshift-data.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
 
 let fake: RedshiftDataFake;
@@ -18,17 +18,7 @@ let strictPostgres: TestSpectra;
 
 beforeAll(async () => {
   fake = await startRedshiftDataFake({ pageRows: 500, chunkRows: 100 });
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_REDSHIFT_DATA: fake.url,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-  });
-  viaDataApi = await startSpectra({
-    SPECTRA_WAREHOUSE: 'redshift-data',
-    SPECTRA_AWS_REGION: 'us-east-1',
-    SPECTRA_REDSHIFT_CLUSTER_ID: FAKE_CLUSTER,
-    SPECTRA_REDSHIFT_DATABASE: pgFacts().warehouseDb,
-  });
+  viaDataApi = await startSpectra(dataApiSettings(fake));
   viaPostgres = await startSpectra();
   strictPostgres = await startSpectra({ SPECTRA_SQL_DIALECT: 'redshift' });
 }, 120_000);

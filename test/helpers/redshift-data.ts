@@ -70,6 +70,24 @@ export async function freePort(): Promise<number> {
 export const TEST_REDSHIFT_S3_ROLE = 'arn:aws:iam::123456789012:role/spectra-redshift-s3';
 
 /**
+ * Points this process's Data API client at `fake` (test credentials) and returns the settings of a
+ * server on the Data API warehouse, results kept as the embedded shape keeps them.
+ */
+export function dataApiSettings(fake: RedshiftDataFake) {
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_REDSHIFT_DATA: fake.url,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+  });
+  return {
+    SPECTRA_WAREHOUSE: 'redshift-data',
+    SPECTRA_AWS_REGION: 'us-east-1',
+    SPECTRA_REDSHIFT_CLUSTER_ID: FAKE_CLUSTER,
+    SPECTRA_REDSHIFT_DATABASE: pgFacts().warehouseDb,
+  };
+}
+
+/**
  * Points the AWS SDK at the fake and s3rver the standard way (AWS_ENDPOINT_URL_*, s3rver's key)
  * and returns the settings of a service on `SPECTRA_WAREHOUSE=redshift-data` + `SPECTRA_STORAGE=s3`
  * with bulk paths through UNLOAD/COPY into `bucket`.
