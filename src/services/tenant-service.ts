@@ -126,14 +126,17 @@ export class TenantService {
     return this.deps.state.tenants.update(tenantId, { status });
   }
 
-  /** Revokes every key, drops the database role, removes the registry entry. */
+  /**
+   * Suspends the tenant first (authentication refuses its keys from then on), revokes every key,
+   * drops the database role, removes the registry entry with its keys.
+   */
   async delete(tenantId: string): Promise<void> {
     const tenant = await this.get(tenantId);
+    await this.deps.state.tenants.update(tenantId, { status: 'suspended' });
     const now = new Date();
     for (const key of await this.deps.state.apiKeys.listByTenant(tenantId)) {
       if (!key.revokedAt) await revokeApiKey(this.deps.state, tenantId, key.keyId, { now });
     }
-    await this.deps.state.tenants.update(tenantId, { status: 'suspended' });
     await this.requireRoles().drop(tenant.dbUser);
     await this.deps.state.tenants.delete(tenantId);
   }

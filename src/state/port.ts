@@ -31,13 +31,16 @@ export interface TenantStore {
     tenantId: string,
     patch: Partial<Pick<Tenant, 'name' | 'status' | 'defaultPermissions' | 'dbGroups'>>,
   ): Promise<Tenant>;
+  /** Removes the tenant and every API key of it (a later tenant of the same id starts with none). */
   delete(tenantId: string): Promise<void>;
   list(page: PageRequest): Promise<Page<Tenant>>;
 }
 
 export interface ApiKeyStore {
   get(keyId: string): Promise<ApiKeyRecord | null>;
+  /** NOT_FOUND when the tenant does not exist (a key never outlives or precedes its tenant). */
   create(key: ApiKeyRecord): Promise<void>;
+  /** Oldest first; sees a key as soon as `create` returned (no lagging index alone). */
   listByTenant(tenantId: string): Promise<ApiKeyRecord[]>;
   update(
     keyId: string,

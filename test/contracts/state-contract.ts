@@ -217,6 +217,23 @@ export function stateContract(name: string, factory: StateFactory): void {
         expect(await store.apiKeys.listByTenant(other.tenantId)).toEqual([foreign]);
       });
 
+      it('deleting a tenant removes its keys: a later tenant of the same id starts with none', async () => {
+        const t = tenant();
+        await store.tenants.create(t);
+        const k = apiKey(t.tenantId);
+        await store.apiKeys.create(k);
+        await store.tenants.delete(t.tenantId);
+        expect(await store.apiKeys.get(k.keyId)).toBeNull();
+        await store.tenants.create(t);
+        expect(await store.apiKeys.listByTenant(t.tenantId)).toEqual([]);
+      });
+
+      it('a key of an absent tenant → NOT_FOUND, nothing stored', async () => {
+        const k = apiKey(tenant().tenantId);
+        expect((await rejection(store.apiKeys.create(k))).code).toBe('NOT_FOUND');
+        expect(await store.apiKeys.get(k.keyId)).toBeNull();
+      });
+
       it('update sets revokedAt / lastUsedAt and clears expiresAt with null, leaving the rest alone', async () => {
         const k = apiKey(owner.tenantId, { expiresAt: new Date(Date.now() + HOUR).toISOString() });
         await store.apiKeys.create(k);

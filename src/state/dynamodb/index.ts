@@ -10,7 +10,6 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   QueryCommand,
   type QueryCommandInput,
   ScanCommand,
@@ -36,12 +35,14 @@ import { DynamoAuditStore } from './audit.js';
 import { BULK_JOB_ITEMS, dynamoBulkStores } from './bulk-jobs.js';
 import {
   call,
+  cancellationCodes,
   collect,
   createDynamoClient,
   decodeCursor,
   encodeCursor,
   isConditionFailure,
   isTransactionCancelled,
+  unavailable,
 } from './calls.js';
 import { DynamoIdempotencyStore } from './idempotency.js';
 import { DynamoJobQueue, DynamoJobRetention, JobItems, QUERY_JOB_ITEMS } from './job-queue.js';
@@ -59,6 +60,8 @@ const [JOBS_BY_TENANT, JOBS_BY_STATUS] = [
   STATE_TABLES.jobs.indexes[1].name,
 ];
 const KEYS_BY_TENANT = STATE_TABLES.apiKeys.indexes[0].name;
+/** A tenant deletion that keeps losing to key creations gives up after this many looks. */
+const TENANT_DELETE_RETRIES = 5;
 
 export interface DynamoStateOptions {
   tables: StateTableNames;
@@ -141,6 +144,32 @@ export class DynamoStateStore implements StateStore {
     );
   }
 
+  private async tenantItem(tenantId: string): Promise<Record<string, unknown> | undefined> {
+    const out = await this.call(() =>
+      this.db.send(
+        new GetCommand({ TableName: this.t.tenants, Key: { tenant_id: tenantId }, ConsistentRead: true }),
+      ),
+    );
+    return out.Item;
+  }
+
+  /** A tenant's key ids: those on its item and those the `by-tenant` index shows (it may lag, never the item). */
+  private async keyIdsOf(tenantId: string, item: Record<string, unknown> | undefined): Promise<string[]> {
+    const indexed = await this.query(
+      {
+        IndexName: KEYS_BY_TENANT,
+        KeyConditionExpression: 'tenant_id = :t',
+        ExpressionAttributeValues: { ':t': tenantId },
+        ProjectionExpression: 'key_id',
+      },
+      this.t.apiKeys,
+      Number.POSITIVE_INFINITY,
+    );
+    const ids = new Set<string>((item?.key_ids as Set<string> | undefined) ?? []);
+    for (const i of indexed) ids.add(i.key_id as string);
+    return [...ids];
+  }
+
   readonly tenants: TenantStore = {
     get: async (tenantId) => {
       const out = await this.call(() =>
@@ -211,33 +240,81 @@ export class DynamoStateStore implements StateStore {
         throw e;
       }
     },
+    /**
+     * Removes the tenant and its keys. The key ids come from the tenant item (consistent), not only
+     * from the lagging `by-tenant` index; the tenant goes only if no key was added meanwhile.
+     */
     delete: async (tenantId) => {
-      const tenant = await this.tenants.get(tenantId);
-      if (!tenant) return;
-      try {
-        await this.call(() =>
-          this.db.send(
-            new TransactWriteCommand({
-              TransactItems: [
-                { Delete: { TableName: this.t.tenants, Key: { tenant_id: tenantId } } },
-                {
-                  Delete: {
-                    TableName: this.t.tenants,
-                    Key: { tenant_id: dbUserClaimKey(tenant.dbUser) },
-                    ConditionExpression: 'attribute_not_exists(tenant_id) OR claimed_by = :t',
-                    ExpressionAttributeValues: { ':t': tenantId },
+      for (let attempt = 0; ; attempt++) {
+        const item = await this.tenantItem(tenantId);
+        if (!item?.doc) return;
+        const keyIds = await this.keyIdsOf(tenantId, item);
+        for (const keyId of keyIds) {
+          await this.call(() =>
+            this.db.send(
+              new DeleteCommand({
+                TableName: this.t.apiKeys,
+                Key: { key_id: keyId },
+                ConditionExpression: 'tenant_id = :t',
+                ExpressionAttributeValues: { ':t': tenantId },
+              }),
+            ),
+          ).catch((e) => {
+            if (!isConditionFailure(e)) throw e;
+          });
+        }
+        const seen = (item.key_ids as Set<string> | undefined)?.size ?? 0;
+        const tenant = item.doc as Tenant;
+        try {
+          await this.call(() =>
+            this.db.send(
+              new TransactWriteCommand({
+                TransactItems: [
+                  {
+                    Delete: {
+                      TableName: this.t.tenants,
+                      Key: { tenant_id: tenantId },
+                      ConditionExpression: seen ? 'size(key_ids) = :n' : 'attribute_not_exists(key_ids)',
+                      ...(seen ? { ExpressionAttributeValues: { ':n': seen } } : {}),
+                    },
                   },
-                },
-              ],
-            }),
-          ),
-        );
-      } catch (e) {
-        if (!isTransactionCancelled(e)) throw e;
-        // The claim is someone else's (it cannot be, but then it is not ours to drop): delete the tenant alone.
-        await this.call(() =>
-          this.db.send(new DeleteCommand({ TableName: this.t.tenants, Key: { tenant_id: tenantId } })),
-        );
+                  {
+                    Delete: {
+                      TableName: this.t.tenants,
+                      Key: { tenant_id: dbUserClaimKey(tenant.dbUser) },
+                      ConditionExpression: 'attribute_not_exists(tenant_id) OR claimed_by = :t',
+                      ExpressionAttributeValues: { ':t': tenantId },
+                    },
+                  },
+                ],
+              }),
+            ),
+          );
+          return;
+        } catch (e) {
+          if (!isTransactionCancelled(e)) throw e;
+          const [tenantCode, claimCode] = cancellationCodes(e);
+          if (tenantCode === 'ConditionalCheckFailed' || tenantCode === 'TransactionConflict') {
+            // A key was created meanwhile (or the tenant is gone): look again.
+            if (attempt < TENANT_DELETE_RETRIES) continue;
+            throw conflict(`tenant ${tenantId} is changing; retry the deletion`);
+          }
+          if (claimCode !== 'ConditionalCheckFailed') throw e;
+          // The claim is someone else's (it cannot be, but then it is not ours to drop): keep it.
+          await this.call(() =>
+            this.db.send(
+              new DeleteCommand({
+                TableName: this.t.tenants,
+                Key: { tenant_id: tenantId },
+                ConditionExpression: seen ? 'size(key_ids) = :n' : 'attribute_not_exists(key_ids)',
+                ...(seen ? { ExpressionAttributeValues: { ':n': seen } } : {}),
+              }),
+            ),
+          ).catch((err) => {
+            if (!isConditionFailure(err)) throw err;
+          });
+          return;
+        }
       }
     },
     /** Admin listing: a Scan in the table's own (stable) order; claims are skipped. */
@@ -273,34 +350,51 @@ export class DynamoStateStore implements StateStore {
       );
       return docOf<ApiKeyRecord>(out.Item);
     },
+    /**
+     * The key and its id on the tenant item in one transaction: deletion and listing read the ids
+     * there, consistently, instead of trusting the `by-tenant` index to have caught up.
+     */
     create: async (k) => {
       try {
         await this.call(() =>
           this.db.send(
-            new PutCommand({
-              TableName: this.t.apiKeys,
-              Item: { key_id: k.keyId, tenant_id: k.tenantId, created_at: k.createdAt, doc: k },
-              ConditionExpression: 'attribute_not_exists(key_id)',
+            new TransactWriteCommand({
+              TransactItems: [
+                {
+                  Put: {
+                    TableName: this.t.apiKeys,
+                    Item: { key_id: k.keyId, tenant_id: k.tenantId, created_at: k.createdAt, doc: k },
+                    ConditionExpression: 'attribute_not_exists(key_id)',
+                  },
+                },
+                {
+                  Update: {
+                    TableName: this.t.tenants,
+                    Key: { tenant_id: k.tenantId },
+                    UpdateExpression: 'ADD key_ids :k',
+                    ConditionExpression: 'attribute_exists(doc)',
+                    ExpressionAttributeValues: { ':k': new Set([k.keyId]) },
+                  },
+                },
+              ],
             }),
           ),
         );
       } catch (e) {
-        if (isConditionFailure(e)) throw conflict(`API key ${k.keyId} already exists`);
-        throw e;
+        if (!isTransactionCancelled(e)) throw e;
+        const [keyCode, tenantCode] = cancellationCodes(e);
+        if (keyCode === 'ConditionalCheckFailed') throw conflict(`API key ${k.keyId} already exists`);
+        if (tenantCode === 'ConditionalCheckFailed') throw notFound('tenant');
+        throw unavailable(e);
       }
     },
+    /** Consistent: the ids on the tenant item, plus the index for keys stored before ids were kept there. */
     listByTenant: async (tenantId) => {
-      const items = await this.query(
-        {
-          IndexName: KEYS_BY_TENANT,
-          KeyConditionExpression: 'tenant_id = :t',
-          ExpressionAttributeValues: { ':t': tenantId },
-          ScanIndexForward: true,
-        },
-        this.t.apiKeys,
-        Number.POSITIVE_INFINITY,
-      );
-      return items.map((i) => docOf<ApiKeyRecord>(i)!);
+      const ids = await this.keyIdsOf(tenantId, await this.tenantItem(tenantId));
+      const keys = await Promise.all(ids.map((id) => this.apiKeys.get(id)));
+      return keys
+        .filter((k): k is ApiKeyRecord => k?.tenantId === tenantId)
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.keyId.localeCompare(b.keyId));
     },
     update: async (keyId, patch) => {
       const fields = (['revokedAt', 'expiresAt', 'lastUsedAt'] as const).filter((f) => f in patch);

@@ -194,7 +194,11 @@ export class PostgresStateStore implements StateStore {
       return rowToTenant(r.rows[0]);
     },
     delete: async (tenantId: string): Promise<void> => {
-      await this.q('DELETE FROM tenants WHERE tenant_id = $1', [tenantId]);
+      // Its keys go with it: a later tenant of the same id must not inherit them.
+      await this.q(
+        'WITH keys AS (DELETE FROM api_keys WHERE tenant_id = $1) DELETE FROM tenants WHERE tenant_id = $1',
+        [tenantId],
+      );
     },
     list: async (page: PageRequest): Promise<Page<Tenant>> => {
       const after = page.cursor ? decodeCursor(page.cursor, 1)[0] : '';
@@ -214,9 +218,10 @@ export class PostgresStateStore implements StateStore {
       return r.rows[0] ? rowToKey(r.rows[0]) : null;
     },
     create: async (k: ApiKeyRecord): Promise<void> => {
-      await this.q(
+      const r = await this.q(
         `INSERT INTO api_keys (key_id, tenant_id, secret_hash, permissions, created_at, expires_at, revoked_at, last_used_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+         SELECT $1, $2, $3, $4::text[], $5::timestamptz, $6::timestamptz, $7::timestamptz, $8::timestamptz
+         WHERE EXISTS (SELECT 1 FROM tenants WHERE tenant_id = $2)`,
         [
           k.keyId,
           k.tenantId,
@@ -228,6 +233,7 @@ export class PostgresStateStore implements StateStore {
           k.lastUsedAt,
         ],
       );
+      if (r.rowCount === 0) throw notFound('tenant');
     },
     listByTenant: async (tenantId: string): Promise<ApiKeyRecord[]> => {
       const r = await this.q('SELECT * FROM api_keys WHERE tenant_id = $1 ORDER BY created_at', [tenantId]);

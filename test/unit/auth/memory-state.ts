@@ -32,6 +32,7 @@ export class MemoryState implements StateStore {
     },
     delete: async (tenantId) => {
       this.tenantRows.delete(tenantId);
+      for (const [keyId, k] of this.keyRows) if (k.tenantId === tenantId) this.keyRows.delete(keyId);
     },
     list: async () => ({
       items: [...this.tenantRows.values()].map((t) => structuredClone(t)),
