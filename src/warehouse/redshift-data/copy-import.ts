@@ -49,8 +49,13 @@ import { MAX_VARCHAR_BYTES, type ValueCheck, valueCheck } from './value-checks.j
 
 /** What the adapter does for this module. */
 export interface ImportRunner {
-  /** BatchExecuteStatement as the tenant, until FINISHED (cancelled on abort or timeout). */
-  batch(sqls: string[]): Promise<{ id: string; subStatements: { id: string; resultRows: number }[] }>;
+  /**
+   * BatchExecuteStatement as the tenant, until FINISHED (cancelled on abort or timeout). `ref`: the
+   * statement's ref with its owner identity, as every other statement's.
+   */
+  batch(
+    sqls: string[],
+  ): Promise<{ id: string; ref: string; subStatements: { id: string; resultRows: number }[] }>;
   /** A sub-statement's rows, page by page, every value as text (null for NULL). */
   records(subStatementId: string): AsyncIterable<(string | null)[][]>;
 }
@@ -393,7 +398,7 @@ export async function importThroughCopy(
     const found = lineDigest([]);
     if (good > 0 && statements.validate) {
       const checked = await runner.batch([...statements.stage, statements.validate]);
-      statementRef = `rsd:${checked.id}`;
+      statementRef = checked.ref;
       sqlFailures = digested(failedPages(runner.records(checked.subStatements.at(-1)!.id)), found);
     }
     let failedCount = 0;
@@ -422,7 +427,7 @@ export async function importThroughCopy(
             throw changedMeanwhile();
           throw e;
         });
-      statementRef = `rsd:${applied.id}`;
+      statementRef = applied.ref;
       loaded = applied.subStatements.at(-1)!.resultRows;
     }
     return { processed, loaded, failed: failedCount, statementRef };

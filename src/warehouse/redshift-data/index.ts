@@ -417,10 +417,12 @@ export class RedshiftDataWarehouse implements Warehouse {
           if (ctx.signal?.aborted) throw new StatementCancelledError();
           throw translateAwsError(e, 'BatchExecuteStatement');
         }
-        ctx.onStatement?.(this.refOf(id));
+        const ref = this.refOf(id);
+        ctx.onStatement?.(ref);
         const d = await this.waitForCompletion(id, ctx, deadline);
         return {
           id,
+          ref,
           subStatements: (d.SubStatements ?? []).map((s) => ({
             id: s.Id!,
             resultRows: Number(s.ResultRows ?? 0),

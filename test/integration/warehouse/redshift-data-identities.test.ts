@@ -6,6 +6,7 @@
  * sessions store, as the two functions share the StateStore.
  */
 import { DescribeStatementCommand, ExecuteStatementCommand } from '@aws-sdk/client-redshift-data';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionContext, Row } from '../../../src/warehouse/port.js';
 import {
@@ -15,11 +16,19 @@ import {
 } from '../../../src/warehouse/redshift-data/index.js';
 import type { RedshiftDataFake } from '../../fakes/redshift-data-fake.js';
 import { adminClient } from '../../helpers/pg-fixture.js';
-import { dataApiWarehouse, startRedshiftDataFake } from '../../helpers/redshift-data.js';
+import {
+  dataApiWarehouse,
+  startRedshiftDataFake,
+  TEST_REDSHIFT_S3_ROLE,
+} from '../../helpers/redshift-data.js';
+import { testS3Client, uniqueBucket } from '../../helpers/s3-fixture.js';
 import { waitFor } from '../../helpers/time.js';
 import { tenantContext } from '../../helpers/warehouse-fixture.js';
+import { createTenantTable } from '../bulk/tenant-tables.js';
 
 let fake: RedshiftDataFake;
+let s3: S3Client;
+let bucket: string;
 let api: RedshiftDataWarehouse;
 let worker: RedshiftDataWarehouse;
 
@@ -28,6 +37,7 @@ function as(role: string, sessions: InMemorySessionStore): RedshiftDataWarehouse
   return dataApiWarehouse(fake, {
     identity: role,
     sessions,
+    unload: { s3, bucket, prefix: 'results/', iamRoleArn: TEST_REDSHIFT_S3_ROLE },
     client: createRedshiftDataClient({
       endpoint: fake.url,
       region: 'us-east-1',
@@ -46,7 +56,9 @@ async function rowsOf(wh: RedshiftDataWarehouse, sql: string, c = ctx()): Promis
 }
 
 beforeAll(async () => {
-  fake = await startRedshiftDataFake();
+  s3 = testS3Client();
+  bucket = await uniqueBucket(s3, 'identities');
+  fake = await startRedshiftDataFake({ bulk: { s3 } });
   const shared = new InMemorySessionStore();
   api = as('api-role', shared);
   worker = as('worker-role', shared);
@@ -55,6 +67,7 @@ afterAll(async () => {
   await api?.close();
   await worker?.close();
   await fake?.stop();
+  s3?.destroy();
 });
 
 describe('one owner per statement and session', () => {
@@ -130,5 +143,37 @@ describe('one owner per statement and session', () => {
     ).toEqual(['worker-role']);
     const id = ref.slice('rsd:'.length).split('@')[0];
     expect(fake.statementsRun().find((s) => s.id === id)!.status).toBe('ABORTED');
+  });
+
+  it('a COPY import’s statement ref names its owner like every other: the API does not act on the worker’s import', async () => {
+    const t = await createTenantTable('identities', 'id integer NOT NULL, name varchar(12)', 'id');
+    try {
+      const reported: string[] = [];
+      async function* staged() {
+        yield Buffer.from('1,,,1,one\n2,,,2,two\n');
+      }
+      const outcome = await worker.copyIn!(
+        ctx({ onStatement: (r) => void reported.push(r) }),
+        {
+          object: t.name,
+          operation: 'insert',
+          columns: ['id', 'name'],
+          externalId: null,
+          tenantId: 'acme',
+          delimiter: ',',
+        },
+        staged(),
+        { write: () => {}, close: async () => {} },
+      );
+      expect(outcome.loaded).toBe(2);
+      expect(outcome.statementRef).toMatch(/^rsd:[0-9a-f-]+@worker-role$/);
+      expect(reported).toContain(outcome.statementRef);
+      const cancels = () => fake.requests.filter((r) => r.operation === 'CancelStatement').length;
+      const before = cancels();
+      expect(await api.cancel(outcome.statementRef)).toBe(false);
+      expect(cancels()).toBe(before);
+    } finally {
+      await t.drop();
+    }
   });
 });
