@@ -6,7 +6,7 @@
  * overwritten.
  */
 import { ApiError } from '../domain/errors.js';
-import type { QueuedJob, StateStore } from '../state/port.js';
+import type { QueuedJob, TenantStore } from '../state/port.js';
 import { isTransient, jobErrorOf, retryDelayMs } from './failure-policy.js';
 import type {
   ClaimableKind,
@@ -21,7 +21,7 @@ import type {
 import { keepLease } from './lease.js';
 
 export interface JobRunDeps {
-  state: Pick<StateStore, 'tenants'>;
+  state: { tenants: Pick<TenantStore, 'get'> };
   log: WorkerLog;
   leaseMs: number;
   maxAttempts: number;
