@@ -14,7 +14,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { SweepEvent } from '../../src/runtime/lambda/worker.js';
-import type { SweepTask } from '../../src/runtime/lambda/worker-jobs.js';
+import type { SweepTask } from '../../src/worker/sweep.js';
 import type { SpectraConfig } from './config.js';
 import { ConsoleSite } from './console-site.js';
 import { SpectraFunctions } from './functions.js';

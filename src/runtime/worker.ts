@@ -8,8 +8,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import { CONTROL_DB, WAREHOUSE_DB } from '../warehouse/embedded/bootstrap.js';
-import { bulkJobKind } from '../worker/bulk-run.js';
-import { type JobKind, JobWorker, type JobWorkerOptions, RetentionSweeper } from '../worker/index.js';
+import { type ClaimableKind, JobWorker, type JobWorkerOptions, RetentionSweeper } from '../worker/index.js';
+import { claimableBulkKind } from '../worker/kinds/bulk.js';
 import { buildCore, type Core } from './core.js';
 import type { Logger } from './logger.js';
 
@@ -41,9 +41,9 @@ export function jobWorkerOptions(core: Core): JobWorkerOptions {
 }
 
 /** Bulk jobs run in the same worker when the state store keeps them. */
-function bulkKinds(core: Core): JobKind[] {
+function bulkKinds(core: Core): ClaimableKind[] {
   const { config } = core;
-  const kind = bulkJobKind({
+  const kind = claimableBulkKind({
     state: core.state,
     warehouse: core.warehouse,
     results: core.results,
@@ -61,18 +61,23 @@ function bulkKinds(core: Core): JobKind[] {
   return kind ? [kind] : [];
 }
 
+/** The retention sweeper of `core`'s stores. */
+export function retentionSweeper(core: Core): RetentionSweeper {
+  return new RetentionSweeper({
+    state: core.state,
+    results: core.results,
+    log: core.log.child({ component: 'retention' }),
+    intervalMs: core.config.retentionSweepIntervalSeconds * 1000,
+  });
+}
+
 /** Starts a worker (and the retention sweeper) on `core`; it stops before the core closes. */
 export async function startJobWorker(
   core: Core,
   overrides: Partial<JobWorkerOptions> = {},
 ): Promise<RunningJobWorker> {
   const worker = new JobWorker({ ...jobWorkerOptions(core), ...overrides });
-  const sweeper = new RetentionSweeper({
-    state: core.state,
-    results: core.results,
-    log: core.log.child({ component: 'retention' }),
-    intervalMs: core.config.retentionSweepIntervalSeconds * 1000,
-  });
+  const sweeper = retentionSweeper(core);
   await worker.start();
   sweeper.start();
   let stopping: Promise<void> | undefined;

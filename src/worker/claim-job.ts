@@ -4,21 +4,8 @@
  * claim is the queue's conditional one, so a job delivered twice, or claimed meanwhile by another
  * invocation or a JobWorker, runs once, and a tenant at its cap keeps its job QUEUED.
  */
-import type { QueryJob } from '../domain/query-job.js';
 import type { QueuedJob } from '../state/port.js';
-import type { JobKind } from './job-kind.js';
-import { JobRun, type RunEnd, type RunJobDeps } from './run-job.js';
-
-export const QUERY_KIND = 'query';
-
-/** The query job kind: the jobs queue, run by JobRun. */
-export function queryJobKind(deps: Omit<RunJobDeps, 'owner'>): JobKind<QueryJob> {
-  return {
-    name: QUERY_KIND,
-    queue: deps.state.jobQueue,
-    start: (job, owner) => new JobRun(job, { ...deps, owner }),
-  };
-}
+import type { ClaimableKind, RunEnd } from './job-kind.js';
 
 export interface ClaimOptions {
   /** Lease owner of this worker. */
@@ -41,22 +28,17 @@ export interface ClaimedJob {
 
 /** Claims a job; null when the claim was lost (taken, the tenant at its cap, not claimable). */
 export async function claimJob(
-  kind: JobKind,
+  kind: ClaimableKind,
   tenantId: string,
   jobId: string,
   opts: ClaimOptions,
 ): Promise<ClaimedJob | null> {
-  const job = await kind.queue.claim(
-    tenantId,
-    jobId,
-    { owner: opts.owner, ms: opts.leaseMs },
-    opts.maxRunning,
-  );
-  if (!job) return null;
+  const claimed = await kind.claim(tenantId, jobId, { owner: opts.owner, ms: opts.leaseMs }, opts.maxRunning);
+  if (!claimed) return null;
   return {
-    job,
+    job: claimed.job,
     run: async (stopAt) => {
-      const runner = kind.start(job, opts.owner);
+      const runner = claimed.start();
       const timer =
         stopAt === undefined
           ? undefined

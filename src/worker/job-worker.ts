@@ -12,12 +12,9 @@ import os from 'node:os';
 import type { QueuedJob, QueueHead, StateStore } from '../state/port.js';
 import type { ResultStore } from '../storage/port.js';
 import type { Warehouse } from '../warehouse/port.js';
-import { QUERY_KIND, queryJobKind } from './claim-job.js';
 import { claimOrder } from './claim-order.js';
-import type { JobKind, JobRunner } from './job-kind.js';
-import type { WorkerLog, WorkerMetrics } from './run-job.js';
-
-export type { JobKind, JobRunner } from './job-kind.js';
+import type { ClaimableKind, Claimed, JobRunner, WorkerLog, WorkerMetrics } from './job-kind.js';
+import { claimableQueryKind, QUERY_KIND } from './kinds/query.js';
 
 export interface JobWorkerOptions {
   state: StateStore;
@@ -42,7 +39,7 @@ export interface JobWorkerOptions {
   /** Called for every job this worker claims (metrics, tests). */
   onClaim?: (job: QueuedJob) => void;
   /** Job kinds served besides query jobs (e.g. bulk jobs). */
-  kinds?: JobKind[];
+  kinds?: ClaimableKind[];
 }
 
 /** Expired leases are looked for at this fraction of the lease. */
@@ -54,7 +51,7 @@ export class JobWorker {
   readonly owner: string;
   private readonly runs = new Map<string, JobRunner>();
   private readonly finished = new Set<Promise<void>>();
-  private readonly kinds: Map<string, JobKind>;
+  private readonly kinds: Map<string, ClaimableKind>;
   private unsubscribes: (() => Promise<void>)[] = [];
   private timers: NodeJS.Timeout[] = [];
   private scanning = false;
@@ -65,8 +62,7 @@ export class JobWorker {
 
   constructor(private readonly opts: JobWorkerOptions) {
     this.owner = opts.owner ?? `${os.hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`;
-    const queryKind = queryJobKind(opts);
-    this.kinds = new Map([queryKind as unknown as JobKind, ...(opts.kinds ?? [])].map((k) => [k.name, k]));
+    this.kinds = new Map([claimableQueryKind(opts), ...(opts.kinds ?? [])].map((k) => [k.name, k]));
   }
 
   get running(): number {
@@ -130,25 +126,25 @@ export class JobWorker {
     for (const candidate of claimOrder(heads, free, tenantCap)) {
       if (this.stopping || this.runs.size >= concurrency) break;
       const kind = this.kinds.get(candidate.kind ?? QUERY_KIND)!;
-      const job = await kind.queue.claim(
+      const won = await kind.claim(
         candidate.tenantId,
         candidate.jobId,
         { owner: this.owner, ms: leaseMs },
         tenantCap(candidate.tenantId),
       );
-      if (!job) {
+      if (!won) {
         // Another worker won it, or the tenant reached its cap meanwhile: look again.
         this.rescan = true;
         continue;
       }
       claimed++;
-      this.launch(kind, job);
+      this.launch(kind, won);
     }
     // A full batch may mean more is waiting.
     if (claimed > 0 && claimed === free) this.rescan = true;
   }
 
-  private launch(kind: JobKind, job: QueuedJob): void {
+  private launch(kind: ClaimableKind, { job, start }: Claimed): void {
     this.claims++;
     this.opts.onClaim?.(job);
     this.opts.log.info(
@@ -161,7 +157,7 @@ export class JobWorker {
       },
       'job claimed',
     );
-    const run = kind.start(job, this.owner);
+    const run = start();
     const id = `${job.tenantId}/${job.jobId}`;
     this.runs.set(id, run);
     const done: Promise<void> = run
@@ -219,7 +215,7 @@ export class JobWorker {
  * Every kind's queue heads (up to `perTenant` jobs of each tenant), merged per tenant: the RUNNING
  * count is the same for all kinds, and a merged head's jobs are in submission order.
  */
-export async function queueHeads(kinds: readonly JobKind[], perTenant: number): Promise<QueueHead[]> {
+export async function queueHeads(kinds: readonly ClaimableKind[], perTenant: number): Promise<QueueHead[]> {
   const perKind = await Promise.all(
     kinds.map((k) => k.queue.heads({ perTenant, maxTenants: MAX_TENANTS_PER_SCAN })),
   );

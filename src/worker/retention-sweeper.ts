@@ -5,7 +5,7 @@
  */
 import type { StateStore } from '../state/port.js';
 import type { ResultStore } from '../storage/port.js';
-import type { WorkerLog } from './run-job.js';
+import type { WorkerLog } from './job-kind.js';
 
 const BATCH = 200;
 

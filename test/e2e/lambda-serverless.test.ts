@@ -26,14 +26,15 @@ import { createAuthorizerHandler } from '../../src/runtime/lambda/authorizer.js'
 import { loadLambdaConfig } from '../../src/runtime/lambda/environment.js';
 import {
   createWorkerHandler,
+  createWorkerJobs,
   type DynamoDBBatchResponse,
   type DynamoDBStreamEvent,
   type DynamoDBStreamRecord,
   runnableJob,
 } from '../../src/runtime/lambda/worker.js';
-import { createWorkerJobs, type SweepReport } from '../../src/runtime/lambda/worker-jobs.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { createTables, stateTableNames } from '../../src/state/dynamodb/index.js';
+import type { SweepReport } from '../../src/worker/sweep.js';
 import type { RedshiftDataFake } from '../fakes/redshift-data-fake.js';
 import { apiGatewayEvents } from '../helpers/api-gateway-events.js';
 import { dynamoClientConfig, dynamoEndpoint, uniqueTablePrefix } from '../helpers/dynamodb-fixture.js';

@@ -10,26 +10,31 @@
  *
  * `RunJob` must claim the job with a conditional update and do nothing when the claim is lost: the
  * stream delivers at least once, and a retried batch repeats records that already ran. The real one
- * (worker-jobs.ts) runs the job with the Node worker's runners within the invocation's remaining time.
+ * (`createWorkerJobs`, over src/worker/sweep.ts) runs the job with the Node worker's runners within
+ * the invocation's remaining time.
  *
  * Scheduled sweeps from EventBridge (`{"sweep": ["leases", "queue"]}`, `{"sweep": ["retention"]}`;
  * a plain "Scheduled Event" does every task): expired leases re-queued, claimable jobs the stream
  * could not start (tenant at its cap, retry backoff) run, one retention pass.
  */
+import os from 'node:os';
 import type { LambdaContext } from 'hono/aws-lambda';
 import { JOB_KEY_ATTRIBUTES, WORKER_TRIGGERS } from '../../state/dynamodb/table-design.js';
-import { openLambdaCore } from './core.js';
-import { once } from './environment.js';
-import { METRIC, SERVICE_NAMES } from './metric-names.js';
-import { annotateJob, createTelemetry, invocation, recordMetric, type Telemetry } from './observability.js';
+import { claimableQueryKind } from '../../worker/kinds/query.js';
 import {
-  createWorkerJobs,
+  createJobSweep,
   type Deadline,
   SWEEP_TASKS,
   type SweepReport,
   type SweepTask,
   type WorkerJobs,
-} from './worker-jobs.js';
+} from '../../worker/sweep.js';
+import type { Core } from '../core.js';
+import { jobWorkerOptions, retentionSweeper } from '../worker.js';
+import { openLambdaCore } from './core.js';
+import { once } from './environment.js';
+import { METRIC, SERVICE_NAMES } from './metric-names.js';
+import { annotateJob, createTelemetry, invocation, recordMetric, type Telemetry } from './observability.js';
 
 /** What a run ended as; `undefined` when the job was not ours to run (claim lost, already finished). */
 export type RunJobOutcome = { status: 'COMPLETED' | 'FAILED' | 'CANCELLED' | string } | undefined;
@@ -214,6 +219,32 @@ export function createWorkerHandler(options: WorkerHandlerOptions) {
     if (tasks) return sweep(tasks, context);
     return stream(event as DynamoDBStreamEvent, context);
   };
+}
+
+export interface WorkerJobsOptions {
+  /** Kept back at the end of an invocation to stop a run and record it. */
+  stopMarginMs?: number;
+  /** Lease owner; unique per container by default. */
+  owner?: string;
+}
+
+/** The container's job runner and sweep over `core`: the Node worker's kinds and settings. */
+export function createWorkerJobs(core: Core, options: WorkerJobsOptions = {}): WorkerJobs {
+  const opts = jobWorkerOptions(core);
+  return createJobSweep({
+    kinds: [claimableQueryKind(opts), ...(opts.kinds ?? [])],
+    log: opts.log,
+    concurrency: opts.concurrency,
+    tenantCap: opts.tenantCap,
+    leaseMs: opts.leaseMs,
+    maxAttempts: opts.maxAttempts,
+    metrics: opts.metrics,
+    retention: () => retentionSweeper(core).sweepOnce(),
+    owner:
+      options.owner ??
+      `lambda:${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? os.hostname()}:${crypto.randomUUID().slice(0, 8)}`,
+    ...(options.stopMarginMs !== undefined ? { stopMarginMs: options.stopMarginMs } : {}),
+  });
 }
 
 const workerTelemetry = createTelemetry(SERVICE_NAMES.worker);

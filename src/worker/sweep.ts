@@ -1,34 +1,26 @@
 /**
- * What the worker function does with jobs, built once per container from the shared core: run the
- * job a stream record names, and the scheduled sweep. Both use the Node worker's pieces
- * (src/worker): the queue's conditional claim with the configured per-tenant cap and lease, then
- * JobRun / BulkJobRun to the end — so a record delivered twice, or a job another invocation took,
- * runs once.
+ * The job work of a worker that is not a long-running loop (the Lambda worker function): run the
+ * job a stream record names, and the scheduled sweep. Both use the queue's conditional claim with
+ * the per-tenant cap and lease, then the kind's JobRun to the end — so a record delivered twice, or
+ * a job another invocation took, runs once.
  *
- * Time: an invocation stops its runs `stopMarginMs` before Lambda would kill it (`deadline`): the
- * job goes back to QUEUED, whose stream record starts another invocation (or FAILED once out of
+ * Time: an invocation stops its runs `stopMarginMs` before it would be killed (`deadline`): the
+ * job goes back to the queue, whose stream record starts another invocation (or FAILED once out of
  * attempts). With less than twice the margin left, nothing new is claimed.
  *
  * A job the stream could not start — its tenant was at its cap, or it waits out a retry backoff —
- * stays QUEUED with no new stream record: the scheduled sweep finds it (`queue` task) and runs the
+ * stays queued with no new stream record: the scheduled sweep finds it (`queue` task) and runs the
  * claimable jobs in fair order until none is left or time runs short. The sweep's other tasks
- * re-queue RUNNING jobs whose lease expired (`leases`; their invocation died) and run one retention
+ * re-queue running jobs whose lease expired (`leases`; their invocation died) and run one retention
  * pass (`retention`).
  */
-import os from 'node:os';
-import {
-  claimJob,
-  claimOrder,
-  type JobKind,
-  QUERY_KIND,
-  queryJobKind,
-  queueHeads,
-  RetentionSweeper,
-  type RunEnd,
-  type SweepCounts,
-} from '../../worker/index.js';
-import type { Core } from '../core.js';
-import { jobWorkerOptions } from '../worker.js';
+import { claimJob } from './claim-job.js';
+import { claimOrder } from './claim-order.js';
+import type { ClaimableKind, RunEnd, WorkerLog, WorkerMetrics } from './job-kind.js';
+import { queueHeads } from './job-worker.js';
+import { BULK_KIND } from './kinds/bulk.js';
+import { QUERY_KIND } from './kinds/query.js';
+import type { SweepCounts } from './retention-sweeper.js';
 
 /** Time left in the invocation (Lambda: `context.getRemainingTimeInMillis`). */
 export interface Deadline {
@@ -53,11 +45,23 @@ export interface WorkerJobs {
   sweep(tasks: readonly SweepTask[], deadline?: Deadline): Promise<SweepReport>;
 }
 
-export interface WorkerJobsOptions {
+export interface WorkerJobsDeps {
+  /** Every kind served; query jobs among them. */
+  kinds: readonly ClaimableKind[];
+  log: WorkerLog;
+  /** Runs claimed at once by one sweep. */
+  concurrency: number;
+  /** RUNNING jobs per tenant across all workers. */
+  tenantCap: (tenantId: string) => number;
+  leaseMs: number;
+  maxAttempts: number;
+  metrics?: WorkerMetrics | undefined;
+  /** One retention pass. */
+  retention: () => Promise<SweepCounts>;
+  /** Lease owner of this worker. */
+  owner: string;
   /** Kept back at the end of an invocation to stop a run and record it. */
   stopMarginMs?: number;
-  /** Lease owner; unique per container by default. */
-  owner?: string;
 }
 
 /** Bulk job ids start with this (domain/bulk-job.ts `newBulkJobId`); query job ids with `job-`. */
@@ -67,16 +71,10 @@ const REQUEUE_BATCH = 100;
 /** Rounds of `requeueExpired` per sweep (each up to REQUEUE_BATCH jobs); the next sweep does the rest. */
 const MAX_REQUEUE_ROUNDS = 10;
 
-export function createWorkerJobs(core: Core, options: WorkerJobsOptions = {}): WorkerJobs {
-  const opts = jobWorkerOptions(core);
-  const { log, tenantCap, leaseMs, maxAttempts, concurrency } = opts;
-  const kinds = new Map<string, JobKind>(
-    [queryJobKind(opts) as unknown as JobKind, ...(opts.kinds ?? [])].map((k) => [k.name, k]),
-  );
-  const owner =
-    options.owner ??
-    `lambda:${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? os.hostname()}:${crypto.randomUUID().slice(0, 8)}`;
-  const margin = options.stopMarginMs ?? DEFAULT_STOP_MARGIN_MS;
+export function createJobSweep(deps: WorkerJobsDeps): WorkerJobs {
+  const { log, tenantCap, leaseMs, maxAttempts, concurrency, owner } = deps;
+  const kinds = new Map(deps.kinds.map((k) => [k.name, k]));
+  const margin = deps.stopMarginMs ?? DEFAULT_STOP_MARGIN_MS;
 
   /** Epoch ms to stop runs at; undefined without a deadline; null when too late to start anything. */
   const stopAt = (deadline: Deadline | undefined): number | undefined | null => {
@@ -85,11 +83,11 @@ export function createWorkerJobs(core: Core, options: WorkerJobsOptions = {}): W
     return left < 2 * margin ? null : Date.now() + left - margin;
   };
 
-  const claim = (kind: JobKind, tenantId: string, jobId: string) =>
+  const claim = (kind: ClaimableKind, tenantId: string, jobId: string) =>
     claimJob(kind, tenantId, jobId, { owner, leaseMs, maxRunning: tenantCap(tenantId) });
 
-  const kindOf = (jobId: string): JobKind => {
-    const name = jobId.startsWith(BULK_JOB_ID_PREFIX) ? 'bulk' : QUERY_KIND;
+  const kindOf = (jobId: string): ClaimableKind => {
+    const name = jobId.startsWith(BULK_JOB_ID_PREFIX) ? BULK_KIND : QUERY_KIND;
     const kind = kinds.get(name);
     // Thrown, so the record is retried and ends in the DLQ (which alarms): a deployment mistake.
     if (!kind) throw new Error(`job ${jobId}: this state store keeps no ${name} jobs`);
@@ -128,7 +126,7 @@ export function createWorkerJobs(core: Core, options: WorkerJobsOptions = {}): W
       }
     }
     const recovered = report.requeued + report.expiredFailed;
-    if (recovered > 0) opts.metrics?.leaseRecovered(recovered);
+    if (recovered > 0) deps.metrics?.leaseRecovered(recovered);
   }
 
   /** Claims claimable jobs in fair order, `concurrency` at a time, until none is left or time runs short. */
@@ -163,15 +161,7 @@ export function createWorkerJobs(core: Core, options: WorkerJobsOptions = {}): W
   async function sweep(tasks: readonly SweepTask[], deadline?: Deadline): Promise<SweepReport> {
     const report: SweepReport = { requeued: 0, expiredFailed: 0, retention: null, ran: [] };
     if (tasks.includes('leases')) await requeueExpired(report);
-    if (tasks.includes('retention')) {
-      const sweeper = new RetentionSweeper({
-        state: core.state,
-        results: core.results,
-        log: core.log.child({ component: 'retention' }),
-        intervalMs: core.config.retentionSweepIntervalSeconds * 1000,
-      });
-      report.retention = await sweeper.sweepOnce();
-    }
+    if (tasks.includes('retention')) report.retention = await deps.retention();
     if (tasks.includes('queue')) await drainQueue(report, deadline);
     return report;
   }
