@@ -23,7 +23,7 @@ import { AuditService } from '../src/services/audit-service.js';
 import { QueryAdmission } from '../src/services/query-admission.js';
 import { QueryService } from '../src/services/query-service.js';
 import { LocalRateLimitStore, RateLimiter } from '../src/services/rate-limiter.js';
-import { defaultGuardPolicy, initSqlGuard } from '../src/sql/index.js';
+import { defaultGuardPolicy, initSqlGuard, Planner } from '../src/sql/index.js';
 import type { AuditStore, StateStore } from '../src/state/port.js';
 import type { Warehouse } from '../src/warehouse/port.js';
 import { type BenchResult, type LoadResult, load, median, result, startListening, stop } from './lib.js';
@@ -117,13 +117,12 @@ async function inProcessCost(rounds = 7): Promise<BenchResult[]> {
     const queries = new QueryService({
       warehouse,
       state,
-      guardPolicy: defaultGuardPolicy(),
+      planner: new Planner(defaultGuardPolicy()),
       limits: {
         defaultRows: 100,
         maxRows: 10_000,
         defaultTimeoutSeconds: 60,
         maxTimeoutSeconds: 300,
-        maxSqlLength: 100_000,
         jobRetentionDays: 7,
       },
     });

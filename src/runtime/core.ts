@@ -13,7 +13,7 @@ import { JobService } from '../services/job-service.js';
 import { QueryService } from '../services/query-service.js';
 import { defaultResultMemoryBytes, ResultMemoryBudget } from '../services/result-memory-budget.js';
 import { SYSTEM_TENANT_ID, TenantService } from '../services/tenant-service.js';
-import { configurePlanner, defaultGuardPolicy, type GuardPolicy, initSqlGuard } from '../sql/index.js';
+import { defaultGuardPolicy, type GuardPolicy, initSqlGuard, Planner } from '../sql/index.js';
 import type { StateStore } from '../state/port.js';
 import type { PostgresStateStore } from '../state/postgres/index.js';
 import { FsResultStore } from '../storage/fs/index.js';
@@ -45,6 +45,8 @@ export interface Core {
   state: StateStore;
   tenantRoles: TenantRoles | null;
   guardPolicy: GuardPolicy;
+  /** The planning stage every service shares (plan cache, planner threads). */
+  planner: Planner;
   queries: QueryService;
   tenants: TenantService;
   authenticate: Authenticate;
@@ -174,7 +176,12 @@ export async function buildCore(config: Config, log: Logger, options: BuildCoreO
       target: warehouse.sqlDialect ?? 'postgres',
       dialect: config.sqlDialect || (warehouse.sqlDialect ?? 'postgres'),
     });
-    configurePlanner({ threads: config.sqlPlannerThreads, offloadChars: config.sqlPlannerOffloadChars });
+    // One planning stage for every service: sync queries, async jobs and bulk exports share its cache.
+    const planner = new Planner(guardPolicy, {
+      threads: config.sqlPlannerThreads,
+      offloadChars: config.sqlPlannerOffloadChars,
+    });
+    cleanups.push(() => planner.close());
     // The Data API has no connection pool to report.
     const poolStats = () => pgWarehouse?.poolStats ?? { total: 0, idle: 0, waiting: 0 };
     const observability = buildObservability(config, log, {
@@ -192,13 +199,12 @@ export async function buildCore(config: Config, log: Logger, options: BuildCoreO
       warehouse,
       state,
       observer: observability.queryObserver,
-      guardPolicy,
+      planner,
       limits: {
         defaultRows: config.queryDefaultRows,
         maxRows: config.queryMaxRows,
         defaultTimeoutSeconds: config.defaultTimeoutSeconds,
         maxTimeoutSeconds: config.maxTimeoutSeconds,
-        maxSqlLength: config.sqlMaxQueryLength,
         jobRetentionDays: config.jobTtlDays,
         maxResultBytes: config.maxResultBytes || undefined,
       },
@@ -210,11 +216,10 @@ export async function buildCore(config: Config, log: Logger, options: BuildCoreO
       state,
       warehouse,
       results,
-      guardPolicy,
+      planner,
       settings: {
         defaultTimeoutSeconds: Math.min(config.jobDefaultTimeoutSeconds, config.jobMaxTimeoutSeconds),
         maxTimeoutSeconds: config.jobMaxTimeoutSeconds,
-        maxSqlLength: config.sqlMaxQueryLength,
         jobTtlDays: config.jobTtlDays,
         maxPageRows: 10_000,
         resultSizeThreshold: config.resultSizeThreshold,
@@ -229,13 +234,12 @@ export async function buildCore(config: Config, log: Logger, options: BuildCoreO
           warehouse,
           results,
           uploads: bulkUploads ?? { issue: (key, seconds) => results.signedUrl('PUT', key, seconds) },
-          guardPolicy,
+          planner,
           settings: {
             jobTtlDays: config.bulkJobTtlDays,
             maxFileBytes: config.bulkMaxFileSizeMb * 1024 * 1024,
             timeoutSeconds: config.bulkJobTimeoutHours * 3600,
             urlExpirySeconds: config.presignedUrlExpiry,
-            maxQueryLength: config.sqlMaxQueryLength,
           },
         })
       : null;
@@ -262,6 +266,7 @@ export async function buildCore(config: Config, log: Logger, options: BuildCoreO
       state,
       tenantRoles,
       guardPolicy,
+      planner,
       queries,
       tenants,
       authenticate,

@@ -23,7 +23,7 @@ import {
 } from '../domain/bulk-job.js';
 import { ApiError, conflict, invalidRequest, notFound, resultExpired } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
-import { type GuardPolicy, planQueryAsync } from '../sql/index.js';
+import type { Planner } from '../sql/index.js';
 import type { BulkStateStores, Page, StateStore } from '../state/port.js';
 import type { ResultStore, UploadUrlIssuer } from '../storage/port.js';
 import type { Warehouse } from '../warehouse/port.js';
@@ -36,7 +36,6 @@ export interface BulkSettings {
   /** Warehouse statement timeout of a bulk run. */
   timeoutSeconds: number;
   urlExpirySeconds: number;
-  maxQueryLength: number;
 }
 
 export interface CreateBulkJob {
@@ -72,7 +71,7 @@ export class BulkService {
       warehouse: Warehouse;
       results: ResultStore;
       uploads: UploadUrlIssuer;
-      guardPolicy: GuardPolicy;
+      planner: Planner;
       settings: BulkSettings;
     },
   ) {
@@ -85,23 +84,14 @@ export class BulkService {
     let plannedSql: string | null = null;
     if (req.operation === 'query') {
       if (!req.query) throw invalidRequest('query is required for export operations', { field: 'query' });
-      if (req.query.length > settings.maxQueryLength) {
-        throw new ApiError(
-          'PAYLOAD_TOO_LARGE',
-          `query is longer than ${settings.maxQueryLength} characters`,
-          {
-            field: 'query',
-            max_length: settings.maxQueryLength,
-          },
-        );
-      }
+      this.deps.planner.checkLength(req.query, 'query');
       if (req.contentType === 'PARQUET' && req.compression === 'GZIP') {
         throw invalidRequest('Parquet files are compressed inside (Snappy): use compression NONE', {
           field: 'compression',
         });
       }
       // The guard decides now (a bad statement is a 400 here, not a Failed job later); no LIMIT rewrite.
-      const plan = await planQueryAsync({ sql: req.query }, this.deps.guardPolicy);
+      const plan = await this.deps.planner.plan({ sql: req.query });
       if (plan.paramNames.length > 0) {
         throw invalidRequest('bulk export queries take no :name placeholders', {
           field: 'query',

@@ -5,8 +5,8 @@
  */
 import { ApiError, invalidRequest, notFound, resultExpired } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
-import { asyncFieldsUnset, newJobId, type QueryJob, UNLIMITED_ROWS } from '../domain/query-job.js';
-import { bindParams, type GuardPolicy, planQueryAsync } from '../sql/index.js';
+import { newJobId, type QueryJob } from '../domain/query-job.js';
+import type { Planner, RequestRules } from '../sql/index.js';
 import type { StateStore } from '../state/port.js';
 import type { ResultStore } from '../storage/port.js';
 import type { Warehouse } from '../warehouse/port.js';
@@ -18,12 +18,12 @@ import {
   type ResultPage,
   readResultPage,
 } from './job-results.js';
+import { queryJobRecord } from './query-job-record.js';
 import type { QueryRequest } from './query-service.js';
 
 export interface JobSettings {
   defaultTimeoutSeconds: number;
   maxTimeoutSeconds: number;
-  maxSqlLength: number;
   jobTtlDays: number;
   /** Largest page of `GET /v1/jobs/{id}/results`. */
   maxPageRows: number;
@@ -53,65 +53,42 @@ export interface ResultsRequest {
 }
 
 export class JobService {
+  private readonly rules: RequestRules<undefined>;
+
   constructor(
     private readonly deps: {
       state: StateStore;
       warehouse: Warehouse;
       results: ResultStore;
-      guardPolicy: GuardPolicy;
+      planner: Planner;
       settings: JobSettings;
       /** The clock results expire on (tests); default the real one. */
       now?: () => number;
     },
-  ) {}
+  ) {
+    // A job keeps every row unless the request sets `limit`.
+    this.rules = {
+      defaultRows: undefined,
+      defaultTimeoutSeconds: deps.settings.defaultTimeoutSeconds,
+      maxTimeoutSeconds: deps.settings.maxTimeoutSeconds,
+      timeoutSubject: 'of an async job',
+    };
+  }
 
   /** Validates and plans the statement now (a bad statement is a 400 here, not a FAILED job later), then queues it. */
   async submit(principal: Principal, req: QueryRequest): Promise<QueryJob> {
-    const { settings } = this.deps;
-    if (req.sql.length > settings.maxSqlLength) {
-      throw new ApiError('PAYLOAD_TOO_LARGE', `sql is longer than ${settings.maxSqlLength} characters`, {
-        field: 'sql',
-        max_length: settings.maxSqlLength,
-      });
-    }
-    const timeoutSeconds = req.timeoutSeconds ?? settings.defaultTimeoutSeconds;
-    if (timeoutSeconds > settings.maxTimeoutSeconds) {
-      throw invalidRequest(`timeout_seconds of an async job must be at most ${settings.maxTimeoutSeconds}`, {
-        field: 'timeout_seconds',
-        max: settings.maxTimeoutSeconds,
-      });
-    }
-    // A job keeps every row unless the request sets `limit`.
-    const plan = await planQueryAsync(
-      req.limit === undefined ? { sql: req.sql } : { sql: req.sql, rowCap: req.limit },
-      this.deps.guardPolicy,
+    const planned = await this.deps.planner.planRequest(req, this.rules);
+    const job = queryJobRecord(
+      newJobId(),
+      principal,
+      req.sql,
+      planned,
+      new Date(),
+      this.deps.settings.jobTtlDays,
+      {
+        status: 'QUEUED',
+      },
     );
-    const params = bindParams(plan, req.params);
-    const now = new Date();
-    const job: QueryJob = {
-      ...asyncFieldsUnset(),
-      jobId: newJobId(),
-      tenantId: principal.tenantId,
-      status: 'QUEUED',
-      sql: req.sql,
-      plannedSql: plan.sql,
-      async: true,
-      rowLimit: req.limit ?? UNLIMITED_ROWS,
-      timeoutSeconds,
-      submittedAt: now.toISOString(),
-      startedAt: null,
-      completedAt: null,
-      rowCount: null,
-      truncated: null,
-      executionTimeMs: null,
-      error: null,
-      statementRef: null,
-      submittedBy: principal.credentialId,
-      expiresAt: new Date(now.getTime() + settings.jobTtlDays * 86_400_000).toISOString(),
-      version: 1,
-      params,
-      dbUser: principal.dbUser,
-    };
     await this.deps.state.jobs.create(job);
     return job;
   }

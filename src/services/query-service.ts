@@ -1,19 +1,15 @@
 /**
- * Use case: run a tenant's query. ApiRequest → plan (SQL guard) → execute (Warehouse, as the
- * tenant's db user) → deliver (a sink chosen by the HTTP layer). Depends on ports only.
+ * Use case: run a tenant's query. QueryRequest → plan (Planner: request checks, SQL guard) →
+ * execute (Warehouse, as the tenant's db user, rows delivered to a sink the HTTP layer chose) →
+ * record (the job). Depends on ports only.
  */
-import { ApiError, invalidRequest } from '../domain/errors.js';
+import { ApiError } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
-import { asyncFieldsUnset, newJobId, type QueryJob } from '../domain/query-job.js';
-import {
-  bindParams,
-  type GuardPolicy,
-  type PlanWarning,
-  planQueryAsync,
-  type SqlPlan,
-} from '../sql/index.js';
+import { newJobId, type QueryJob } from '../domain/query-job.js';
+import type { PlannedRequest, Planner, PlanWarning, SqlPlan } from '../sql/index.js';
 import type { StateStore } from '../state/port.js';
 import type { ColumnInfo, ResultMemoryAccount, Row, RowSink, Warehouse } from '../warehouse/port.js';
+import { queryJobRecord } from './query-job-record.js';
 import type { ResultMemoryBudget } from './result-memory-budget.js';
 
 /**
@@ -36,7 +32,6 @@ export interface QueryLimits {
   maxRows: number;
   defaultTimeoutSeconds: number;
   maxTimeoutSeconds: number;
-  maxSqlLength: number;
   jobRetentionDays: number;
   /**
    * Cap on a sync result's size, enforced as rows arrive (the warehouse stops there) and on the
@@ -76,14 +71,17 @@ export interface QueryOutcome {
   queryId: string;
 }
 
-export type PhaseTimer = (phase: 'plan' | 'db', ms: number) => void;
+/** Where the pipeline's stage durations go: the request's Server-Timing (http/phase-timings.ts). */
+export interface StageTimings {
+  add(stage: 'plan' | 'db', ms: number): void;
+}
 
 export class QueryService {
   constructor(
     private readonly deps: {
       warehouse: Warehouse;
       state: StateStore;
-      guardPolicy: GuardPolicy;
+      planner: Planner;
       limits: QueryLimits;
       observer?: QueryObserver | undefined;
       /** The process's result memory; sync results pay for their rows until the response is written. */
@@ -93,59 +91,24 @@ export class QueryService {
     },
   ) {}
 
-  /** Validates limits and plans the statement (large ones off the event loop); rejects with ApiError. */
-  async plan(
-    req: QueryRequest,
-  ): Promise<{ plan: SqlPlan; params: unknown[]; limit: number; timeoutSeconds: number }> {
-    const { limits } = this.deps;
-    if (req.sql.length > limits.maxSqlLength) {
-      throw new ApiError('PAYLOAD_TOO_LARGE', `sql is longer than ${limits.maxSqlLength} characters`, {
-        field: 'sql',
-        max_length: limits.maxSqlLength,
-      });
-    }
-    const limit = req.limit ?? limits.defaultRows;
-    if (limit > limits.maxRows) {
-      throw invalidRequest(`limit must be at most ${limits.maxRows}; use the Bulk API for larger results`, {
-        field: 'limit',
-        max: limits.maxRows,
-      });
-    }
-    const timeoutSeconds = req.timeoutSeconds ?? limits.defaultTimeoutSeconds;
-    if (timeoutSeconds > limits.maxTimeoutSeconds) {
-      throw invalidRequest(`timeout_seconds must be at most ${limits.maxTimeoutSeconds}`, {
-        field: 'timeout_seconds',
-        max: limits.maxTimeoutSeconds,
-      });
-    }
-    const plan = await planQueryAsync({ sql: req.sql, rowCap: limit }, this.deps.guardPolicy);
-    const params = bindParams(plan, req.params);
-    return { plan, params, limit, timeoutSeconds };
-  }
-
-  /** Runs a synchronous query, streaming at most `limit` rows into `delivery`, and records it as a job. */
+  /**
+   * Runs a synchronous query, streaming at most `limit` rows into `delivery`, and records it as a
+   * job: plan → execute → record, the first two timed into `timings`.
+   */
   async runSync(
     principal: Principal,
     req: QueryRequest,
     delivery: QueryDelivery,
-    opts: { signal?: AbortSignal; timing?: PhaseTimer } = {},
+    opts: { signal?: AbortSignal | undefined; timings?: StageTimings | undefined } = {},
   ): Promise<QueryOutcome> {
     const t0 = performance.now();
-    const observer = this.deps.observer;
-    let planned: Awaited<ReturnType<QueryService['plan']>>;
-    try {
-      planned = await this.plan(req);
-    } catch (e) {
-      if (e instanceof ApiError) observer?.refused?.(e, req.sql);
-      throw e;
-    }
-    const { plan, params, limit, timeoutSeconds } = planned;
-    observer?.planned?.(plan);
+    const planned = await this.planStage(req);
     const tPlanned = performance.now();
-    opts.timing?.('plan', tPlanned - t0);
+    opts.timings?.add('plan', tPlanned - t0);
 
     const jobId = newJobId();
     const submittedAt = new Date();
+    const { plan, limit, timeoutSeconds } = planned;
     const returnLimit = plan.returnLimit ?? limit;
     let columns: ColumnInfo[] = [];
     let delivered = 0;
@@ -183,25 +146,9 @@ export class QueryService {
       },
     };
 
-    const base = {
-      ...asyncFieldsUnset(),
-      jobId,
-      tenantId: principal.tenantId,
-      sql: req.sql,
-      plannedSql: plan.sql,
-      async: false,
-      rowLimit: limit,
-      timeoutSeconds,
-      submittedAt: submittedAt.toISOString(),
-      startedAt: submittedAt.toISOString(),
-      statementRef: null,
-      submittedBy: principal.credentialId,
-      expiresAt: new Date(
-        submittedAt.getTime() + this.deps.limits.jobRetentionDays * 86_400_000,
-      ).toISOString(),
-      version: 1,
-    };
     let queryId = '';
+    let failed = false;
+    let failure: unknown;
     try {
       const result = await this.deps.warehouse.execute(
         {
@@ -218,48 +165,45 @@ export class QueryService {
             queryId = ref;
           },
         },
-        { sql: plan.sql, params },
+        { sql: plan.sql, params: planned.params },
         sink,
       );
       queryId = result.statementRef;
       if (result.stoppedAtMaxBytes) truncated = true;
     } catch (e) {
+      failed = true;
+      failure = e;
       memory?.account.close();
-      const err = e instanceof ApiError ? e : new ApiError('INTERNAL_ERROR', 'internal error');
-      const executionTimeMs = Math.round(performance.now() - tPlanned);
-      opts.timing?.('db', executionTimeMs);
-      const failed: QueryJob = {
-        ...base,
-        status: 'FAILED',
-        completedAt: new Date().toISOString(),
-        rowCount: delivered,
-        truncated: null,
-        executionTimeMs,
-        error: { code: err.code, message: err.message },
-      };
-      await this.deps.state.jobs.create(failed).catch(() => {});
-      observer?.finished?.(failed);
-      throw e;
     }
     const executionTimeMs = Math.round(performance.now() - tPlanned);
-    opts.timing?.('db', executionTimeMs);
-    const job: QueryJob = {
-      ...base,
-      status: 'COMPLETED',
-      completedAt: new Date().toISOString(),
-      rowCount: delivered,
-      truncated,
-      executionTimeMs,
-      error: null,
-    };
+    opts.timings?.add('db', executionTimeMs);
+
+    const retentionDays = this.deps.limits.jobRetentionDays;
+    if (failed) {
+      const job = queryJobRecord(jobId, principal, req.sql, planned, submittedAt, retentionDays, {
+        status: 'FAILED',
+        rowCount: delivered,
+        executionTimeMs,
+        error: failure,
+      });
+      await this.deps.state.jobs.create(job).catch(() => {});
+      this.deps.observer?.finished?.(job);
+      throw failure;
+    }
     if (memory) {
       const written = memory.handsOn ? undefined : this.deps.responseWritten?.();
       if (written) written.then(memory.account.close, memory.account.close);
       else memory.account.close();
     }
+    const job = queryJobRecord(jobId, principal, req.sql, planned, submittedAt, retentionDays, {
+      status: 'COMPLETED',
+      rowCount: delivered,
+      truncated,
+      executionTimeMs,
+    });
     // Sync queries are recorded once, when they end: the caller learns the job id only then.
     await this.deps.state.jobs.create(job);
-    observer?.finished?.(job);
+    this.deps.observer?.finished?.(job);
     return {
       job,
       warnings: plan.warnings,
@@ -269,6 +213,20 @@ export class QueryService {
       executionTimeMs,
       queryId,
     };
+  }
+
+  /** The request checks and the SQL guard; refusals are told to the observer. */
+  private async planStage(req: QueryRequest): Promise<PlannedRequest<number>> {
+    const observer = this.deps.observer;
+    let planned: PlannedRequest<number>;
+    try {
+      planned = await this.deps.planner.planRequest(req, this.deps.limits);
+    } catch (e) {
+      if (e instanceof ApiError) observer?.refused?.(e, req.sql);
+      throw e;
+    }
+    observer?.planned?.(planned.plan);
+    return planned;
   }
 
   /**

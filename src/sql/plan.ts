@@ -1,18 +1,17 @@
 /**
  * planQuery: the SQL guard's one entry point. Tenant SQL in, a validated SqlPlan (or an ApiError)
  * out: length cap → placeholders → parse → one SELECT? → analyze → policy → row cap → deparse and
- * verify. Outcomes, rejections included, are cached by (policy, row cap, SQL text).
+ * verify. Pure: the Planner (planner.ts) caches outcomes and plans large statements in threads.
  */
 import { createHash } from 'node:crypto';
 import type { SelectStmt } from 'libpg-query';
-import { ApiError, isApiError } from '../domain/errors.js';
+import { ApiError } from '../domain/errors.js';
 import { analyzeStatement } from './analyze.js';
 import { enforcePolicy } from './enforce.js';
 import { applyRowCap } from './limit-rewrite.js';
 import { explainParseFailure } from './parse-errors.js';
 import { ParseFailure, type ParseResult } from './parser.js';
 import { replacePlaceholders } from './placeholders.js';
-import { PlanCache, type PlanCacheStats } from './plan-cache.js';
 import type { GuardPolicy, SqlDialect } from './policy.js';
 import { type PostgresOnlyConstruct, postgresOnlyConstructs } from './redshift-support.js';
 import { parseRedshift } from './redshift-syntax.js';
@@ -56,63 +55,15 @@ export interface SqlPlan {
   fingerprint: string;
 }
 
-/** A cached planning outcome: the plan, or the rejection to answer again. */
+/** A planning outcome as the Planner caches it: the plan, or the rejection to answer again. */
 export type PlanOutcome = { plan: SqlPlan } | { error: ApiError };
 
-const cache = new PlanCache<PlanOutcome>();
-const policyIds = new WeakMap<GuardPolicy, number>();
-let nextPolicyId = 1;
-
-/** The plan cache key of a request: policy identity, row cap, SQL text. */
-export function planCacheKey(req: PlanRequest, policy: GuardPolicy): string {
-  let id = policyIds.get(policy);
-  if (id === undefined) {
-    id = nextPolicyId++;
-    policyIds.set(policy, id);
-  }
-  return `${policy.level}:${id}:${req.rowCap ?? '-'}\n${req.sql}`;
-}
-
-/** The cached plan for `key`, undefined on a miss; a cached rejection is thrown as a fresh ApiError. */
-export function cachedPlan(key: string): SqlPlan | undefined {
-  const cached = cache.get(key);
-  if (cached === undefined) return undefined;
-  if ('plan' in cached) return cached.plan;
-  throw new ApiError(cached.error.code, cached.error.message, structuredClone(cached.error.details));
-}
-
-/** Caches a plan or a client-caused rejection (internal errors are never cached). */
-export function rememberOutcome(key: string, outcome: PlanOutcome): void {
-  if ('plan' in outcome) cache.set(key, outcome, key.length + outcome.plan.sql.length);
-  else if (outcome.error.code !== 'INTERNAL_ERROR') cache.set(key, outcome, key.length);
-}
-
-/** Validates and rewrites one tenant statement. Synchronous; throws ApiError. Cached. */
+/**
+ * Validates and rewrites one tenant statement. Synchronous, uncached (a Planner caches it);
+ * throws ApiError.
+ */
 export function planQuery(req: PlanRequest, policy: GuardPolicy): SqlPlan {
-  checkRequest(req, policy);
-  const key = planCacheKey(req, policy);
-  return cachedPlan(key) ?? planAndRemember(key, req, policy);
-}
-
-/** A cache miss planned on this thread; its outcome is cached under `key`. */
-export function planAndRemember(key: string, req: PlanRequest, policy: GuardPolicy): SqlPlan {
-  try {
-    const plan = planQueryUncached(req, policy);
-    rememberOutcome(key, { plan });
-    return plan;
-  } catch (error) {
-    if (isApiError(error)) rememberOutcome(key, { error });
-    throw error;
-  }
-}
-
-/** Empties the plan cache (tests, benchmarks, policy reloads). */
-export function clearPlanCache(): void {
-  cache.clear();
-}
-
-export function planCacheStats(): PlanCacheStats {
-  return cache.stats();
+  return planQueryUncached(req, policy);
 }
 
 /** The checks made before any parsing or cache look-up: the request's shape and the length cap. */
@@ -138,7 +89,7 @@ export function checkRequest(req: PlanRequest, policy: GuardPolicy): void {
   }
 }
 
-/** planQuery without the cache: what a cache miss costs (benchmarks call this). */
+/** planQuery under the name tests and benchmarks use for what a cache miss costs. */
 export function planQueryUncached(req: PlanRequest, policy: GuardPolicy): SqlPlan {
   checkRequest(req, policy);
   const sql = req.sql;

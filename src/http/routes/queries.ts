@@ -12,6 +12,7 @@ import type { ColumnInfo, Row } from '../../warehouse/port.js';
 import type { AppEnv } from '../env.js';
 import { IdempotencyHeaders } from '../middleware/idempotency.js';
 import { requirePermission } from '../middleware/require-permission.js';
+import { writeQueryEnvelope } from '../query-envelope.js';
 import { errorResponses, QueryRequestSchema, QueryResponseSchema } from '../schemas.js';
 
 const TRUNCATION_MESSAGE =
@@ -198,22 +199,24 @@ async function runJson(c: Context<AppEnv>, queries: QueryService, req: QueryRequ
         for (const r of batch) collected.push(r);
       },
     },
-    { signal: c.req.raw.signal, timing: (phase, ms) => timings.add(phase, ms) },
+    { signal: c.req.raw.signal, timings },
   );
   const t0 = performance.now();
   const encoder = createEncoder('json-array');
-  const data = encoder.begin(outcome.columns) + encoder.encode(collected) + encoder.end();
-  const metadata = JSON.stringify({
-    columns: outcome.columns.map((col) => col.name),
-    column_types: outcome.columns.map((col) => col.type),
-    row_count: outcome.rowCount,
-    truncated: outcome.truncated,
-    execution_time_ms: outcome.executionTimeMs,
-    query_id: outcome.queryId,
-    message: outcome.truncated ? TRUNCATION_MESSAGE : null,
-    ...(outcome.warnings.length > 0 ? { warnings: outcome.warnings } : {}),
-  });
-  const text = `{"job_id":${JSON.stringify(outcome.job.jobId)},"status":"COMPLETED","data":${data},"metadata":${metadata}}`;
+  const text = writeQueryEnvelope(
+    outcome.job.jobId,
+    encoder.begin(outcome.columns) + encoder.encode(collected) + encoder.end(),
+    {
+      columns: outcome.columns.map((col) => col.name),
+      column_types: outcome.columns.map((col) => col.type),
+      row_count: outcome.rowCount,
+      truncated: outcome.truncated,
+      execution_time_ms: outcome.executionTimeMs,
+      query_id: outcome.queryId,
+      message: outcome.truncated ? TRUNCATION_MESSAGE : null,
+      ...(outcome.warnings.length > 0 ? { warnings: outcome.warnings } : {}),
+    },
+  );
   timings.add('encode', performance.now() - t0);
   return c.body(text, 200, { 'Content-Type': 'application/json; charset=utf-8' });
 }
@@ -251,7 +254,7 @@ async function runStreaming(
         writer.write(utf8.encode(encoder.encode(batch))).catch(() => {});
       },
     },
-    { signal: c.req.raw.signal, timing: (phase, ms) => timings.add(phase, ms) },
+    { signal: c.req.raw.signal, timings },
   );
   run.then(
     async (outcome) => {

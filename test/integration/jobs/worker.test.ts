@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../../src/domain/errors.js';
 import type { Principal } from '../../../src/domain/principal.js';
 import { JobService } from '../../../src/services/job-service.js';
-import { defaultGuardPolicy, initSqlGuard } from '../../../src/sql/index.js';
+import { defaultGuardPolicy, initSqlGuard, Planner } from '../../../src/sql/index.js';
 import { PostgresStateStore } from '../../../src/state/postgres/index.js';
 import { FsResultStore } from '../../../src/storage/fs/index.js';
 import type { Warehouse } from '../../../src/warehouse/port.js';
@@ -72,11 +72,10 @@ beforeAll(async () => {
     state,
     warehouse,
     results,
-    guardPolicy: defaultGuardPolicy(),
+    planner: new Planner(defaultGuardPolicy()),
     settings: {
       defaultTimeoutSeconds: 60,
       maxTimeoutSeconds: 300,
-      maxSqlLength: 100_000,
       jobTtlDays: 7,
       maxPageRows: 10_000,
       resultSizeThreshold: 10_000,

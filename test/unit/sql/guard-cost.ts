@@ -6,11 +6,10 @@
  */
 import { pathToFileURL } from 'node:url';
 import {
-  clearPlanCache,
   defaultGuardPolicy,
   type GuardPolicy,
   initSqlGuard,
-  planQuery,
+  Planner,
   planQueryUncached,
 } from '../../../src/sql/index.js';
 import { parseSql } from '../../../src/sql/parser.js';
@@ -94,20 +93,20 @@ export async function measureGuardCost(
       planQueryUncached({ sql: small, rowCap }, policy),
     ),
   );
-  clearPlanCache();
-  planQuery({ sql: small, rowCap }, policy);
-  results.push(time('1 KB cached', small, n(20_000), () => planQuery({ sql: small, rowCap }, policy)));
+  const planner = new Planner(policy);
+  planner.planSync({ sql: small, rowCap });
+  results.push(time('1 KB cached', small, n(20_000), () => planner.planSync({ sql: small, rowCap })));
   results.push(
     time('100 KB UNION uncached', big, n(30), () => planQueryUncached({ sql: big, rowCap }, bigPolicy)),
   );
-  planQuery({ sql: big, rowCap }, bigPolicy);
-  results.push(time('100 KB UNION cached', big, n(2_000), () => planQuery({ sql: big, rowCap }, bigPolicy)));
+  const bigPlanner = new Planner(bigPolicy);
+  bigPlanner.planSync({ sql: big, rowCap });
+  results.push(time('100 KB UNION cached', big, n(2_000), () => bigPlanner.planSync({ sql: big, rowCap })));
   results.push(
     time('100 KB IN list uncached', bigList, n(20), () =>
       planQueryUncached({ sql: bigList, rowCap }, policy),
     ),
   );
-  clearPlanCache();
   return results;
 }
 

@@ -1,19 +1,15 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, isApiError } from '../../../src/domain/errors.js';
 import {
-  clearPlanCache,
-  closePlanner,
-  configurePlanner,
-  DEFAULT_PLANNER_OPTIONS,
   defaultGuardPolicy,
+  type GuardPolicy,
   initSqlGuard,
+  Planner,
+  type PlannerOptions,
   type PlanRequest,
-  planCacheStats,
-  plannerStats,
-  planQueryAsync,
   planQueryUncached,
   type SqlPlan,
 } from '../../../src/sql/index.js';
@@ -53,33 +49,39 @@ async function longestStall<T>(work: () => Promise<T>): Promise<{ result: T; sta
   }
 }
 
-beforeAll(() => initSqlGuard());
-beforeEach(() => {
-  clearPlanCache();
-  configurePlanner(DEFAULT_PLANNER_OPTIONS);
-});
-afterAll(() => closePlanner());
+const planners: Planner[] = [];
+/** A fresh planner (its own cache and threads), closed after the test. */
+function planner(guard: GuardPolicy, options: Partial<PlannerOptions> = {}): Planner {
+  const p = new Planner(guard, options);
+  planners.push(p);
+  return p;
+}
 
-describe('planQueryAsync', () => {
+beforeAll(() => initSqlGuard());
+afterEach(async () => {
+  for (const p of planners.splice(0)) await p.close();
+});
+
+describe('Planner.plan', () => {
   it('plans a statement in a worker thread exactly as planQuery does on the main thread', async () => {
-    configurePlanner({ offloadChars: 0 });
+    const threaded = planner(roomy, { offloadChars: 0 });
     for (const [id, req] of [
       ['benign', { sql: benignCorpus[0]!.sql, rowCap: 100 }],
       ['export', { sql: 'SELECT region, :x AS x FROM sales' }],
       ['large', { sql: analyticStatement(20_000), rowCap: 10 }],
     ] as [string, PlanRequest][]) {
-      const threaded = await planQueryAsync(req, roomy);
-      expect(threaded, id).toEqual(planQueryUncached(req, roomy));
-      expect(Object.isFrozen(threaded) && Object.isFrozen(threaded.relations), id).toBe(true);
+      const plan = await threaded.plan(req);
+      expect(plan, id).toEqual(planQueryUncached(req, roomy));
+      expect(Object.isFrozen(plan) && Object.isFrozen(plan.relations), id).toBe(true);
     }
-    expect(plannerStats()).toMatchObject({ running: 1, busy: 0, queued: 0 });
+    expect(threaded.stats()).toMatchObject({ running: 1, busy: 0, queued: 0 });
   });
 
   it('answers every attack and benign corpus entry from a thread with the same plan or ApiError', async () => {
-    configurePlanner({ offloadChars: 0, threads: 2 });
+    const two = planner(policy, { offloadChars: 0, threads: 2 });
     const entries = [...attackCorpus, ...benignCorpus];
     const threaded = await Promise.all(
-      entries.map((e) => outcome(() => planQueryAsync({ sql: e.sql, rowCap: 10_000 }, policy))),
+      entries.map((e) => outcome(() => two.plan({ sql: e.sql, rowCap: 10_000 }))),
     );
     entries.forEach((entry, i) => {
       const inThread = (() => {
@@ -95,9 +97,10 @@ describe('planQueryAsync', () => {
   });
 
   it('rejects with a real ApiError carrying code, message and details', async () => {
-    configurePlanner({ offloadChars: 0 });
     const padding = `/* ${'x'.repeat(6_000)} */ `;
-    const rejection = await planQueryAsync({ sql: `${padding}SELECT pg_sleep(10)` }, policy).catch((e) => e);
+    const rejection = await planner(policy, { offloadChars: 0 })
+      .plan({ sql: `${padding}SELECT pg_sleep(10)` })
+      .catch((e) => e);
     expect(rejection).toBeInstanceOf(ApiError);
     expect(rejection).toMatchObject({
       code: 'SQL_BLOCKED',
@@ -108,11 +111,11 @@ describe('planQueryAsync', () => {
 
   it('keeps the event loop free while a 100 KB statement is planned', async () => {
     const big = { sql: analyticStatement(98_000), rowCap: 100 };
-    await planQueryAsync({ sql: `${big.sql} `, rowCap: 100 }, roomy); // start and warm the thread
-    const threaded = await longestStall(() => planQueryAsync(big, roomy));
-    clearPlanCache();
-    configurePlanner({ threads: 0 });
-    const inThread = await longestStall(() => planQueryAsync(big, roomy));
+    const pooled = planner(roomy);
+    await pooled.plan({ sql: `${big.sql} `, rowCap: 100 }); // start and warm the thread
+    const threaded = await longestStall(() => pooled.plan(big));
+    const alone = planner(roomy, { threads: 0 });
+    const inThread = await longestStall(() => alone.plan(big));
     expect(threaded.result).toEqual(inThread.result);
     // In-thread, the loop is stalled for the whole parse (~70 ms); the thread leaves it ticking.
     expect(inThread.stallMs).toBeGreaterThan(30);
@@ -120,45 +123,42 @@ describe('planQueryAsync', () => {
   });
 
   it('plans small statements on the calling thread and never starts a worker for them', async () => {
-    await closePlanner();
-    const plan = await planQueryAsync({ sql: 'SELECT region FROM sales', rowCap: 5 }, policy);
+    const defaults = planner(policy);
+    const plan = await defaults.plan({ sql: 'SELECT region FROM sales', rowCap: 5 });
     expect(plan.sql).toBe('SELECT region FROM sales LIMIT 6');
-    expect(plannerStats()).toMatchObject({ threads: 1, offloadChars: 4_096, running: 0 });
+    expect(defaults.stats()).toMatchObject({ threads: 1, offloadChars: 4_096, running: 0 });
   });
 
-  it('caches thread outcomes (plans and rejections) in the shared plan cache', async () => {
-    configurePlanner({ offloadChars: 0 });
+  it('caches thread outcomes (plans and rejections) in its plan cache', async () => {
+    const threaded = planner(policy, { offloadChars: 0 });
     const req = { sql: 'SELECT region FROM sales', rowCap: 5 };
-    const first = await planQueryAsync(req, policy);
-    expect(await planQueryAsync(req, policy)).toBe(first);
+    const first = await threaded.plan(req);
+    expect(await threaded.plan(req)).toBe(first);
     const blocked = { sql: 'SELECT pg_read_file($$/etc/passwd$$)' };
-    const a = await planQueryAsync(blocked, policy).catch((e) => e);
-    const b = await planQueryAsync(blocked, policy).catch((e) => e);
+    const a = await threaded.plan(blocked).catch((e) => e);
+    const b = await threaded.plan(blocked).catch((e) => e);
     expect(b).not.toBe(a);
     expect(b).toMatchObject({ code: a.code, message: a.message, details: a.details });
-    expect(planCacheStats()).toMatchObject({ entries: 2, hits: 2, misses: 2 });
+    expect(threaded.cacheStats()).toMatchObject({ entries: 2, hits: 2, misses: 2 });
   });
 
   it('parses identical concurrent large statements once', async () => {
-    configurePlanner({ offloadChars: 0 });
+    const threaded = planner(roomy, { offloadChars: 0 });
     const req = { sql: analyticStatement(10_000), rowCap: 100 };
-    const [a, b] = await Promise.all([planQueryAsync(req, roomy), planQueryAsync(req, roomy)]);
+    const [a, b] = await Promise.all([threaded.plan(req), threaded.plan(req)]);
     expect(b).toBe(a);
-    expect(planCacheStats()).toMatchObject({ entries: 1 });
+    expect(threaded.cacheStats()).toMatchObject({ entries: 1, misses: 2 });
   });
 
   it('checks the length cap before handing anything to a thread', async () => {
-    configurePlanner({ offloadChars: 0 });
-    await closePlanner();
-    const rejection = await planQueryAsync({ sql: `SELECT '${'x'.repeat(100_000)}'` }, policy).catch(
-      (e) => e,
-    );
+    const threaded = planner(policy, { offloadChars: 0 });
+    const rejection = await threaded.plan({ sql: `SELECT '${'x'.repeat(100_000)}'` }).catch((e) => e);
     expect(rejection).toMatchObject({ code: 'COMPLEXITY_EXCEEDED', details: { limit: 'max_length' } });
-    expect(plannerStats().running).toBe(0);
+    expect(threaded.stats().running).toBe(0);
   });
 
   it('rejects a bad thread count', () => {
-    expect(() => configurePlanner({ threads: -1 })).toThrow(/threads/);
+    expect(() => new Planner(policy, { threads: -1 })).toThrow(/threads/);
   });
 });
 
@@ -183,11 +183,11 @@ describe('planner pool', () => {
       register();
       const sql = await import('./src/sql/index.ts');
       await sql.initSqlGuard();
-      sql.configurePlanner({ offloadChars: 0 });
-      const policy = sql.defaultGuardPolicy();
-      const plan = await sql.planQueryAsync({ sql: 'SELECT 1 AS one', rowCap: 1 }, policy);
-      const error = await sql.planQueryAsync({ sql: 'SELECT 1; VACUUM' }, policy).catch((e) => e);
-      console.log(JSON.stringify({ plan: plan.sql, running: sql.plannerStats().running, code: error.code }));
+      const planner = new sql.Planner(sql.defaultGuardPolicy(), { offloadChars: 0 });
+      const plan = await planner.plan({ sql: 'SELECT 1 AS one', rowCap: 1 });
+      const error = await planner.plan({ sql: 'SELECT 1; VACUUM' }).catch((e) => e);
+      console.log(JSON.stringify({ plan: plan.sql, running: planner.stats().running, code: error.code }));
+      await planner.close();
     `;
     const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
       cwd: ROOT,

@@ -1,41 +1,40 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  clearPlanCache,
-  defaultGuardPolicy,
-  initSqlGuard,
-  planCacheStats,
-  planQuery,
-} from '../../../src/sql/index.js';
+import { defaultGuardPolicy, initSqlGuard, Planner } from '../../../src/sql/index.js';
 import { PlanCache } from '../../../src/sql/plan-cache.js';
 
 const policy = defaultGuardPolicy();
 
+let planner: Planner;
+
 beforeAll(() => initSqlGuard());
-beforeEach(() => clearPlanCache());
+beforeEach(() => {
+  planner = new Planner(policy, { threads: 0 });
+});
 
 describe('plan cache', () => {
   it('answers a repeated statement from the cache with the same frozen plan', () => {
-    const first = planQuery({ sql: 'SELECT region FROM sales', rowCap: 100 }, policy);
-    const second = planQuery({ sql: 'SELECT region FROM sales', rowCap: 100 }, policy);
+    const first = planner.planSync({ sql: 'SELECT region FROM sales', rowCap: 100 });
+    const second = planner.planSync({ sql: 'SELECT region FROM sales', rowCap: 100 });
     expect(second).toBe(first);
     expect(Object.isFrozen(first)).toBe(true);
     expect(Object.isFrozen(first.relations)).toBe(true);
-    expect(planCacheStats()).toMatchObject({ entries: 1, hits: 1, misses: 1 });
+    expect(planner.cacheStats()).toMatchObject({ entries: 1, hits: 1, misses: 1 });
   });
 
-  it('keys on the row cap and on the policy, not only on the text', () => {
+  it('keys on the row cap, not only on the text; a planner with another policy has its own cache', () => {
     const sql = 'SELECT region FROM sales';
-    expect(planQuery({ sql, rowCap: 100 }, policy).sql).toContain('LIMIT 101');
-    expect(planQuery({ sql, rowCap: 5 }, policy).sql).toContain('LIMIT 6');
-    expect(planQuery({ sql }, policy).sql).toBe('SELECT region FROM sales');
-    const strict = defaultGuardPolicy({ level: 'strict' });
-    expect(() => planQuery({ sql: 'SELECT * FROM (SELECT 1) s' }, policy)).not.toThrow();
-    expect(() => planQuery({ sql: 'SELECT * FROM (SELECT 1) s' }, strict)).toThrow(/strict/);
-    expect(planCacheStats().entries).toBe(5);
+    expect(planner.planSync({ sql, rowCap: 100 }).sql).toContain('LIMIT 101');
+    expect(planner.planSync({ sql, rowCap: 5 }).sql).toContain('LIMIT 6');
+    expect(planner.planSync({ sql }).sql).toBe('SELECT region FROM sales');
+    const strict = new Planner(defaultGuardPolicy({ level: 'strict' }), { threads: 0 });
+    expect(() => planner.planSync({ sql: 'SELECT * FROM (SELECT 1) s' })).not.toThrow();
+    expect(() => strict.planSync({ sql: 'SELECT * FROM (SELECT 1) s' })).toThrow(/strict/);
+    expect(planner.cacheStats().entries).toBe(4);
+    expect(strict.cacheStats().entries).toBe(1);
   });
 
   it('caches rejections too, answering with a fresh error of the same code and details', () => {
-    const attempt = () => planQuery({ sql: 'SELECT pg_sleep(10)' }, policy);
+    const attempt = () => planner.planSync({ sql: 'SELECT pg_sleep(10)' });
     expect(attempt).toThrow(expect.objectContaining({ code: 'SQL_BLOCKED' }));
     let again: unknown;
     try {
@@ -44,14 +43,14 @@ describe('plan cache', () => {
       again = error;
     }
     expect(again).toMatchObject({ code: 'SQL_BLOCKED', details: { function: 'pg_sleep' } });
-    expect(planCacheStats()).toMatchObject({ hits: 1, misses: 1 });
+    expect(planner.cacheStats()).toMatchObject({ hits: 1, misses: 1 });
   });
 
   it('rejects an over-long statement before looking at the cache', () => {
-    expect(() => planQuery({ sql: `SELECT '${'x'.repeat(100_000)}'` }, policy)).toThrow(
+    expect(() => planner.planSync({ sql: `SELECT '${'x'.repeat(100_000)}'` })).toThrow(
       expect.objectContaining({ code: 'COMPLEXITY_EXCEEDED' }),
     );
-    expect(planCacheStats()).toMatchObject({ entries: 0, misses: 0 });
+    expect(planner.cacheStats()).toMatchObject({ entries: 0, misses: 0 });
   });
 
   it('evicts the least recently used entry and bounds the cached text', () => {
