@@ -403,7 +403,7 @@ export interface paths {
         };
         /**
          * Read the audit trail
-         * @description One entry per authenticated `/v1` request, oldest first. Entries are written asynchronously (within about a second) and kept for SPECTRA_AUDIT_RETENTION_DAYS.
+         * @description One entry per authenticated `/v1` request, oldest first (`order=desc`: newest first). Entries are written asynchronously (within about a second) and kept for SPECTRA_AUDIT_RETENTION_DAYS.
          */
         get: operations["listAuditEntries"];
         put?: never;
@@ -3139,6 +3139,8 @@ export interface operations {
                 since?: string;
                 /** @description RFC 3339; entries before this time. */
                 until?: string;
+                /** @description `asc`: oldest first (from `since`); `desc`: newest first (from `until`). Pass the same order with `cursor`. */
+                order?: "asc" | "desc";
                 limit?: number;
                 cursor?: string;
             };
