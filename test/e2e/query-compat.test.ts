@@ -12,7 +12,11 @@ import { waitFor } from '../helpers/time.js';
 
 let spectra: TestSpectra;
 beforeAll(async () => {
-  spectra = await startSpectra({ SPECTRA_WORKER_POLL_INTERVAL_MS: '200' });
+  // Small Parquet row groups: the 20,000-row download below spans several.
+  spectra = await startSpectra({
+    SPECTRA_WORKER_POLL_INTERVAL_MS: '200',
+    SPECTRA_BULK_PARQUET_ROW_GROUP_ROWS: '4000',
+  });
   await startJobWorker(spectra.core);
 });
 afterAll(async () => {
@@ -74,13 +78,15 @@ describe('output_format (the original’s request shape)', () => {
     );
     const descriptor = await json(await spectra.request(results_url, { tenant: 'acme' }));
     expect(descriptor).toMatchObject({ format: 'parquet', compression: 'none', row_count: 20000 });
-    const file = await fetch(descriptor.download_url);
-    expect(file.status).toBe(200);
-    expect(file.headers.get('content-type')).toBe('application/vnd.apache.parquet');
-    const bytes = new Uint8Array(await file.arrayBuffer());
+    const download = await fetch(descriptor.download_url);
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-type')).toBe('application/vnd.apache.parquet');
+    const bytes = new Uint8Array(await download.arrayBuffer());
     expect(bytes.length).toBe(descriptor.size_bytes);
     const t = arrow.tableFromIPC(parquet.readParquet(bytes).intoIPCStream());
     expect(t.numRows).toBe(20000);
+    const file = await parquet.ParquetFile.fromFile(new Blob([bytes]));
+    expect(file.metadata().numRowGroups()).toBe(5);
     expect(Object.fromEntries(t.schema.fields.map((f) => [f.name, String(f.type)]))).toEqual({
       sale_id: 'Int64',
       quantity: 'Int32',
