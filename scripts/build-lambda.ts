@@ -54,6 +54,34 @@ function inlineVersion(): Plugin {
   };
 }
 
+/**
+ * The API function answers `GET /v1/jobs/{id}/results?format=parquet` with a documented refusal
+ * instead of the Parquet writer: its WASM (1.6 MB zipped) would put the package over MAX_ZIP_BYTES.
+ */
+function parquetLeftOut(): Plugin {
+  return {
+    name: 'spectra-parquet-left-out',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]src[\\/]formats[\\/]parquet\.ts$/ }, (args) => ({
+        contents: `import { invalidRequest } from '../domain/errors.js';
+export class ParquetStreamWriter {
+  constructor() {
+    throw invalidRequest(${JSON.stringify(PARQUET_LEFT_OUT_MESSAGE)}, {
+      field: 'format',
+      bulk: { method: 'POST', path: '/v1/bulk/jobs', content_type: 'PARQUET' },
+    });
+  }
+}`,
+        loader: 'ts',
+        resolveDir: path.dirname(args.path),
+      }));
+    },
+  };
+}
+
+export const PARQUET_LEFT_OUT_MESSAGE =
+  'Parquet downloads of async jobs are not available on the serverless API: export with POST /v1/bulk/jobs {"operation": "query", "query": …, "content_type": "PARQUET"}';
+
 /** Largest zipped deployment package of any function (the acceptance of issue 17). */
 export const MAX_ZIP_BYTES = 3 * 1024 * 1024;
 
@@ -62,7 +90,7 @@ export const MAX_ZIP_BYTES = 3 * 1024 * 1024;
  * only reads tenants and API keys, so no SQL planner, WASM parser or S3 client ships with it.
  */
 export const BUNDLE_RULES: Record<LambdaFunctionName, { forbidden: string[] }> = {
-  api: { forbidden: ['aws-cdk-lib', 'infra/'] },
+  api: { forbidden: ['aws-cdk-lib', 'infra/', 'node_modules/parquet-wasm/', 'node_modules/apache-arrow/'] },
   authorizer: {
     forbidden: [
       'aws-cdk-lib',
@@ -145,7 +173,7 @@ export async function buildLambdas(options: LambdaBuildOptions = {}): Promise<Bu
       banner: { js: BANNER },
       external,
       metafile: true,
-      plugins: [inlineVersion()],
+      plugins: name === 'api' ? [inlineVersion(), parquetLeftOut()] : [inlineVersion()],
       logLevel: 'warning',
     });
     const inputs = bundleInputs(result.metafile);

@@ -1,9 +1,7 @@
 /**
- * `spectra audit`: reads the audit trail of a running server through `GET /v1/admin/audit`, newest
- * first, one JSON object per line (or a table with a header row with --table). The API pages oldest
- * first from `since`, so the newest N are found by reading growing windows back from now until N
- * entries (or the whole requested range) are in. The server and admin key are found like
- * `spectra tenants` finds them.
+ * `spectra audit`: reads the audit trail of a running server through `GET /v1/admin/audit?order=desc`,
+ * newest first, one JSON object per line (or a table with a header row with --table), stopping after
+ * N entries. The server and admin key are found like `spectra tenants` finds them.
  */
 import { connectAdminApi } from './admin-api.js';
 import { type Io, intFlag, parseCommand, processIo, runCommand, UsageError } from './command.js';
@@ -17,8 +15,6 @@ export const AUDIT_USAGE = `Usage: spectra audit [--tenant ID] [--since TIME] [-
 `;
 
 const PAGE_SIZE = 1000;
-/** Look-back windows tried in turn (ms); the last one is the whole requested range. */
-const WINDOWS_MS = [15 * 60e3, 3.6e6, 24 * 3.6e6, 7 * 24 * 3.6e6, 30 * 24 * 3.6e6];
 
 /** RFC 3339 passes through; `90s`, `15m`, `2h`, `7d` mean that long before `now`. */
 export function parseTimeArg(value: string, now: Date = new Date()): string {
@@ -91,41 +87,25 @@ export function runAuditCommand(argv: string[], io: Io = processIo()): Promise<n
       const until = values.until ? parseTimeArg(values.until, now) : now.toISOString();
       const call = await connectAdminApi(values);
 
-      /** The newest `max` entries (all when 0) in [from, until), oldest first. */
-      const read = async (from: string | undefined): Promise<Entry[]> => {
-        const params = new URLSearchParams({ limit: String(PAGE_SIZE), until });
-        if (values.tenant) params.set('tenant_id', values.tenant);
-        if (from) params.set('since', from);
-        const kept: Entry[] = [];
-        let cursor: string | null = null;
-        do {
-          if (cursor) params.set('cursor', cursor);
-          const body = (await call('GET', `/v1/admin/audit?${params}`)) as {
-            entries?: Entry[];
-            next_cursor?: string | null;
-          };
-          for (const e of body.entries ?? []) {
-            kept.push(e);
-            if (max > 0 && kept.length > max) kept.shift();
-          }
-          cursor = body.next_cursor ?? null;
-        } while (cursor);
-        return kept;
-      };
-
-      let entries: Entry[] = [];
-      const end = Date.parse(until);
-      for (const windowMs of max > 0
-        ? [...WINDOWS_MS, Number.POSITIVE_INFINITY]
-        : [Number.POSITIVE_INFINITY]) {
-        const windowStart = Number.isFinite(windowMs) ? new Date(end - windowMs).toISOString() : undefined;
-        const reachesSince = !windowStart || (since !== undefined && windowStart <= since);
-        entries = await read(reachesSince ? since : windowStart);
-        if (reachesSince || entries.length >= max) break;
-      }
-      entries.reverse();
-      if (values.table) io.out.write(`${auditTableHeader()}\n`);
-      for (const e of entries) io.out.write(`${values.table ? auditTableLine(e) : JSON.stringify(e)}\n`);
+      const params = new URLSearchParams({ order: 'desc', until });
+      if (values.tenant) params.set('tenant_id', values.tenant);
+      if (since) params.set('since', since);
+      let printed = 0;
+      let cursor: string | null = null;
+      do {
+        params.set('limit', String(max > 0 ? Math.min(PAGE_SIZE, max - printed) : PAGE_SIZE));
+        if (cursor) params.set('cursor', cursor);
+        const body = (await call('GET', `/v1/admin/audit?${params}`)) as {
+          entries?: Entry[];
+          next_cursor?: string | null;
+        };
+        // The header follows the first answer: a failing server prints nothing on stdout.
+        if (values.table && cursor === null) io.out.write(`${auditTableHeader()}\n`);
+        for (const e of body.entries ?? [])
+          io.out.write(`${values.table ? auditTableLine(e) : JSON.stringify(e)}\n`);
+        printed += body.entries?.length ?? 0;
+        cursor = body.next_cursor ?? null;
+      } while (cursor && (max === 0 || printed < max));
       return 0;
     },
     io,

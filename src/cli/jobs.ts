@@ -1,7 +1,7 @@
 /**
  * `spectra jobs list|get|wait|cancel|results`: the caller's query jobs. `wait` shows progress and
  * cancels the job on the server on Ctrl-C; `results` pages through a finished job's rows (table,
- * JSON, NDJSON) or downloads them whole (CSV).
+ * JSON, NDJSON) or downloads them whole (CSV, Parquet).
  */
 import type { Job, JobStatus } from '../client/client.js';
 import {
@@ -25,7 +25,7 @@ export const JOBS_USAGE = `Usage: spectra jobs <subcommand>
   spectra jobs get JOB_ID
   spectra jobs wait JOB_ID          progress until it finishes; Ctrl-C cancels the job on the server
   spectra jobs cancel JOB_ID
-  spectra jobs results JOB_ID [--format table|csv|json|ndjson] [--output FILE]
+  spectra jobs results JOB_ID [--format table|csv|json|ndjson|parquet] [--output FILE]   parquet needs --output
 ${TARGET_USAGE}`;
 
 const STATUSES = ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
@@ -68,9 +68,11 @@ export function runJobsCommand(argv: string[], io: Io = processIo()): Promise<nu
       const format = choiceFlag(
         'format',
         values.format,
-        ['table', 'csv', 'json', 'ndjson'] as const,
+        ['table', 'csv', 'json', 'ndjson', 'parquet'] as const,
         values.json ? 'json' : 'table',
       );
+      if (format === 'parquet' && sub === 'results' && !values.output)
+        throw new UsageError('--format parquet writes a file: add --output FILE');
       const { client } = await connect(targetFlags(values), io, hint);
       switch (sub) {
         case 'list': {
@@ -139,8 +141,8 @@ export function runJobsCommand(argv: string[], io: Io = processIo()): Promise<nu
           return 0;
         }
         default: {
-          if (format === 'csv') {
-            const { body } = await client.jobs.download(id!, { format: 'csv' });
+          if (format === 'csv' || format === 'parquet') {
+            const { body } = await client.jobs.download(id!, { format });
             await writeBody(body, values.output, io);
             return 0;
           }

@@ -403,7 +403,7 @@ export interface paths {
         };
         /**
          * Read the audit trail
-         * @description One entry per authenticated `/v1` request, oldest first. Entries are written asynchronously (within about a second) and kept for SPECTRA_AUDIT_RETENTION_DAYS.
+         * @description One entry per authenticated `/v1` request, oldest first (`order=desc`: newest first). Entries are written asynchronously (within about a second) and kept for SPECTRA_AUDIT_RETENTION_DAYS.
          */
         get: operations["listAuditEntries"];
         put?: never;
@@ -549,7 +549,7 @@ export interface components {
             /** @default false */
             async: boolean;
             /**
-             * @description The Python original’s way to choose the format, an alternative to `Accept` (and preferred over it): `json` (the envelope), `ndjson` or `csv` (streamed). With `"async": true` it names the format of the job’s results (`results_url` in the 202 answer); `parquet` goes through the Bulk API (docs/api.md "Migrating").
+             * @description The Python original’s way to choose the format, an alternative to `Accept` (and preferred over it): `json` (the envelope), `ndjson` or `csv` (streamed). With `"async": true` it names the format of the job’s results (`results_url` in the 202 answer), `parquet` included; a synchronous query refuses `parquet` (docs/api.md "Migrating").
              * @enum {string}
              */
             output_format?: "json" | "csv" | "ndjson" | "parquet";
@@ -625,7 +625,7 @@ export interface components {
             download_url: string;
             expires_at: string;
             /** @enum {string} */
-            format: "csv" | "ndjson" | "json";
+            format: "csv" | "ndjson" | "json" | "parquet";
             /** @enum {string} */
             compression: "none" | "gzip";
             size_bytes: number;
@@ -1583,9 +1583,9 @@ export interface operations {
                 cursor?: string;
                 /** @description Rows per page (default and max 10,000). */
                 limit?: number | null;
-                /** @description Ask for a download instead of a page: NDJSON (one object per line), a JSON array, or CSV. */
-                format?: "csv" | "ndjson" | "json";
-                /** @description Downloads only (default none). */
+                /** @description Ask for a download instead of a page: NDJSON (one object per line), a JSON array, CSV, or Parquet (typed columns as in bulk exports, docs/bulk.md). */
+                format?: "csv" | "ndjson" | "json" | "parquet";
+                /** @description Downloads only (default none); not with Parquet, which compresses its pages. */
                 compression?: "none" | "gzip";
             };
             header?: never;
@@ -3139,6 +3139,8 @@ export interface operations {
                 since?: string;
                 /** @description RFC 3339; entries before this time. */
                 until?: string;
+                /** @description `asc`: oldest first (from `since`); `desc`: newest first (from `until`). Pass the same order with `cursor`. */
+                order?: "asc" | "desc";
                 limit?: number;
                 cursor?: string;
             };

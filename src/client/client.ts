@@ -251,10 +251,10 @@ export class SpectraClient {
         },
       };
     },
-    /** The whole result as a file (csv, ndjson or json), streamed from its signed URL. */
+    /** The whole result as a file (csv, ndjson, json; or parquet, never gzipped), streamed from its signed URL. */
     download: async (
       jobId: string,
-      opts: { format: 'csv' | 'ndjson' | 'json'; gzip?: boolean; signal?: AbortSignal },
+      opts: { format: 'csv' | 'ndjson' | 'json' | 'parquet'; gzip?: boolean; signal?: AbortSignal },
     ) => {
       const { data, response, error } = await this.api.GET('/v1/jobs/{id}/results', {
         params: {

@@ -719,7 +719,7 @@ export const SETTINGS = {
     env: 'SPECTRA_BULK_PARQUET_ROW_GROUP_ROWS',
     schema: int(1000, 10_000_000),
     default: 100_000,
-    doc: 'Rows per Parquet row group of a bulk export; a row group is the unit held in memory while writing.',
+    doc: 'Rows per Parquet row group of a bulk export or an async job’s Parquet download; a row group is the unit held in memory while writing.',
   },
   resultDir: {
     env: 'SPECTRA_RESULT_DIR',

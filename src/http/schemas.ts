@@ -70,7 +70,7 @@ export const QueryRequestSchema = z
         description:
           'The Python original’s way to choose the format, an alternative to `Accept` (and preferred over it): `json` ' +
           '(the envelope), `ndjson` or `csv` (streamed). With `"async": true` it names the format of the job’s results ' +
-          '(`results_url` in the 202 answer); `parquet` goes through the Bulk API (docs/api.md "Migrating").',
+          '(`results_url` in the 202 answer), `parquet` included; a synchronous query refuses `parquet` (docs/api.md "Migrating").',
       }),
     stream_metadata: z
       .boolean()

@@ -224,6 +224,7 @@ export async function buildCore(config: Config, log: Logger, options: BuildCoreO
         maxPageRows: 10_000,
         resultSizeThreshold: config.resultSizeThreshold,
         downloadUrlExpirySeconds: config.presignedUrlExpiry,
+        parquetRowGroupRows: config.bulkParquetRowGroupRows,
       },
     });
     const bulkUploads =

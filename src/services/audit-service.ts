@@ -14,6 +14,7 @@ export interface AuditQuery {
   tenantId?: string | undefined;
   since?: string | undefined;
   until?: string | undefined;
+  order?: 'asc' | 'desc' | undefined;
   limit: number;
   cursor?: string | undefined;
 }
@@ -30,7 +31,7 @@ export class AuditService {
     },
   ) {}
 
-  /** Oldest first, from `since` (default: the start of the retention window). */
+  /** Oldest first from `since` (default: the start of the retention window), or newest first from `until`. */
   list(q: AuditQuery): Promise<Page<AuditEntry>> {
     for (const [field, v] of [
       ['since', q.since],
@@ -44,6 +45,7 @@ export class AuditService {
         tenantId: q.tenantId,
         since: q.since === undefined ? undefined : new Date(q.since).toISOString(),
         until: q.until === undefined ? undefined : new Date(q.until).toISOString(),
+        order: q.order,
       },
       { limit: q.limit, cursor: q.cursor },
     );

@@ -1,8 +1,8 @@
 /**
  * Reading a finished job's stored result (NDJSON, one JSON object per row): pages that resume at a
- * byte offset (the cursor), and downloadable exports (NDJSON, a JSON array, CSV; optionally gzip)
- * converted from it as a stream. Memory is bounded by one page or one read chunk, never by the
- * result's size.
+ * byte offset (the cursor), and downloadable exports (NDJSON, a JSON array, CSV, optionally gzip;
+ * Parquet in row groups) converted from it as a stream. Memory is bounded by one page, one read
+ * chunk or one Parquet row group, never by the result's size.
  */
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
@@ -12,12 +12,19 @@ import { createEncoder, uniqueColumnNames } from '../formats/index.js';
 import type { ResultStore } from '../storage/port.js';
 import type { Row } from '../warehouse/port.js';
 
-export type ExportFormat = 'ndjson' | 'json' | 'csv';
+export type ExportFormat = 'ndjson' | 'json' | 'csv' | 'parquet';
 export type ExportCompression = 'none' | 'gzip';
 
 /** A page stops early past this many bytes, so a page of very wide rows stays bounded too. */
 const MAX_PAGE_BYTES = 16 << 20;
 const NEWLINE = 0x0a;
+/** Rows handed to the Parquet writer at a time: read chunks hold a few hundred, too few per Arrow batch. */
+const PARQUET_BATCH_ROWS = 8192;
+
+export interface ExportOptions {
+  /** Rows per Parquet row group (SPECTRA_BULK_PARQUET_ROW_GROUP_ROWS). */
+  parquetRowGroupRows: number;
+}
 
 export interface ResultPage {
   /** Each row's JSON object text, in order. */
@@ -89,7 +96,12 @@ export async function readResultPage(
   return { rows, nextCursor: position < sizeBytes ? encodeResultCursor(position) : null };
 }
 
-const EXTENSIONS: Record<ExportFormat, string> = { ndjson: 'ndjson', json: 'json', csv: 'csv' };
+const EXTENSIONS: Record<ExportFormat, string> = {
+  ndjson: 'ndjson',
+  json: 'json',
+  csv: 'csv',
+  parquet: 'parquet',
+};
 
 /** The ResultStore key of an export of `result` (beside it, under the job's prefix). */
 export function exportKey(
@@ -115,6 +127,7 @@ export async function materializeExport(
   result: JobResultLocation,
   format: ExportFormat,
   compression: ExportCompression,
+  opts: ExportOptions,
 ): Promise<{ key: string; sizeBytes: number }> {
   const key = exportKey(result, format, compression);
   const existing = await store.stat(key);
@@ -123,7 +136,11 @@ export async function materializeExport(
 
   const writer = await store.createWriter(key);
   try {
-    const text = Readable.from(convert(store, result, format), { objectMode: false });
+    const source =
+      format === 'parquet'
+        ? parquetBytes(store, result, opts.parquetRowGroupRows)
+        : convert(store, result, format);
+    const text = Readable.from(source, { objectMode: false });
     const bytes = compression === 'gzip' ? text.pipe(createGzip()) : text;
     for await (const chunk of bytes) await writer.write(chunk as Uint8Array);
     const { sizeBytes } = await writer.close();
@@ -155,14 +172,50 @@ async function* convert(
     return;
   }
   const encoder = createEncoder('csv');
-  const keys = uniqueColumnNames(result.columns);
   yield Buffer.from(encoder.begin(result.columns));
+  for await (const rows of storedRows(store, result)) yield Buffer.from(encoder.encode(rows));
+  yield Buffer.from(encoder.end());
+}
+
+/** The stored rows back as value arrays in column order, one batch per read chunk. */
+async function* storedRows(store: ResultStore, result: JobResultLocation): AsyncGenerator<Row[]> {
+  const keys = uniqueColumnNames(result.columns);
   for await (const lines of ndjsonLines(store, result.key, 0)) {
-    const rows: Row[] = lines.map((line) => {
+    yield lines.map((line) => {
       const o = JSON.parse(line) as Record<string, unknown>;
       return keys.map((k) => o[k] ?? null);
     });
-    yield Buffer.from(encoder.encode(rows));
   }
-  yield Buffer.from(encoder.end());
+}
+
+/** The result as a Parquet file, typed as bulk exports are (formats/parquet.ts), one row group at a time. */
+async function* parquetBytes(
+  store: ResultStore,
+  result: JobResultLocation,
+  rowGroupRows: number,
+): AsyncGenerator<Uint8Array> {
+  // Arrow and the Parquet WASM module load only in processes that write Parquet.
+  const { ParquetStreamWriter } = await import('../formats/parquet.js');
+  const writer = new ParquetStreamWriter(result.columns, { rowGroupRows });
+  const feeding = (async () => {
+    try {
+      let pending: Row[] = [];
+      for await (const rows of storedRows(store, result)) {
+        for (const r of rows) pending.push(r);
+        if (pending.length >= PARQUET_BATCH_ROWS) {
+          await writer.write(pending);
+          pending = [];
+        }
+      }
+      await writer.write(pending);
+      writer.end();
+    } catch (e) {
+      writer.abort();
+      throw e;
+    }
+  })();
+  // Observed after the bytes end; a writer failure also ends `bytes` with it.
+  feeding.catch(() => {});
+  yield* writer.bytes;
+  await feeding;
 }

@@ -30,6 +30,8 @@ export interface JobSettings {
   /** Results with more rows answer `GET …/results` (no cursor, no limit) with a download descriptor. */
   resultSizeThreshold: number;
   downloadUrlExpirySeconds: number;
+  /** Rows per row group of a Parquet download. */
+  parquetRowGroupRows: number;
 }
 
 export interface DownloadDescriptor {
@@ -150,7 +152,13 @@ export class JobService {
     if (wantsPage) throw invalidRequest('cursor and limit page the rows; they do not apply to downloads');
     const format = req.format ?? 'ndjson';
     const compression = req.compression ?? 'none';
-    const file = await materializeExport(results, result, format, compression);
+    if (format === 'parquet' && compression !== 'none')
+      throw invalidRequest('Parquet compresses its own pages: compression applies to csv, ndjson and json', {
+        field: 'compression',
+      });
+    const file = await materializeExport(results, result, format, compression, {
+      parquetRowGroupRows: settings.parquetRowGroupRows,
+    });
     const url = await results.signedUrl('GET', file.key, settings.downloadUrlExpirySeconds, {
       filename: exportFilename(job.jobId, format, compression),
     });

@@ -279,13 +279,15 @@ export interface AuditFilter {
   since?: string | undefined;
   /** RFC 3339, exclusive. */
   until?: string | undefined;
+  /** `asc` (default): oldest first; `desc`: newest first. A cursor continues in the order it was read in. */
+  order?: 'asc' | 'desc' | undefined;
 }
 
-/** The audit trail: append-only, read oldest first, trimmed by age (DynamoDB: TTL on `at`). */
+/** The audit trail: append-only, read in time order either way, trimmed by age (DynamoDB: TTL on `at`). */
 export interface AuditStore {
   /** Appends a batch of entries (one round trip where the store allows it). */
   append(entries: AuditEntry[]): Promise<void>;
-  /** Oldest first (by `at`, then entry id). */
+  /** By `at`, then entry id: oldest first, or newest first with `order: 'desc'`. */
   list(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEntry>>;
   /** Deletes at most `max` entries older than `before`; returns how many. */
   deleteBefore(before: string, max: number): Promise<number>;

@@ -10,6 +10,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import * as arrow from 'apache-arrow';
+import * as parquet from 'parquet-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobWorker } from '../../src/runtime/worker.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
@@ -195,6 +197,25 @@ describe('jobs', () => {
     expect(listed.length).toBeLessThanOrEqual(3);
     const table = await cli(['jobs', 'list', '--status', 'completed'], asAcme());
     expect(table.stdout.split('\n')[0]).toMatch(/^job_id\s+status\s+submitted_at\s+rows\s+sql$/);
+  });
+
+  it('jobs results --format parquet --output writes the whole result as a typed Parquet file', async () => {
+    const sub = await cli(
+      ['query', 'SELECT sale_id, region FROM sales ORDER BY sale_id LIMIT 1500', '--async'],
+      asAcme(),
+    );
+    expect(sub.code, sub.stderr).toBe(0);
+    const id = sub.stdout.trim();
+    expect((await cli(['jobs', 'wait', id], asAcme())).code).toBe(0);
+    const noFile = await cli(['jobs', 'results', id, '--format', 'parquet'], asAcme());
+    expect(noFile.code).toBe(2);
+    expect(noFile.stderr.split('\n')[0]).toMatch(/--format parquet writes a file: add --output FILE/);
+    const out = path.join(scratch, 'job.parquet');
+    const r = await cli(['jobs', 'results', id, '--format', 'parquet', '--output', out], asAcme());
+    expect(r.code, r.stderr).toBe(0);
+    const t = arrow.tableFromIPC(parquet.readParquet(await readFile(out)).intoIPCStream());
+    expect(t.numRows).toBe(1500);
+    expect(t.schema.fields.map((f) => `${f.name}:${f.type}`)).toEqual(['sale_id:Int64', 'region:Utf8']);
   });
 
   it('Ctrl-C during jobs wait cancels the job on the server', async () => {

@@ -3,6 +3,8 @@
  * streams (issue 18): `output_format` instead of `Accept`, and the opt-in last line of an NDJSON or
  * CSV stream saying whether the row cap cut it, announced by `X-Spectra-Row-Limit` before the body.
  */
+import * as arrow from 'apache-arrow';
+import * as parquet from 'parquet-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobWorker } from '../../src/runtime/worker.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
@@ -10,12 +12,26 @@ import { waitFor } from '../helpers/time.js';
 
 let spectra: TestSpectra;
 beforeAll(async () => {
-  spectra = await startSpectra({ SPECTRA_WORKER_POLL_INTERVAL_MS: '200' });
+  // Small Parquet row groups: the 20,000-row download below spans several.
+  spectra = await startSpectra({
+    SPECTRA_WORKER_POLL_INTERVAL_MS: '200',
+    SPECTRA_BULK_PARQUET_ROW_GROUP_ROWS: '4000',
+  });
   await startJobWorker(spectra.core);
 });
 afterAll(async () => {
   await spectra?.close();
 });
+
+/** The raw microseconds of row `i` of a timestamp column, whichever record batch holds it. */
+function micros(column: arrow.Vector, i: number): bigint {
+  let at = i;
+  for (const d of column.data) {
+    if (at < d.length) return (d.values as BigInt64Array)[d.offset + at]!;
+    at -= d.length;
+  }
+  throw new Error(`row ${i} is past the column's end`);
+}
 
 const lines = (text: string) => text.split(/\r?\n/).filter((l) => l !== '');
 
@@ -39,13 +55,88 @@ describe('output_format (the original’s request shape)', () => {
     expect(lines(await nd.text())).toEqual(['{"a":1}']);
   });
 
-  it('parquet points to the Bulk API, sync or async', async () => {
-    for (const async of [false, true]) {
-      const res = await spectra.query('acme', { sql: 'SELECT 1 AS a', output_format: 'parquet', async });
-      expect(res.status).toBe(400);
-      const { error } = await json(res);
-      expect(error.details).toMatchObject({ field: 'output_format', bulk: { path: '/v1/bulk/jobs' } });
-    }
+  it('parquet with a synchronous query is refused, pointing to async and the Bulk API', async () => {
+    const res = await spectra.query('acme', { sql: 'SELECT 1 AS a', output_format: 'parquet' });
+    expect(res.status).toBe(400);
+    const { error } = await json(res);
+    expect(error.message).toMatch(/"async": true/);
+    expect(error.details).toMatchObject({ field: 'output_format', bulk: { path: '/v1/bulk/jobs' } });
+  });
+
+  it('parquet with "async": true downloads the whole result as a typed Parquet file', async () => {
+    const sql = `SELECT sale_id, quantity, amount, CAST(amount AS double precision) AS ratio, quantity > 2 AS big,
+                        region, CAST(sold_at AS date) AS day, sold_at, CAST(sold_at AS timestamptz) AS sold_tz
+                   FROM sales ORDER BY sale_id LIMIT 20000`;
+    const res = await spectra.query('acme', { sql, async: true, output_format: 'parquet' });
+    expect(res.status).toBe(202);
+    const { job_id, results_url } = await json(res);
+    expect(results_url).toBe(`/v1/jobs/${job_id}/results?format=parquet`);
+    await waitFor(
+      async () =>
+        (await json(await spectra.request(`/v1/jobs/${job_id}`, { tenant: 'acme' }))).status === 'COMPLETED',
+      { what: 'the async parquet job to complete' },
+    );
+    const descriptor = await json(await spectra.request(results_url, { tenant: 'acme' }));
+    expect(descriptor).toMatchObject({ format: 'parquet', compression: 'none', row_count: 20000 });
+    const download = await fetch(descriptor.download_url);
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-type')).toBe('application/vnd.apache.parquet');
+    const bytes = new Uint8Array(await download.arrayBuffer());
+    expect(bytes.length).toBe(descriptor.size_bytes);
+    const t = arrow.tableFromIPC(parquet.readParquet(bytes).intoIPCStream());
+    expect(t.numRows).toBe(20000);
+    const file = await parquet.ParquetFile.fromFile(new Blob([bytes]));
+    expect(file.metadata().numRowGroups()).toBe(5);
+    expect(Object.fromEntries(t.schema.fields.map((f) => [f.name, String(f.type)]))).toEqual({
+      sale_id: 'Int64',
+      quantity: 'Int32',
+      amount: 'Decimal[12e+2]',
+      ratio: 'Float64',
+      big: 'Bool',
+      region: 'Utf8',
+      day: 'Date32<DAY>',
+      sold_at: 'Timestamp<MICROSECOND>',
+      sold_tz: 'Timestamp<MICROSECOND, UTC>',
+    });
+    // Every row, in order, equal to what the job's pages hold.
+    let cursor: string | null = null;
+    let i = 0;
+    do {
+      const page = await json(
+        await spectra.request(
+          `/v1/jobs/${job_id}/results?limit=10000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+          { tenant: 'acme' },
+        ),
+      );
+      for (const r of page.data) {
+        expect(t.getChild('sale_id')!.get(i)).toBe(BigInt(r.sale_id));
+        expect(t.getChild('quantity')!.get(i)).toBe(r.quantity);
+        expect((t.getChild('amount')!.get(i) as Uint32Array)[0]! / 100).toBe(Number(r.amount));
+        expect(t.getChild('ratio')!.get(i)).toBe(r.ratio);
+        expect(t.getChild('big')!.get(i)).toBe(r.big);
+        expect(t.getChild('region')!.get(i)).toBe(r.region);
+        expect(t.getChild('day')!.get(i)).toBe(Date.parse(r.day));
+        expect(Number(micros(t.getChild('sold_at')!, i) / 1000n)).toBe(Date.parse(`${r.sold_at}Z`));
+        i++;
+      }
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(i).toBe(20000);
+  });
+
+  it('a Parquet download takes no compression', async () => {
+    const res = await spectra.query('acme', { sql: 'SELECT 1 AS a', async: true, output_format: 'parquet' });
+    const { job_id } = await json(res);
+    await waitFor(
+      async () =>
+        (await json(await spectra.request(`/v1/jobs/${job_id}`, { tenant: 'acme' }))).status === 'COMPLETED',
+      { what: 'the async job to complete' },
+    );
+    const bad = await spectra.request(`/v1/jobs/${job_id}/results?format=parquet&compression=gzip`, {
+      tenant: 'acme',
+    });
+    expect(bad.status).toBe(400);
+    expect((await json(bad)).error.details).toMatchObject({ field: 'compression' });
   });
 
   it('with "async": true names where the results come in that format', async () => {

@@ -4,6 +4,8 @@
  * client fetches from S3 itself (the API serves no `/v1/downloads/` then). Warehouse and state: the
  * test PostgreSQL.
  */
+import * as arrow from 'apache-arrow';
+import * as parquet from 'parquet-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobWorker } from '../../src/runtime/worker.js';
 import { S3ResultStore } from '../../src/storage/s3/index.js';
@@ -83,5 +85,28 @@ describe('SPECTRA_STORAGE=s3', () => {
     const local = await fetch(`${spectra.url}/v1/downloads/acme/${jobId}/export.csv?expires=1&signature=x`);
     expect(local.status).toBe(401);
     await local.body?.cancel();
+  });
+
+  it('writes a Parquet download to the bucket and presigns it, with the Parquet media type', async () => {
+    const jobId = await completedJob(
+      'acme',
+      'SELECT g AS n, $$r$$ || g AS name FROM generate_series(1, 3000) g ORDER BY g',
+    );
+    const res = await spectra.request(`/v1/jobs/${jobId}/results?format=parquet`, { tenant: 'acme' });
+    const body = await json(res);
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body).toMatchObject({ format: 'parquet', row_count: 3000 });
+    const url = new URL(body.download_url);
+    expect(url.origin).toBe(s3Endpoint());
+    expect(url.pathname).toBe(`/${bucket}/e2e/results/acme/${jobId}/export.parquet`);
+    const file = await fetch(url);
+    expect(file.status).toBe(200);
+    expect(file.headers.get('content-type')).toBe('application/vnd.apache.parquet');
+    const t = arrow.tableFromIPC(
+      parquet.readParquet(new Uint8Array(await file.arrayBuffer())).intoIPCStream(),
+    );
+    expect(t.numRows).toBe(3000);
+    expect(t.schema.fields.map((f) => `${f.name}:${f.type}`)).toEqual(['n:Int32', 'name:Utf8']);
+    expect([t.getChild('n')!.get(2999), t.getChild('name')!.get(2999)]).toEqual([3000, 'r3000']);
   });
 });

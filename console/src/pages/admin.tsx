@@ -372,7 +372,7 @@ function Audit() {
   const [error, setError] = useState<unknown>(null);
   const load = async (more: boolean) => {
     setError(null);
-    const q = new URLSearchParams({ limit: '50' });
+    const q = new URLSearchParams({ limit: '50', order: 'desc' });
     if (tenant.trim()) q.set('tenant_id', tenant.trim());
     if (since) q.set('since', new Date(since).toISOString());
     if (more && cursor) q.set('cursor', cursor);

@@ -1,4 +1,4 @@
-/** `GET /v1/admin/audit` (`admin:*`): the audit trail, oldest first from `since`, paged by cursor. */
+/** `GET /v1/admin/audit` (`admin:*`): the audit trail, oldest first (or newest first with `order=desc`), paged by cursor. */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AuditEntry } from '../../domain/audit-entry.js';
 import type { AuditService } from '../../services/audit-service.js';
@@ -48,6 +48,10 @@ const AuditQuery = z.object({
     .optional()
     .openapi({ description: 'RFC 3339; entries at or after this time. Default: the oldest retained.' }),
   until: z.string().max(40).optional().openapi({ description: 'RFC 3339; entries before this time.' }),
+  order: z.enum(['asc', 'desc']).optional().default('asc').openapi({
+    description:
+      '`asc`: oldest first (from `since`); `desc`: newest first (from `until`). Pass the same order with `cursor`.',
+  }),
   limit: z.coerce.number().int().min(1).max(1000).optional().default(100),
   cursor: z.string().max(500).optional(),
 });
@@ -59,7 +63,7 @@ const listAudit = createRoute({
   tags: ['Admin'],
   summary: 'Read the audit trail',
   description:
-    'One entry per authenticated `/v1` request, oldest first. Entries are written asynchronously (within about a second) and kept for SPECTRA_AUDIT_RETENTION_DAYS.',
+    'One entry per authenticated `/v1` request, oldest first (`order=desc`: newest first). Entries are written asynchronously (within about a second) and kept for SPECTRA_AUDIT_RETENTION_DAYS.',
   security: [{ bearer: [] }],
   middleware: [requirePermission('admin:*')] as const,
   request: { query: AuditQuery },
@@ -101,6 +105,7 @@ export function registerAuditRoutes(app: OpenAPIHono<AppEnv>, deps: { audit: Aud
       tenantId: q.tenant_id,
       since: q.since,
       until: q.until,
+      order: q.order,
       limit: q.limit,
       cursor: q.cursor,
     });

@@ -53,10 +53,18 @@ export const JobResultsQuery = z.object({
     .max(10_000)
     .optional()
     .openapi({ description: 'Rows per page (default and max 10,000).' }),
-  format: z.enum(['csv', 'ndjson', 'json']).optional().openapi({
-    description: 'Ask for a download instead of a page: NDJSON (one object per line), a JSON array, or CSV.',
-  }),
-  compression: z.enum(['none', 'gzip']).optional().openapi({ description: 'Downloads only (default none).' }),
+  format: z
+    .enum(['csv', 'ndjson', 'json', 'parquet'])
+    .optional()
+    .openapi({
+      description:
+        'Ask for a download instead of a page: NDJSON (one object per line), a JSON array, CSV, or Parquet ' +
+        '(typed columns as in bulk exports, docs/bulk.md).',
+    }),
+  compression: z
+    .enum(['none', 'gzip'])
+    .optional()
+    .openapi({ description: 'Downloads only (default none); not with Parquet, which compresses its pages.' }),
 });
 
 export const JobResultPageSchema = z
@@ -87,7 +95,7 @@ export const DownloadSchema = z
     status: z.literal('COMPLETED'),
     download_url: z.string().openapi({ description: 'Expiring signed URL; no Authorization header needed.' }),
     expires_at: z.string(),
-    format: z.enum(['csv', 'ndjson', 'json']),
+    format: z.enum(['csv', 'ndjson', 'json', 'parquet']),
     compression: z.enum(['none', 'gzip']),
     size_bytes: z.number().int(),
     row_count: z.number().int(),

@@ -128,10 +128,10 @@ export function toQueryRequest(body: QueryBody): QueryRequest {
   return { sql: body.sql, params, limit, timeoutSeconds };
 }
 
-/** Parquet is a file format: it is written by bulk exports, never streamed inline. */
-function parquetNeedsBulk(isAsync: boolean): ApiError {
+/** Parquet is a file format: an async job's results download as one, a synchronous query never streams it. */
+function parquetNeedsBulk(): ApiError {
   return invalidRequest(
-    `output_format parquet is written by bulk exports${isAsync ? '' : ' (a synchronous query streams json, ndjson or csv)'}: POST /v1/bulk/jobs {"operation": "query", "query": …, "content_type": "PARQUET"}`,
+    'output_format parquet is a file: a synchronous query streams json, ndjson or csv; add "async": true to download the job’s results as Parquet, or export with POST /v1/bulk/jobs {"operation": "query", "query": …, "content_type": "PARQUET"}',
     { field: 'output_format', bulk: { method: 'POST', path: '/v1/bulk/jobs', content_type: 'PARQUET' } },
   );
 }
@@ -163,7 +163,6 @@ export function registerQueryRoutes(
     if (body.async) {
       if (!deps.jobs)
         throw invalidRequest('asynchronous queries are not available on this server', { field: 'async' });
-      if (body.output_format === 'parquet') throw parquetNeedsBulk(true);
       if (body.stream_metadata)
         throw invalidRequest('stream_metadata applies to NDJSON and CSV streams, not async jobs', {
           field: 'stream_metadata',
@@ -181,7 +180,7 @@ export function registerQueryRoutes(
       );
     }
     const format = body.output_format ?? negotiate(c.req.header('accept'));
-    if (format === 'parquet') throw parquetNeedsBulk(body.async);
+    if (format === 'parquet') throw parquetNeedsBulk();
     if (format === 'json') return runJson(c, deps.queries, req);
     return runStreaming(c, deps.queries, req, format, body.stream_metadata === true);
   });

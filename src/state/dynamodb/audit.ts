@@ -3,6 +3,7 @@
  * `entry_key` = `<at>#<entry id>`, and in the `by-day` index (`day` = `YYYY-MM-DD`) for listings
  * across tenants. The days that hold entries are listed in the partition `#days` (tenant ids
  * never hold `#`), so a listing without `since` and the retention sweep know where to start.
+ * Newest-first listings read the same keys backwards (`ScanIndexForward: false`), days newest first.
  */
 import {
   BatchWriteCommand,
@@ -90,7 +91,7 @@ export class DynamoAuditStore implements AuditStore {
     );
   }
 
-  /** Sort-key condition for entries after `after` (exclusive), from `since` (inclusive), before `until` (exclusive). */
+  /** Sort-key condition: from `lower` (inclusive) to `until` (inclusive with a lower bound, else exclusive). */
   private range(lower: string | undefined, until: string | undefined) {
     const values: Record<string, unknown> = {};
     let condition = '';
@@ -108,45 +109,55 @@ export class DynamoAuditStore implements AuditStore {
   }
 
   async list(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEntry>> {
+    const desc = filter.order === 'desc';
     const after = page.cursor ? decodeCursor(page.cursor) : undefined;
-    const since = filter.since !== undefined ? iso(filter.since) : undefined;
+    let lower = filter.since !== undefined ? iso(filter.since) : undefined;
     // Any key at exactly `until` is `until#…`, greater than `until`: BETWEEN … AND until excludes it.
-    const until = filter.until !== undefined ? iso(filter.until) : undefined;
-    // Right after the cursor's key: a longer key with it as prefix cannot exist (ids have one length).
-    const afterLower = after !== undefined ? `${after}\u0001` : undefined;
-    const lower =
-      afterLower !== undefined && (since === undefined || afterLower > since) ? afterLower : since;
-    if (lower !== undefined && until !== undefined && lower >= until) return { items: [], nextCursor: null };
-    const want = page.limit + 1;
-    const items: Record<string, unknown>[] = [];
+    let upper = filter.until !== undefined ? iso(filter.until) : undefined;
+    // Newest first, the cursor's key is the upper bound: BETWEEN includes it, so it is dropped below.
+    let seen: string | undefined;
+    if (after !== undefined && !desc) {
+      // Right after the cursor's key: a longer key with it as prefix cannot exist (ids have one length).
+      const afterLower = `${after}\u0001`;
+      if (lower === undefined || afterLower > lower) lower = afterLower;
+    } else if (after !== undefined && (upper === undefined || after < upper)) {
+      upper = after;
+      seen = after;
+    }
+    if (lower !== undefined && upper !== undefined && lower >= upper) return { items: [], nextCursor: null };
+    const want = page.limit + 1 + (seen === undefined ? 0 : 1);
+    const r = this.range(lower, upper);
+    const found: Record<string, unknown>[] = [];
     if (filter.tenantId !== undefined) {
-      const r = this.range(lower, until);
-      items.push(
+      found.push(
         ...(await this.query(
           {
             KeyConditionExpression: `tenant_id = :t${r.condition ? ` AND ${r.condition}` : ''}`,
             ExpressionAttributeValues: { ':t': filter.tenantId, ...r.values },
+            ScanIndexForward: !desc,
           },
           want,
         )),
       );
     } else {
-      for (const day of await this.days(lower?.slice(0, 10), until?.slice(0, 10))) {
-        const r = this.range(lower, until);
-        items.push(
+      const days = await this.days(lower?.slice(0, 10), upper?.slice(0, 10));
+      for (const day of desc ? days.reverse() : days) {
+        found.push(
           ...(await this.query(
             {
               IndexName: BY_DAY,
               KeyConditionExpression: `#day = :d${r.condition ? ` AND ${r.condition}` : ''}`,
               ExpressionAttributeNames: { '#day': 'day' },
               ExpressionAttributeValues: { ':d': day, ...r.values },
+              ScanIndexForward: !desc,
             },
-            want - items.length,
+            want - found.length,
           )),
         );
-        if (items.length >= want) break;
+        if (found.length >= want) break;
       }
     }
+    const items = seen === undefined ? found : found.filter((i) => i.entry_key !== seen);
     const entries = items.slice(0, page.limit).map((i) => i.doc as AuditEntry);
     const last = entries.at(-1);
     return {

@@ -1,6 +1,6 @@
 /**
  * The audit trail on PostgreSQL: batches written with one COPY (measured ~11 µs per entry against
- * ~28 µs for a multi-row INSERT), read oldest first by (at, entry_id).
+ * ~28 µs for a multi-row INSERT), read by (at, entry_id) either way (the indexes scan backwards too).
  */
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -174,13 +174,15 @@ export class PostgresAuditStore implements AuditStore {
     if (filter.tenantId !== undefined) where.push(`tenant_id = ${param(filter.tenantId)}`);
     if (filter.since !== undefined) where.push(`at >= ${param(filter.since)}::timestamptz`);
     if (filter.until !== undefined) where.push(`at < ${param(filter.until)}::timestamptz`);
+    const desc = filter.order === 'desc';
     if (page.cursor) {
       const [at, id] = decodeCursor(page.cursor);
-      where.push(`(at, entry_id) > (${param(at)}::timestamptz, ${param(id)})`);
+      where.push(`(at, entry_id) ${desc ? '<' : '>'} (${param(at)}::timestamptz, ${param(id)})`);
     }
+    const direction = desc ? 'DESC' : 'ASC';
     const r = await this.q(
       `SELECT * FROM audit_entries ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY at, entry_id LIMIT ${param(page.limit + 1)}`,
+       ORDER BY at ${direction}, entry_id ${direction} LIMIT ${param(page.limit + 1)}`,
       params,
     );
     const items = r.rows.slice(0, page.limit).map(rowToEntry);

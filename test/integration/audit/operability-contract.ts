@@ -82,6 +82,46 @@ export function operabilityStoresContract(
       ).toEqual([2, 3, 4]);
     });
 
+    it('reads newest first with order desc, page by page, within since and until', async () => {
+      const t0 = Date.parse('2031-01-01T00:00:00Z');
+      const tenantC = `audit-c-${run}`;
+      const tenantD = `audit-d-${run}`;
+      // Two days, so the cross-tenant listing walks the days backwards too.
+      const entries = Array.from({ length: 7 }, (_, i) =>
+        entry(i % 2 ? tenantD : tenantC, new Date(t0 + i * 6 * 3.6e6), { rowCount: i }),
+      );
+      await state.audit.append(entries);
+      const read = async (filter: Parameters<StateStore['audit']['list']>[0], limit: number) => {
+        const seen: AuditEntry[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await state.audit.list(filter, { limit, cursor });
+          seen.push(...page.items);
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+        return seen;
+      };
+      expect((await read({ tenantId: tenantC, order: 'desc' }, 1)).map((e) => e.rowCount)).toEqual([
+        6, 4, 2, 0,
+      ]);
+      expect((await read({ tenantId: tenantC, order: 'desc' }, 3)).map((e) => e.rowCount)).toEqual([
+        6, 4, 2, 0,
+      ]);
+      expect((await read({ tenantId: tenantC, order: 'asc' }, 3)).map((e) => e.rowCount)).toEqual([
+        0, 2, 4, 6,
+      ]);
+      const window = {
+        since: new Date(t0 + 1 * 6 * 3.6e6).toISOString(),
+        until: new Date(t0 + 5 * 6 * 3.6e6).toISOString(),
+        order: 'desc' as const,
+      };
+      const ours = (es: AuditEntry[]) =>
+        es.filter((e) => e.tenantId === tenantC || e.tenantId === tenantD).map((e) => e.rowCount);
+      expect(ours(await read(window, 1))).toEqual([4, 3, 2, 1]);
+      expect(ours(await read(window, 100))).toEqual([4, 3, 2, 1]);
+      expect((await read({ ...window, tenantId: tenantD }, 1)).map((e) => e.rowCount)).toEqual([3, 1]);
+    });
+
     it('rejects a malformed cursor with INVALID_REQUEST', async () => {
       await expect(state.audit.list({}, { limit: 1, cursor: 'not-a-cursor' })).rejects.toMatchObject({
         code: 'INVALID_REQUEST',

@@ -80,6 +80,7 @@ beforeAll(async () => {
       maxPageRows: 10_000,
       resultSizeThreshold: 10_000,
       downloadUrlExpirySeconds: 60,
+      parquetRowGroupRows: 100_000,
     },
     now: () => readsAt ?? Date.now(),
   });
