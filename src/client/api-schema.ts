@@ -334,7 +334,7 @@ export interface paths {
         get: operations["getTenant"];
         put?: never;
         post?: never;
-        /** Delete a tenant: revoke its keys, drop its database role */
+        /** Delete a tenant: suspend it, delete its keys, drop its database role */
         delete: operations["deleteTenant"];
         options?: never;
         head?: never;

@@ -183,7 +183,7 @@ const routes = {
     method: 'delete',
     path: '/v1/admin/tenants/{id}',
     operationId: 'deleteTenant',
-    summary: 'Delete a tenant: revoke its keys, drop its database role',
+    summary: 'Delete a tenant: suspend it, delete its keys, drop its database role',
     request: { params: TenantParam },
     responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 403, 404, 503) },
   }),

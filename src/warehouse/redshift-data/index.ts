@@ -32,7 +32,6 @@ import { initSqlGuard } from '../../sql/index.js';
 import type { SessionClaim, WarehouseSessionStore } from '../../state/port.js';
 import type {
   CatalogTable,
-  ColumnInfo,
   CopyInOutcome,
   CopyInRequest,
   CopyOutOptions,
