@@ -2,7 +2,7 @@
  * Rendering for PostgreSQL (the embedded warehouse and the PostgreSQL adapter): the canonical tree
  * rewritten in place into plain PostgreSQL, exact equivalents only. QUALIFY → a derived table
  * filtered on the condition, NVL → COALESCE, LISTAGG → string_agg, APPROXIMATE → exact, SYSDATE →
- * LOCALTIMESTAMP. Everything else Redshift-only (DATEADD, DATEDIFF, GETDATE, …) stays a plain call
+ * LOCALTIMESTAMP, PIVOT/UNPIVOT → their canonical GROUP BY / LATERAL VALUES form. Everything else Redshift-only (DATEADD, DATEDIFF, GETDATE, …) stays a plain call
  * of the compatibility functions on the tenant's search_path. Runs after the guard's checks: it
  * only moves checked subtrees and adds nodes of its own.
  */
@@ -44,6 +44,10 @@ function walk(node: unknown, selectBody: boolean): void {
   if ('FuncCall' in obj) funcCall(obj);
   else if ('A_Const' in obj) delete (obj.A_Const as AnyNode)[FLAG.datePart];
   else if ('SQLValueFunction' in obj) delete (obj.SQLValueFunction as AnyNode)[FLAG.sysdate];
+  else if ('RangeSubselect' in obj) {
+    delete (obj.RangeSubselect as AnyNode)[FLAG.pivot];
+    delete (obj.RangeSubselect as AnyNode)[FLAG.unpivot];
+  }
   if (selectBody && obj[FLAG.qualify] !== undefined) qualifyToDerivedTable(obj);
 }
 

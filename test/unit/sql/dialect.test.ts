@@ -112,6 +112,66 @@ describe('Redshift syntax, rendered per warehouse', () => {
   });
 });
 
+describe('PIVOT and UNPIVOT', () => {
+  it.each([
+    [
+      'PIVOT over a subquery: implicit grouping columns, value and aggregate aliases',
+      "SELECT * FROM (SELECT tenant_id, region, amount FROM sales) AS s PIVOT (SUM(amount) AS total FOR region IN ('EMEA' AS eu, 'APAC')) AS p",
+      "SELECT * FROM ( SELECT tenant_id, sum(CASE WHEN region = 'EMEA' THEN amount END) AS eu_total, sum(CASE WHEN region = 'APAC' THEN amount END) AS apac_total FROM ( SELECT tenant_id, region, amount FROM sales ) AS s GROUP BY tenant_id ) AS p LIMIT 101",
+      "SELECT * FROM ( SELECT tenant_id, region, amount FROM sales ) AS s PIVOT (sum(amount) AS total FOR region IN ('EMEA' AS eu, 'APAC')) AS p LIMIT 101",
+    ],
+    [
+      'PIVOT COUNT(*) keeps every other column as a group',
+      "SELECT * FROM (SELECT region, quantity FROM sales) PIVOT (COUNT(*) FOR region IN ('AMER'))",
+      "SELECT * FROM ( SELECT quantity, count(CASE WHEN region = 'AMER' THEN 1 END) AS amer FROM ( SELECT region, quantity FROM sales ) GROUP BY quantity ) LIMIT 101",
+      "SELECT * FROM ( SELECT region, quantity FROM sales ) PIVOT (count(*) FOR region IN ('AMER')) LIMIT 101",
+    ],
+    [
+      'UNPIVOT (EXCLUDE NULLS by default)',
+      'SELECT * FROM (SELECT sale_id, amount, quantity FROM sales) UNPIVOT (v FOR k IN (amount, quantity AS q))',
+      "SELECT * FROM ( SELECT sale_id, spectra_unpivot.spectra_name AS k, spectra_unpivot.spectra_value AS v FROM ( SELECT sale_id, amount, quantity FROM sales ) CROSS JOIN LATERAL ( VALUES ('amount', amount), ('q', quantity) ) AS spectra_unpivot(spectra_name, spectra_value) WHERE spectra_unpivot.spectra_value IS NOT NULL ) LIMIT 101",
+      'SELECT * FROM ( SELECT sale_id, amount, quantity FROM sales ) UNPIVOT (v FOR k IN (amount, quantity AS q)) LIMIT 101',
+    ],
+    [
+      'UNPIVOT INCLUDE NULLS of a PIVOT',
+      "SELECT * FROM (SELECT region, amount FROM sales) PIVOT (SUM(amount) FOR region IN ('EMEA', 'APAC')) UNPIVOT INCLUDE NULLS (total FOR region IN (emea, apac))",
+      "SELECT * FROM ( SELECT spectra_unpivot.spectra_name AS region, spectra_unpivot.spectra_value AS total FROM ( SELECT sum(CASE WHEN region = 'EMEA' THEN amount END) AS emea, sum(CASE WHEN region = 'APAC' THEN amount END) AS apac FROM ( SELECT region, amount FROM sales ) ) CROSS JOIN LATERAL ( VALUES ('emea', emea), ('apac', apac) ) AS spectra_unpivot(spectra_name, spectra_value) ) LIMIT 101",
+      "SELECT * FROM ( SELECT region, amount FROM sales ) PIVOT (sum(amount) FOR region IN ('EMEA', 'APAC')) UNPIVOT INCLUDE NULLS (total FOR region IN (emea, apac)) LIMIT 101",
+    ],
+  ])('%s', (_name, sql, onPostgres, onRedshift) => {
+    expect(plan(sql).sql).toBe(onPostgres);
+    expect(plan(sql, redshift).sql).toBe(onRedshift);
+    expect(plan(sql).relations).toEqual(['sales']);
+  });
+
+  it('over a table or SELECT * it is refused: the guard does not know the implicit columns', () => {
+    for (const sql of [
+      "SELECT * FROM sales PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+      "SELECT * FROM (SELECT * FROM sales) PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+      'SELECT * FROM sales UNPIVOT (v FOR k IN (amount, quantity))',
+    ]) {
+      for (const policy of [postgres, redshift]) {
+        const error = rejection(sql, policy);
+        expect(error.code).toBe('UNSUPPORTED_SYNTAX');
+        expect(String(error.details.rewrite)).toContain('SELECT col1, col2');
+      }
+    }
+  });
+
+  it('PIVOT IN takes constants, as on Redshift', () => {
+    expect(
+      rejection(
+        "SELECT * FROM (SELECT region, amount FROM sales) PIVOT (SUM(amount) FOR region IN (lower('X')))",
+      ).code,
+    ).toBe('INVALID_SQL');
+  });
+
+  it('a column called pivot is still a column', () => {
+    expect(plan('SELECT pivot FROM t').sql).toBe('SELECT pivot FROM t LIMIT 101');
+    expect(plan('SELECT t.pivot FROM t pivot').relations).toEqual(['t']);
+  });
+});
+
 describe('PostgreSQL-only SQL', () => {
   it.each([
     ['SELECT g FROM generate_series(1, 3) AS g', 'generate_series()'],
@@ -158,6 +218,20 @@ describe('attacks wrapped in Redshift syntax stay blocked', () => {
     ['DATEADD', (e) => `SELECT DATEADD(day, 1, (${e})::date) FROM sales`],
     ['CONVERT', (e) => `SELECT CONVERT(varchar, ${e}) FROM sales`],
     ['NVL', (e) => `SELECT NVL(${e}, SYSDATE) FROM sales`],
+    [
+      'PIVOT aggregate',
+      (e) => `SELECT * FROM (SELECT region, amount FROM sales) PIVOT (MAX(${e}) FOR region IN ('EMEA'))`,
+    ],
+    [
+      'PIVOT source',
+      (e) =>
+        `SELECT * FROM (SELECT region, ${e} AS x FROM sales) AS s PIVOT (MAX(x) FOR region IN ('EMEA')) AS p`,
+    ],
+    [
+      'UNPIVOT source',
+      (e) =>
+        `SELECT * FROM (SELECT region, ${e} AS x, 1 AS y FROM sales) UNPIVOT INCLUDE NULLS (v FOR n IN (x, y))`,
+    ],
   ];
   const expressions = [
     'pg_sleep(10)',
