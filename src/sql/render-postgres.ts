@@ -112,17 +112,43 @@ const isStar = (value: AnyNode | undefined): boolean => {
   return fields !== undefined && 'A_Star' in (fields[fields.length - 1] ?? {});
 };
 
-/** The name a whole-row reference can use for `*` / `x.*`: the only FROM item, or the qualifier. */
-function wholeRowName(value: AnyNode, from: AnyNode[] | undefined): string | undefined {
-  const fields = (value.ColumnRef as AnyNode).fields as AnyNode[];
-  if (fields.length === 2) return lastString(fields.slice(0, 1));
-  if (fields.length !== 1 || from?.length !== 1) return undefined;
-  const item = from[0] as AnyNode;
+/** The name a whole-row reference can use for a FROM item, when it has one. */
+function itemRowName(item: AnyNode): string | undefined {
   const range = item.RangeVar as AnyNode | undefined;
   if (range !== undefined)
     return ((range.alias as AnyNode | undefined)?.aliasname as string) ?? (range.relname as string);
-  const sub = item.RangeSubselect as AnyNode | undefined;
-  return (sub?.alias as AnyNode | undefined)?.aliasname as string | undefined;
+  const aliased = (item.RangeSubselect ?? item.RangeFunction) as AnyNode | undefined;
+  return (aliased?.alias as AnyNode | undefined)?.aliasname as string | undefined;
+}
+
+/**
+ * The whole-row names that `*` stands for, FROM item by FROM item (joins left to right), or
+ * undefined when `*` is not their concatenation (JOIN … USING and NATURAL merge columns) or an
+ * item has no name.
+ */
+function starRowNames(from: AnyNode[] | undefined): string[] | undefined {
+  const names: string[] = [];
+  const add = (item: AnyNode): boolean => {
+    const join = item.JoinExpr as AnyNode | undefined;
+    if (join === undefined) {
+      const name = itemRowName(item);
+      if (name !== undefined) names.push(name);
+      return name !== undefined;
+    }
+    if (join.isNatural === true || join.usingClause !== undefined || join.alias !== undefined) return false;
+    return add(join.larg as AnyNode) && add(join.rarg as AnyNode);
+  };
+  return from !== undefined && from.length > 0 && from.every(add) ? names : undefined;
+}
+
+/** The whole-row names for `*` / `x.*` in a select list. */
+function wholeRowNames(value: AnyNode, from: AnyNode[] | undefined): string[] | undefined {
+  const fields = (value.ColumnRef as AnyNode).fields as AnyNode[];
+  if (fields.length === 2) {
+    const name = lastString(fields.slice(0, 1));
+    return name === undefined ? undefined : [name];
+  }
+  return fields.length === 1 ? starRowNames(from) : undefined;
 }
 
 /**
@@ -142,11 +168,11 @@ function qualifyToDerivedTable(stmt: AnyNode): void {
     const inner = `spectra_c${i + 1}`;
     const value = target.val as AnyNode;
     if (isStar(value)) {
-      const row = wholeRowName(value, stmt.fromClause as AnyNode[] | undefined);
-      if (row === undefined) {
+      const rows = wholeRowNames(value, stmt.fromClause as AnyNode[] | undefined);
+      if (rows === undefined) {
         throw new ApiError(
           'UNSUPPORTED_SYNTAX',
-          'QUALIFY with SELECT * over several FROM items cannot run on PostgreSQL',
+          'QUALIFY with SELECT * over JOIN … USING, NATURAL JOIN or an unnamed FROM item cannot run on PostgreSQL',
           {
             construct: 'QUALIFY',
             reason: 'the columns of * are unknown to the guard',
@@ -154,11 +180,14 @@ function qualifyToDerivedTable(stmt: AnyNode): void {
           },
         );
       }
-      innerTargets.push({ ResTarget: { name: inner, val: column(row) } });
-      outerTargets.push({
-        ResTarget: {
-          val: { A_Indirection: { arg: column(DERIVED_ALIAS, inner), indirection: [{ A_Star: {} }] } },
-        },
+      rows.forEach((row, k) => {
+        const name = rows.length === 1 ? inner : `${inner}_${k + 1}`;
+        innerTargets.push({ ResTarget: { name, val: column(row) } });
+        outerTargets.push({
+          ResTarget: {
+            val: { A_Indirection: { arg: column(DERIVED_ALIAS, name), indirection: [{ A_Star: {} }] } },
+          },
+        });
       });
       return;
     }

@@ -55,6 +55,14 @@ export const syntaxCases = [
     },
   },
   {
+    id: 'syntax.qualify.star-over-joined-items',
+    sql: "SELECT * FROM (SELECT DISTINCT region FROM sales) AS r JOIN (SELECT 'EMEA' AS name, 2 AS n) AS e ON r.region = e.name QUALIFY row_number() OVER (ORDER BY r.region) = 1",
+    embedded: { rows: [{ region: 'EMEA', name: 'EMEA', n: 2 }] },
+    redshift: {
+      sent: "SELECT * FROM (SELECT DISTINCT region FROM sales) AS r JOIN (SELECT 'EMEA' AS name, 2 AS n) AS e ON r.region = e.name QUALIFY row_number() OVER (ORDER BY r.region) = 1 LIMIT 10001",
+    },
+  },
+  {
     id: 'syntax.qualify.blocked-function',
     sql: 'SELECT region FROM sales QUALIFY pg_sleep(1) IS NULL',
     embedded: { error: 'SQL_BLOCKED' },

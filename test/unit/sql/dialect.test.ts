@@ -100,6 +100,23 @@ describe('Redshift syntax, rendered per warehouse', () => {
     expect(p.sql).toContain('SELECT (spectra_qualified.spectra_c1).* FROM ( SELECT sales AS spectra_c1');
   });
 
+  it('QUALIFY with SELECT * over several FROM items keeps the columns of each, in order', () => {
+    const p = plan(
+      'SELECT * FROM sales s JOIN customers c ON s.customer_id = c.customer_id, products QUALIFY row_number() OVER (PARTITION BY s.region ORDER BY s.sale_id) = 1',
+    );
+    expect(p.sql).toContain(
+      'SELECT (spectra_qualified.spectra_c1_1).*, (spectra_qualified.spectra_c1_2).*, (spectra_qualified.spectra_c1_3).* FROM ( SELECT s AS spectra_c1_1, c AS spectra_c1_2, products AS spectra_c1_3,',
+    );
+  });
+
+  it('QUALIFY with SELECT * over JOIN USING (merged columns) is refused on PostgreSQL, explained', () => {
+    const error = rejection(
+      'SELECT * FROM sales JOIN customers USING (customer_id) QUALIFY row_number() OVER (ORDER BY sale_id) = 1',
+    );
+    expect(error.code).toBe('UNSUPPORTED_SYNTAX');
+    expect(error.details.rewrite).toContain('alias.*');
+  });
+
   it('errors inside the new syntax point at the text the tenant sent', () => {
     const error = rejection('SELECT TOP 5 region FROM sales QUALIFY pg_sleep(1) IS NULL');
     expect(error.code).toBe('SQL_BLOCKED');
