@@ -11,6 +11,7 @@ import type { Node } from 'libpg-query';
 import { ApiError } from '../domain/errors.js';
 import { type ParseResult, parseSql } from './parser.js';
 import { type LexToken, lexSql } from './redshift-lexer.js';
+import { cloneTree } from './render.js';
 import { type Replacement, SourceMap } from './source-map.js';
 
 type AnyNode = Record<string, unknown>;
@@ -163,8 +164,17 @@ interface Markers {
   sysdate: Set<number>;
 }
 
-const word = (t: LexToken | undefined) =>
-  t === undefined || t.kind === 'quoted' || t.kind === 'string' ? '' : t.text.toUpperCase();
+/** A token's keyword spelling, computed once per token (the pass looks at each up to four times). */
+const word = (t: LexToken | undefined): string => {
+  if (t === undefined || t.kind === 'quoted' || t.kind === 'string') return '';
+  if (t.upper === undefined) t.upper = t.text.toUpperCase();
+  return t.upper;
+};
+
+/** Marker names all start with `spectra_`: only such words and quoted names need the look-up. */
+const mayBeMarker = (t: LexToken) =>
+  (t.kind === 'word' && (t.text.charCodeAt(0) | 0x20) === 0x73) ||
+  (t.kind === 'quoted' && (t.text.charCodeAt(1) | 0x20) === 0x73);
 
 /**
  * Redshift text (placeholders already `$n`) → canonical tree. `parent` maps the given text to the
@@ -200,8 +210,7 @@ function rewriteTokens(
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i] as LexToken;
     const w = word(token);
-    const name =
-      token.kind === 'word' || token.kind === 'quoted' ? token.text.replace(/"/g, '').toLowerCase() : '';
+    const name = mayBeMarker(token) ? token.text.replace(/"/g, '').toLowerCase() : '';
     if (MARKER_NAMES.has(name)) {
       throw new ApiError('INVALID_SQL', `${token.text} is a name reserved by the SQL guard`, {
         construct: token.text,
@@ -623,17 +632,17 @@ function rotate(wrapper: AnyNode, sourceMap: SourceMap): void {
         A_Expr: {
           kind: 'AEXPR_OP',
           name: [str('=')],
-          lexpr: structuredClone(args[0]),
-          rexpr: structuredClone(value.val),
+          lexpr: cloneTree(args[0]),
+          rexpr: cloneTree(value.val),
         },
       };
-      const result = star ? { A_Const: { ival: { ival: 1 } } } : structuredClone(aggArgs[0]);
+      const result = star ? { A_Const: { ival: { ival: 1 } } } : cloneTree(aggArgs[0]);
       const cased = { CaseExpr: { args: [{ CaseWhen: { expr: when, result } }] } };
-      const { agg_star: _, ...rest } = structuredClone(aggCall);
+      const { agg_star: _, ...rest } = cloneTree(aggCall);
       return {
         ResTarget: {
           name,
-          val: { FuncCall: { ...rest, args: [cased, ...structuredClone(aggArgs.slice(1))] } },
+          val: { FuncCall: { ...rest, args: [cased, ...cloneTree(aggArgs.slice(1))] } },
         },
       };
     });
@@ -677,7 +686,7 @@ function rotate(wrapper: AnyNode, sourceMap: SourceMap): void {
       List: {
         items: [
           { A_Const: { sval: { sval: typeof c.name === 'string' ? c.name : (rotatedNames[i] as string) } } },
-          structuredClone(c.val),
+          cloneTree(c.val),
         ],
       },
     }));

@@ -9,7 +9,7 @@
 import { ApiError } from '../domain/errors.js';
 import type { ParseResult } from './parser.js';
 import { FLAG } from './redshift-syntax.js';
-import { sameTree } from './render.js';
+import { cloneTree, sameTree } from './render.js';
 
 type AnyNode = Record<string, unknown>;
 
@@ -37,19 +37,24 @@ function walk(node: unknown, selectBody: boolean): void {
   }
   if (node === null || typeof node !== 'object') return;
   const obj = node as AnyNode;
-  if ('ResTarget' in obj) sysdateName(obj.ResTarget as AnyNode);
+  // One pass over the keys: a node wrapper has one key, its type, so the dispatch is by key name.
+  let wrapped: string | undefined;
   for (const key in obj) {
+    if (key === 'ResTarget') sysdateName(obj.ResTarget as AnyNode);
     walk(obj[key], key === 'SelectStmt' || (selectBody && (key === 'larg' || key === 'rarg')));
+    if (wrapped === undefined && WRAPPERS.has(key)) wrapped = key;
   }
-  if ('FuncCall' in obj) funcCall(obj);
-  else if ('A_Const' in obj) delete (obj.A_Const as AnyNode)[FLAG.datePart];
-  else if ('SQLValueFunction' in obj) delete (obj.SQLValueFunction as AnyNode)[FLAG.sysdate];
-  else if ('RangeSubselect' in obj) {
+  if (wrapped === 'FuncCall') funcCall(obj);
+  else if (wrapped === 'A_Const') delete (obj.A_Const as AnyNode)[FLAG.datePart];
+  else if (wrapped === 'SQLValueFunction') delete (obj.SQLValueFunction as AnyNode)[FLAG.sysdate];
+  else if (wrapped === 'RangeSubselect') {
     delete (obj.RangeSubselect as AnyNode)[FLAG.pivot];
     delete (obj.RangeSubselect as AnyNode)[FLAG.unpivot];
   }
   if (selectBody && obj[FLAG.qualify] !== undefined) qualifyToDerivedTable(obj);
 }
+
+const WRAPPERS = new Set(['FuncCall', 'A_Const', 'SQLValueFunction', 'RangeSubselect']);
 
 /** `SELECT SYSDATE` answers a column named `sysdate` on Redshift. */
 function sysdateName(target: AnyNode): void {
@@ -79,7 +84,7 @@ function funcCall(wrapper: AnyNode): void {
       const sortBy = item.SortBy as AnyNode;
       // DISTINCT requires ORDER BY expressions among the (text-cast) arguments.
       return distinct && sameTree(sortBy.node, value)
-        ? { SortBy: { ...sortBy, node: asText(structuredClone(value)) } }
+        ? { SortBy: { ...sortBy, node: asText(cloneTree(value)) } }
         : item;
     });
     call.funcname = [str('string_agg')];
@@ -250,10 +255,10 @@ function substituteAliases(node: AnyNode, aliases: ReadonlyMap<string, AnyNode>)
     const name = fields?.length === 1 ? lastString(fields) : undefined;
     if (name !== undefined && aliases.has(name)) {
       delete obj.ColumnRef;
-      Object.assign(obj, structuredClone(aliases.get(name)));
+      Object.assign(obj, cloneTree(aliases.get(name)));
       return;
     }
-    for (const [key, child] of Object.entries(obj)) if (key !== 'SelectStmt') visit(child);
+    for (const key in obj) if (key !== 'SelectStmt') visit(obj[key]);
   };
   const root = { wrapper: node };
   visit(root);
