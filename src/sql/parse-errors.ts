@@ -1,39 +1,13 @@
 /**
  * Turning a parser failure into the error a tenant can act on. In order: nesting beyond the
  * parser's reach (COMPLEXITY_EXCEEDED), statements that would be blocked even if they parsed
- * (`UNLOAD`, Redshift `COPY`, stacked statements: SQL_BLOCKED), Redshift-only syntax with its
- * portable rewrite where the front end does not read it yet (UNSUPPORTED_SYNTAX), and everything else (INVALID_SQL with position and hint).
+ * (`UNLOAD`, Redshift `COPY`, stacked statements: SQL_BLOCKED), and everything else (INVALID_SQL
+ * with position and hint); Redshift syntax is read by the front end (redshift-syntax.ts).
  */
 import { ApiError } from '../domain/errors.js';
 import { type ParseFailure, type ScanToken, scanSql } from './parser.js';
-import { byteOffsetMapper, type SourceMap } from './source-map.js';
+import type { SourceMap } from './source-map.js';
 import { blockedStatementHint, QUERY_LEADING_KEYWORDS } from './statement-kinds.js';
-
-interface RedshiftConstruct {
-  construct: string;
-  rewrite: string;
-  /** Index of the token that starts the construct, or -1. */
-  find(words: readonly string[]): number;
-}
-
-const at = (words: readonly string[], word: string, next?: (w: string | undefined) => boolean) =>
-  words.findIndex((w, i) => w === word && (next === undefined || next(words[i + 1])));
-
-/** Redshift syntax the front end (redshift-syntax.ts) does not read yet, with its portable spelling. */
-const REDSHIFT_ONLY: readonly RedshiftConstruct[] = [
-  {
-    construct: 'PIVOT',
-    rewrite:
-      "conditional aggregation: SELECT key, SUM(CASE WHEN col = 'a' THEN value END) AS a, SUM(CASE WHEN col = 'b' THEN value END) AS b FROM … GROUP BY key",
-    find: (w) => at(w, 'PIVOT', (n) => n === '('),
-  },
-  {
-    construct: 'UNPIVOT',
-    rewrite:
-      "SELECT t.key, u.name, u.value FROM t CROSS JOIN LATERAL (VALUES ('a', t.a), ('b', t.b)) AS u(name, value)",
-    find: (w) => at(w, 'UNPIVOT', (n) => n === '(' || n === 'INCLUDE' || n === 'EXCLUDE'),
-  },
-];
 
 const COMMENT = new Set(['SQL_COMMENT', 'C_COMMENT']);
 
@@ -102,23 +76,6 @@ export function explainParseFailure(failure: ParseFailure, text: string, sourceM
         statements: nonEmpty.length,
         ...sourceMap.fromLocation(second?.start),
       });
-    }
-    const toIndex = byteOffsetMapper(text);
-    const words = tokens.map((t) => t.text.toUpperCase());
-    const errorIndex = failure.cursor ?? Number.POSITIVE_INFINITY;
-    for (const syntax of REDSHIFT_ONLY) {
-      const index = syntax.find(words);
-      const token = tokens[index];
-      if (token === undefined || toIndex(token.start) > errorIndex) continue;
-      return new ApiError(
-        'UNSUPPORTED_SYNTAX',
-        `${syntax.construct} is Redshift syntax the SQL guard does not read yet; rewrite it portably`,
-        {
-          construct: syntax.construct,
-          rewrite: syntax.rewrite,
-          ...sourceMap.fromLocation(token.start),
-        },
-      );
     }
   }
 

@@ -14,6 +14,8 @@ export interface LexToken {
   start: number;
   end: number;
   text: string;
+  /** `text` upper-cased, filled in by the first reader that needs it. */
+  upper?: string;
 }
 
 const isDigit = (c: number) => c >= 48 && c <= 57;

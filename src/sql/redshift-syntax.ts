@@ -11,6 +11,7 @@ import type { Node } from 'libpg-query';
 import { ApiError } from '../domain/errors.js';
 import { type ParseResult, parseSql } from './parser.js';
 import { type LexToken, lexSql } from './redshift-lexer.js';
+import { cloneTree } from './render.js';
 import { type Replacement, SourceMap } from './source-map.js';
 
 type AnyNode = Record<string, unknown>;
@@ -18,7 +19,19 @@ type AnyNode = Record<string, unknown>;
 /** Names the rewrite writes into the text; a tenant's own use of them would be mistaken for ours. */
 const TOP_MARKER = 'spectra_top';
 const QUALIFY_MARKER = 'spectra_qualify';
-const MARKER_NAMES = new Set([TOP_MARKER, QUALIFY_MARKER]);
+const PIVOT_MARKER = 'spectra_pivot';
+const UNPIVOT_MARKER = 'spectra_unpivot';
+/** The UNPIVOT rewrite's VALUES columns. */
+const UNPIVOT_NAME = 'spectra_name';
+const UNPIVOT_VALUE = 'spectra_value';
+const MARKER_NAMES = new Set([
+  TOP_MARKER,
+  QUALIFY_MARKER,
+  PIVOT_MARKER,
+  UNPIVOT_MARKER,
+  UNPIVOT_NAME,
+  UNPIVOT_VALUE,
+]);
 
 /** Canonical-tree flags (keys the deparser ignores; both renderers read them). */
 export const FLAG = {
@@ -32,10 +45,29 @@ export const FLAG = {
   datePart: 'spectra_datepart',
   /** SQLValueFunction: written `SYSDATE`. */
   sysdate: 'spectra_sysdate',
+  /** RangeSubselect: written `source PIVOT (…)`; holds only names and counts (PivotFlag). */
+  pivot: 'spectra_pivot',
+  /** RangeSubselect: written `source UNPIVOT (…)` (UnpivotFlag). */
+  unpivot: 'spectra_unpivot',
 } as const;
 
+/** What the Redshift rendering needs, beyond the canonical tree, to write a PIVOT back. */
+export interface PivotFlag {
+  /** Leading select-list entries that are the implicit grouping columns. */
+  groups: number;
+  aggregateAlias: string | null;
+  valueAliases: Array<string | null>;
+  /** The aggregate was `COUNT(*)` (canonical: `count(CASE WHEN … THEN 1 END)`). */
+  star: boolean;
+}
+
+export interface UnpivotFlag {
+  includeNulls: boolean;
+  aliases: Array<string | null>;
+}
+
 /** Text that holds none of these words needs no token pass (the common PostgreSQL-only case). */
-const MAY_HOLD_REDSHIFT_SYNTAX = /top|qualify|approximate|listagg|convert|sysdate|spectra_/i;
+const MAY_HOLD_REDSHIFT_SYNTAX = /top|qualify|approximate|listagg|convert|sysdate|pivot|spectra_/i;
 
 /** Tokens after which `qualify` is a name (`SELECT qualify, …`), never the clause. */
 const NOT_BEFORE_A_CLAUSE = new Set(['.', ',', '(', 'AS', 'SELECT', 'DISTINCT', 'ALL', '']);
@@ -132,8 +164,17 @@ interface Markers {
   sysdate: Set<number>;
 }
 
-const word = (t: LexToken | undefined) =>
-  t === undefined || t.kind === 'quoted' || t.kind === 'string' ? '' : t.text.toUpperCase();
+/** A token's keyword spelling, computed once per token (the pass looks at each up to four times). */
+const word = (t: LexToken | undefined): string => {
+  if (t === undefined || t.kind === 'quoted' || t.kind === 'string') return '';
+  if (t.upper === undefined) t.upper = t.text.toUpperCase();
+  return t.upper;
+};
+
+/** Marker names all start with `spectra_`: only such words and quoted names need the look-up. */
+const mayBeMarker = (t: LexToken) =>
+  (t.kind === 'word' && (t.text.charCodeAt(0) | 0x20) === 0x73) ||
+  (t.kind === 'quoted' && (t.text.charCodeAt(1) | 0x20) === 0x73);
 
 /**
  * Redshift text (placeholders already `$n`) → canonical tree. `parent` maps the given text to the
@@ -169,8 +210,7 @@ function rewriteTokens(
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i] as LexToken;
     const w = word(token);
-    const name =
-      token.kind === 'word' || token.kind === 'quoted' ? token.text.replace(/"/g, '').toLowerCase() : '';
+    const name = mayBeMarker(token) ? token.text.replace(/"/g, '').toLowerCase() : '';
     if (MARKER_NAMES.has(name)) {
       throw new ApiError('INVALID_SQL', `${token.text} is a name reserved by the SQL guard`, {
         construct: token.text,
@@ -217,6 +257,8 @@ function rewriteTokens(
       edits.push({ start: next.end, end: next.end, text: 'NULL::' });
     } else if (w === 'SYSDATE' && next?.text !== '(' && prev !== '.') {
       edits.push({ start: token.start, end: token.start, text: '', marker: 'sysdate' });
+    } else if ((w === 'PIVOT' || w === 'UNPIVOT') && endsFromItem(tokens[i - 1])) {
+      i = rotation(tokens, i, edits) ?? i;
     }
   }
   for (const end of qualifyEnds) edits.push({ start: end, end, text: '))' });
@@ -244,6 +286,80 @@ function rewriteTokens(
   }
   append(text.slice(copied));
   return { text: out, sourceMap: new SourceMap(text, out, replacements, parent) };
+}
+
+/** Words after which PIVOT is a name or a call, never the clause. */
+const NOT_A_FROM_ITEM = new Set([
+  'SELECT',
+  'FROM',
+  'JOIN',
+  'ON',
+  'WHERE',
+  'AND',
+  'OR',
+  'NOT',
+  'BY',
+  'AS',
+  'DISTINCT',
+]);
+
+const endsFromItem = (t: LexToken | undefined) =>
+  t !== undefined &&
+  (t.text === ')' || t.kind === 'quoted' || (t.kind === 'word' && !NOT_A_FROM_ITEM.has(word(t))));
+
+/**
+ * `PIVOT ( agg [AS a] FOR col IN ( v [AS x], … ) )` → `CROSS JOIN LATERAL (SELECT agg [AS a],
+ * spectra_pivot(col), v [AS x], …)`, and `UNPIVOT [INCLUDE|EXCLUDE NULLS] ( value FOR name IN ( c
+ * [AS x], … ) )` → `CROSS JOIN LATERAL (SELECT spectra_unpivot(value, name, include), c [AS x], …)`:
+ * PostgreSQL syntax whose tree canonicalize() turns into the rotation. Returns the last token
+ * consumed, or undefined when the tokens do not have the shape (the parser then reports it).
+ */
+function rotation(
+  tokens: readonly LexToken[],
+  at: number,
+  edits: Array<{ start: number; end: number; text: string }>,
+): number | undefined {
+  const keyword = tokens[at] as LexToken;
+  let open = at + 1;
+  let include = false;
+  const pivot = word(keyword) === 'PIVOT';
+  if (!pivot && ['INCLUDE', 'EXCLUDE'].includes(word(tokens[open])) && word(tokens[open + 1]) === 'NULLS') {
+    include = word(tokens[open]) === 'INCLUDE';
+    open += 2;
+  }
+  if (tokens[open]?.text !== '(') return undefined;
+  let depth = 0;
+  let forAt = -1;
+  let inAt = -1;
+  let inClose = -1;
+  for (let i = open; i < tokens.length; i++) {
+    const t = tokens[i] as LexToken;
+    if (t.text === '(' || t.text === '[') depth++;
+    else if (t.text === ')' || t.text === ']') {
+      depth--;
+      if (depth === 1 && inAt >= 0 && inClose < 0) inClose = i;
+      if (depth > 0) continue;
+      if (forAt < 0 || inClose !== i - 1 || tokens[inAt + 1]?.text !== '(') return undefined;
+      const inOpen = tokens[inAt + 1] as LexToken;
+      edits.push({
+        start: keyword.start,
+        end: (tokens[open] as LexToken).end,
+        text: `CROSS JOIN LATERAL (SELECT ${pivot ? '' : `${UNPIVOT_MARKER}(`}`,
+      });
+      const forToken = tokens[forAt] as LexToken;
+      edits.push({ start: forToken.start, end: forToken.end, text: pivot ? `, ${PIVOT_MARKER}(` : ',' });
+      edits.push({
+        start: (tokens[inAt] as LexToken).start,
+        end: inOpen.end,
+        text: pivot ? '),' : `, ${include ? 'TRUE' : 'FALSE'}),`,
+      });
+      const close = tokens[inClose] as LexToken;
+      edits.push({ start: close.start, end: close.end, text: '' });
+      return i;
+    } else if (depth === 1 && forAt < 0 && word(t) === 'FOR') forAt = i;
+    else if (depth === 1 && forAt >= 0 && inAt < 0 && word(t) === 'IN') inAt = i;
+  }
+  return undefined;
 }
 
 /** Where a QUALIFY condition starting at token `from` ends. */
@@ -284,6 +400,7 @@ function canonicalize(value: unknown, markers: Markers, sourceMap: SourceMap): v
     if (node === null || typeof node !== 'object') return;
     const obj = node as AnyNode;
     if (selectBody) select(obj);
+    if ('JoinExpr' in obj) rotate(obj, sourceMap);
     if ('FuncCall' in obj) funcCall(obj);
     else if ('ColumnRef' in obj) columnRef(obj);
     for (const key in obj) {
@@ -373,4 +490,237 @@ function canonicalize(value: unknown, markers: Markers, sourceMap: SourceMap): v
   };
 
   walk(value, false);
+}
+
+const str = (sval: string) => ({ String: { sval } });
+const column = (...names: string[]): AnyNode => ({ ColumnRef: { fields: names.map(str) } });
+const singleName = (node: unknown): string | undefined => {
+  const fields = ((node as AnyNode | undefined)?.ColumnRef as AnyNode | undefined)?.fields as
+    | AnyNode[]
+    | undefined;
+  const name = fields?.length === 1 ? (fields[0]?.String as AnyNode | undefined)?.sval : undefined;
+  return typeof name === 'string' ? name : undefined;
+};
+
+const unknownColumns = (construct: string, sourceMap: SourceMap, location: unknown) =>
+  new ApiError(
+    'UNSUPPORTED_SYNTAX',
+    `${construct} needs a subquery with an explicit column list as its source`,
+    {
+      construct,
+      reason: `the guard does not know the columns of a table or of *, and ${construct} keeps every column it does not rotate`,
+      rewrite: `${construct} over (SELECT col1, col2, … FROM table) instead of over the table or SELECT *`,
+      ...sourceMap.fromLocation(typeof location === 'number' ? location : undefined),
+    },
+  );
+
+/** The output column names of a FROM subquery, when its select list says them. */
+function outputNames(source: AnyNode): string[] | undefined {
+  const colnames = (source.alias as AnyNode | undefined)?.colnames as AnyNode[] | undefined;
+  let stmt = (source.subquery as AnyNode | undefined)?.SelectStmt as AnyNode | undefined;
+  while (stmt !== undefined && stmt.op !== undefined && stmt.op !== 'SETOP_NONE') stmt = stmt.larg as AnyNode;
+  const names: string[] = [];
+  for (const item of (stmt?.targetList as AnyNode[] | undefined) ?? []) {
+    const target = item.ResTarget as AnyNode;
+    const name = typeof target.name === 'string' ? target.name : singleName(target.val);
+    const fields = (target.val as AnyNode).ColumnRef as AnyNode | undefined;
+    const last = (fields?.fields as AnyNode[] | undefined)?.at(-1)?.String as AnyNode | undefined;
+    const qualified = typeof last?.sval === 'string' ? last.sval : undefined;
+    const resolved = name ?? qualified;
+    if (resolved === undefined) return undefined;
+    names.push(resolved);
+  }
+  if (names.length === 0) return undefined;
+  colnames?.forEach((c, i) => {
+    names[i] = String((c.String as AnyNode | undefined)?.sval ?? names[i]);
+  });
+  return names;
+}
+
+/** Column names referenced anywhere in `node` (their last part). */
+function referencedColumns(node: unknown, into: Set<string>): Set<string> {
+  if (Array.isArray(node)) for (const item of node) referencedColumns(item, into);
+  else if (node !== null && typeof node === 'object') {
+    const ref = (node as AnyNode).ColumnRef as AnyNode | undefined;
+    const last = (ref?.fields as AnyNode[] | undefined)?.at(-1)?.String as AnyNode | undefined;
+    if (typeof last?.sval === 'string') into.add(last.sval);
+    for (const key in node as AnyNode) referencedColumns((node as AnyNode)[key], into);
+  }
+  return into;
+}
+
+/** The column name Redshift gives a PIVOT value without an alias: the constant as written. */
+function constantName(value: AnyNode): string | undefined {
+  const cast = value.TypeCast as AnyNode | undefined;
+  if (cast !== undefined) return constantName(cast.arg as AnyNode);
+  const c = value.A_Const as AnyNode | undefined;
+  if (c === undefined) return undefined;
+  if (c.isnull === true) return 'null';
+  if (c.sval !== undefined) return String((c.sval as AnyNode).sval ?? '').toLowerCase();
+  if (c.ival !== undefined) return String((c.ival as AnyNode).ival ?? 0);
+  if (c.fval !== undefined) return String((c.fval as AnyNode).fval);
+  if (c.boolval !== undefined) return String((c.boolval as AnyNode).boolval === true);
+  return undefined;
+}
+
+/**
+ * The token pass's `source CROSS JOIN LATERAL (SELECT … spectra_pivot(col) …)` → the rotation as a
+ * FROM subquery the guard analyses like any other:
+ * PIVOT   → `(SELECT g…, agg(CASE WHEN col = v THEN x END) AS v… FROM source GROUP BY g…)`,
+ * UNPIVOT → `(SELECT o…, spectra_name AS name, spectra_value AS value FROM source CROSS JOIN
+ *            LATERAL (VALUES ('c', c), …) AS spectra_unpivot(spectra_name, spectra_value)
+ *            [WHERE spectra_value IS NOT NULL])`.
+ */
+function rotate(wrapper: AnyNode, sourceMap: SourceMap): void {
+  const join = wrapper.JoinExpr as AnyNode;
+  const right = (join.rarg as AnyNode | undefined)?.RangeSubselect as AnyNode | undefined;
+  const select = (right?.subquery as AnyNode | undefined)?.SelectStmt as AnyNode | undefined;
+  const targets = ((select?.targetList as AnyNode[] | undefined) ?? []).map((t) => t.ResTarget as AnyNode);
+  const markerAt = targets.findIndex((t) => {
+    const name = funcName(((t.val as AnyNode | undefined)?.FuncCall as AnyNode | undefined) ?? {});
+    return name.length === 1 && (name[0] === PIVOT_MARKER || name[0] === UNPIVOT_MARKER);
+  });
+  if (right === undefined || markerAt < 0) return;
+  const marker = (targets[markerAt] as AnyNode).val as AnyNode;
+  const call = marker.FuncCall as AnyNode;
+  const pivot = funcName(call)[0] === PIVOT_MARKER;
+  const construct = pivot ? 'PIVOT' : 'UNPIVOT';
+  const left = join.larg as AnyNode;
+  if ('JoinExpr' in left) rotate(left, sourceMap);
+  const source = left.RangeSubselect as AnyNode | undefined;
+  const names = source === undefined ? undefined : outputNames(source);
+  if (source === undefined || names === undefined) throw unknownColumns(construct, sourceMap, call.location);
+  const args = (call.args as AnyNode[] | undefined) ?? [];
+  const base: AnyNode = { limitOption: 'LIMIT_OPTION_DEFAULT', op: 'SETOP_NONE' };
+  let rotated: AnyNode;
+  if (pivot) {
+    const aggregates = targets.slice(0, markerAt);
+    const values = targets.slice(markerAt + 1);
+    const aggregate = aggregates[0];
+    const aggCall = (aggregate?.val as AnyNode | undefined)?.FuncCall as AnyNode | undefined;
+    const forName = singleName(args[0]);
+    if (aggregates.length !== 1 || aggCall === undefined || aggCall.over !== undefined) {
+      throw invalid(
+        'PIVOT takes one aggregate call: PIVOT (SUM(x) FOR col IN (…))',
+        construct,
+        sourceMap,
+        call.location as number,
+      );
+    }
+    if (args.length !== 1 || forName === undefined) {
+      throw invalid('PIVOT … FOR takes a column name', construct, sourceMap, call.location as number);
+    }
+    const star = aggCall.agg_star === true;
+    const aggArgs = (aggCall.args as AnyNode[] | undefined) ?? [];
+    if (!star && aggArgs.length === 0) {
+      throw invalid(
+        'the PIVOT aggregate needs an argument',
+        construct,
+        sourceMap,
+        aggCall.location as number,
+      );
+    }
+    const used = referencedColumns(aggArgs, new Set([forName]));
+    const groups = names.filter((n) => !used.has(n));
+    const pivoted = values.map((value) => {
+      const valueName = constantName(value.val as AnyNode);
+      if (valueName === undefined) {
+        throw invalid('PIVOT … IN takes constants', construct, sourceMap, value.location as number);
+      }
+      const name = `${typeof value.name === 'string' ? value.name : valueName}${typeof aggregate?.name === 'string' ? `_${aggregate.name}` : ''}`;
+      const when = {
+        A_Expr: {
+          kind: 'AEXPR_OP',
+          name: [str('=')],
+          lexpr: cloneTree(args[0]),
+          rexpr: cloneTree(value.val),
+        },
+      };
+      const result = star ? { A_Const: { ival: { ival: 1 } } } : cloneTree(aggArgs[0]);
+      const cased = { CaseExpr: { args: [{ CaseWhen: { expr: when, result } }] } };
+      const { agg_star: _, ...rest } = cloneTree(aggCall);
+      return {
+        ResTarget: {
+          name,
+          val: { FuncCall: { ...rest, args: [cased, ...cloneTree(aggArgs.slice(1))] } },
+        },
+      };
+    });
+    if (pivoted.length === 0)
+      throw invalid('PIVOT … IN needs at least one value', construct, sourceMap, call.location as number);
+    rotated = {
+      targetList: [...groups.map((g) => ({ ResTarget: { val: column(g) } })), ...pivoted],
+      fromClause: [left],
+      ...(groups.length > 0 ? { groupClause: groups.map((g) => column(g)) } : {}),
+      ...base,
+    };
+    const flag: PivotFlag = {
+      groups: groups.length,
+      aggregateAlias: typeof aggregate?.name === 'string' ? aggregate.name : null,
+      valueAliases: values.map((v) => (typeof v.name === 'string' ? v.name : null)),
+      star,
+    };
+    right[FLAG.pivot] = flag;
+  } else {
+    const valueName = singleName(args[0]);
+    const nameName = singleName(args[1]);
+    const include =
+      ((args[2]?.A_Const as AnyNode | undefined)?.boolval as AnyNode | undefined)?.boolval === true;
+    const columns = targets.slice(markerAt + 1);
+    if (markerAt !== 0 || valueName === undefined || nameName === undefined || columns.length === 0) {
+      throw invalid(
+        'UNPIVOT takes (value_column FOR name_column IN (column, …))',
+        construct,
+        sourceMap,
+        call.location as number,
+      );
+    }
+    const rotatedNames = columns.map((c) => {
+      const name = singleName(c.val);
+      if (name === undefined)
+        throw invalid('UNPIVOT … IN takes column names', construct, sourceMap, c.location as number);
+      return name;
+    });
+    const others = names.filter((n) => !rotatedNames.includes(n));
+    const rows = columns.map((c, i) => ({
+      List: {
+        items: [
+          { A_Const: { sval: { sval: typeof c.name === 'string' ? c.name : (rotatedNames[i] as string) } } },
+          cloneTree(c.val),
+        ],
+      },
+    }));
+    const valuesItem = {
+      RangeSubselect: {
+        lateral: true,
+        subquery: { SelectStmt: { valuesLists: rows, ...base } },
+        alias: { aliasname: UNPIVOT_MARKER, colnames: [str(UNPIVOT_NAME), str(UNPIVOT_VALUE)] },
+      },
+    };
+    rotated = {
+      targetList: [
+        ...others.map((o) => ({ ResTarget: { val: column(o) } })),
+        { ResTarget: { name: nameName, val: column(UNPIVOT_MARKER, UNPIVOT_NAME) } },
+        { ResTarget: { name: valueName, val: column(UNPIVOT_MARKER, UNPIVOT_VALUE) } },
+      ],
+      fromClause: [{ JoinExpr: { jointype: 'JOIN_INNER', larg: left, rarg: valuesItem } }],
+      ...(include
+        ? {}
+        : {
+            whereClause: {
+              NullTest: { arg: column(UNPIVOT_MARKER, UNPIVOT_VALUE), nulltesttype: 'IS_NOT_NULL' },
+            },
+          }),
+      ...base,
+    };
+    const flag: UnpivotFlag = {
+      includeNulls: include,
+      aliases: columns.map((c) => (typeof c.name === 'string' ? c.name : null)),
+    };
+    right[FLAG.unpivot] = flag;
+  }
+  delete right.lateral;
+  right.subquery = { SelectStmt: rotated };
+  delete wrapper.JoinExpr;
+  wrapper.RangeSubselect = right;
 }

@@ -2,14 +2,14 @@
  * Rendering for PostgreSQL (the embedded warehouse and the PostgreSQL adapter): the canonical tree
  * rewritten in place into plain PostgreSQL, exact equivalents only. QUALIFY → a derived table
  * filtered on the condition, NVL → COALESCE, LISTAGG → string_agg, APPROXIMATE → exact, SYSDATE →
- * LOCALTIMESTAMP. Everything else Redshift-only (DATEADD, DATEDIFF, GETDATE, …) stays a plain call
+ * LOCALTIMESTAMP, PIVOT/UNPIVOT → their canonical GROUP BY / LATERAL VALUES form. Everything else Redshift-only (DATEADD, DATEDIFF, GETDATE, …) stays a plain call
  * of the compatibility functions on the tenant's search_path. Runs after the guard's checks: it
  * only moves checked subtrees and adds nodes of its own.
  */
 import { ApiError } from '../domain/errors.js';
 import type { ParseResult } from './parser.js';
 import { FLAG } from './redshift-syntax.js';
-import { sameTree } from './render.js';
+import { cloneTree, sameTree } from './render.js';
 
 type AnyNode = Record<string, unknown>;
 
@@ -37,15 +37,24 @@ function walk(node: unknown, selectBody: boolean): void {
   }
   if (node === null || typeof node !== 'object') return;
   const obj = node as AnyNode;
-  if ('ResTarget' in obj) sysdateName(obj.ResTarget as AnyNode);
+  // One pass over the keys: a node wrapper has one key, its type, so the dispatch is by key name.
+  let wrapped: string | undefined;
   for (const key in obj) {
+    if (key === 'ResTarget') sysdateName(obj.ResTarget as AnyNode);
     walk(obj[key], key === 'SelectStmt' || (selectBody && (key === 'larg' || key === 'rarg')));
+    if (wrapped === undefined && WRAPPERS.has(key)) wrapped = key;
   }
-  if ('FuncCall' in obj) funcCall(obj);
-  else if ('A_Const' in obj) delete (obj.A_Const as AnyNode)[FLAG.datePart];
-  else if ('SQLValueFunction' in obj) delete (obj.SQLValueFunction as AnyNode)[FLAG.sysdate];
+  if (wrapped === 'FuncCall') funcCall(obj);
+  else if (wrapped === 'A_Const') delete (obj.A_Const as AnyNode)[FLAG.datePart];
+  else if (wrapped === 'SQLValueFunction') delete (obj.SQLValueFunction as AnyNode)[FLAG.sysdate];
+  else if (wrapped === 'RangeSubselect') {
+    delete (obj.RangeSubselect as AnyNode)[FLAG.pivot];
+    delete (obj.RangeSubselect as AnyNode)[FLAG.unpivot];
+  }
   if (selectBody && obj[FLAG.qualify] !== undefined) qualifyToDerivedTable(obj);
 }
+
+const WRAPPERS = new Set(['FuncCall', 'A_Const', 'SQLValueFunction', 'RangeSubselect']);
 
 /** `SELECT SYSDATE` answers a column named `sysdate` on Redshift. */
 function sysdateName(target: AnyNode): void {
@@ -75,7 +84,7 @@ function funcCall(wrapper: AnyNode): void {
       const sortBy = item.SortBy as AnyNode;
       // DISTINCT requires ORDER BY expressions among the (text-cast) arguments.
       return distinct && sameTree(sortBy.node, value)
-        ? { SortBy: { ...sortBy, node: asText(structuredClone(value)) } }
+        ? { SortBy: { ...sortBy, node: asText(cloneTree(value)) } }
         : item;
     });
     call.funcname = [str('string_agg')];
@@ -108,17 +117,43 @@ const isStar = (value: AnyNode | undefined): boolean => {
   return fields !== undefined && 'A_Star' in (fields[fields.length - 1] ?? {});
 };
 
-/** The name a whole-row reference can use for `*` / `x.*`: the only FROM item, or the qualifier. */
-function wholeRowName(value: AnyNode, from: AnyNode[] | undefined): string | undefined {
-  const fields = (value.ColumnRef as AnyNode).fields as AnyNode[];
-  if (fields.length === 2) return lastString(fields.slice(0, 1));
-  if (fields.length !== 1 || from?.length !== 1) return undefined;
-  const item = from[0] as AnyNode;
+/** The name a whole-row reference can use for a FROM item, when it has one. */
+function itemRowName(item: AnyNode): string | undefined {
   const range = item.RangeVar as AnyNode | undefined;
   if (range !== undefined)
     return ((range.alias as AnyNode | undefined)?.aliasname as string) ?? (range.relname as string);
-  const sub = item.RangeSubselect as AnyNode | undefined;
-  return (sub?.alias as AnyNode | undefined)?.aliasname as string | undefined;
+  const aliased = (item.RangeSubselect ?? item.RangeFunction) as AnyNode | undefined;
+  return (aliased?.alias as AnyNode | undefined)?.aliasname as string | undefined;
+}
+
+/**
+ * The whole-row names that `*` stands for, FROM item by FROM item (joins left to right), or
+ * undefined when `*` is not their concatenation (JOIN … USING and NATURAL merge columns) or an
+ * item has no name.
+ */
+function starRowNames(from: AnyNode[] | undefined): string[] | undefined {
+  const names: string[] = [];
+  const add = (item: AnyNode): boolean => {
+    const join = item.JoinExpr as AnyNode | undefined;
+    if (join === undefined) {
+      const name = itemRowName(item);
+      if (name !== undefined) names.push(name);
+      return name !== undefined;
+    }
+    if (join.isNatural === true || join.usingClause !== undefined || join.alias !== undefined) return false;
+    return add(join.larg as AnyNode) && add(join.rarg as AnyNode);
+  };
+  return from !== undefined && from.length > 0 && from.every(add) ? names : undefined;
+}
+
+/** The whole-row names for `*` / `x.*` in a select list. */
+function wholeRowNames(value: AnyNode, from: AnyNode[] | undefined): string[] | undefined {
+  const fields = (value.ColumnRef as AnyNode).fields as AnyNode[];
+  if (fields.length === 2) {
+    const name = lastString(fields.slice(0, 1));
+    return name === undefined ? undefined : [name];
+  }
+  return fields.length === 1 ? starRowNames(from) : undefined;
 }
 
 /**
@@ -138,11 +173,11 @@ function qualifyToDerivedTable(stmt: AnyNode): void {
     const inner = `spectra_c${i + 1}`;
     const value = target.val as AnyNode;
     if (isStar(value)) {
-      const row = wholeRowName(value, stmt.fromClause as AnyNode[] | undefined);
-      if (row === undefined) {
+      const rows = wholeRowNames(value, stmt.fromClause as AnyNode[] | undefined);
+      if (rows === undefined) {
         throw new ApiError(
           'UNSUPPORTED_SYNTAX',
-          'QUALIFY with SELECT * over several FROM items cannot run on PostgreSQL',
+          'QUALIFY with SELECT * over JOIN … USING, NATURAL JOIN or an unnamed FROM item cannot run on PostgreSQL',
           {
             construct: 'QUALIFY',
             reason: 'the columns of * are unknown to the guard',
@@ -150,11 +185,14 @@ function qualifyToDerivedTable(stmt: AnyNode): void {
           },
         );
       }
-      innerTargets.push({ ResTarget: { name: inner, val: column(row) } });
-      outerTargets.push({
-        ResTarget: {
-          val: { A_Indirection: { arg: column(DERIVED_ALIAS, inner), indirection: [{ A_Star: {} }] } },
-        },
+      rows.forEach((row, k) => {
+        const name = rows.length === 1 ? inner : `${inner}_${k + 1}`;
+        innerTargets.push({ ResTarget: { name, val: column(row) } });
+        outerTargets.push({
+          ResTarget: {
+            val: { A_Indirection: { arg: column(DERIVED_ALIAS, name), indirection: [{ A_Star: {} }] } },
+          },
+        });
       });
       return;
     }
@@ -217,10 +255,10 @@ function substituteAliases(node: AnyNode, aliases: ReadonlyMap<string, AnyNode>)
     const name = fields?.length === 1 ? lastString(fields) : undefined;
     if (name !== undefined && aliases.has(name)) {
       delete obj.ColumnRef;
-      Object.assign(obj, structuredClone(aliases.get(name)));
+      Object.assign(obj, cloneTree(aliases.get(name)));
       return;
     }
-    for (const [key, child] of Object.entries(obj)) if (key !== 'SelectStmt') visit(child);
+    for (const key in obj) if (key !== 'SelectStmt') visit(obj[key]);
   };
   const root = { wrapper: node };
   visit(root);

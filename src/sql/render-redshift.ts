@@ -1,22 +1,26 @@
 /**
  * Rendering for Amazon Redshift (the Data API adapter): the canonical tree deparsed in PostgreSQL
  * spelling, which Redshift reads, except where Redshift has its own: `QUALIFY`, `APPROXIMATE`,
- * `LISTAGG(DISTINCT …) WITHIN GROUP`, bare date parts, `SYSDATE` (TOP has become LIMIT). The text
+ * `LISTAGG(DISTINCT …) WITHIN GROUP`, bare date parts, `SYSDATE`, `PIVOT`/`UNPIVOT` (TOP has become LIMIT). The text
  * is verified like the PostgreSQL rendering: read back through the same front end, it must give
  * the same canonical tree.
  */
 
-import type { A_Const, FuncCall, SelectStmt, SQLValueFunction } from '@pgsql/types';
+import type { A_Const, FuncCall, Node, RangeSubselect, SelectStmt, SQLValueFunction } from '@pgsql/types';
 import { QuoteUtils } from 'pgsql-deparser';
 import { ApiError } from '../domain/errors.js';
 import type { ParseResult } from './parser.js';
 import { QuotingDeparser } from './quoting-deparser.js';
-import { FLAG, parseRedshift } from './redshift-syntax.js';
+import { FLAG, type PivotFlag, parseRedshift, type UnpivotFlag } from './redshift-syntax.js';
 import { firstDifference, sameTree } from './render.js';
 import { SourceMap } from './source-map.js';
 
 type Context = Parameters<QuotingDeparser['SelectStmt']>[1];
 type Flagged<T> = T & Record<string, unknown>;
+// biome-ignore lint/suspicious/noExplicitAny: reads back the rotation shape that redshift-syntax.ts rotate() built
+type AnyNode = Record<string, any>;
+
+const asAlias = (name: string | null) => (name === null ? '' : ` AS ${QuoteUtils.quoteIdentifier(name)}`);
 
 class RedshiftDeparser extends QuotingDeparser {
   override FuncCall(node: FuncCall, context: Context): string {
@@ -35,6 +39,38 @@ class RedshiftDeparser extends QuotingDeparser {
     return (node as Flagged<SQLValueFunction>)[FLAG.sysdate] === true
       ? 'SYSDATE'
       : super.SQLValueFunction(node, context);
+  }
+
+  /** A rotation's canonical subquery written back as `source PIVOT (…)` / `source UNPIVOT (…)`. */
+  override RangeSubselect(node: RangeSubselect, context: Context): string {
+    const pivot = (node as Flagged<RangeSubselect>)[FLAG.pivot] as PivotFlag | undefined;
+    const unpivot = (node as Flagged<RangeSubselect>)[FLAG.unpivot] as UnpivotFlag | undefined;
+    if (pivot === undefined && unpivot === undefined) return super.RangeSubselect(node, context);
+    const select = (node.subquery as AnyNode).SelectStmt as AnyNode;
+    const tail = node.alias === undefined ? '' : ` ${this.Alias(node.alias, context)}`;
+    const visit = (n: unknown) => this.visit(n as Node, context);
+    if (pivot !== undefined) {
+      const targets = (select.targetList as AnyNode[]).slice(pivot.groups).map((t) => t.ResTarget);
+      const first = targets[0].val.FuncCall;
+      const when = first.args[0].CaseExpr.args[0].CaseWhen;
+      const { args, ...rest } = first;
+      const aggregate = pivot.star
+        ? { ...rest, agg_star: true }
+        : { ...first, args: [when.result, ...args.slice(1)] };
+      const values = targets.map(
+        (t, i) =>
+          `${visit(t.val.FuncCall.args[0].CaseExpr.args[0].CaseWhen.expr.A_Expr.rexpr)}${asAlias(pivot.valueAliases[i] ?? null)}`,
+      );
+      return `${visit(select.fromClause[0])} PIVOT (${visit({ FuncCall: aggregate })}${asAlias(pivot.aggregateAlias)} FOR ${visit(when.expr.A_Expr.lexpr)} IN (${values.join(', ')}))${tail}`;
+    }
+    const join = select.fromClause[0].JoinExpr;
+    const rows = join.rarg.RangeSubselect.subquery.SelectStmt.valuesLists as AnyNode[];
+    const targets = select.targetList as AnyNode[];
+    const nameColumn = (targets.at(-2) as AnyNode).ResTarget.name as string;
+    const valueColumn = (targets.at(-1) as AnyNode).ResTarget.name as string;
+    const columns = rows.map((r, i) => `${visit(r.List.items[1])}${asAlias(unpivot?.aliases[i] ?? null)}`);
+    const nulls = unpivot?.includeNulls ? ' INCLUDE NULLS' : '';
+    return `${visit(join.larg)} UNPIVOT${nulls} (${QuoteUtils.quoteIdentifier(valueColumn)} FOR ${QuoteUtils.quoteIdentifier(nameColumn)} IN (${columns.join(', ')}))${tail}`;
   }
 
   override SelectStmt(node: SelectStmt, context: Context): string {

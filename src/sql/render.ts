@@ -18,6 +18,15 @@ const POSITION_KEYS = new Set([
   'stmt_len',
 ]);
 
+/** A copy of a parse tree (plain objects, arrays, scalars); several times faster than structuredClone here. */
+export function cloneTree<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(cloneTree) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const copy: Record<string, unknown> = {};
+  for (const key in value) copy[key] = cloneTree((value as Record<string, unknown>)[key]);
+  return copy as T;
+}
+
 /** Equality of two parse trees, ignoring source positions (the fast path: no paths built). */
 export function sameTree(a: unknown, b: unknown): boolean {
   if (a === b) return true;

@@ -55,6 +55,14 @@ export const syntaxCases = [
     },
   },
   {
+    id: 'syntax.qualify.star-over-joined-items',
+    sql: "SELECT * FROM (SELECT DISTINCT region FROM sales) AS r JOIN (SELECT 'EMEA' AS name, 2 AS n) AS e ON r.region = e.name QUALIFY row_number() OVER (ORDER BY r.region) = 1",
+    embedded: { rows: [{ region: 'EMEA', name: 'EMEA', n: 2 }] },
+    redshift: {
+      sent: "SELECT * FROM (SELECT DISTINCT region FROM sales) AS r JOIN (SELECT 'EMEA' AS name, 2 AS n) AS e ON r.region = e.name QUALIFY row_number() OVER (ORDER BY r.region) = 1 LIMIT 10001",
+    },
+  },
+  {
     id: 'syntax.qualify.blocked-function',
     sql: 'SELECT region FROM sales QUALIFY pg_sleep(1) IS NULL',
     embedded: { error: 'SQL_BLOCKED' },
@@ -155,9 +163,76 @@ export const syntaxCases = [
     redshift: { error: 'UNSUPPORTED_ON_REDSHIFT' },
   },
   {
-    id: 'syntax.pivot.not-read-yet',
-    sql: "SELECT * FROM (SELECT region, amount FROM sales) PIVOT (SUM(amount) FOR region IN ('EMEA', 'APAC'))",
+    id: 'syntax.pivot.count-star',
+    sql: "SELECT * FROM (SELECT DISTINCT region FROM sales) PIVOT (COUNT(*) FOR region IN ('AMER', 'APAC', 'EMEA'))",
+    embedded: { rows: [{ amer: 1, apac: 1, emea: 1 }] },
+    redshift: {
+      sent: "SELECT * FROM (SELECT DISTINCT region FROM sales) PIVOT (count(*) FOR region IN ('AMER', 'APAC', 'EMEA')) LIMIT 10001",
+    },
+    source: 'r_FROM_clause-pivot-unpivot-examples.html (value names as columns)',
+  },
+  {
+    id: 'syntax.pivot.implicit-column-and-aliases',
+    sql: "SELECT * FROM (SELECT DISTINCT tenant_id, region FROM sales) AS s PIVOT (COUNT(region) AS n FOR region IN ('EMEA' AS eu, 'AMER')) AS p",
+    tenant: 'globex',
+    embedded: { rows: [{ tenant_id: 'globex', eu_n: 1, amer_n: 1 }] },
+    redshift: {
+      sent: "SELECT * FROM (SELECT DISTINCT tenant_id, region FROM sales) AS s PIVOT (count(region) AS n FOR region IN ('EMEA' AS eu, 'AMER')) AS p LIMIT 10001",
+    },
+    source: 'r_FROM_clause-pivot-unpivot-examples.html (implicit grouping column)',
+  },
+  {
+    id: 'syntax.pivot.sum-missing-value',
+    sql: "SELECT * FROM (SELECT 'a' AS k, 1 AS v UNION ALL SELECT 'a', 2 UNION ALL SELECT 'b', 5) PIVOT (SUM(v) FOR k IN ('a', 'b', 'c'))",
+    embedded: { rows: [{ a: 3, b: 5, c: null }] },
+    redshift: {
+      sent: "SELECT * FROM ((SELECT 'a' AS k, 1 AS v UNION ALL SELECT 'a', 2) UNION ALL SELECT 'b', 5) PIVOT (sum(v) FOR k IN ('a', 'b', 'c')) LIMIT 10001",
+    },
+  },
+  {
+    id: 'syntax.pivot.table-source',
+    sql: "SELECT * FROM sales PIVOT (SUM(amount) FOR region IN ('EMEA'))",
     embedded: { error: 'UNSUPPORTED_SYNTAX' },
     redshift: { error: 'UNSUPPORTED_SYNTAX' },
+  },
+  {
+    id: 'syntax.pivot.blocked-function',
+    sql: "SELECT * FROM (SELECT region, amount FROM sales) PIVOT (MAX(pg_sleep(1)) FOR region IN ('EMEA'))",
+    embedded: { error: 'SQL_BLOCKED' },
+    redshift: { error: 'SQL_BLOCKED' },
+  },
+  {
+    id: 'syntax.pivot.other-schema',
+    sql: "SELECT * FROM (SELECT region, amount FROM spectra_globex.sales) PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+    embedded: { error: 'SQL_BLOCKED' },
+    redshift: { error: 'SQL_BLOCKED' },
+  },
+  {
+    id: 'syntax.unpivot.exclude-nulls',
+    sql: 'SELECT * FROM (SELECT 1 AS id, 10 AS red, NULL::int AS green, 30 AS blue) UNPIVOT (cnt FOR color IN (red, green, blue)) ORDER BY color',
+    embedded: {
+      rows: [
+        { id: 1, color: 'blue', cnt: 30 },
+        { id: 1, color: 'red', cnt: 10 },
+      ],
+    },
+    redshift: {
+      sent: 'SELECT * FROM (SELECT 1 AS id, 10 AS red, NULL::int AS green, 30 AS blue) UNPIVOT (cnt FOR color IN (red, green, blue)) ORDER BY color LIMIT 10001',
+    },
+    source: 'r_FROM_clause-pivot-unpivot-examples.html (NULL values are excluded by default)',
+  },
+  {
+    id: 'syntax.unpivot.include-nulls',
+    sql: 'SELECT * FROM (SELECT 1 AS id, 10 AS red, NULL::int AS green, 30 AS blue) UNPIVOT INCLUDE NULLS (cnt FOR color IN (red AS r, green, blue)) ORDER BY color',
+    embedded: {
+      rows: [
+        { id: 1, color: 'blue', cnt: 30 },
+        { id: 1, color: 'green', cnt: null },
+        { id: 1, color: 'r', cnt: 10 },
+      ],
+    },
+    redshift: {
+      sent: 'SELECT * FROM (SELECT 1 AS id, 10 AS red, NULL::int AS green, 30 AS blue) UNPIVOT INCLUDE NULLS (cnt FOR color IN (red AS r, green, blue)) ORDER BY color LIMIT 10001',
+    },
   },
 ];

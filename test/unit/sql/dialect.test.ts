@@ -100,6 +100,23 @@ describe('Redshift syntax, rendered per warehouse', () => {
     expect(p.sql).toContain('SELECT (spectra_qualified.spectra_c1).* FROM ( SELECT sales AS spectra_c1');
   });
 
+  it('QUALIFY with SELECT * over several FROM items keeps the columns of each, in order', () => {
+    const p = plan(
+      'SELECT * FROM sales s JOIN customers c ON s.customer_id = c.customer_id, products QUALIFY row_number() OVER (PARTITION BY s.region ORDER BY s.sale_id) = 1',
+    );
+    expect(p.sql).toContain(
+      'SELECT (spectra_qualified.spectra_c1_1).*, (spectra_qualified.spectra_c1_2).*, (spectra_qualified.spectra_c1_3).* FROM ( SELECT s AS spectra_c1_1, c AS spectra_c1_2, products AS spectra_c1_3,',
+    );
+  });
+
+  it('QUALIFY with SELECT * over JOIN USING (merged columns) is refused on PostgreSQL, explained', () => {
+    const error = rejection(
+      'SELECT * FROM sales JOIN customers USING (customer_id) QUALIFY row_number() OVER (ORDER BY sale_id) = 1',
+    );
+    expect(error.code).toBe('UNSUPPORTED_SYNTAX');
+    expect(error.details.rewrite).toContain('alias.*');
+  });
+
   it('errors inside the new syntax point at the text the tenant sent', () => {
     const error = rejection('SELECT TOP 5 region FROM sales QUALIFY pg_sleep(1) IS NULL');
     expect(error.code).toBe('SQL_BLOCKED');
@@ -109,6 +126,66 @@ describe('Redshift syntax, rendered per warehouse', () => {
   it('the guard writes its own names: a tenant cannot use them', () => {
     expect(rejection('SELECT spectra_top(5), 1').code).toBe('INVALID_SQL');
     expect(rejection('SELECT 1 FROM t WINDOW spectra_qualify AS ()').code).toBe('INVALID_SQL');
+  });
+});
+
+describe('PIVOT and UNPIVOT', () => {
+  it.each([
+    [
+      'PIVOT over a subquery: implicit grouping columns, value and aggregate aliases',
+      "SELECT * FROM (SELECT tenant_id, region, amount FROM sales) AS s PIVOT (SUM(amount) AS total FOR region IN ('EMEA' AS eu, 'APAC')) AS p",
+      "SELECT * FROM ( SELECT tenant_id, sum(CASE WHEN region = 'EMEA' THEN amount END) AS eu_total, sum(CASE WHEN region = 'APAC' THEN amount END) AS apac_total FROM ( SELECT tenant_id, region, amount FROM sales ) AS s GROUP BY tenant_id ) AS p LIMIT 101",
+      "SELECT * FROM ( SELECT tenant_id, region, amount FROM sales ) AS s PIVOT (sum(amount) AS total FOR region IN ('EMEA' AS eu, 'APAC')) AS p LIMIT 101",
+    ],
+    [
+      'PIVOT COUNT(*) keeps every other column as a group',
+      "SELECT * FROM (SELECT region, quantity FROM sales) PIVOT (COUNT(*) FOR region IN ('AMER'))",
+      "SELECT * FROM ( SELECT quantity, count(CASE WHEN region = 'AMER' THEN 1 END) AS amer FROM ( SELECT region, quantity FROM sales ) GROUP BY quantity ) LIMIT 101",
+      "SELECT * FROM ( SELECT region, quantity FROM sales ) PIVOT (count(*) FOR region IN ('AMER')) LIMIT 101",
+    ],
+    [
+      'UNPIVOT (EXCLUDE NULLS by default)',
+      'SELECT * FROM (SELECT sale_id, amount, quantity FROM sales) UNPIVOT (v FOR k IN (amount, quantity AS q))',
+      "SELECT * FROM ( SELECT sale_id, spectra_unpivot.spectra_name AS k, spectra_unpivot.spectra_value AS v FROM ( SELECT sale_id, amount, quantity FROM sales ) CROSS JOIN LATERAL ( VALUES ('amount', amount), ('q', quantity) ) AS spectra_unpivot(spectra_name, spectra_value) WHERE spectra_unpivot.spectra_value IS NOT NULL ) LIMIT 101",
+      'SELECT * FROM ( SELECT sale_id, amount, quantity FROM sales ) UNPIVOT (v FOR k IN (amount, quantity AS q)) LIMIT 101',
+    ],
+    [
+      'UNPIVOT INCLUDE NULLS of a PIVOT',
+      "SELECT * FROM (SELECT region, amount FROM sales) PIVOT (SUM(amount) FOR region IN ('EMEA', 'APAC')) UNPIVOT INCLUDE NULLS (total FOR region IN (emea, apac))",
+      "SELECT * FROM ( SELECT spectra_unpivot.spectra_name AS region, spectra_unpivot.spectra_value AS total FROM ( SELECT sum(CASE WHEN region = 'EMEA' THEN amount END) AS emea, sum(CASE WHEN region = 'APAC' THEN amount END) AS apac FROM ( SELECT region, amount FROM sales ) ) CROSS JOIN LATERAL ( VALUES ('emea', emea), ('apac', apac) ) AS spectra_unpivot(spectra_name, spectra_value) ) LIMIT 101",
+      "SELECT * FROM ( SELECT region, amount FROM sales ) PIVOT (sum(amount) FOR region IN ('EMEA', 'APAC')) UNPIVOT INCLUDE NULLS (total FOR region IN (emea, apac)) LIMIT 101",
+    ],
+  ])('%s', (_name, sql, onPostgres, onRedshift) => {
+    expect(plan(sql).sql).toBe(onPostgres);
+    expect(plan(sql, redshift).sql).toBe(onRedshift);
+    expect(plan(sql).relations).toEqual(['sales']);
+  });
+
+  it('over a table or SELECT * it is refused: the guard does not know the implicit columns', () => {
+    for (const sql of [
+      "SELECT * FROM sales PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+      "SELECT * FROM (SELECT * FROM sales) PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+      'SELECT * FROM sales UNPIVOT (v FOR k IN (amount, quantity))',
+    ]) {
+      for (const policy of [postgres, redshift]) {
+        const error = rejection(sql, policy);
+        expect(error.code).toBe('UNSUPPORTED_SYNTAX');
+        expect(String(error.details.rewrite)).toContain('SELECT col1, col2');
+      }
+    }
+  });
+
+  it('PIVOT IN takes constants, as on Redshift', () => {
+    expect(
+      rejection(
+        "SELECT * FROM (SELECT region, amount FROM sales) PIVOT (SUM(amount) FOR region IN (lower('X')))",
+      ).code,
+    ).toBe('INVALID_SQL');
+  });
+
+  it('a column called pivot is still a column', () => {
+    expect(plan('SELECT pivot FROM t').sql).toBe('SELECT pivot FROM t LIMIT 101');
+    expect(plan('SELECT t.pivot FROM t pivot').relations).toEqual(['t']);
   });
 });
 
@@ -158,6 +235,20 @@ describe('attacks wrapped in Redshift syntax stay blocked', () => {
     ['DATEADD', (e) => `SELECT DATEADD(day, 1, (${e})::date) FROM sales`],
     ['CONVERT', (e) => `SELECT CONVERT(varchar, ${e}) FROM sales`],
     ['NVL', (e) => `SELECT NVL(${e}, SYSDATE) FROM sales`],
+    [
+      'PIVOT aggregate',
+      (e) => `SELECT * FROM (SELECT region, amount FROM sales) PIVOT (MAX(${e}) FOR region IN ('EMEA'))`,
+    ],
+    [
+      'PIVOT source',
+      (e) =>
+        `SELECT * FROM (SELECT region, ${e} AS x FROM sales) AS s PIVOT (MAX(x) FOR region IN ('EMEA')) AS p`,
+    ],
+    [
+      'UNPIVOT source',
+      (e) =>
+        `SELECT * FROM (SELECT region, ${e} AS x, 1 AS y FROM sales) UNPIVOT INCLUDE NULLS (v FOR n IN (x, y))`,
+    ],
   ];
   const expressions = [
     'pg_sleep(10)',

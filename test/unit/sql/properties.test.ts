@@ -64,6 +64,8 @@ const TOKENS = [
   'rank() OVER (ORDER BY amount)', 'EXTRACT(YEAR FROM now())', 'TOP', 'QUALIFY', 'PIVOT', 'APPROXIMATE',
   'TOP 5', 'DISTINCT', 'COUNT(DISTINCT region)', "LISTAGG(region, ',')", 'WITHIN GROUP (ORDER BY region)',
   'DATEADD(day, 1, now())', 'DATEDIFF(h,', 'CONVERT(int,', 'SYSDATE', 'NVL(', "'TOP 5'", '"qualify"',
+  '(SELECT region, amount FROM sales)', "PIVOT (SUM(amount) FOR region IN ('EMEA'))", 'PIVOT (', 'FOR', 'UNPIVOT',
+  'UNPIVOT INCLUDE NULLS (v FOR k IN (amount))', "IN ('a' AS a)", 'pg_authid',
 ];
 
 const tokenSoup = fc
