@@ -55,8 +55,9 @@ function inlineVersion(): Plugin {
 }
 
 /**
- * The API function answers `GET /v1/jobs/{id}/results?format=parquet` with a documented refusal
- * instead of the Parquet writer: its WASM (1.6 MB zipped) would put the package over MAX_ZIP_BYTES.
+ * The API function has no Parquet writer: its WASM (1.6 MB zipped) would put the package over
+ * MAX_ZIP_BYTES. It serves the Parquet file the worker wrote for a job submitted with
+ * `output_format: "parquet"`, and answers any other `?format=parquet` with a documented refusal.
  */
 function parquetLeftOut(): Plugin {
   return {
@@ -80,7 +81,7 @@ export class ParquetStreamWriter {
 }
 
 export const PARQUET_LEFT_OUT_MESSAGE =
-  'Parquet downloads of async jobs are not available on the serverless API: export with POST /v1/bulk/jobs {"operation": "query", "query": …, "content_type": "PARQUET"}';
+  'Parquet downloads on the serverless API are written by the worker: submit the job with "output_format": "parquet", or export with POST /v1/bulk/jobs {"operation": "query", "query": …, "content_type": "PARQUET"}';
 
 /** Largest zipped deployment package of any function (the acceptance of issue 17). */
 export const MAX_ZIP_BYTES = 3 * 1024 * 1024;

@@ -277,6 +277,54 @@ describe('Lambda bundles', () => {
     expect(bundles.api!.files.filter((f) => f.includes('parquet'))).toEqual([]);
   });
 
+  it('an async job with output_format parquet: the worker bundle writes the file, the API bundle (no writer) serves it', async () => {
+    const [auth] = await invokeBundle(bundles.authorizer!, [
+      {
+        type: 'REQUEST',
+        methodArn: 'arn:aws:execute-api:eu-west-1:123456789012:abc123/v1api/POST/v1/queries',
+        headers: { Authorization: `Bearer ${acmeKey}` },
+      },
+    ]);
+    const context = auth!.ok!.context;
+    const [submitted] = await invokeBundle(bundles.api!, [
+      proxyEvent('POST', '/v1/queries', {
+        body: {
+          sql: 'SELECT sale_id, region FROM sales ORDER BY sale_id LIMIT 5',
+          async: true,
+          output_format: 'parquet',
+        },
+        authorizer: context,
+      }),
+    ]);
+    expect(submitted!.ok?.statusCode, JSON.stringify(submitted)).toBe(202);
+    const { job_id: jobId, results_url: resultsUrl } = JSON.parse(submitted!.ok!.body);
+    expect(resultsUrl).toBe(`/v1/jobs/${jobId}/results?format=parquet`);
+    const image = { job_id: { S: jobId }, tenant_id: { S: 'acme' }, status: { S: 'QUEUED' } };
+    const record = { eventID: '4', eventName: 'INSERT', dynamodb: { SequenceNumber: '4', NewImage: image } };
+    const [run] = await invokeBundle(bundles.worker!, [{ Records: [record] }]);
+    expect(run!.ok).toEqual({ batchItemFailures: [] });
+    expect(await core.state.jobs.get('acme', jobId)).toMatchObject({ status: 'COMPLETED', rowCount: 5 });
+
+    const [download] = await invokeBundle(bundles.api!, [
+      {
+        ...proxyEvent('GET', `/v1/jobs/${jobId}/results`, { authorizer: context }),
+        queryStringParameters: { format: 'parquet' },
+        multiValueQueryStringParameters: { format: ['parquet'] },
+      },
+    ]);
+    expect(download!.ok?.statusCode, JSON.stringify(download)).toBe(200);
+    expect(JSON.parse(download!.ok!.body)).toMatchObject({
+      format: 'parquet',
+      compression: 'none',
+      row_count: 5,
+    });
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of await core.results.read(`acme/${jobId}/export.parquet`)) chunks.push(chunk);
+    const table = arrow.tableFromIPC(parquet.readParquet(Buffer.concat(chunks)).intoIPCStream());
+    expect(table.numRows).toBe(5);
+    expect(table.schema.fields.map((f) => f.name)).toEqual(['sale_id', 'region']);
+  });
+
   it('the worker bundle skips a TTL deletion', async () => {
     const [out] = await invokeBundle(bundles.worker!, [
       {
