@@ -39,24 +39,26 @@ async function runCommand() {
     process.stderr.write('spectra: dist/ is missing: run `npm run build`\n');
     process.exit(1);
   }
-  // `npm start` in a clone: the web console (served at /console) is built on first start.
-  const consoleSource = new URL('../console/src/main.tsx', import.meta.url);
-  const consoleBuilt = new URL('../dist/console/index.html', import.meta.url);
-  if (process.argv[2] === 'serve' && existsSync(consoleSource) && !existsSync(consoleBuilt)) {
-    try {
-      await (await import('../scripts/build-console.mjs')).buildConsole();
-    } catch (err) {
-      process.stderr.write(
-        `spectra: the web console could not be built (${err?.message ?? err}); /console is off\n`,
-      );
-    }
-  }
   const { main } = await import(entry.href);
-  main(process.argv.slice(2)).then(
+  main(process.argv.slice(2), { beforeServe: buildConsoleIfMissing }).then(
     (code) => process.exit(code),
     (err) => {
       process.stderr.write(`spectra: ${err?.stack ?? err}\n`);
       process.exit(1);
     },
   );
+}
+
+/** `npm start` in a clone: the web console (served at /console) is built when a server first starts. */
+async function buildConsoleIfMissing() {
+  const consoleSource = new URL('../console/src/main.tsx', import.meta.url);
+  const consoleBuilt = new URL('../dist/console/index.html', import.meta.url);
+  if (!existsSync(consoleSource) || existsSync(consoleBuilt)) return;
+  try {
+    await (await import('../scripts/build-console.mjs')).buildConsole();
+  } catch (err) {
+    process.stderr.write(
+      `spectra: the web console could not be built (${err?.message ?? err}); /console is off\n`,
+    );
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * `npm run build:lambda`: one minified ESM bundle per Lambda function (api, authorizer, worker) in
  * dist/lambda/<fn>/index.mjs, plus the files a bundle reads from disk at run time (the SQL parser's
- * WASM, only beside a bundle that contains the parser; the Swagger UI assets). Each bundle is
+ * and the Parquet writer's WASM, each only beside a bundle that contains it; the Swagger UI assets). Each bundle is
  * checked from esbuild's metafile against BUNDLE_RULES (what it must not contain, its zipped size);
  * a broken rule fails the build. Prints each bundle's size, its zipped package size and its module
  * init time, measured by importing it in a fresh `node` from a copy outside the project (so nothing
@@ -55,8 +55,9 @@ function inlineVersion(): Plugin {
 }
 
 /**
- * The API function answers `GET /v1/jobs/{id}/results?format=parquet` with a documented refusal
- * instead of the Parquet writer: its WASM (1.6 MB zipped) would put the package over MAX_ZIP_BYTES.
+ * The API function has no Parquet writer: its WASM (1.6 MB zipped) would put the package over
+ * MAX_ZIP_BYTES. It serves the Parquet file the worker wrote for a job submitted with
+ * `output_format: "parquet"`, and answers any other `?format=parquet` with a documented refusal.
  */
 function parquetLeftOut(): Plugin {
   return {
@@ -80,7 +81,7 @@ export class ParquetStreamWriter {
 }
 
 export const PARQUET_LEFT_OUT_MESSAGE =
-  'Parquet downloads of async jobs are not available on the serverless API: export with POST /v1/bulk/jobs {"operation": "query", "query": …, "content_type": "PARQUET"}';
+  'Parquet downloads on the serverless API are written by the worker: submit the job with "output_format": "parquet", or export with POST /v1/bulk/jobs {"operation": "query", "query": …, "content_type": "PARQUET"}';
 
 /** Largest zipped deployment package of any function (the acceptance of issue 17). */
 export const MAX_ZIP_BYTES = 3 * 1024 * 1024;
@@ -106,6 +107,8 @@ export const BUNDLE_RULES: Record<LambdaFunctionName, { forbidden: string[] }> =
 
 /** The SQL parser's Emscripten module, which loads libpg-query.wasm from beside the bundle. */
 const PARSER_INPUT = 'node_modules/libpg-query/';
+/** The Parquet writer's Node build, which reads parquet_wasm_bg.wasm from beside the bundle when first imported. */
+const PARQUET_INPUT = 'node_modules/parquet-wasm/';
 
 /** Files a bundle reads at run time: [source, destination relative to the bundle's folder]. */
 function runtimeAssets(fn: LambdaFunctionName, inputs: readonly string[]): [string, string][] {
@@ -114,6 +117,12 @@ function runtimeAssets(fn: LambdaFunctionName, inputs: readonly string[]): [stri
     assets.push([
       path.join(path.dirname(require.resolve('libpg-query')), 'libpg-query.wasm'),
       'libpg-query.wasm',
+    ]);
+  }
+  if (inputs.some((i) => i.includes(PARQUET_INPUT))) {
+    assets.push([
+      path.join(path.dirname(require.resolve('parquet-wasm')), 'parquet_wasm_bg.wasm'),
+      'parquet_wasm_bg.wasm',
     ]);
   }
   if (fn === 'api') {

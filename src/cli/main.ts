@@ -11,13 +11,19 @@ import type { Config, Flags } from '../config/index.js';
 import type { Logger } from '../runtime/logger.js';
 import { VERSION } from '../runtime/version.js';
 
+/** What bin/spectra.js adds to the commands. */
+export interface MainOptions {
+  /** Runs once `serve` has valid flags, just before the server starts (a clone builds its web console). */
+  beforeServe?: () => Promise<void>;
+}
+
 type Run = (argv: string[]) => Promise<number>;
 
 /** Every command: its one-line summary and how to load it (lazily). */
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Run> }> = {
+const COMMANDS: Record<string, { summary: string; load: (options?: MainOptions) => Promise<Run> }> = {
   serve: {
     summary: 'start the HTTP API, a job worker and (by default) an embedded PostgreSQL with demo data',
-    load: async () => (argv) => runServerCommand('serve', argv),
+    load: async (options) => (argv) => runServerCommand('serve', argv, options),
   },
   worker: {
     summary: 'run async-job workers only, beside API processes started with --no-worker',
@@ -125,7 +131,7 @@ function printVersion(): number {
   return 0;
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
   const [command, ...rest] = argv;
   if (command === '--version' || command === '-v' || command === '-V') return printVersion();
   if (!command || command === '--help' || command === '-h') {
@@ -143,7 +149,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`spectra: unknown command "${command}"\n${usage()}`);
     return 2;
   }
-  const code = await (await entry.load())(rest);
+  const code = await (await entry.load(options))(rest);
   // bin/spectra.js calls process.exit: a pipe's pending output would be cut off without this.
   await Promise.all(
     [process.stdout, process.stderr].map((s) => new Promise((resolve) => s.write('', resolve))),
@@ -151,7 +157,11 @@ export async function main(argv: string[]): Promise<number> {
   return code;
 }
 
-async function runServerCommand(command: 'serve' | 'worker', rest: string[]): Promise<number> {
+async function runServerCommand(
+  command: 'serve' | 'worker',
+  rest: string[],
+  options: MainOptions = {},
+): Promise<number> {
   const { parseCommand, reportFailure, wantsHelp, processIo } = await import('./command.js');
   const spec = {
     name: command,
@@ -192,6 +202,7 @@ async function runServerCommand(command: 'serve' | 'worker', rest: string[]): Pr
   if (command === 'worker') return runWorker(config, log);
   // Closing the terminal (SIGHUP) makes writes to it fail: the shutdown must still run to its end.
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+  await options.beforeServe?.();
   const { startServer } = await import('../runtime/server.js');
   let server: Awaited<ReturnType<typeof startServer>>;
   try {

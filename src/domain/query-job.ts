@@ -87,6 +87,8 @@ export interface QueryJob {
   /** Bytes of the stored result (NDJSON) once COMPLETED. */
   sizeBytes: number | null;
   result: JobResultLocation | null;
+  /** Async jobs submitted with `output_format: "parquet"`: the worker writes that file beside the result. */
+  outputFormat?: 'parquet';
 }
 
 /** The async-only fields of a job that never went through the queue (sync queries). */

@@ -35,6 +35,7 @@ export function jobWorkerOptions(core: Core): JobWorkerOptions {
     pollIntervalMs: config.workerPollIntervalMs,
     retryBaseMs: config.jobRetryBaseMs,
     resultTtlMs: config.resultTtlHours * 3_600_000,
+    parquetRowGroupRows: config.bulkParquetRowGroupRows,
     metrics: core.observability.metrics ?? undefined,
     kinds: bulkKinds(core),
   };

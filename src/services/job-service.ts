@@ -78,19 +78,18 @@ export class JobService {
   }
 
   /** Validates and plans the statement now (a bad statement is a 400 here, not a FAILED job later), then queues it. */
-  async submit(principal: Principal, req: QueryRequest): Promise<QueryJob> {
+  async submit(
+    principal: Principal,
+    req: QueryRequest,
+    opts: { outputFormat?: 'parquet' | undefined } = {},
+  ): Promise<QueryJob> {
     const planned = await this.deps.planner.planRequest(req, this.rules);
-    const job = queryJobRecord(
-      newJobId(),
-      principal,
-      req.sql,
-      planned,
-      new Date(),
-      this.deps.settings.jobTtlDays,
-      {
+    const job: QueryJob = {
+      ...queryJobRecord(newJobId(), principal, req.sql, planned, new Date(), this.deps.settings.jobTtlDays, {
         status: 'QUEUED',
-      },
-    );
+      }),
+      ...(opts.outputFormat ? { outputFormat: opts.outputFormat } : {}),
+    };
     await this.deps.state.jobs.create(job);
     return job;
   }

@@ -32,6 +32,8 @@ export interface JobWorkerOptions {
   /** First retry delay after a transient failure (doubles per attempt). */
   retryBaseMs: number;
   resultTtlMs: number;
+  /** Rows per row group of a job's Parquet file (SPECTRA_BULK_PARQUET_ROW_GROUP_ROWS). */
+  parquetRowGroupRows: number;
   /** Identifies this worker in leases; unique per process by default. */
   owner?: string;
   /** Worker metrics (lease renewals and recoveries, result bytes); absent when metrics are off. */

@@ -268,9 +268,10 @@ export function stateContract(name: string, factory: StateFactory): void {
           truncated: false,
           executionTimeMs: 17,
           params: ['x', 1, null, true],
+          outputFormat: 'parquet',
         });
         await store.jobs.create(j);
-        expect(await store.jobs.get(a, j.jobId)).toEqual(j);
+        expect(await store.jobs.get(a, j.jobId)).toStrictEqual(j);
         expect(await store.jobs.get(b, j.jobId)).toBeNull();
         expect(await store.jobs.get(a, 'job-absent')).toBeNull();
       });

@@ -3,14 +3,16 @@
  * nothing can resolve from the project's node_modules) and invoked in a fresh `node` process the
  * way Lambda would: the API bundle parses and plans SQL with the WASM parser copied beside it and
  * serves the Swagger UI assets; the authorizer bundle allows a real key and denies a bad one; the
- * worker bundle runs a queued job with the real runner (once, for a record delivered twice) and
- * skips a TTL deletion.
+ * worker bundle runs a queued job with the real runner (once, for a record delivered twice), writes
+ * a Parquet bulk export with the WASM writer copied beside it, and skips a TTL deletion.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import * as arrow from 'apache-arrow';
+import * as parquet from 'parquet-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuiltBundle, buildLambdas, MAX_ZIP_BYTES } from '../../scripts/build-lambda.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -236,6 +238,91 @@ describe('Lambda bundles', () => {
     const job = await core.state.jobs.get('acme', jobId);
     expect(job).toMatchObject({ status: 'COMPLETED', attempts: 1, rowCount: 1 });
     console.info(`worker bundle: import ${first!.importMs} ms, first job ${first!.ms} ms`);
+  });
+
+  it('the worker bundle writes a Parquet bulk export with the bundled writer', async () => {
+    const [auth] = await invokeBundle(bundles.authorizer!, [
+      {
+        type: 'REQUEST',
+        methodArn: 'arn:aws:execute-api:eu-west-1:123456789012:abc123/v1api/POST/v1/bulk/jobs',
+        headers: { Authorization: `Bearer ${acmeKey}` },
+      },
+    ]);
+    const [created] = await invokeBundle(bundles.api!, [
+      proxyEvent('POST', '/v1/bulk/jobs', {
+        body: {
+          operation: 'query',
+          query: 'SELECT region, amount FROM sales ORDER BY sale_id LIMIT 3',
+          content_type: 'PARQUET',
+        },
+        authorizer: auth!.ok!.context,
+      }),
+    ]);
+    expect(created!.ok?.statusCode, JSON.stringify(created)).toBe(201);
+    const jobId = JSON.parse(created!.ok!.body).job_id as string;
+    const image = { job_id: { S: jobId }, tenant_id: { S: 'acme' }, state: { S: 'UploadComplete' } };
+    const record = { eventID: '3', eventName: 'INSERT', dynamodb: { SequenceNumber: '3', NewImage: image } };
+    const [run] = await invokeBundle(bundles.worker!, [{ Records: [record] }]);
+    expect(run!.ok).toEqual({ batchItemFailures: [] });
+    const job = await core.state.bulk!.jobs.get('acme', jobId);
+    expect(job?.error ?? null, JSON.stringify(job)).toBeNull();
+    expect(job).toMatchObject({ state: 'JobComplete', result: { format: 'PARQUET', rowCount: 3 } });
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of await core.results.read(job!.result!.key!)) chunks.push(chunk);
+    const table = arrow.tableFromIPC(parquet.readParquet(Buffer.concat(chunks)).intoIPCStream());
+    expect(table.numRows).toBe(3);
+    expect(table.schema.fields.map((f) => f.name)).toEqual(['region', 'amount']);
+    // The writer's WASM ships with the worker only: the API refuses Parquet downloads instead.
+    expect(bundles.worker!.files).toContain('parquet_wasm_bg.wasm');
+    expect(bundles.api!.files.filter((f) => f.includes('parquet'))).toEqual([]);
+  });
+
+  it('an async job with output_format parquet: the worker bundle writes the file, the API bundle (no writer) serves it', async () => {
+    const [auth] = await invokeBundle(bundles.authorizer!, [
+      {
+        type: 'REQUEST',
+        methodArn: 'arn:aws:execute-api:eu-west-1:123456789012:abc123/v1api/POST/v1/queries',
+        headers: { Authorization: `Bearer ${acmeKey}` },
+      },
+    ]);
+    const context = auth!.ok!.context;
+    const [submitted] = await invokeBundle(bundles.api!, [
+      proxyEvent('POST', '/v1/queries', {
+        body: {
+          sql: 'SELECT sale_id, region FROM sales ORDER BY sale_id LIMIT 5',
+          async: true,
+          output_format: 'parquet',
+        },
+        authorizer: context,
+      }),
+    ]);
+    expect(submitted!.ok?.statusCode, JSON.stringify(submitted)).toBe(202);
+    const { job_id: jobId, results_url: resultsUrl } = JSON.parse(submitted!.ok!.body);
+    expect(resultsUrl).toBe(`/v1/jobs/${jobId}/results?format=parquet`);
+    const image = { job_id: { S: jobId }, tenant_id: { S: 'acme' }, status: { S: 'QUEUED' } };
+    const record = { eventID: '4', eventName: 'INSERT', dynamodb: { SequenceNumber: '4', NewImage: image } };
+    const [run] = await invokeBundle(bundles.worker!, [{ Records: [record] }]);
+    expect(run!.ok).toEqual({ batchItemFailures: [] });
+    expect(await core.state.jobs.get('acme', jobId)).toMatchObject({ status: 'COMPLETED', rowCount: 5 });
+
+    const [download] = await invokeBundle(bundles.api!, [
+      {
+        ...proxyEvent('GET', `/v1/jobs/${jobId}/results`, { authorizer: context }),
+        queryStringParameters: { format: 'parquet' },
+        multiValueQueryStringParameters: { format: ['parquet'] },
+      },
+    ]);
+    expect(download!.ok?.statusCode, JSON.stringify(download)).toBe(200);
+    expect(JSON.parse(download!.ok!.body)).toMatchObject({
+      format: 'parquet',
+      compression: 'none',
+      row_count: 5,
+    });
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of await core.results.read(`acme/${jobId}/export.parquet`)) chunks.push(chunk);
+    const table = arrow.tableFromIPC(parquet.readParquet(Buffer.concat(chunks)).intoIPCStream());
+    expect(table.numRows).toBe(5);
+    expect(table.schema.fields.map((f) => f.name)).toEqual(['sale_id', 'region']);
   });
 
   it('the worker bundle skips a TTL deletion', async () => {

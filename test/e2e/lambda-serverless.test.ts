@@ -5,7 +5,8 @@
  * → LatestStreamArn, DescribeStream, GetShardIterator, GetRecords), in the Lambda event shape — with
  * all three AWS stand-ins: DynamoDB Local (state), s3rver (results, presigned downloads) and the
  * Redshift Data API fake on the run's PostgreSQL (warehouse). The Lambda configuration refuses the
- * embedded PostgreSQL, so nothing here can fall back to it.
+ * embedded PostgreSQL, so nothing here can fall back to it. An async job submitted with
+ * `output_format: "parquet"` gets its Parquet file from the worker, which the API then presigns.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -18,6 +19,8 @@ import {
   GetShardIteratorCommand,
   type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
+import * as arrow from 'apache-arrow';
+import * as parquet from 'parquet-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCore, type Core, issueAdminKey } from '../../src/runtime/core.js';
 import { ensureDemoTenants } from '../../src/runtime/demo.js';
@@ -344,6 +347,41 @@ describe('the serverless shape, end to end on DynamoDB Local, s3rver and the Dat
       expect(other.status, p).toBe(404);
       expect(other.body.error.code).toBe('NOT_FOUND');
     }
+  });
+
+  it('an async query with output_format parquet: the worker writes the Parquet file to the bucket at completion, the API presigns it', async () => {
+    const submitted = await call('acme', 'POST', '/v1/queries', {
+      sql: 'SELECT sale_id, region FROM sales ORDER BY sale_id LIMIT 4',
+      async: true,
+      output_format: 'parquet',
+    });
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+    const jobId = submitted.body.job_id as string;
+    const batch = await streamBatch();
+    expect(runnableRecords(batch, jobId)).toHaveLength(1);
+    expect((await worker(batch, lambdaContext())) as DynamoDBBatchResponse).toEqual({
+      batchItemFailures: [],
+    });
+    expect((await call('acme', 'GET', `/v1/jobs/${jobId}`)).body).toMatchObject({
+      status: 'COMPLETED',
+      row_count: 4,
+    });
+    // Written by the worker, before any download was asked for.
+    expect(await core.results.stat(`acme/${jobId}/export.parquet`)).not.toBeNull();
+
+    const download = await call('acme', 'GET', submitted.body.results_url as string);
+    expect(download.status, JSON.stringify(download.body)).toBe(200);
+    expect(download.body).toMatchObject({ format: 'parquet', compression: 'none', row_count: 4 });
+    const url = new URL(download.body.download_url);
+    expect(url.origin).toBe(s3Endpoint());
+    expect(url.pathname).toBe(`/${bucket}/results/acme/${jobId}/export.parquet`);
+    const file = await fetch(url);
+    expect(file.status).toBe(200);
+    const table = arrow.tableFromIPC(
+      parquet.readParquet(new Uint8Array(await file.arrayBuffer())).intoIPCStream(),
+    );
+    expect(table.numRows).toBe(4);
+    expect(table.schema.fields.map((f) => f.name)).toEqual(['sale_id', 'region']);
   });
 
   it('a request with a bad token is denied by the authorizer (API Gateway answers 401), and never reaches the API', async () => {

@@ -167,8 +167,11 @@ export function registerQueryRoutes(
         throw invalidRequest('stream_metadata applies to NDJSON and CSV streams, not async jobs', {
           field: 'stream_metadata',
         });
-      const job = await deps.jobs.submit(c.get('principal'), req);
       const format = body.output_format;
+      // The worker writes a Parquet file when the job completes: the results route then only signs it.
+      const job = await deps.jobs.submit(c.get('principal'), req, {
+        outputFormat: format === 'parquet' ? 'parquet' : undefined,
+      });
       return c.json(
         {
           job_id: job.jobId,

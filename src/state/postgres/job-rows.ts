@@ -38,6 +38,7 @@ export function rowToJob(r: Record<string, unknown>): QueryJob {
       result && r.result_expires_at
         ? { key: result.key, columns: result.columns, expiresAt: iso(r.result_expires_at)! }
         : null,
+    ...(r.output_format === 'parquet' ? { outputFormat: 'parquet' as const } : {}),
   };
 }
 
@@ -72,6 +73,7 @@ export const JOB_INSERT_COLUMNS = [
   'size_bytes',
   'result',
   'result_expires_at',
+  'output_format',
 ] as const;
 
 export function jobInsertValues(j: QueryJob): unknown[] {
@@ -105,6 +107,7 @@ export function jobInsertValues(j: QueryJob): unknown[] {
     j.sizeBytes,
     j.result && JSON.stringify({ key: j.result.key, columns: j.result.columns }),
     j.result?.expiresAt ?? null,
+    j.outputFormat ?? null,
   ];
 }
 

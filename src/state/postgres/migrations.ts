@@ -327,4 +327,11 @@ RETURNS TABLE (now_ms float8, tat_ms float8, granted integer) LANGUAGE sql AS $$
 $$;
 `,
   },
+  {
+    version: 7,
+    name: 'query jobs: a file format the worker writes beside the result',
+    sql: `
+ALTER TABLE query_jobs ADD COLUMN output_format text;
+`,
+  },
 ];

@@ -1,12 +1,15 @@
 /**
  * The query job kind: streams a job's rows as NDJSON into the ResultStore (memory bounded by one
- * fetch batch, whatever the row count) and records COMPLETED with the result's location. Whatever
- * an attempt does not finish, it deletes; the files of earlier attempts go once one completes.
+ * fetch batch, whatever the row count) and records COMPLETED with the result's location. A job
+ * submitted with `output_format: "parquet"` also gets its Parquet file written here, beside the
+ * result, so a results route without the Parquet writer (the API Lambda) only has to sign it.
+ * Whatever an attempt does not finish, it deletes; the files of earlier attempts go once one completes.
  */
 import { ApiError } from '../../domain/errors.js';
-import type { JobError, QueryJob, ResultColumn } from '../../domain/query-job.js';
+import type { JobError, JobResultLocation, QueryJob, ResultColumn } from '../../domain/query-job.js';
 import { UNLIMITED_ROWS } from '../../domain/query-job.js';
 import { createEncoder } from '../../formats/index.js';
+import { exportKey, materializeExport } from '../../services/job-results.js';
 import type { StateStore } from '../../state/port.js';
 import type { ResultStore, ResultWriter } from '../../storage/port.js';
 import type { RowSink, Warehouse } from '../../warehouse/port.js';
@@ -24,6 +27,8 @@ export interface QueryKindDeps {
   maxAttempts: number;
   retryBaseMs: number;
   resultTtlMs: number;
+  /** Rows per row group of a job's Parquet file (SPECTRA_BULK_PARQUET_ROW_GROUP_ROWS). */
+  parquetRowGroupRows: number;
   metrics?: WorkerMetrics | undefined;
 }
 
@@ -43,6 +48,13 @@ interface QueryResult {
 
 export function queryJobKind(deps: QueryKindDeps): JobKind<QueryJob, QueryResult, { rowsFetched: number }> {
   const { state, results } = deps;
+  /** The export beside the result; one a failed earlier attempt left is replaced, never reused. */
+  async function writeFormatted(format: 'parquet', result: JobResultLocation): Promise<void> {
+    await results.delete(exportKey(result, format, 'none'));
+    await materializeExport(results, result, format, 'none', {
+      parquetRowGroupRows: deps.parquetRowGroupRows,
+    });
+  }
   return {
     name: QUERY_KIND,
     noun: 'job',
@@ -97,9 +109,11 @@ export function queryJobKind(deps: QueryKindDeps): JobKind<QueryJob, QueryResult
         const { sizeBytes } = await w.close();
         writer = undefined;
         deps.metrics?.resultBytesStored(sizeBytes);
+        if (job.outputFormat) await writeFormatted(job.outputFormat, { key, columns, expiresAt: '' });
         return { key, columns, truncated, sizeBytes };
       } catch (e) {
         await writer?.abort().catch(() => {});
+        await results.delete(key).catch(() => {});
         throw e;
       }
     },

@@ -109,6 +109,7 @@ function startWorker(over: Partial<JobWorkerOptions> = {}): JobWorker {
     pollIntervalMs: 100,
     retryBaseMs: 20,
     resultTtlMs: 3_600_000,
+    parquetRowGroupRows: 100_000,
     ...over,
   });
   workers.push(w);
