@@ -57,6 +57,8 @@ export const FLAG = {
   pivot: 'spectra_pivot',
   /** RangeSubselect: written `source UNPIVOT (…)` (UnpivotFlag). */
   unpivot: 'spectra_unpivot',
+  /** A_Indirection: SUPER navigation (`c.orders[0].id`, `o.id`), not PostgreSQL's `(composite).field`. */
+  navigation: 'spectra_navigation',
   /** RangeVar: a SUPER array unnested from an earlier FROM item (UnnestFlag), not a table. */
   unnest: 'spectra_unnest',
 } as const;
@@ -559,11 +561,14 @@ function canonicalize(value: unknown, markers: Markers, sourceMap: SourceMap): v
   const indirection = (node: AnyNode) => {
     const ref = (node.arg as AnyNode | undefined)?.ColumnRef as AnyNode | undefined;
     const fields = ref?.fields as AnyNode[] | undefined;
-    if (ref === undefined || fields === undefined) return;
+    if (ref === undefined || fields === undefined || !navigable(node)) return;
     const keep = columnParts(fields);
-    if (keep === fields.length) return;
+    const steps = (node.indirection as AnyNode[] | undefined) ?? [];
+    // `(s).field` written with parentheses and no subscript stays PostgreSQL's composite field access.
+    if (keep === fields.length && !steps.some((step) => 'A_Indices' in step)) return;
     ref.fields = fields.slice(0, keep);
-    node.indirection = [...fields.slice(keep), ...((node.indirection as AnyNode[] | undefined) ?? [])];
+    node.indirection = [...fields.slice(keep), ...steps];
+    node[FLAG.navigation] = true;
   };
 
   const columnRef = (wrapper: AnyNode) => {
@@ -575,6 +580,7 @@ function canonicalize(value: unknown, markers: Markers, sourceMap: SourceMap): v
       wrapper.A_Indirection = {
         arg: { ColumnRef: { fields: fields.slice(0, keep), location: ref.location } },
         indirection: fields.slice(keep),
+        [FLAG.navigation]: true,
       };
       return;
     }
@@ -591,11 +597,14 @@ function canonicalize(value: unknown, markers: Markers, sourceMap: SourceMap): v
   walk(value, false);
 }
 
+/** SUPER navigation in the canonical tree (flagged by the front end). */
+export const isNavigation = (node: AnyNode): boolean => node[FLAG.navigation] === true;
+
 /**
- * SUPER navigation in the canonical tree: attributes (`.id`) and single subscripts (`[0]`, `[i]`,
- * never slices) on a column reference.
+ * The shape navigation takes: attributes (`.id`) and single subscripts (`[0]`, `[i]`, never
+ * slices) on a column reference.
  */
-export function isNavigation(node: AnyNode): boolean {
+function navigable(node: AnyNode): boolean {
   const ref = (node.arg as AnyNode | undefined)?.ColumnRef as AnyNode | undefined;
   const fields = (ref?.fields as AnyNode[] | undefined) ?? [];
   const steps = (node.indirection as AnyNode[] | undefined) ?? [];

@@ -54,12 +54,13 @@ class RedshiftDeparser extends QuotingDeparser {
   /** SUPER navigation written as PartiQL: `c.orders[0].id`, not PostgreSQL's `(c.orders)[0].id`. */
   override A_Indirection(node: A_Indirection, context: Context): string {
     if (!isNavigation(node as AnyNode)) return super.A_Indirection(node, context);
-    const steps = (node.indirection as AnyNode[]).map((step) =>
+    const { [FLAG.navigation]: _, ...plain } = node as Flagged<A_Indirection>;
+    const steps = (plain.indirection as AnyNode[]).map((step) =>
       'String' in step
         ? `.${QuoteUtils.quoteIdentifier(step.String.sval)}`
         : `[${this.visit(step.A_Indices.uidx, context)}]`,
     );
-    return `${this.visit(node.arg as Node, context)}${steps.join('')}`;
+    return `${this.visit(plain.arg as Node, context)}${steps.join('')}`;
   }
 
   override RangeVar(node: RangeVar, context: Context): string {

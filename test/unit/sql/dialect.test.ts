@@ -315,6 +315,15 @@ describe('SUPER navigation and unnesting (PartiQL)', () => {
     expect(p.sql).toBe('SELECT spectra_globex.sales.amount -> 0 AS amount FROM sales LIMIT 101');
   });
 
+  it("PostgreSQL's parenthesised field access without a subscript stays composite field access", () => {
+    expect(plan('SELECT (s).x, (s.c).x FROM sales AS s').sql).toBe(
+      'SELECT (s).x, (s.c).x FROM sales AS s LIMIT 101',
+    );
+    expect(plan('SELECT (s.c).x FROM sales AS s', redshift).sql).toBe(
+      'SELECT (s.c).x FROM sales AS s LIMIT 101',
+    );
+  });
+
   it('AT TIME ZONE, array slices and a column list are not unnesting', () => {
     expect(plan("SELECT x AT TIME ZONE 'UTC' FROM t").sql).toBe(
       "SELECT x AT TIME ZONE 'UTC' FROM t LIMIT 101",
