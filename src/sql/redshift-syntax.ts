@@ -551,6 +551,7 @@ function canonicalize(value: unknown, markers: Markers, sourceMap: SourceMap): v
 
   /** How many leading name parts are the column (the rest navigates into it): `o.x` 1, `c.orders.x` 2. */
   const columnParts = (fields: AnyNode[]): number => {
+    if (fields.length < 2 || (fields.length === 2 && elements.size === 0)) return fields.length;
     const first = (fields[0]?.String as AnyNode | undefined)?.sval;
     if (typeof first !== 'string' || !fields.every((f) => 'String' in f)) return fields.length;
     if (elements.has(first)) return 1;
