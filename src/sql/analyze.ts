@@ -3,6 +3,8 @@
  * No decisions here (see enforce.ts), only facts, each with its AST location for error messages.
  */
 
+import { FLAG } from './redshift-syntax.js';
+
 type AnyNode = Record<string, unknown>;
 
 export interface Located {
@@ -236,6 +238,8 @@ class Analyzer {
   }
 
   private rangeVar(node: AnyNode, scope: Scope): void {
+    // A SUPER array unnested from an earlier FROM item's column: the front end read it, no table.
+    if (node[FLAG.unnest] !== undefined) return;
     const name = String(node.relname ?? '');
     const schema = typeof node.schemaname === 'string' ? node.schemaname : undefined;
     const catalog = typeof node.catalogname === 'string' ? node.catalogname : undefined;

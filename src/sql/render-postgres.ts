@@ -2,13 +2,14 @@
  * Rendering for PostgreSQL (the embedded warehouse and the PostgreSQL adapter): the canonical tree
  * rewritten in place into plain PostgreSQL, exact equivalents only. QUALIFY → a derived table
  * filtered on the condition, NVL → COALESCE, LISTAGG → string_agg, APPROXIMATE → exact, SYSDATE →
- * LOCALTIMESTAMP, PIVOT/UNPIVOT → their canonical GROUP BY / LATERAL VALUES form. Everything else Redshift-only (DATEADD, DATEDIFF, GETDATE, …) stays a plain call
+ * LOCALTIMESTAMP, PIVOT/UNPIVOT → their canonical GROUP BY / LATERAL VALUES form, SUPER navigation →
+ * jsonb `->`, unnesting → LATERAL jsonb_array_elements. Everything else Redshift-only (DATEADD, DATEDIFF, GETDATE, …) stays a plain call
  * of the compatibility functions on the tenant's search_path. Runs after the guard's checks: it
  * only moves checked subtrees and adds nodes of its own.
  */
 import { ApiError } from '../domain/errors.js';
 import type { ParseResult } from './parser.js';
-import { FLAG } from './redshift-syntax.js';
+import { FLAG, isNavigation, rangeParts, UNNEST_ROWS, type UnnestFlag } from './redshift-syntax.js';
 import { cloneTree, sameTree } from './render.js';
 
 type AnyNode = Record<string, unknown>;
@@ -40,21 +41,188 @@ function walk(node: unknown, selectBody: boolean): void {
   // One pass over the keys: a node wrapper has one key, its type, so the dispatch is by key name.
   let wrapped: string | undefined;
   for (const key in obj) {
-    if (key === 'ResTarget') sysdateName(obj.ResTarget as AnyNode);
+    if (key === 'ResTarget') {
+      sysdateName(obj.ResTarget as AnyNode);
+      navigationName(obj.ResTarget as AnyNode);
+    } else if (key === 'TypeCast') castOfNavigation(obj.TypeCast as AnyNode);
+    else if (key === 'A_Expr') comparisonWithNavigation(obj.A_Expr as AnyNode);
     walk(obj[key], key === 'SelectStmt' || (selectBody && (key === 'larg' || key === 'rarg')));
     if (wrapped === undefined && WRAPPERS.has(key)) wrapped = key;
   }
   if (wrapped === 'FuncCall') funcCall(obj);
   else if (wrapped === 'A_Const') delete (obj.A_Const as AnyNode)[FLAG.datePart];
   else if (wrapped === 'SQLValueFunction') delete (obj.SQLValueFunction as AnyNode)[FLAG.sysdate];
-  else if (wrapped === 'RangeSubselect') {
+  else if (wrapped === 'A_Indirection' && isNavigation(obj.A_Indirection as AnyNode)) {
+    const navigation = navigate(obj.A_Indirection as AnyNode, false);
+    delete obj.A_Indirection;
+    Object.assign(obj, navigation);
+  } else if (wrapped === 'RangeVar' && (obj.RangeVar as AnyNode)[FLAG.unnest] !== undefined) {
+    unnest(obj);
+  } else if (wrapped === 'RangeSubselect') {
     delete (obj.RangeSubselect as AnyNode)[FLAG.pivot];
     delete (obj.RangeSubselect as AnyNode)[FLAG.unpivot];
   }
   if (selectBody && obj[FLAG.qualify] !== undefined) qualifyToDerivedTable(obj);
 }
 
-const WRAPPERS = new Set(['FuncCall', 'A_Const', 'SQLValueFunction', 'RangeSubselect']);
+const WRAPPERS = new Set([
+  'FuncCall',
+  'A_Const',
+  'SQLValueFunction',
+  'RangeSubselect',
+  'A_Indirection',
+  'RangeVar',
+]);
+
+/** SUPER is jsonb here: `c.orders[0].id` → `c.orders -> 0 -> 'id'` (a missing step gives NULL, as on Redshift). */
+function navigate(node: AnyNode, lastAsText: boolean): AnyNode {
+  const steps = node.indirection as AnyNode[];
+  let expr = node.arg as AnyNode;
+  steps.forEach((step, k) => {
+    const subscript = (step.A_Indices as AnyNode | undefined)?.uidx as AnyNode | undefined;
+    const key =
+      subscript === undefined
+        ? { A_Const: { sval: { sval: (step.String as AnyNode).sval } } }
+        : subscript.A_Const !== undefined
+          ? subscript
+          : {
+              TypeCast: {
+                arg: subscript,
+                typeName: { names: [str('pg_catalog'), str('int4')], typemod: -1 },
+              },
+            };
+    const op = lastAsText && k === steps.length - 1 ? '->>' : '->';
+    expr = { A_Expr: { kind: 'AEXPR_OP', name: [str(op)], lexpr: expr, rexpr: key } };
+  });
+  return expr;
+}
+
+const navigationOf = (value: AnyNode | undefined): AnyNode | undefined => {
+  const node = value?.A_Indirection as AnyNode | undefined;
+  return node !== undefined && isNavigation(node) ? node : undefined;
+};
+
+/** The name PostgreSQL gives `(c.orders)[0].id` (`id`), kept when it becomes `->`. */
+function navigationName(target: AnyNode): void {
+  const node = navigationOf(target.val as AnyNode | undefined);
+  if (node === undefined || target.name !== undefined) return;
+  const attributes = (node.indirection as AnyNode[]).filter((s) => 'String' in s);
+  target.name =
+    lastString(attributes) ?? lastString(((node.arg as AnyNode).ColumnRef as AnyNode).fields) ?? '?column?';
+}
+
+const TEXT_TYPES = new Set(['text', 'varchar', 'bpchar', 'char', 'character', 'nvarchar']);
+
+/** `o.name::varchar` is the string's value on Redshift, not its JSON text: the last step is `->>`. */
+function castOfNavigation(cast: AnyNode): void {
+  const node = navigationOf(cast.arg as AnyNode);
+  const type = lastString((cast.typeName as AnyNode | undefined)?.names)?.toLowerCase();
+  if (node !== undefined && type !== undefined && TEXT_TYPES.has(type)) cast.arg = navigate(node, true);
+}
+
+const COMPARISONS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);
+
+/** Redshift compares SUPER with a constant (`o.status = 'F'`); jsonb compares with a jsonb. */
+function comparisonWithNavigation(expr: AnyNode): void {
+  const op = lastString(expr.name);
+  if (expr.kind !== 'AEXPR_OP' || op === undefined || !COMPARISONS.has(op)) return;
+  const asJsonb = (side: 'lexpr' | 'rexpr', other: 'lexpr' | 'rexpr') => {
+    const constant = (expr[other] as AnyNode | undefined)?.A_Const as AnyNode | undefined;
+    if (navigationOf(expr[side] as AnyNode) === undefined || constant === undefined || constant.isnull)
+      return;
+    const value = expr[other] as AnyNode;
+    const arg =
+      constant.sval !== undefined
+        ? { TypeCast: { arg: value, typeName: { names: [str('text')], typemod: -1 } } }
+        : value;
+    expr[other] = {
+      FuncCall: {
+        funcname: [str('pg_catalog'), str('to_jsonb')],
+        args: [arg],
+        funcformat: 'COERCE_EXPLICIT_CALL',
+      },
+    };
+  };
+  asJsonb('lexpr', 'rexpr');
+  asJsonb('rexpr', 'lexpr');
+}
+
+/**
+ * `FROM t AS c, c.orders AS o AT i` → `FROM t AS c, LATERAL (SELECT spectra_element.value AS o,
+ * spectra_element.ordinality - 1 AS i FROM jsonb_array_elements(CASE WHEN jsonb_typeof(c.orders) =
+ * 'array' THEN c.orders END) WITH ORDINALITY AS spectra_element) AS o`: Redshift's index counts
+ * from 0, and a value that is no array gives no rows instead of an error.
+ */
+function unnest(wrapper: AnyNode): void {
+  const range = wrapper.RangeVar as AnyNode;
+  const flag = range[FLAG.unnest] as UnnestFlag;
+  const path = rangeParts(range);
+  const keep = flag.element ? 1 : 2;
+  const array =
+    path.length > keep
+      ? navigate({ arg: column(...path.slice(0, keep)), indirection: path.slice(keep).map(str) }, false)
+      : column(...path);
+  const isArray = {
+    A_Expr: {
+      kind: 'AEXPR_OP',
+      name: [str('=')],
+      lexpr: {
+        FuncCall: {
+          funcname: [str('pg_catalog'), str('jsonb_typeof')],
+          args: [array],
+          funcformat: 'COERCE_EXPLICIT_CALL',
+        },
+      },
+      rexpr: { A_Const: { sval: { sval: 'array' } } },
+    },
+  };
+  const elements = {
+    FuncCall: {
+      funcname: [str('pg_catalog'), str('jsonb_array_elements')],
+      args: [{ CaseExpr: { args: [{ CaseWhen: { expr: isArray, result: cloneTree(array) } }] } }],
+      funcformat: 'COERCE_EXPLICIT_CALL',
+    },
+  };
+  const name =
+    ((range.alias as AnyNode | undefined)?.aliasname as string | undefined) ?? (path.at(-1) as string);
+  const targets: AnyNode[] = [{ ResTarget: { name, val: column(UNNEST_ROWS, 'value') } }];
+  if (flag.at !== null) {
+    targets.push({
+      ResTarget: {
+        name: flag.at,
+        val: {
+          A_Expr: {
+            kind: 'AEXPR_OP',
+            name: [str('-')],
+            lexpr: column(UNNEST_ROWS, 'ordinality'),
+            rexpr: { A_Const: { ival: { ival: 1 } } },
+          },
+        },
+      },
+    });
+  }
+  delete wrapper.RangeVar;
+  wrapper.RangeSubselect = {
+    lateral: true,
+    subquery: {
+      SelectStmt: {
+        targetList: targets,
+        fromClause: [
+          {
+            RangeFunction: {
+              ...(flag.at !== null ? { ordinality: true } : {}),
+              functions: [{ List: { items: [elements, {}] } }],
+              alias: { aliasname: UNNEST_ROWS },
+            },
+          },
+        ],
+        limitOption: 'LIMIT_OPTION_DEFAULT',
+        op: 'SETOP_NONE',
+      },
+    },
+    alias: { aliasname: name },
+  };
+}
 
 /** `SELECT SYSDATE` answers a column named `sysdate` on Redshift. */
 function sysdateName(target: AnyNode): void {

@@ -6,12 +6,28 @@
  * the same canonical tree.
  */
 
-import type { A_Const, FuncCall, Node, RangeSubselect, SelectStmt, SQLValueFunction } from '@pgsql/types';
+import type {
+  A_Const,
+  A_Indirection,
+  FuncCall,
+  Node,
+  RangeSubselect,
+  RangeVar,
+  SelectStmt,
+  SQLValueFunction,
+} from '@pgsql/types';
 import { QuoteUtils } from 'pgsql-deparser';
 import { ApiError } from '../domain/errors.js';
 import type { ParseResult } from './parser.js';
 import { QuotingDeparser } from './quoting-deparser.js';
-import { FLAG, type PivotFlag, parseRedshift, type UnpivotFlag } from './redshift-syntax.js';
+import {
+  FLAG,
+  isNavigation,
+  type PivotFlag,
+  parseRedshift,
+  type UnnestFlag,
+  type UnpivotFlag,
+} from './redshift-syntax.js';
 import { firstDifference, sameTree } from './render.js';
 import { SourceMap } from './source-map.js';
 
@@ -33,6 +49,26 @@ class RedshiftDeparser extends QuotingDeparser {
   override A_Const(node: A_Const, context: Context): string {
     const part = (node as Flagged<A_Const>)[FLAG.datePart] === true ? node.sval?.sval : undefined;
     return part ?? super.A_Const(node, context);
+  }
+
+  /** SUPER navigation written as PartiQL: `c.orders[0].id`, not PostgreSQL's `(c.orders)[0].id`. */
+  override A_Indirection(node: A_Indirection, context: Context): string {
+    if (!isNavigation(node as AnyNode)) return super.A_Indirection(node, context);
+    const { [FLAG.navigation]: _, ...plain } = node as Flagged<A_Indirection>;
+    const steps = (plain.indirection as AnyNode[]).map((step) =>
+      'String' in step
+        ? `.${QuoteUtils.quoteIdentifier(step.String.sval)}`
+        : `[${this.visit(step.A_Indices.uidx, context)}]`,
+    );
+    return `${this.visit(plain.arg as Node, context)}${steps.join('')}`;
+  }
+
+  override RangeVar(node: RangeVar, context: Context): string {
+    const flag = (node as Flagged<RangeVar>)[FLAG.unnest] as UnnestFlag | undefined;
+    if (flag === undefined) return super.RangeVar(node, context);
+    const { [FLAG.unnest]: _, ...range } = node as Flagged<RangeVar>;
+    const at = flag.at === null ? '' : ` AT ${QuoteUtils.quoteIdentifier(flag.at)}`;
+    return `${super.RangeVar(range as RangeVar, context)}${at}`;
   }
 
   override SQLValueFunction(node: SQLValueFunction, context: Context): string {

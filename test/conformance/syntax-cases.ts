@@ -5,6 +5,16 @@
  * `redshift.sent` the text the Data API receives (whitespace collapsed). Demo data: every tenant
  * has sales in the three regions AMER, APAC, EMEA.
  */
+/**
+ * SUPER values for the PartiQL cases: Redshift's `customer_orders` shape (a SUPER column holding an
+ * object with an array of orders), built with JSON_PARSE (jsonb on the embedded warehouse).
+ */
+const CUSTOMERS = `WITH customers AS (SELECT 1 AS id, JSON_PARSE('{"name": "Ann", "orders": [{"id": 10, "qty": 2, "status": "F"}, {"id": 11, "qty": 5, "status": "O"}]}') AS c_info UNION ALL SELECT 2, JSON_PARSE('{"name": "Bo", "orders": [{"id": 20, "qty": 1, "status": "F", "items": [{"sku": "a"}, {"sku": "b"}]}]}'))`;
+/** CUSTOMERS as the Data API receives it. */
+const CUSTOMERS_SENT = CUSTOMERS.replaceAll('JSON_PARSE', 'json_parse');
+const NAVIGATION_SOURCE =
+  'query-super.html (Navigation, Unnesting queries; lax semantics: a missing path is NULL)';
+
 export const syntaxCases = [
   {
     id: 'syntax.top.distinct',
@@ -234,5 +244,120 @@ export const syntaxCases = [
     redshift: {
       sent: 'SELECT * FROM (SELECT 1 AS id, 10 AS red, NULL::int AS green, 30 AS blue) UNPIVOT INCLUDE NULLS (cnt FOR color IN (red AS r, green, blue)) ORDER BY color LIMIT 10001',
     },
+  },
+  {
+    id: 'syntax.super.navigation',
+    sql: `${CUSTOMERS} SELECT c.id, c.c_info.orders[0].id AS first_order FROM customers AS c ORDER BY c.id`,
+    embedded: {
+      rows: [
+        { id: 1, first_order: 10 },
+        { id: 2, first_order: 20 },
+      ],
+    },
+    redshift: {
+      sent: `${CUSTOMERS_SENT} SELECT c.id, c.c_info.orders[0].id AS first_order FROM customers AS c ORDER BY c.id`,
+    },
+    source: NAVIGATION_SOURCE,
+  },
+  {
+    id: 'syntax.super.navigation-missing-is-null',
+    sql: `${CUSTOMERS} SELECT c.id, c.c_info.orders[1].id AS second_order, c.c_info.phone AS phone FROM customers AS c ORDER BY c.id`,
+    embedded: {
+      rows: [
+        { id: 1, second_order: 11, phone: null },
+        { id: 2, second_order: null, phone: null },
+      ],
+    },
+    redshift: {
+      sent: `${CUSTOMERS_SENT} SELECT c.id, c.c_info.orders[1].id AS second_order, c.c_info.phone AS phone FROM customers AS c ORDER BY c.id`,
+    },
+    source: NAVIGATION_SOURCE,
+  },
+  {
+    id: 'syntax.super.navigation-cast-varchar',
+    sql: `${CUSTOMERS} SELECT c.c_info.name::varchar AS name FROM customers AS c ORDER BY 1`,
+    embedded: { rows: [{ name: 'Ann' }, { name: 'Bo' }] },
+    redshift: {
+      sent: `${CUSTOMERS_SENT} SELECT CAST(c.c_info.name AS varchar) AS name FROM customers AS c ORDER BY 1`,
+    },
+    source: 'r_CAST_function.html (a SUPER string cast to VARCHAR is its value)',
+  },
+  {
+    id: 'syntax.super.unnest',
+    sql: `${CUSTOMERS} SELECT c.id, o.id AS order_id FROM customers AS c, c.c_info.orders AS o ORDER BY 1, 2`,
+    embedded: {
+      rows: [
+        { id: 1, order_id: 10 },
+        { id: 1, order_id: 11 },
+        { id: 2, order_id: 20 },
+      ],
+    },
+    redshift: {
+      sent: `${CUSTOMERS_SENT} SELECT c.id, o.id AS order_id FROM customers AS c, c.c_info.orders AS o ORDER BY 1, 2`,
+    },
+    source: NAVIGATION_SOURCE,
+  },
+  {
+    id: 'syntax.super.unnest-at-index',
+    sql: `${CUSTOMERS} SELECT c.id, i, o.qty FROM customers AS c, c.c_info.orders AS o AT i ORDER BY c.id, i`,
+    embedded: {
+      rows: [
+        { id: 1, i: 0, qty: 2 },
+        { id: 1, i: 1, qty: 5 },
+        { id: 2, i: 0, qty: 1 },
+      ],
+    },
+    redshift: {
+      sent: `${CUSTOMERS_SENT} SELECT c.id, i, o.qty FROM customers AS c, c.c_info.orders AS o AT i ORDER BY c.id, i`,
+    },
+    source: 'query-super.html (AT: the 0-based index of the element)',
+  },
+  {
+    id: 'syntax.super.unnest-where-string',
+    sql: `${CUSTOMERS} SELECT o.id AS order_id FROM customers AS c, c.c_info.orders AS o WHERE o.status = 'F' ORDER BY 1`,
+    embedded: { rows: [{ order_id: 10 }, { order_id: 20 }] },
+    redshift: {
+      sent: `${CUSTOMERS_SENT} SELECT o.id AS order_id FROM customers AS c, c.c_info.orders AS o WHERE o.status = 'F' ORDER BY 1`,
+    },
+    source: NAVIGATION_SOURCE,
+  },
+  {
+    id: 'syntax.super.unnest-nested',
+    sql: `${CUSTOMERS} SELECT c.id, li.sku::varchar AS sku FROM customers AS c, c.c_info.orders AS o, o.items AS li ORDER BY 2`,
+    embedded: {
+      rows: [
+        { id: 2, sku: 'a' },
+        { id: 2, sku: 'b' },
+      ],
+    },
+    redshift: {
+      sent: `${CUSTOMERS_SENT} SELECT c.id, CAST(li.sku AS varchar) AS sku FROM customers AS c, c.c_info.orders AS o, o.items AS li ORDER BY 2`,
+    },
+    source: 'query-super.html (an element without the array gives no rows)',
+  },
+  {
+    id: 'syntax.super.unnest-aggregate',
+    sql: `${CUSTOMERS} SELECT c.id, COUNT(*) AS orders, SUM(o.qty::int) AS qty FROM customers AS c, c.c_info.orders AS o GROUP BY c.id ORDER BY c.id`,
+    embedded: {
+      rows: [
+        { id: 1, orders: 2, qty: 7 },
+        { id: 2, orders: 1, qty: 1 },
+      ],
+    },
+    redshift: {
+      sent: `${CUSTOMERS_SENT} SELECT c.id, count(*) AS orders, sum(CAST(o.qty AS int)) AS qty FROM customers AS c, c.c_info.orders AS o GROUP BY c.id ORDER BY c.id`,
+    },
+  },
+  {
+    id: 'syntax.super.unnest-alias-spelled-like-a-schema',
+    sql: 'SELECT 1 FROM sales AS spectra_globex, spectra_globex.sales',
+    embedded: { error: 'SQL_BLOCKED' },
+    redshift: { error: 'SQL_BLOCKED' },
+  },
+  {
+    id: 'syntax.super.unnest-from-a-later-item',
+    sql: 'SELECT 1 FROM c.orders AS o, sales AS c',
+    embedded: { error: 'SQL_BLOCKED' },
+    redshift: { error: 'SQL_BLOCKED' },
   },
 ];

@@ -528,6 +528,11 @@ CREATE OR REPLACE FUNCTION ${S}.json_array_length(js text) RETURNS integer
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN ${S}.json_array_length(js, false);
 
+-- JSON_PARSE(json_string): SUPER, which is jsonb on the embedded warehouse (the dialect front end
+-- renders PartiQL navigation and unnesting as jsonb operators). JSON_PARSE.html
+CREATE OR REPLACE FUNCTION ${S}.json_parse(js text) RETURNS jsonb
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN js::jsonb;
+
 -- IS_VALID_JSON: true only for a JSON object (arrays: IS_VALID_JSON_ARRAY). IS_VALID_JSON.html
 CREATE OR REPLACE FUNCTION ${S}.is_valid_json(js text) RETURNS boolean
   LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN js IS JSON OBJECT;

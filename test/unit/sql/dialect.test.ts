@@ -224,6 +224,120 @@ describe('PostgreSQL-only SQL', () => {
   });
 });
 
+describe('SUPER navigation and unnesting (PartiQL)', () => {
+  const unnestRows = (array: string, element: string, at?: string) =>
+    `LATERAL ( SELECT spectra_element.value AS ${element}${at === undefined ? '' : `, spectra_element.ordinality - 1 AS ${at}`} FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(${array}) = 'array' THEN ${array} END)${at === undefined ? '' : ' WITH ORDINALITY'} AS spectra_element ) AS ${element}`;
+
+  it.each([
+    [
+      'a subscript and an attribute on a column',
+      'SELECT c.orders[0].id FROM t AS c',
+      "SELECT (c.orders -> 0) -> 'id' AS id FROM t AS c LIMIT 101",
+      'SELECT c.orders[0].id FROM t AS c LIMIT 101',
+    ],
+    [
+      'attributes past a FROM item alias (a four-part name)',
+      'SELECT c.customer.address.city FROM t c',
+      "SELECT (c.customer -> 'address') -> 'city' AS city FROM t AS c LIMIT 101",
+      'SELECT c.customer.address.city FROM t AS c LIMIT 101',
+    ],
+    [
+      'a cast to VARCHAR reads the string, not its JSON text',
+      'SELECT c.orders[0].status::varchar AS s FROM t c',
+      "SELECT CAST((c.orders -> 0) ->> 'status' AS varchar) AS s FROM t AS c LIMIT 101",
+      'SELECT CAST(c.orders[0].status AS varchar) AS s FROM t AS c LIMIT 101',
+    ],
+    [
+      'a comparison with a constant compares SUPER values',
+      "SELECT 1 FROM t c WHERE c.orders[0].status = 'F' AND c.orders[0].qty > 2",
+      "SELECT 1 FROM t AS c WHERE ((c.orders -> 0) -> 'status') = pg_catalog.to_jsonb('F'::text) AND ((c.orders -> 0) -> 'qty') > pg_catalog.to_jsonb(2) LIMIT 101",
+      "SELECT 1 FROM t AS c WHERE c.orders[0].status = 'F' AND c.orders[0].qty > 2 LIMIT 101",
+    ],
+    [
+      'a computed subscript',
+      'SELECT c.orders[c.n - 1] AS last FROM t c',
+      'SELECT c.orders -> CAST(c.n - 1 AS int) AS last FROM t AS c LIMIT 101',
+      'SELECT c.orders[c.n - 1] AS last FROM t AS c LIMIT 101',
+    ],
+    [
+      'unnesting an array of an earlier FROM item',
+      'SELECT c.id, o.id AS order_id FROM t AS c, c.orders AS o',
+      `SELECT c.id, o -> 'id' AS order_id FROM t AS c, ${unnestRows('c.orders', 'o')} LIMIT 101`,
+      'SELECT c.id, o.id AS order_id FROM t AS c, c.orders AS o LIMIT 101',
+    ],
+    [
+      'unnesting with AT: the index counts from 0',
+      'SELECT i, o FROM t AS c, c.orders AS o AT i ORDER BY i',
+      `SELECT i, o FROM t AS c, ${unnestRows('c.orders', 'o', 'i')} ORDER BY i LIMIT 101`,
+      'SELECT i, o FROM t AS c, c.orders AS o AT i ORDER BY i LIMIT 101',
+    ],
+    [
+      'unnesting an unnested element (nested arrays)',
+      'SELECT li.sku FROM t c, c.orders o, o.items li',
+      `SELECT li -> 'sku' AS sku FROM t AS c, ${unnestRows('c.orders', 'o')}, ${unnestRows("o -> 'items'", 'li')} LIMIT 101`,
+      'SELECT li.sku FROM t AS c, c.orders AS o, o.items AS li LIMIT 101',
+    ],
+  ])('%s', (_name, sql, onPostgres, onRedshift) => {
+    expect(plan(sql).sql).toBe(onPostgres);
+    expect(plan(sql, redshift).sql).toBe(onRedshift);
+    expect(plan(sql).warnings).toEqual([]);
+  });
+
+  it('an unnesting is no table: only the real FROM items are relations', () => {
+    expect(plan('SELECT o FROM sales AS c, c.orders AS o AT i').relations).toEqual(['sales']);
+    expect(plan('SELECT o FROM public.sales AS c, c.orders AS o', redshift).relations).toEqual([
+      'public.sales',
+    ]);
+  });
+
+  it.each([
+    ['a schema that is no earlier alias', 'SELECT 1 FROM sales AS s, spectra_globex.sales AS o'],
+    ['a reference to a later FROM item', 'SELECT 1 FROM c.orders AS o, sales AS c'],
+    ['an alias spelled like a tenant schema', 'SELECT 1 FROM sales AS spectra_globex, spectra_globex.sales'],
+    ['an alias spelled like a system schema', 'SELECT 1 FROM sales AS pg_catalog, pg_catalog.pg_authid'],
+    ['an alias in another FROM list', 'SELECT 1 FROM sales AS c WHERE EXISTS (SELECT 1 FROM c.orders AS o)'],
+    ['a JOIN, not a comma list item', 'SELECT 1 FROM sales AS c JOIN c.orders AS o ON TRUE'],
+    [
+      'a system table behind an unnesting',
+      'SELECT 1 FROM sales AS c, c.orders AS o, pg_catalog.pg_user AS u',
+    ],
+  ])('%s stays a table reference and is refused', (_name, sql) => {
+    for (const policy of [postgres, redshift]) {
+      const error = rejection(sql, policy);
+      expect(error.code).toBe('SQL_BLOCKED');
+      expect(error.details.construct).toBe('relation');
+    }
+  });
+
+  it('navigation cannot name a relation outside FROM: a three-part name stays a column reference', () => {
+    const p = plan('SELECT spectra_globex.sales.amount[0] FROM sales');
+    expect(p.relations).toEqual(['sales']);
+    expect(p.sql).toBe('SELECT spectra_globex.sales.amount -> 0 AS amount FROM sales LIMIT 101');
+  });
+
+  it("PostgreSQL's parenthesised field access without a subscript stays composite field access", () => {
+    expect(plan('SELECT (s).x, (s.c).x FROM sales AS s').sql).toBe(
+      'SELECT (s).x, (s.c).x FROM sales AS s LIMIT 101',
+    );
+    expect(plan('SELECT (s.c).x FROM sales AS s', redshift).sql).toBe(
+      'SELECT (s.c).x FROM sales AS s LIMIT 101',
+    );
+  });
+
+  it('AT TIME ZONE, array slices and a column list are not unnesting', () => {
+    expect(plan("SELECT x AT TIME ZONE 'UTC' FROM t").sql).toBe(
+      "SELECT x AT TIME ZONE 'UTC' FROM t LIMIT 101",
+    );
+    expect(plan('SELECT c.x[1:2] FROM t c').sql).toBe('SELECT (c.x)[1:2] FROM t AS c LIMIT 101');
+    expect(rejection('SELECT 1 FROM t c, c.orders AS o (x)').code).toBe('INVALID_SQL');
+  });
+
+  it('the names the PostgreSQL rendering writes are reserved', () => {
+    expect(rejection('SELECT 1 FROM t c, c.orders AS o AT spectra_at').code).toBe('INVALID_SQL');
+    expect(rejection('SELECT 1 FROM t AS spectra_element').code).toBe('INVALID_SQL');
+  });
+});
+
 describe('attacks wrapped in Redshift syntax stay blocked', () => {
   const wrappers: Array<[string, (inner: string) => string]> = [
     ['TOP', (e) => `SELECT TOP 5 ${e} AS x FROM sales`],
@@ -244,6 +358,9 @@ describe('attacks wrapped in Redshift syntax stay blocked', () => {
       (e) =>
         `SELECT * FROM (SELECT region, ${e} AS x FROM sales) AS s PIVOT (MAX(x) FOR region IN ('EMEA')) AS p`,
     ],
+    ['SUPER subscript', (e) => `SELECT c.orders[(${e})::int].id FROM sales AS c`],
+    ['unnesting', (e) => `SELECT o.id FROM sales AS c, c.orders AS o AT i WHERE (${e}) IS NOT NULL`],
+    ['unnested source', (e) => `SELECT o FROM (SELECT ${e} AS orders FROM sales) AS c, c.orders AS o`],
     [
       'UNPIVOT source',
       (e) =>
