@@ -127,7 +127,9 @@ export function planQueryUncached(req: PlanRequest, policy: GuardPolicy): SqlPla
         : applyRowCap(select, req.rowCap);
     const canonical = { version: tree.version, stmts: [{ stmt: capped.statement }] };
     const rendered =
-      policy.target === 'redshift' ? renderRedshift(canonical) : renderVerified(toPostgres(canonical));
+      policy.target === 'redshift'
+        ? renderRedshift(canonical)
+        : renderVerified(toPostgres(canonical, sourceMap));
 
     const plan: SqlPlan = {
       sql: rendered,

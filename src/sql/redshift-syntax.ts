@@ -80,12 +80,39 @@ export interface PivotFlag {
   valueAliases: Array<string | null>;
   /** The aggregate was `COUNT(*)` (canonical: `count(CASE WHEN … THEN 1 END)`). */
   star: boolean;
+  /** The source is a table or `*`: its implicit columns are unknown, so only Redshift can run it (RotationUnknown). */
+  unknown?: RotationUnknown;
 }
 
 export interface UnpivotFlag {
   includeNulls: boolean;
   aliases: Array<string | null>;
+  unknown?: RotationUnknown;
 }
+
+/**
+ * A rotation over a table or `SELECT *`: Redshift knows the columns it keeps, the guard does not, so
+ * the canonical tree rotates only what the statement names (enough for every check, which reads
+ * relations and calls) and the PostgreSQL rendering refuses it with this error's details.
+ */
+export interface RotationUnknown {
+  construct: 'PIVOT' | 'UNPIVOT';
+  /** Where the rotation was written (a `location`, so the tree comparisons ignore it like every other). */
+  location: number | undefined;
+}
+
+/** The PostgreSQL target's refusal of a rotation whose kept columns are unknown. */
+export const unknownRotationColumns = (unknown: RotationUnknown, sourceMap?: SourceMap): ApiError =>
+  new ApiError(
+    'UNSUPPORTED_SYNTAX',
+    `${unknown.construct} over a table or SELECT * runs on Redshift only; here it needs a subquery with an explicit column list as its source`,
+    {
+      construct: unknown.construct,
+      reason: `the guard does not know the columns of a table or of *, and ${unknown.construct} keeps every column it does not rotate`,
+      rewrite: `${unknown.construct} over (SELECT col1, col2, … FROM table) instead of over the table or SELECT *`,
+      ...sourceMap?.fromLocation(unknown.location),
+    },
+  );
 
 /** Text that holds none of these words needs no token pass (the common PostgreSQL-only case). */
 const MAY_HOLD_REDSHIFT_SYNTAX = /top|qualify|approximate|listagg|convert|sysdate|pivot|spectra_|\bat\s/i;
@@ -659,18 +686,6 @@ const singleName = (node: unknown): string | undefined => {
   return typeof name === 'string' ? name : undefined;
 };
 
-const unknownColumns = (construct: string, sourceMap: SourceMap, location: unknown) =>
-  new ApiError(
-    'UNSUPPORTED_SYNTAX',
-    `${construct} needs a subquery with an explicit column list as its source`,
-    {
-      construct,
-      reason: `the guard does not know the columns of a table or of *, and ${construct} keeps every column it does not rotate`,
-      rewrite: `${construct} over (SELECT col1, col2, … FROM table) instead of over the table or SELECT *`,
-      ...sourceMap.fromLocation(typeof location === 'number' ? location : undefined),
-    },
-  );
-
 /** The output column names of a FROM subquery, when its select list says them. */
 function outputNames(source: AnyNode): string[] | undefined {
   const colnames = (source.alias as AnyNode | undefined)?.colnames as AnyNode[] | undefined;
@@ -745,8 +760,12 @@ function rotate(wrapper: AnyNode, sourceMap: SourceMap): void {
   const left = join.larg as AnyNode;
   if ('JoinExpr' in left) rotate(left, sourceMap);
   const source = left.RangeSubselect as AnyNode | undefined;
-  const names = source === undefined ? undefined : outputNames(source);
-  if (source === undefined || names === undefined) throw unknownColumns(construct, sourceMap, call.location);
+  const known = source === undefined ? undefined : outputNames(source);
+  const names = known ?? [];
+  const unknown: RotationUnknown | undefined =
+    known === undefined
+      ? { construct, location: typeof call.location === 'number' ? call.location : undefined }
+      : undefined;
   const args = (call.args as AnyNode[] | undefined) ?? [];
   const base: AnyNode = { limitOption: 'LIMIT_OPTION_DEFAULT', op: 'SETOP_NONE' };
   let rotated: AnyNode;
@@ -816,6 +835,7 @@ function rotate(wrapper: AnyNode, sourceMap: SourceMap): void {
       aggregateAlias: typeof aggregate?.name === 'string' ? aggregate.name : null,
       valueAliases: values.map((v) => (typeof v.name === 'string' ? v.name : null)),
       star,
+      ...(unknown ? { unknown } : {}),
     };
     right[FLAG.pivot] = flag;
   } else {
@@ -873,6 +893,7 @@ function rotate(wrapper: AnyNode, sourceMap: SourceMap): void {
     const flag: UnpivotFlag = {
       includeNulls: include,
       aliases: columns.map((c) => (typeof c.name === 'string' ? c.name : null)),
+      ...(unknown ? { unknown } : {}),
     };
     right[FLAG.unpivot] = flag;
   }

@@ -9,8 +9,18 @@
  */
 import { ApiError } from '../domain/errors.js';
 import type { ParseResult } from './parser.js';
-import { FLAG, isNavigation, rangeParts, UNNEST_ROWS, type UnnestFlag } from './redshift-syntax.js';
+import {
+  FLAG,
+  isNavigation,
+  type PivotFlag,
+  rangeParts,
+  UNNEST_ROWS,
+  type UnnestFlag,
+  type UnpivotFlag,
+  unknownRotationColumns,
+} from './redshift-syntax.js';
 import { cloneTree, sameTree } from './render.js';
+import type { SourceMap } from './source-map.js';
 
 type AnyNode = Record<string, unknown>;
 
@@ -25,15 +35,15 @@ const lastString = (list: unknown): string | undefined => {
   return typeof last?.sval === 'string' ? last.sval : undefined;
 };
 
-/** Rewrites `tree` (canonical) into PostgreSQL in place and returns it. */
-export function toPostgres(tree: ParseResult): ParseResult {
-  walk(tree.stmts, false);
+/** Rewrites `tree` (canonical) into PostgreSQL in place and returns it; a refusal points at the tenant's text through `sourceMap`. */
+export function toPostgres(tree: ParseResult, sourceMap?: SourceMap): ParseResult {
+  walk(tree.stmts, false, sourceMap);
   return tree;
 }
 
-function walk(node: unknown, selectBody: boolean): void {
+function walk(node: unknown, selectBody: boolean, sourceMap: SourceMap | undefined): void {
   if (Array.isArray(node)) {
-    for (const item of node) walk(item, false);
+    for (const item of node) walk(item, false, sourceMap);
     return;
   }
   if (node === null || typeof node !== 'object') return;
@@ -46,7 +56,7 @@ function walk(node: unknown, selectBody: boolean): void {
       navigationName(obj.ResTarget as AnyNode);
     } else if (key === 'TypeCast') castOfNavigation(obj.TypeCast as AnyNode);
     else if (key === 'A_Expr') comparisonWithNavigation(obj.A_Expr as AnyNode);
-    walk(obj[key], key === 'SelectStmt' || (selectBody && (key === 'larg' || key === 'rarg')));
+    walk(obj[key], key === 'SelectStmt' || (selectBody && (key === 'larg' || key === 'rarg')), sourceMap);
     if (wrapped === undefined && WRAPPERS.has(key)) wrapped = key;
   }
   if (wrapped === 'FuncCall') funcCall(obj);
@@ -59,6 +69,9 @@ function walk(node: unknown, selectBody: boolean): void {
   } else if (wrapped === 'RangeVar' && (obj.RangeVar as AnyNode)[FLAG.unnest] !== undefined) {
     unnest(obj);
   } else if (wrapped === 'RangeSubselect') {
+    const rotation = ((obj.RangeSubselect as AnyNode)[FLAG.pivot] ??
+      (obj.RangeSubselect as AnyNode)[FLAG.unpivot]) as PivotFlag | UnpivotFlag | undefined;
+    if (rotation?.unknown !== undefined) throw unknownRotationColumns(rotation.unknown, sourceMap);
     delete (obj.RangeSubselect as AnyNode)[FLAG.pivot];
     delete (obj.RangeSubselect as AnyNode)[FLAG.unpivot];
   }

@@ -203,7 +203,21 @@ export const syntaxCases = [
     id: 'syntax.pivot.table-source',
     sql: "SELECT * FROM sales PIVOT (SUM(amount) FOR region IN ('EMEA'))",
     embedded: { error: 'UNSUPPORTED_SYNTAX' },
-    redshift: { error: 'UNSUPPORTED_SYNTAX' },
+    redshift: { sent: "SELECT * FROM sales PIVOT (sum(amount) FOR region IN ('EMEA')) LIMIT 10001" },
+    source: 'r_FROM_clause-pivot-unpivot-examples.html (PIVOT over a table: Redshift knows its columns)',
+  },
+  {
+    id: 'syntax.unpivot.table-source',
+    sql: 'SELECT * FROM sales UNPIVOT (v FOR k IN (amount, quantity))',
+    embedded: { error: 'UNSUPPORTED_SYNTAX' },
+    redshift: { sent: 'SELECT * FROM sales UNPIVOT (v FOR k IN (amount, quantity)) LIMIT 10001' },
+    source: 'r_FROM_clause-pivot-unpivot-examples.html (UNPIVOT over a table)',
+  },
+  {
+    id: 'syntax.pivot.table-source-other-schema',
+    sql: "SELECT * FROM spectra_globex.sales PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+    embedded: { error: 'SQL_BLOCKED' },
+    redshift: { error: 'SQL_BLOCKED' },
   },
   {
     id: 'syntax.pivot.blocked-function',

@@ -161,18 +161,44 @@ describe('PIVOT and UNPIVOT', () => {
     expect(plan(sql).relations).toEqual(['sales']);
   });
 
-  it('over a table or SELECT * it is refused: the guard does not know the implicit columns', () => {
-    for (const sql of [
+  it.each([
+    [
       "SELECT * FROM sales PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+      "SELECT * FROM sales PIVOT (sum(amount) FOR region IN ('EMEA')) LIMIT 101",
+    ],
+    [
       "SELECT * FROM (SELECT * FROM sales) PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+      "SELECT * FROM ( SELECT * FROM sales ) PIVOT (sum(amount) FOR region IN ('EMEA')) LIMIT 101",
+    ],
+    [
       'SELECT * FROM sales UNPIVOT (v FOR k IN (amount, quantity))',
-    ]) {
-      for (const policy of [postgres, redshift]) {
-        const error = rejection(sql, policy);
-        expect(error.code).toBe('UNSUPPORTED_SYNTAX');
-        expect(String(error.details.rewrite)).toContain('SELECT col1, col2');
-      }
-    }
+      'SELECT * FROM sales UNPIVOT (v FOR k IN (amount, quantity)) LIMIT 101',
+    ],
+  ])(
+    'over a table or SELECT * (%s) it runs on Redshift, which knows the implicit columns, and is refused for PostgreSQL',
+    (sql, onRedshift) => {
+      const planned = plan(sql, redshift);
+      expect(planned.sql).toBe(onRedshift);
+      expect(planned.relations).toEqual(['sales']);
+      const error = rejection(sql, postgres);
+      expect(error.code).toBe('UNSUPPORTED_SYNTAX');
+      expect(error.message).toContain('runs on Redshift only');
+      expect(String(error.details.rewrite)).toContain('SELECT col1, col2');
+      expect(error.details.position).toBeTypeOf('number');
+    },
+  );
+
+  it('over a table the checks still read everything the rotation names', () => {
+    expect(
+      rejection("SELECT * FROM spectra_globex.sales PIVOT (SUM(amount) FOR region IN ('EMEA'))", redshift)
+        .code,
+    ).toBe('SQL_BLOCKED');
+    expect(
+      rejection("SELECT * FROM sales PIVOT (SUM(pg_sleep(1)) FOR region IN ('EMEA'))", redshift).code,
+    ).toBe('SQL_BLOCKED');
+    expect(rejection('SELECT * FROM pg_authid UNPIVOT (v FOR k IN (rolname))', redshift).code).toBe(
+      'SQL_BLOCKED',
+    );
   });
 
   it('PIVOT IN takes constants, as on Redshift', () => {
