@@ -4,7 +4,7 @@
  */
 import { ApiError } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
-import { type QueryJob, UNLIMITED_ROWS } from '../domain/query-job.js';
+import { asyncFieldsUnset, type QueryJob, UNLIMITED_ROWS } from '../domain/query-job.js';
 import type { PlannedRequest } from '../sql/index.js';
 
 /** How the record's job stands: queued for a worker, or a synchronous query's end. */
@@ -51,14 +51,7 @@ export function queryJobRecord(
     expiresAt: new Date(submittedAt.getTime() + retentionDays * 86_400_000).toISOString(),
     version: 1,
     // A sync query never goes through the queue: what only a worker fills stays unset.
-    params: queued ? planned.params : [],
-    dbUser: queued ? principal.dbUser : null,
-    attempts: 0,
-    leaseOwner: null,
-    leaseExpiresAt: null,
-    notBefore: null,
-    rowsFetched: null,
-    sizeBytes: null,
-    result: null,
+    ...asyncFieldsUnset(),
+    ...(queued ? { params: planned.params, dbUser: principal.dbUser } : {}),
   };
 }
