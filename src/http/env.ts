@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../domain/principal.js';
 import type { RateDecision } from '../domain/rate-limit.js';
-import type { Logger } from '../observability/logger.js';
+import type { RequestLog } from '../observability/request-log.js';
 import type { RequestScope } from '../observability/request-scope.js';
 import type { PhaseTimings } from './phase-timings.js';
 
@@ -17,7 +17,7 @@ export type AppEnv = {
     principal: Principal;
     timings: PhaseTimings;
     /** The request's child logger (request id, trace id; tenant and job id once known). */
-    log: Logger;
+    log: RequestLog;
     scope: RequestScope;
     /** This request's rate-limit decision, when one was taken (GET /v1/me reports it). */
     rateLimit?: RateDecision;

@@ -47,7 +47,7 @@ export function createQueryObserver(metrics: ServiceMetrics | null): QueryObserv
       scope.query.jobStatus = job.status;
       scope.query.rowCount = job.rowCount ?? undefined;
       if (job.error) scope.query.errorCode = job.error.code;
-      scope.log.setBindings({ job_id: job.jobId });
+      scope.log.bind({ job_id: job.jobId });
     },
   };
 }

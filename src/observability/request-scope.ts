@@ -5,7 +5,7 @@
  * AsyncLocalStorage; code outside a request sees `undefined`.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Logger } from './logger.js';
+import type { RequestLog } from './request-log.js';
 import type { Span } from './tracing.js';
 
 /** What the query pipeline learnt about the request (filled by the QueryObserver). */
@@ -35,7 +35,7 @@ export interface RequestScope {
   startedAt: number;
   /** Wall clock when the request arrived. */
   receivedAt: Date;
-  log: Logger;
+  log: RequestLog;
   span: Span;
   query: QueryFacts;
   /** Settles once the response is fully written or the connection closed. */

@@ -7,7 +7,7 @@ export function bindPrincipal(): MiddlewareHandler<AppEnv> {
     const principal = c.get('principal');
     const scope = c.get('scope');
     if (principal && scope) {
-      scope.log.setBindings({ tenant_id: principal.tenantId, principal: principal.credentialId });
+      scope.log.bind({ tenant_id: principal.tenantId, principal: principal.credentialId });
     }
     await next();
   };

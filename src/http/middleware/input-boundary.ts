@@ -160,7 +160,10 @@ export function requestLineBoundary(): MiddlewareHandler<AppEnv> {
 export function jsonBodyBoundary(): MiddlewareHandler<AppEnv> {
   return async function jsonBodyBoundaryMiddleware(c, next) {
     const type = c.req.header('content-type');
-    if (c.req.raw.body && type && JSON_MEDIA_TYPE.test(type.split(';')[0]!.trim())) {
+    // Not `c.req.raw.body`: on the Node server that builds a web Request and stream per request.
+    const method = c.req.method;
+    const hasBody = method !== 'GET' && method !== 'HEAD' && method !== 'TRACE';
+    if (hasBody && type && JSON_MEDIA_TYPE.test(type.split(';')[0]!.trim())) {
       let body: unknown;
       let parsed = true;
       try {

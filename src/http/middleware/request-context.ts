@@ -9,6 +9,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '../../domain/errors.js';
 import type { Logger } from '../../observability/logger.js';
+import { RequestLog } from '../../observability/request-log.js';
 import {
   type RequestScope,
   type ResponseDone,
@@ -31,7 +32,7 @@ export function requestContext(opts: RequestContextOptions): MiddlewareHandler<A
     const requestId = c.get('requestId');
     const parent = parseTraceparent(c.req.header('traceparent'));
     const span = opts.tracer.startSpan(`${c.req.method} ${c.req.path}`, { parent, kind: 'server' });
-    const log = opts.log.child({ request_id: requestId, trace_id: span.context.traceId });
+    const log = new RequestLog(opts.log, { request_id: requestId, trace_id: span.context.traceId });
     c.set('log', log);
     const traceparent = formatTraceparent(span.context);
     c.header('traceparent', traceparent);

@@ -3,10 +3,10 @@
  * ~28 µs for a multi-row INSERT), read by (at, entry_id) either way (the indexes scan backwards too).
  */
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { AuditEntry } from '../../domain/audit-entry.js';
-import { ApiError, invalidRequest } from '../../domain/errors.js';
+import { invalidRequest } from '../../domain/errors.js';
 import type { AuditFilter, AuditStore, Page, PageRequest } from '../port.js';
+import { copyField, copyIn } from './copy-in.js';
 import { iso } from './job-rows.js';
 
 type Query = (sql: string, params?: unknown[]) => Promise<pg.QueryResult>;
@@ -36,46 +36,39 @@ const COLUMNS = [
 ] as const;
 const COPY_SQL = `COPY audit_entries (${COLUMNS.join(', ')}) FROM STDIN`;
 
-/** A value in COPY's text format: backslash escapes, `\N` for NULL. */
-function copyField(v: string | number | null): string {
-  if (v === null) return '\\N';
-  // PostgreSQL text cannot hold NUL; one would fail the whole batch.
-  const s = String(v).replaceAll('\0', '');
-  return /[\\\t\n\r]/.test(s)
-    ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')
-    : s;
-}
-
 /** A text[] literal with every element quoted. */
 function arrayLiteral(items: string[]): string {
   return `{${items.map((i) => `"${i.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
 }
 
 function copyLine(e: AuditEntry): string {
-  return [
-    e.at,
-    e.entryId,
-    e.tenantId,
-    e.requestId,
-    e.traceId,
-    e.principal,
-    e.authMethod,
-    e.method,
-    e.route,
-    e.status,
-    e.outcome,
-    e.errorCode,
-    e.jobId,
-    e.sqlFingerprint,
-    e.sql,
-    arrayLiteral(e.paramNames),
-    e.rowCount,
-    e.bytes,
-    e.durationMs,
-    e.clientIp,
-  ]
-    .map(copyField)
-    .join('\t');
+  return (
+    [
+      e.at,
+      e.entryId,
+      e.tenantId,
+      e.requestId,
+      e.traceId,
+      e.principal,
+      e.authMethod,
+      e.method,
+      e.route,
+      e.status,
+      e.outcome,
+      e.errorCode,
+      e.jobId,
+      e.sqlFingerprint,
+      e.sql,
+      arrayLiteral(e.paramNames),
+      e.rowCount,
+      e.bytes,
+      e.durationMs,
+      e.clientIp,
+    ]
+      // PostgreSQL text cannot hold NUL; one would fail the whole batch.
+      .map((v) => copyField(typeof v === 'string' ? v.replaceAll('\0', '') : v))
+      .join('\t')
+  );
 }
 
 function rowToEntry(r: Record<string, unknown>): AuditEntry {
@@ -122,15 +115,6 @@ function decodeCursor(cursor: string): [string, string] {
   throw invalidRequest('malformed cursor', { field: 'cursor' });
 }
 
-function unavailable(e: unknown): ApiError {
-  return new ApiError(
-    'WAREHOUSE_UNAVAILABLE',
-    'control state store unavailable',
-    { cause: (e as Error).message },
-    5,
-  );
-}
-
 export class PostgresAuditStore implements AuditStore {
   constructor(
     private readonly q: Query,
@@ -139,29 +123,7 @@ export class PostgresAuditStore implements AuditStore {
 
   async append(entries: AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const text = `${entries.map(copyLine).join('\n')}\n`;
-    let client: pg.PoolClient;
-    try {
-      client = await this.connect();
-    } catch (e) {
-      throw unavailable(e);
-    }
-    let broken: Error | undefined;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const stream = client.query(copyFrom(COPY_SQL));
-        stream.on('finish', resolve);
-        stream.on('error', reject);
-        stream.end(text);
-      });
-    } catch (e) {
-      broken = e as Error;
-      const code = (e as { code?: string }).code;
-      throw code === undefined || code.startsWith('08') || code.startsWith('57P') ? unavailable(e) : e;
-    } finally {
-      // A connection whose COPY failed half-way is not reused.
-      client.release(broken);
-    }
+    await copyIn(this.connect, COPY_SQL, `${entries.map(copyLine).join('\n')}\n`);
   }
 
   async list(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEntry>> {

@@ -7,10 +7,11 @@ import type { BulkStateStores, JobPatch, Page, PageRequest, StateStore, Transiti
 import { transitionFailure } from '../transition-failure.js';
 import { PostgresAuditStore } from './audit.js';
 import { PostgresBulkJobs, PostgresBulkRetention } from './bulk-jobs.js';
+import { copyField, copyIn } from './copy-in.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { PostgresIdempotencyStore } from './idempotency.js';
 import { BULK_QUEUE, PostgresJobQueue, PostgresJobRetention } from './job-queue.js';
-import { type JobRecordTrouble, JobRecordWriter } from './job-record-writer.js';
+import { hasUnstorableText, type JobRecordTrouble, JobRecordWriter } from './job-record-writer.js';
 import { iso, JOB_INSERT_COLUMNS, jobInsertValues, patchAssignments, rowToJob } from './job-rows.js';
 import { MIGRATIONS } from './migrations.js';
 import { PostgresOperationalStats } from './operational-stats.js';
@@ -56,6 +57,8 @@ export interface PostgresStateOptions {
   /** A sync query's record that had to be written in a fallback form, or could not be written. */
   onJobRecordTrouble?: (trouble: JobRecordTrouble) => void;
 }
+
+const JOB_COPY_SQL = `COPY query_jobs (${JOB_INSERT_COLUMNS.join(', ')}) FROM STDIN`;
 
 export class PostgresStateStore implements StateStore {
   private readonly pool: pg.Pool;
@@ -149,14 +152,15 @@ export class PostgresStateStore implements StateStore {
   }
 
   private readonly syncJobRecords = new JobRecordWriter(
-    async (jobs) => {
-      const cols = JOB_INSERT_COLUMNS.join(', ');
-      await this.q(
-        `WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
-       INSERT INTO query_jobs (${cols})
-       SELECT ${cols} FROM relaxed, jsonb_populate_recordset(NULL::query_jobs, $1::jsonb)`,
-        [JSON.stringify(jobs.map(jobRecordObject))],
-      );
+    (jobs) => {
+      let text = '';
+      for (const j of jobs) {
+        const line = jobInsertValues(j).map(copyField).join('\t');
+        // COPY would store a lone surrogate as U+FFFD without a word: refused here like any bad text.
+        if (hasUnstorableText(line)) throw new Error('the record holds text PostgreSQL cannot store');
+        text += `${line}\n`;
+      }
+      return copyIn(() => this.pool.connect(), JOB_COPY_SQL, text, "SET LOCAL synchronous_commit = 'off'");
     },
     (trouble) => this.opts.onJobRecordTrouble?.(trouble),
   );
@@ -321,16 +325,4 @@ export class PostgresStateStore implements StateStore {
       };
     },
   };
-}
-
-/** A job as a JSON object keyed by column, for jsonb_populate_recordset (JSON columns as JSON, not text). */
-const JSON_COLUMNS = new Set(['error', 'params', 'result']);
-function jobRecordObject(j: QueryJob): Record<string, unknown> {
-  const values = jobInsertValues(j);
-  return Object.fromEntries(
-    JOB_INSERT_COLUMNS.map((c, i) => {
-      const v = values[i];
-      return [c, JSON_COLUMNS.has(c) && typeof v === 'string' ? JSON.parse(v) : v];
-    }),
-  );
 }

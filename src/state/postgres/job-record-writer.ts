@@ -15,6 +15,12 @@ import type { QueryJob } from '../../domain/query-job.js';
 const MAX_BATCH = 500;
 const UNSTORABLE_TEXT = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+/** Text PostgreSQL's text and jsonb types refuse: NUL, unpaired surrogates. */
+export function hasUnstorableText(s: string): boolean {
+  UNSTORABLE_TEXT.lastIndex = 0;
+  return UNSTORABLE_TEXT.test(s);
+}
+
 export type JobRecordFallback = 'sanitised' | 'recorded_as_failed' | 'lost';
 
 /** A record that could not be written as it was, and what was written instead. */

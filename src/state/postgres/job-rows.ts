@@ -76,7 +76,7 @@ export const JOB_INSERT_COLUMNS = [
   'output_format',
 ] as const;
 
-export function jobInsertValues(j: QueryJob): unknown[] {
+export function jobInsertValues(j: QueryJob): (string | number | boolean | null)[] {
   return [
     j.tenantId,
     j.jobId,
