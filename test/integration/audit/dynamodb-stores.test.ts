@@ -2,7 +2,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createTables, DynamoStateStore, stateTableNames } from '../../../src/state/dynamodb/index.js';
 import { dynamoClientConfig, dynamoEndpoint, uniqueTablePrefix } from '../../helpers/dynamodb-fixture.js';
-import { operabilityStoresContract } from './operability-contract.js';
+import { operabilityStoresContract } from '../../contracts/operability-contract.js';
 
 operabilityStoresContract('DynamoDB (Local)', async (now) => {
   const clientConfig = dynamoClientConfig(await dynamoEndpoint());

@@ -1,7 +1,7 @@
 /** The operability stores of the PostgreSQL StateStore against the run's real PostgreSQL (operability-contract.ts). */
 import { PostgresStateStore } from '../../../src/state/postgres/index.js';
 import { pgFacts } from '../../helpers/pg-fixture.js';
-import { operabilityStoresContract } from './operability-contract.js';
+import { operabilityStoresContract } from '../../contracts/operability-contract.js';
 
 operabilityStoresContract('PostgreSQL', async (now) => {
   const f = pgFacts();

@@ -5,7 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createTables, DynamoStateStore, stateTableNames } from '../../../src/state/dynamodb/index.js';
 import { dynamoClientConfig, dynamoEndpoint, uniqueTablePrefix } from '../../helpers/dynamodb-fixture.js';
-import { jobQueueContract } from './job-queue-contract.js';
+import { jobQueueContract } from '../../contracts/job-queue-contract.js';
 
 jobQueueContract('DynamoStateStore', async () => {
   const clientConfig = dynamoClientConfig(await dynamoEndpoint());

@@ -4,7 +4,7 @@
  */
 import { PostgresStateStore } from '../../../src/state/postgres/index.js';
 import { createControlDb } from './control-db.js';
-import { jobQueueContract } from './job-queue-contract.js';
+import { jobQueueContract } from '../../contracts/job-queue-contract.js';
 
 jobQueueContract('PostgresStateStore', async () => {
   const control = await createControlDb('queue');

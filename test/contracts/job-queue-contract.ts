@@ -5,9 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asyncFieldsUnset, type QueryJob, UNLIMITED_ROWS } from '../../../src/domain/query-job.js';
-import type { QueueEvent, StateStore } from '../../../src/state/port.js';
-import { WAIT_TIMEOUT_MS } from '../../helpers/time.js';
+import { asyncFieldsUnset, type QueryJob, UNLIMITED_ROWS } from '../../src/domain/query-job.js';
+import type { QueueEvent, StateStore } from '../../src/state/port.js';
+import { WAIT_TIMEOUT_MS } from '../helpers/time.js';
 
 export type JobStateFactory = () => Promise<{ store: StateStore; close(): Promise<void> }>;
 
