@@ -13,7 +13,7 @@ import { JobService } from '../services/job-service.js';
 import { QueryService } from '../services/query-service.js';
 import { defaultResultMemoryBytes, ResultMemoryBudget } from '../services/result-memory-budget.js';
 import { SYSTEM_TENANT_ID, TenantService } from '../services/tenant-service.js';
-import { defaultGuardPolicy, type GuardPolicy, initSqlGuard, Planner } from '../sql/index.js';
+import { defaultGuardPolicy, initSqlGuard, Planner } from '../sql/index.js';
 import type { StateStore } from '../state/port.js';
 import type { PostgresStateStore } from '../state/postgres/index.js';
 import { FsResultStore } from '../storage/fs/index.js';
@@ -44,8 +44,7 @@ export interface Core {
   warehouse: Warehouse;
   state: StateStore;
   tenantRoles: TenantRoles | null;
-  guardPolicy: GuardPolicy;
-  /** The planning stage every service shares (plan cache, planner threads). */
+  /** The planning stage every service shares (its guard policy, plan cache, planner threads). */
   planner: Planner;
   queries: QueryService;
   tenants: TenantService;
@@ -266,7 +265,6 @@ export async function buildCore(config: Config, log: Logger, options: BuildCoreO
       warehouse,
       state,
       tenantRoles,
-      guardPolicy,
       planner,
       queries,
       tenants,

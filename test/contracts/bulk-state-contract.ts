@@ -1,16 +1,17 @@
 /**
  * The StateStore contract for the Bulk API's stores (`StateStore.bulk`): conditional moves,
- * listing with filters and a tenant-bound cursor, expiry on read, the queue (the same JobQueueStore
- * contract as query jobs, with the per-tenant RUNNING cap shared across both kinds), leases and
- * progress, events, retention. Written against the port only: an adapter's test file calls
- * `bulkStateContract(name, factory)`. Ids carry a random run prefix; no assertion needs an empty store.
+ * listing with filters and a tenant-bound cursor, expiry on read, the per-tenant RUNNING cap
+ * shared with query jobs, metrics counts, retention. The queue itself is the job-queue contract's
+ * (job-queue-contract.ts, run for bulk jobs by job-kinds.ts). Written against the port only: an
+ * adapter's runner calls `bulkStateContract(name, factory)`. Ids carry a random run prefix; no
+ * assertion needs an empty store.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BulkJob } from '../../src/domain/bulk-job.js';
-import { asyncFieldsUnset, type QueryJob, UNLIMITED_ROWS } from '../../src/domain/query-job.js';
-import type { BulkStateStores, QueueEvent, StateStore } from '../../src/state/port.js';
-import { WAIT_TIMEOUT_MS } from '../helpers/time.js';
+import type { QueryJob } from '../../src/domain/query-job.js';
+import type { BulkStateStores, StateStore } from '../../src/state/port.js';
+import { queryJobs } from './job-kinds.js';
 import type { StateFactory } from './state-contract.js';
 
 export function bulkStateContract(name: string, factory: StateFactory): void {
@@ -69,32 +70,8 @@ export function bulkStateContract(name: string, factory: StateFactory): void {
     };
   }
 
-  function queryJob(tenantId: string): QueryJob {
-    const now = Date.now();
-    return {
-      ...asyncFieldsUnset(),
-      jobId: `job-${run}-q${seq++}`,
-      tenantId,
-      status: 'QUEUED',
-      sql: 'SELECT 1',
-      plannedSql: 'SELECT 1',
-      async: true,
-      rowLimit: UNLIMITED_ROWS,
-      timeoutSeconds: 60,
-      submittedAt: new Date(now).toISOString(),
-      startedAt: null,
-      completedAt: null,
-      rowCount: null,
-      truncated: null,
-      executionTimeMs: null,
-      error: null,
-      statementRef: null,
-      submittedBy: 'test',
-      expiresAt: new Date(now + 86_400_000).toISOString(),
-      version: 1,
-      dbUser: 'tenant_x',
-    };
-  }
+  const queryJob = (tenantId: string): QueryJob =>
+    queryJobs.newJob(tenantId, `${run}-q${seq++}`, { queuedAt: new Date() });
 
   const queued = (tenantId: string, over: Partial<BulkJob> = {}) =>
     bulkJob(tenantId, {
@@ -219,20 +196,13 @@ export function bulkStateContract(name: string, factory: StateFactory): void {
   });
 
   describe(`${name}: bulk queue`, () => {
-    it('claims UploadComplete jobs once, with a lease, counting query and bulk jobs against one cap', async () => {
+    it('counts query and bulk jobs against one RUNNING cap, in separate queues', async () => {
       const tenant = `${run}-cap`;
       const a = queued(tenant);
       const b = queued(tenant);
       await bulk.jobs.create(a);
       await bulk.jobs.create(b);
-      expect((await headOf(tenant))?.jobs.map((j) => j.jobId)).toEqual([a.jobId, b.jobId]);
-      const claims = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => bulk.queue.claim(tenant, a.jobId, lease(`w${i}`), 5)),
-      );
-      expect(claims.filter(Boolean)).toHaveLength(1);
-      const won = claims.find(Boolean)!;
-      expect(won).toMatchObject({ state: 'InProgress', attempts: 1, recordsProcessed: 0 });
-      expect(Date.parse(won.leaseExpiresAt!)).toBeGreaterThan(Date.now() + 20_000);
+      expect(await bulk.queue.claim(tenant, a.jobId, lease('w'), 5)).toMatchObject({ state: 'InProgress' });
       // A RUNNING query job of the same tenant takes the second slot of a cap of 2.
       const query = queryJob(tenant);
       await store.jobs.create(query);
@@ -241,42 +211,16 @@ export function bulkStateContract(name: string, factory: StateFactory): void {
       });
       expect(await bulk.queue.claim(tenant, b.jobId, lease('w'), 2)).toBeNull();
       expect((await headOf(tenant))?.running).toBe(2);
+      // Query jobs and bulk jobs are separate queues.
+      expect(
+        (await store.jobQueue.heads({ perTenant: 5, maxTenants: 1000 })).some((h) => h.tenantId === tenant),
+      ).toBe(false);
       expect(await bulk.queue.claim(tenant, b.jobId, lease('w'), 3)).toMatchObject({ state: 'InProgress' });
       // And the other way round: three running, a query job waits at a cap of 3.
       const query2 = queryJob(tenant);
       await store.jobs.create(query2);
       expect(await store.jobQueue.claim(tenant, query2.jobId, lease('q'), 3)).toBeNull();
     });
-
-    it('holds a tenant to its cap across concurrent claimers, and frees a slot when a job leaves InProgress', async () => {
-      const tenant = `${run}-race`;
-      const jobs = Array.from({ length: 8 }, () => queued(tenant));
-      for (const j of jobs) await bulk.jobs.create(j);
-      const results = await Promise.all(
-        jobs.map((j, i) => bulk.queue.claim(tenant, j.jobId, lease(`w${i}`), 2)),
-      );
-      const won = results.filter((r): r is BulkJob => r !== null);
-      expect(won).toHaveLength(2);
-      const waiting = jobs.filter((j) => !won.some((w) => w.jobId === j.jobId));
-      expect(await bulk.queue.claim(tenant, waiting[0]!.jobId, lease('x'), 2)).toBeNull();
-      // Aborted while running: the slot is free again.
-      await bulk.jobs.transition(tenant, won[0]!.jobId, ['Open', 'UploadComplete', 'InProgress'], {
-        state: 'Aborted',
-      });
-      expect(await bulk.queue.claim(tenant, waiting[0]!.jobId, lease('x'), 2)).toMatchObject({
-        state: 'InProgress',
-      });
-      // Finished: free again. Aborting a queued job changes nothing.
-      await bulk.jobs.transition(tenant, won[1]!.jobId, ['InProgress'], { state: 'JobComplete' });
-      await bulk.jobs.transition(tenant, waiting[2]!.jobId, ['Open', 'UploadComplete', 'InProgress'], {
-        state: 'Aborted',
-      });
-      expect((await headOf(tenant))?.running).toBe(1);
-      expect(await bulk.queue.claim(tenant, waiting[1]!.jobId, lease('y'), 2)).toMatchObject({
-        state: 'InProgress',
-      });
-    });
-
     it('holds one cap when query and bulk jobs of a tenant are claimed at the same time', async () => {
       const tenant = `${run}-mixed`;
       const bulkJobs = Array.from({ length: 6 }, () => queued(tenant));
@@ -289,95 +233,6 @@ export function bulkStateContract(name: string, factory: StateFactory): void {
       ]);
       expect(claims.filter((c) => c !== null)).toHaveLength(3);
       expect((await headOf(tenant))?.running).toBe(3);
-    });
-
-    it('lists a tenant’s queued jobs in queue order and hides Open, backed-off and expired ones', async () => {
-      const tenant = `${run}-heads`;
-      const t0 = Date.now();
-      const second = queued(tenant, { queuedAt: new Date(t0 + 2).toISOString() });
-      const first = queued(tenant, { queuedAt: new Date(t0 + 1).toISOString() });
-      const open = bulkJob(tenant);
-      const later = queued(tenant, { notBefore: new Date(t0 + 60_000).toISOString() });
-      const gone = queued(tenant, { expiresAt: new Date(t0 - 1000).toISOString() });
-      for (const j of [second, first, open, later, gone]) await bulk.jobs.create(j);
-      expect((await headOf(tenant))?.jobs.map((j) => j.jobId)).toEqual([first.jobId, second.jobId]);
-      expect(await bulk.queue.claim(tenant, open.jobId, lease('w'), 5)).toBeNull();
-      expect(await bulk.queue.claim(tenant, later.jobId, lease('w'), 5)).toBeNull();
-      expect(await bulk.queue.claim(tenant, gone.jobId, lease('w'), 5)).toBeNull();
-      // Query jobs and bulk jobs are separate queues.
-      expect(
-        (await store.jobQueue.heads({ perTenant: 5, maxTenants: 1000 })).some((h) => h.tenantId === tenant),
-      ).toBe(false);
-    });
-
-    it('records progress with each heartbeat, only for the lease holder', async () => {
-      const job = queued(`${run}-hb`);
-      await bulk.jobs.create(job);
-      await bulk.queue.claim(job.tenantId, job.jobId, lease('me'), 5);
-      expect(
-        await bulk.queue.heartbeat(job.tenantId, job.jobId, lease('me', 60_000), {
-          rowsFetched: 42,
-          rowsFailed: 3,
-        }),
-      ).toBe(true);
-      expect(await bulk.queue.heartbeat(job.tenantId, job.jobId, lease('you'), { rowsFetched: 1 })).toBe(
-        false,
-      );
-      const seen = await bulk.jobs.get(job.tenantId, job.jobId);
-      expect(seen).toMatchObject({ recordsProcessed: 42, recordsFailed: 3, leaseOwner: 'me' });
-      expect(Date.parse(seen!.leaseExpiresAt!)).toBeGreaterThan(Date.now() + 45_000);
-      await bulk.jobs.transition(job.tenantId, job.jobId, ['InProgress'], { state: 'Aborted' });
-      expect(await bulk.queue.heartbeat(job.tenantId, job.jobId, lease('me'), { rowsFetched: 43 })).toBe(
-        false,
-      );
-    });
-
-    it('puts a job whose lease expired back to UploadComplete, and fails it after the last attempt', async () => {
-      const job = queued(`${run}-lease`);
-      await bulk.jobs.create(job);
-      await bulk.queue.claim(job.tenantId, job.jobId, lease('dead', 1), 5);
-      await new Promise((r) => setTimeout(r, 20));
-      let out = await bulk.queue.requeueExpired(2, 100);
-      expect(out.requeued.map((j) => j.jobId)).toContain(job.jobId);
-      expect(await bulk.jobs.get(job.tenantId, job.jobId)).toMatchObject({
-        state: 'UploadComplete',
-        leaseOwner: null,
-        leaseExpiresAt: null,
-      });
-      expect((await headOf(job.tenantId))?.running).toBe(0);
-      expect((await bulk.queue.claim(job.tenantId, job.jobId, lease('dead again', 1), 5))?.attempts).toBe(2);
-      await new Promise((r) => setTimeout(r, 20));
-      out = await bulk.queue.requeueExpired(2, 100);
-      expect(out.failed.map((j) => j.jobId)).toContain(job.jobId);
-      expect(await bulk.jobs.get(job.tenantId, job.jobId)).toMatchObject({
-        state: 'Failed',
-        error: { code: 'MAX_ATTEMPTS_EXCEEDED' },
-      });
-      // A live lease is left alone.
-      const live = queued(`${run}-lease`);
-      await bulk.jobs.create(live);
-      await bulk.queue.claim(live.tenantId, live.jobId, lease('alive'), 5);
-      out = await bulk.queue.requeueExpired(2, 100);
-      expect([...out.requeued, ...out.failed].map((j) => j.jobId)).not.toContain(live.jobId);
-    });
-
-    it('publishes queued and aborted-while-running events', async () => {
-      const events: QueueEvent[] = [];
-      const unsubscribe = await bulk.queue.subscribe((e) => events.push(e));
-      try {
-        const job = queued(`${run}-ev`);
-        await bulk.jobs.create(job);
-        await expect
-          .poll(() => events.some((e) => e.type === 'queued'), { timeout: WAIT_TIMEOUT_MS })
-          .toBe(true);
-        await bulk.queue.claim(job.tenantId, job.jobId, lease('w'), 5);
-        await bulk.jobs.transition(job.tenantId, job.jobId, ['InProgress'], { state: 'Aborted' });
-        await expect
-          .poll(() => events.find((e) => e.type === 'cancelled'), { timeout: WAIT_TIMEOUT_MS })
-          .toEqual({ type: 'cancelled', tenantId: job.tenantId, jobId: job.jobId });
-      } finally {
-        await unsubscribe();
-      }
     });
 
     it('counts queued and running bulk jobs for the metrics, beside query jobs', async () => {

@@ -1,7 +1,8 @@
 /**
- * The StateStore port's contract for tenants, API keys and query jobs: what every adapter
- * (PostgreSQL now, DynamoDB later) must do, written against the port only. An adapter's test file
- * calls `stateContract(name, factory)`.
+ * The StateStore port's contract for tenants, API keys, query job records, job retention,
+ * idempotency records and warehouse sessions: what every adapter must do, written against the port
+ * only. An adapter's runner calls `stateContract(name, factory)`; the queue, bulk and operability
+ * stores have their own contracts beside this one.
  *
  * The store may be shared with other tests: every id made here carries a random run prefix, and
  * no assertion depends on the store being empty. Only what DynamoDB can do is asked for: key
@@ -429,6 +430,82 @@ export function stateContract(name: string, factory: StateFactory): void {
           expect(e.details.field).toBe('cursor');
         },
       );
+    });
+
+    describe('job retention', () => {
+      it('hides expired jobs at once and lets the sweeper delete them and forget expired results', async () => {
+        const expired = job(`${run}-ret`, {
+          status: 'COMPLETED',
+          expiresAt: new Date(Date.now() - 1).toISOString(),
+        });
+        const withResult = job(`${run}-ret`, {
+          status: 'COMPLETED',
+          result: {
+            key: `${run}-ret/x/result-1.ndjson`,
+            columns: [],
+            expiresAt: new Date(Date.now() - 1).toISOString(),
+          },
+        });
+        await store.jobs.create(expired);
+        await store.jobs.create(withResult);
+        expect(await store.jobs.get(expired.tenantId, expired.jobId)).toBeNull();
+        const results = await store.jobRetention.expiredResults(100);
+        expect(results).toContainEqual({
+          tenantId: `${run}-ret`,
+          jobId: withResult.jobId,
+          key: `${run}-ret/x/result-1.ndjson`,
+        });
+        await store.jobRetention.clearResult(`${run}-ret`, withResult.jobId, `${run}-ret/x/result-1.ndjson`);
+        expect((await store.jobs.get(`${run}-ret`, withResult.jobId))?.result).toBeNull();
+        const deleted = await store.jobRetention.deleteExpired(100);
+        expect(deleted).toContainEqual({ tenantId: `${run}-ret`, jobId: expired.jobId });
+      });
+    });
+
+    describe('idempotency records', () => {
+      const rec = (key: string, owner: string, hash = 'h1', ttlMs = 60_000, lockMs = 60_000) => ({
+        tenantId: `${run}-idem`,
+        key,
+        requestHash: hash,
+        owner,
+        expiresAt: new Date(Date.now() + ttlMs).toISOString(),
+        lockedUntil: new Date(Date.now() + lockMs).toISOString(),
+      });
+
+      it('gives a key to exactly one of many concurrent requests', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => store.idempotency.acquire(rec('k1', `o${i}`))),
+        );
+        expect(results.filter((r) => r.acquired)).toHaveLength(1);
+      });
+
+      it('completes, replays, releases, and lets an expired or abandoned key be taken over', async () => {
+        expect((await store.idempotency.acquire(rec('k2', 'a'))).acquired).toBe(true);
+        const response = {
+          status: 202,
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+          bodyKey: null,
+        };
+        expect(await store.idempotency.complete(`${run}-idem`, 'k2', 'b', response)).toBe(false);
+        expect(await store.idempotency.complete(`${run}-idem`, 'k2', 'a', response)).toBe(true);
+        const taken = await store.idempotency.acquire(rec('k2', 'c'));
+        expect(taken.acquired).toBe(false);
+        if (!taken.acquired) expect(taken.record).toMatchObject({ state: 'completed', response });
+
+        expect((await store.idempotency.acquire(rec('k3', 'a'))).acquired).toBe(true);
+        await store.idempotency.release(`${run}-idem`, 'k3', 'a');
+        expect((await store.idempotency.acquire(rec('k3', 'b'))).acquired).toBe(true);
+
+        expect((await store.idempotency.acquire(rec('k4', 'a', 'h1', 60_000, -1))).acquired).toBe(true);
+        expect((await store.idempotency.acquire(rec('k4', 'b'))).acquired).toBe(true); // abandoned in progress
+        expect((await store.idempotency.acquire(rec('k5', 'a', 'h1', -1))).acquired).toBe(true);
+        expect(await store.idempotency.get(`${run}-idem`, 'k5')).toBeNull(); // expired: hidden
+        expect((await store.idempotency.acquire(rec('k5', 'b'))).acquired).toBe(true);
+        expect((await store.idempotency.acquire(rec('k6', 'a', 'h1', -1))).acquired).toBe(true);
+        const swept = await store.idempotency.deleteExpired(100);
+        expect(swept.map((r) => r.key)).toContain('k6');
+      });
     });
 
     describe('warehouse sessions', () => {

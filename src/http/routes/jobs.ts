@@ -9,6 +9,7 @@ import type { JobService } from '../../services/job-service.js';
 import type { StateStore } from '../../state/port.js';
 import type { AppEnv } from '../env.js';
 import { requirePermission } from '../middleware/require-permission.js';
+import { writeQueryEnvelope } from '../query-envelope.js';
 import { errorResponses, JobIdParam, JobListQuery, JobListSchema, JobSchema } from '../schemas.js';
 
 export function jobView(job: QueryJob) {
@@ -225,7 +226,7 @@ export function registerJobRoutes(
     const { job } = out;
     const columns = job.result?.columns ?? [];
     const total = job.rowCount ?? 0;
-    const metadata = JSON.stringify({
+    const metadata = {
       columns: columns.map((col) => col.name),
       column_types: columns.map((col) => col.type),
       row_count: out.rows.length,
@@ -234,11 +235,9 @@ export function registerJobRoutes(
       execution_time_ms: job.executionTimeMs,
       query_id: job.statementRef,
       message: out.nextCursor && q.cursor === undefined ? MORE_ROWS_MESSAGE : null,
-    });
+    };
     // Rows are stored as JSON object text: the page is assembled without parsing them.
-    const text =
-      `{"job_id":${JSON.stringify(job.jobId)},"status":"COMPLETED","data":[${out.rows.join(',')}],` +
-      `"metadata":${metadata},"next_cursor":${JSON.stringify(out.nextCursor)}}`;
+    const text = writeQueryEnvelope(job.jobId, `[${out.rows.join(',')}]`, metadata, out.nextCursor);
     return c.body(text, 200, { 'Content-Type': 'application/json; charset=utf-8' }) as never;
   });
 

@@ -30,7 +30,7 @@ function noteKind(
       await queue.transition(
         job.tenantId,
         job.jobId,
-        'running',
+        ['running'],
         { state: 'done', leaseOwner: null },
         run.guard,
       );
@@ -40,8 +40,8 @@ function noteKind(
       await queue.transition(
         job.tenantId,
         job.jobId,
-        'running',
-        { state: 'queued', notBefore: Date.parse(notBefore), leaseOwner: null },
+        ['running'],
+        { state: 'queued', notBefore, leaseOwner: null },
         guard,
       );
     },
@@ -49,7 +49,7 @@ function noteKind(
       await queue.transition(
         job.tenantId,
         job.jobId,
-        'running',
+        ['running'],
         { state: 'failed', error, leaseOwner: null },
         run.guard,
       );
@@ -91,7 +91,7 @@ function setup(body: Body, opts: { status?: Tenant['status']; maxAttempts?: numb
     return claimed ? claimed.start().run() : null;
   };
   queue.add('t1', 'j1');
-  return { queue, completed, runOnce, job: () => queue.get('t1', 'j1') };
+  return { queue, completed, runOnce, job: () => queue.record('t1', 'j1') };
 }
 
 describe('JobRun<J>', () => {
@@ -146,7 +146,7 @@ describe('JobRun<J>', () => {
       (j, run) =>
         new Promise<string>((_, reject) => {
           // Another worker took the job over (our lease lapsed): the next renewal finds it gone.
-          setupResult.queue.get(j.tenantId, j.jobId).leaseOwner = 'w2';
+          setupResult.queue.record(j.tenantId, j.jobId).leaseOwner = 'w2';
           run.signal.addEventListener('abort', () => reject(run.signal.reason));
         }),
       { leaseMs: 150 },

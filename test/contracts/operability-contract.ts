@@ -6,11 +6,11 @@
  * contract's clock to the store so rate-limit decisions do not drift while a slow machine runs them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuditEntry, newAuditEntryId } from '../../../src/domain/audit-entry.js';
-import { AuditService } from '../../../src/services/audit-service.js';
-import { LocalRateLimitStore, RateLimiter } from '../../../src/services/rate-limiter.js';
-import type { StateStore } from '../../../src/state/port.js';
-import { manualClock } from '../../helpers/time.js';
+import { type AuditEntry, newAuditEntryId } from '../../src/domain/audit-entry.js';
+import { AuditService } from '../../src/services/audit-service.js';
+import { LocalRateLimitStore, RateLimiter } from '../../src/services/rate-limiter.js';
+import type { StateStore } from '../../src/state/port.js';
+import { manualClock } from '../helpers/time.js';
 
 export function operabilityStoresContract(
   name: string,

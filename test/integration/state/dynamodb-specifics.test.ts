@@ -1,4 +1,8 @@
-/** The StateStore contract against the DynamoDB adapter, on the run's DynamoDB Local (one fresh table). */
+/**
+ * What only the DynamoDB StateStore does, on the run's DynamoDB Local (fresh tables): TTL and
+ * streams, status and lease indexes, the tenant counter item. The port contracts run in
+ * test/integration/adapters/dynamodb.test.ts.
+ */
 import {
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
@@ -9,18 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asyncFieldsUnset, type JobStatus, type QueryJob } from '../../../src/domain/query-job.js';
 import { runnableJob } from '../../../src/runtime/lambda/worker.js';
 import { createTables, DynamoStateStore, stateTableNames } from '../../../src/state/dynamodb/index.js';
-import { stateContract } from '../../contracts/state-contract.js';
 import { dynamoClientConfig, dynamoEndpoint, uniqueTablePrefix } from '../../helpers/dynamodb-fixture.js';
-
-stateContract('DynamoDB (Local)', async () => {
-  const clientConfig = dynamoClientConfig(await dynamoEndpoint());
-  const tables = stateTableNames(uniqueTablePrefix('contract'));
-  const admin = new DynamoDBClient(clientConfig);
-  await createTables(admin, tables);
-  admin.destroy();
-  const store = new DynamoStateStore({ tables, clientConfig });
-  return { store, close: () => store.close() };
-});
 
 describe('DynamoDB specifics', () => {
   let store: DynamoStateStore;

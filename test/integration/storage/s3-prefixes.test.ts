@@ -1,38 +1,8 @@
-/** The ResultStore contract on the S3 adapter against s3rver (presigned URLs fetched from s3rver itself). */
+/** The S3 ResultStore's lifecycle prefixes against s3rver; its port contract runs in test/integration/adapters/s3.test.ts. */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { S3ResultStore } from '../../../src/storage/s3/index.js';
-import { resultStoreContract } from '../../contracts/result-store-contract.js';
 import { testS3Client, uniqueBucket } from '../../helpers/s3-fixture.js';
-
-resultStoreContract('s3 (s3rver)', async () => {
-  const client = testS3Client();
-  const bucket = await uniqueBucket(client, 'contract');
-  const store = new S3ResultStore({ client, bucket, prefix: 'results/' });
-  return {
-    store,
-    fetchSigned: (url, init) => fetch(url, init),
-    close: async () => client.destroy(),
-  };
-});
-
-/** The same contract with each kind of file under its own prefix, as the CDK stack deploys it. */
-resultStoreContract('s3 (s3rver), results/ bulk/ uploads/ prefixes', async () => {
-  const client = testS3Client();
-  const bucket = await uniqueBucket(client, 'prefixes');
-  const store = new S3ResultStore({
-    client,
-    bucket,
-    prefix: 'results/',
-    bulkPrefix: 'bulk/',
-    uploadsPrefix: 'uploads/',
-  });
-  return {
-    store,
-    fetchSigned: (url, init) => fetch(url, init),
-    close: async () => client.destroy(),
-  };
-});
 
 describe('lifecycle prefixes', () => {
   it('query results, bulk files and uploads land under their own prefix; a job folder spans them', async () => {

@@ -1,10 +1,44 @@
-/** The Warehouse contract against the PostgreSQL adapter, on the run's embedded PostgreSQL as the authenticator. */
+/**
+ * Every port contract against its PostgreSQL adapter, on the run's embedded PostgreSQL: the
+ * StateStore (records, job queues of every kind, bulk stores, operability stores) on control
+ * databases of its own, as the state role; the Warehouse as the authenticator.
+ */
 import net from 'node:net';
 import type pg from 'pg';
+import { PostgresStateStore } from '../../../src/state/postgres/index.js';
 import { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
+import { bulkStateContract } from '../../contracts/bulk-state-contract.js';
+import { jobQueueContracts } from '../../contracts/job-kinds.js';
+import { operabilityStoresContract } from '../../contracts/operability-contract.js';
+import { type StateUnderTest, stateContract } from '../../contracts/state-contract.js';
 import { warehouseContract } from '../../contracts/warehouse-contract.js';
 import { adminClient, pgFacts } from '../../helpers/pg-fixture.js';
 import { waitFor } from '../../helpers/time.js';
+import { createControlDb } from '../jobs/control-db.js';
+
+/** A migrated PostgresStateStore on a control database of its own, dropped on close. */
+async function openState(opts: { poolSize?: number; now?: () => number } = {}): Promise<StateUnderTest> {
+  const control = await createControlDb('contract');
+  const store = new PostgresStateStore({
+    connectionString: control.url,
+    poolSize: opts.poolSize ?? 10,
+    now: opts.now,
+  });
+  await store.migrate();
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      await control.drop();
+    },
+  };
+}
+
+stateContract('PostgreSQL', () => openState());
+// 20 concurrent claimers each hold a connection.
+jobQueueContracts('PostgresStateStore', () => openState({ poolSize: 30 }));
+bulkStateContract('PostgresStateStore', () => openState());
+operabilityStoresContract('PostgreSQL', (now) => openState({ now }));
 
 /** `pg:<pid>:<application_name>`, as the adapter's statement refs are built. */
 function parseRef(ref: string): { pid: number; label: string } {
