@@ -34,17 +34,12 @@ export function controlStoreUnavailable(e: unknown): ApiError {
   );
 }
 
-/**
- * Sends `lines` (each ending in a newline) through `copySql` on a pooled connection, inside
- * `BEGIN; <begin>` … `COMMIT` when `begin` is given (e.g. `SET LOCAL synchronous_commit = off`).
- * A connection whose COPY failed half-way is not reused.
- */
+/** Sends `text` (lines, each ending in a newline) through `copySql` on a pooled connection; one whose COPY failed half-way is not reused. */
 export async function copyIn(
   connect: () => Promise<pg.PoolClient>,
   copySql: string,
   text: string,
-  begin?: string,
-) {
+): Promise<void> {
   let client: pg.PoolClient;
   try {
     client = await connect();
@@ -53,14 +48,12 @@ export async function copyIn(
   }
   let broken: Error | undefined;
   try {
-    if (begin) await client.query(`BEGIN; ${begin}`);
     await new Promise<void>((resolve, reject) => {
       const stream = client.query(copyFrom(copySql));
       stream.on('finish', resolve);
       stream.on('error', reject);
       stream.end(text);
     });
-    if (begin) await client.query('COMMIT');
   } catch (e) {
     broken = e as Error;
     throw isUnreachable(e) ? controlStoreUnavailable(e) : e;

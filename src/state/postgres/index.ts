@@ -62,6 +62,7 @@ const JOB_COPY_SQL = `COPY query_jobs (${JOB_INSERT_COLUMNS.join(', ')}) FROM ST
 
 export class PostgresStateStore implements StateStore {
   private readonly pool: pg.Pool;
+  private readonly recordPool: pg.Pool;
   readonly jobQueue: PostgresJobQueue;
   readonly jobRetention: PostgresJobRetention;
   readonly idempotency: PostgresIdempotencyStore;
@@ -83,6 +84,15 @@ export class PostgresStateStore implements StateStore {
     this.pool = new pg.Pool({ ...connection, max: opts.poolSize, application_name: 'spectra-state' });
     // An idle client that loses its server must not crash the process; the pool replaces it.
     this.pool.on('error', () => {});
+    // Sync job records go out one group commit at a time, on a connection of their own whose
+    // commits do not wait for the WAL flush (no BEGIN/SET LOCAL/COMMIT round trips per batch).
+    this.recordPool = new pg.Pool({
+      ...connection,
+      max: 1,
+      application_name: 'spectra-records',
+      options: '-c synchronous_commit=off',
+    });
+    this.recordPool.on('error', () => {});
     const q = (sql: string, params?: unknown[]) => this.q(sql, params);
     this.jobQueue = new PostgresJobQueue(q, connection);
     this.jobRetention = new PostgresJobRetention(q);
@@ -148,7 +158,7 @@ export class PostgresStateStore implements StateStore {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.recordPool.end()]);
   }
 
   private readonly syncJobRecords = new JobRecordWriter(
@@ -160,7 +170,7 @@ export class PostgresStateStore implements StateStore {
         if (hasUnstorableText(line)) throw new Error('the record holds text PostgreSQL cannot store');
         text += `${line}\n`;
       }
-      return copyIn(() => this.pool.connect(), JOB_COPY_SQL, text, "SET LOCAL synchronous_commit = 'off'");
+      return copyIn(() => this.recordPool.connect(), JOB_COPY_SQL, text);
     },
     (trouble) => this.opts.onJobRecordTrouble?.(trouble),
   );
