@@ -7,7 +7,6 @@ import { type IssuedKey, issueApiKey } from '../auth/api-key.js';
 import { createTrustedHeaderAuthenticator, type TrustedHeaderAuthenticate } from '../auth/trusted-header.js';
 import type { Config } from '../config/index.js';
 import type { Authenticate } from '../domain/principal.js';
-import { currentRequest } from '../observability/request-scope.js';
 import { BulkService } from '../services/bulk-lifecycle.js';
 import { JobService } from '../services/job-service.js';
 import { QueryService } from '../services/query-service.js';
@@ -208,7 +207,6 @@ export async function buildCore(config: Config, log: Logger, options: BuildCoreO
         maxResultBytes: config.maxResultBytes || undefined,
       },
       resultMemory,
-      responseWritten: () => currentRequest()?.done,
     });
     const results = await openResultStore(config, { urlSigningKey: secrets.urlSigningKey, capture });
     const jobs = new JobService({

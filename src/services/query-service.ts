@@ -41,13 +41,35 @@ export interface QueryLimits {
 }
 
 /** Told what a query did, for metrics and the audit trail; must not throw or block. */
+/** What one call of the pipeline learnt, for its caller's records (an HTTP request's audit entry and log lines). */
+export interface QueryFacts {
+  jobId?: string;
+  jobStatus?: string;
+  fingerprint?: string;
+  /** Deparsed SQL, or the start of the submitted text when the guard refused it. */
+  sql?: string;
+  paramNames?: string[];
+  rowCount?: number;
+  errorCode?: string;
+}
+
+/** Told what the pipeline does, with the calling request's facts to fill in when there is one. */
 export interface QueryObserver {
   /** The SQL guard accepted the statement. */
-  planned?(plan: SqlPlan): void;
+  planned?(plan: SqlPlan, facts?: QueryFacts): void;
   /** The request was refused before running (SQL guard, limits). */
-  refused?(err: ApiError, sql: string): void;
+  refused?(err: ApiError, sql: string, facts?: QueryFacts): void;
   /** The query's job record was written (COMPLETED or FAILED). */
-  finished?(job: QueryJob): void;
+  finished?(job: QueryJob, facts?: QueryFacts): void;
+}
+
+/** Per call: cancellation, Server-Timing, the request's facts, and when its response is written. */
+export interface QueryCallOptions {
+  signal?: AbortSignal | undefined;
+  timings?: StageTimings | undefined;
+  facts?: QueryFacts | undefined;
+  /** Settles when the response carrying the rows has been written (the rows' memory is held until then). */
+  responseWritten?: Promise<unknown> | undefined;
 }
 
 /** Receives the capped result as it streams. `begin` is called once, before any rows. */
@@ -86,8 +108,6 @@ export class QueryService {
       observer?: QueryObserver | undefined;
       /** The process's result memory; sync results pay for their rows until the response is written. */
       resultMemory?: ResultMemoryBudget | undefined;
-      /** Settles when the current request's response has been written (undefined outside a request). */
-      responseWritten?: (() => Promise<unknown> | undefined) | undefined;
     },
   ) {}
 
@@ -99,10 +119,10 @@ export class QueryService {
     principal: Principal,
     req: QueryRequest,
     delivery: QueryDelivery,
-    opts: { signal?: AbortSignal | undefined; timings?: StageTimings | undefined } = {},
+    opts: QueryCallOptions = {},
   ): Promise<QueryOutcome> {
     const t0 = performance.now();
-    const planned = await this.planStage(req);
+    const planned = await this.planStage(req, opts.facts);
     const tPlanned = performance.now();
     opts.timings?.add('plan', tPlanned - t0);
 
@@ -187,11 +207,11 @@ export class QueryService {
         error: failure,
       });
       await this.deps.state.jobs.create(job).catch(() => {});
-      this.deps.observer?.finished?.(job);
+      this.deps.observer?.finished?.(job, opts.facts);
       throw failure;
     }
     if (memory) {
-      const written = memory.handsOn ? undefined : this.deps.responseWritten?.();
+      const written = memory.handsOn ? undefined : opts.responseWritten;
       if (written) written.then(memory.account.close, memory.account.close);
       else memory.account.close();
     }
@@ -203,7 +223,7 @@ export class QueryService {
     });
     // Sync queries are recorded once, when they end: the caller learns the job id only then.
     await this.deps.state.jobs.create(job);
-    this.deps.observer?.finished?.(job);
+    this.deps.observer?.finished?.(job, opts.facts);
     return {
       job,
       warnings: plan.warnings,
@@ -216,16 +236,16 @@ export class QueryService {
   }
 
   /** The request checks and the SQL guard; refusals are told to the observer. */
-  private async planStage(req: QueryRequest): Promise<PlannedRequest<number>> {
+  private async planStage(req: QueryRequest, facts: QueryFacts | undefined): Promise<PlannedRequest<number>> {
     const observer = this.deps.observer;
     let planned: PlannedRequest<number>;
     try {
       planned = await this.deps.planner.planRequest(req, this.deps.limits);
     } catch (e) {
-      if (e instanceof ApiError) observer?.refused?.(e, req.sql);
+      if (e instanceof ApiError) observer?.refused?.(e, req.sql, facts);
       throw e;
     }
-    observer?.planned?.(planned.plan);
+    observer?.planned?.(planned.plan, facts);
     return planned;
   }
 

@@ -2,19 +2,15 @@
  * Per-request context: a child logger bound to the request id and trace id (`c.get('log')`), a
  * server span continuing the caller's W3C `traceparent` (child spans for the Server-Timing phases
  * and the delivery), the `traceparent` response header, and a `done` promise that settles when
- * the response is fully written or the client went away — with the bytes written. Everything
- * below runs inside the request scope (observability/request-scope.ts). Ends with one access-log
+ * the response is fully written or the client went away — with the bytes written; all of it is
+ * the request scope, `c.get('scope')` (observability/request-scope.ts). Ends with one access-log
  * line per request.
  */
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '../../domain/errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { RequestLog } from '../../observability/request-log.js';
-import {
-  type RequestScope,
-  type ResponseDone,
-  runInRequestScope,
-} from '../../observability/request-scope.js';
+import type { RequestScope, ResponseDone } from '../../observability/request-scope.js';
 import { epochMs, formatTraceparent, parseTraceparent, type Tracer } from '../../observability/tracing.js';
 import type { AppEnv } from '../env.js';
 import { routeLabel } from '../route-class.js';
@@ -72,7 +68,7 @@ export function requestContext(opts: RequestContextOptions): MiddlewareHandler<A
     c.set('scope', scope);
 
     try {
-      await runInRequestScope(scope, next);
+      await next();
     } finally {
       if (!outgoing) settle({ finished: true, bytes: null, endedAt: performance.now() });
     }
@@ -102,6 +98,7 @@ export function requestContext(opts: RequestContextOptions): MiddlewareHandler<A
         if (status >= 500 || !d.finished) span.setError(d.finished ? `HTTP ${status}` : 'client closed');
       }
       span.end();
+      if (scope.query.jobId) log.bind({ job_id: scope.query.jobId });
       if (opts.accessLog || status >= 500) {
         const fields = {
           method: c.req.method,

@@ -7,7 +7,14 @@ import type { Context } from 'hono';
 import { type ApiError, invalidRequest } from '../../domain/errors.js';
 import { createEncoder } from '../../formats/index.js';
 import type { JobService } from '../../services/job-service.js';
-import type { ParamValue, QueryOutcome, QueryRequest, QueryService } from '../../services/query-service.js';
+import type {
+  ParamValue,
+  QueryCallOptions,
+  QueryOutcome,
+  QueryRequest,
+  QueryService,
+  StageTimings,
+} from '../../services/query-service.js';
 import type { ColumnInfo, Row } from '../../warehouse/port.js';
 import type { AppEnv } from '../env.js';
 import { IdempotencyHeaders } from '../middleware/idempotency.js';
@@ -189,6 +196,12 @@ export function registerQueryRoutes(
   });
 }
 
+/** Cancellation with the client, Server-Timing, and the request's facts for its audit entry and log lines. */
+function callOptions(c: Context<AppEnv>, timings: StageTimings): QueryCallOptions {
+  const scope = c.get('scope');
+  return { signal: c.req.raw.signal, timings, facts: scope?.query, responseWritten: scope?.done };
+}
+
 async function runJson(c: Context<AppEnv>, queries: QueryService, req: QueryRequest) {
   const timings = c.get('timings');
   const collected: Row[] = [];
@@ -201,7 +214,7 @@ async function runJson(c: Context<AppEnv>, queries: QueryService, req: QueryRequ
         for (const r of batch) collected.push(r);
       },
     },
-    { signal: c.req.raw.signal, timings },
+    callOptions(c, timings),
   );
   const t0 = performance.now();
   const encoder = createEncoder('json-array');
@@ -256,7 +269,7 @@ async function runStreaming(
         writer.write(utf8.encode(encoder.encode(batch))).catch(() => {});
       },
     },
-    { signal: c.req.raw.signal, timings },
+    callOptions(c, timings),
   );
   run.then(
     async (outcome) => {
