@@ -8,7 +8,7 @@
 import path from 'node:path';
 // Only light modules load up front (`spectra --version` stays fast); each command imports what it needs.
 import type { Config, Flags } from '../config/index.js';
-import type { Logger } from '../runtime/logger.js';
+import type { Logger } from '../observability/logger.js';
 import { VERSION } from '../runtime/version.js';
 
 /** What bin/spectra.js adds to the commands. */
@@ -198,7 +198,7 @@ async function runServerCommand(
     }
     throw e;
   }
-  const log = (await import('../runtime/logger.js')).createLogger(config.logLevel);
+  const log = (await import('../observability/logger.js')).createLogger(config.logLevel);
   if (command === 'worker') return runWorker(config, log);
   // Closing the terminal (SIGHUP) makes writes to it fail: the shutdown must still run to its end.
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});

@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config/index.js';
 import { AuditWriter } from '../observability/audit-writer.js';
+import type { Logger } from '../observability/logger.js';
 import { OtlpHttpExporter, parseOtlpHeaders } from '../observability/otlp-exporter.js';
 import { createQueryObserver } from '../observability/query-observer.js';
 import { type PoolStats, ServiceMetrics } from '../observability/service-metrics.js';
@@ -14,7 +15,6 @@ import { QueryAdmission } from '../services/query-admission.js';
 import type { QueryObserver } from '../services/query-service.js';
 import { LocalRateLimitStore, RateLimiter } from '../services/rate-limiter.js';
 import type { StateStore } from '../state/port.js';
-import type { Logger } from './logger.js';
 import { VERSION } from './version.js';
 
 const AUDIT_SWEEP_INTERVAL_MS = 3_600_000;

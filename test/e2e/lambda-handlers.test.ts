@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeyId, revokeApiKey } from '../../src/auth/api-key.js';
 import { ConfigError } from '../../src/config/index.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { buildCore, type Core, issueAdminKey } from '../../src/runtime/core.js';
 import { ensureDemoTenants } from '../../src/runtime/demo.js';
 import { createApiHandler } from '../../src/runtime/lambda/api.js';
@@ -20,7 +21,6 @@ import {
   LAMBDA_RESPONSE_MAX_BYTES,
   SYNC_TIMEOUT_MARGIN_SECONDS,
 } from '../../src/runtime/lambda/limits.js';
-import { createLogger } from '../../src/runtime/logger.js';
 import { apiGatewayEvents } from '../helpers/api-gateway-events.js';
 import { pgFacts } from '../helpers/pg-fixture.js';
 import { pgUrl } from '../helpers/spectra.js';

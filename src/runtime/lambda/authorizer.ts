@@ -9,8 +9,8 @@
 import type { LambdaContext } from 'hono/aws-lambda';
 import { type AuthorizerEvent, type AuthorizerPolicy, authorizeRequest } from '../../auth/authorizer.js';
 import type { Authenticate } from '../../domain/principal.js';
+import { createLogger } from '../../observability/logger.js';
 import { openAuthenticator } from '../authenticator.js';
-import { createLogger } from '../logger.js';
 import { openStateStore } from '../state-store.js';
 import { loadLambdaConfig, once } from './environment.js';
 import { METRIC, SERVICE_NAMES } from './metric-names.js';
