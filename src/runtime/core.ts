@@ -34,8 +34,6 @@ import { loadOrCreateSecrets, type ServerSecrets } from './secrets.js';
 import { openStateStore } from './state-store.js';
 import { openWarehouse } from './warehouse.js';
 
-export { jwtOptionsFrom } from './authenticator.js';
-
 export interface Core {
   config: Config;
   log: Logger;
@@ -218,7 +216,7 @@ export async function buildCore(config: Config, log: Logger, options: BuildCoreO
       results,
       planner,
       settings: {
-        defaultTimeoutSeconds: Math.min(config.jobDefaultTimeoutSeconds, config.jobMaxTimeoutSeconds),
+        defaultTimeoutSeconds: config.jobDefaultTimeoutSeconds,
         maxTimeoutSeconds: config.jobMaxTimeoutSeconds,
         jobTtlDays: config.jobTtlDays,
         maxPageRows: 10_000,

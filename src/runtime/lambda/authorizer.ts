@@ -8,6 +8,7 @@
  */
 import type { LambdaContext } from 'hono/aws-lambda';
 import { type AuthorizerEvent, type AuthorizerPolicy, authorizeRequest } from '../../auth/authorizer.js';
+import { readLambdaSettings } from '../../config/lambda.js';
 import type { Authenticate } from '../../domain/principal.js';
 import { createLogger } from '../../observability/logger.js';
 import { openAuthenticator } from '../authenticator.js';
@@ -82,5 +83,5 @@ const authorizerTelemetry = createTelemetry(SERVICE_NAMES.authorizer);
 export const handler = createAuthorizerHandler({
   authenticate: once(() => openLambdaAuthenticator(authorizerTelemetry)),
   telemetry: authorizerTelemetry,
-  usagePlans: process.env.SPECTRA_USAGE_PLANS === '1',
+  usagePlans: readLambdaSettings().usagePlans,
 });
