@@ -9,6 +9,7 @@ export const JOBS_SETTINGS = {
   worker: {
     env: 'SPECTRA_WORKER',
     flag: 'worker',
+    cli: { help: 'serve the API only; async jobs wait for `spectra worker` processes' },
     schema: bool,
     default: true,
     doc: '`spectra serve` also runs an async-job worker in the same process (`--no-worker` for API-only processes; run `spectra worker` beside them).',
@@ -16,6 +17,7 @@ export const JOBS_SETTINGS = {
   workerConcurrency: {
     env: 'SPECTRA_WORKER_CONCURRENCY',
     flag: 'worker-concurrency',
+    cli: { arg: 'N', help: 'async jobs this process runs at once' },
     schema: int(1, 256),
     default: 4,
     doc: 'Async jobs one worker process runs at once (the global per-process cap).',

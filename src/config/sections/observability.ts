@@ -20,6 +20,7 @@ export const OBSERVABILITY_SETTINGS = {
   metricsPort: {
     env: 'SPECTRA_METRICS_PORT',
     flag: 'metrics-port',
+    cli: { arg: 'N', help: 'also serve GET /metrics without credentials on 127.0.0.1:N' },
     schema: z.pipe(
       z.union([z.number(), z.string()]),
       z.transform((v: number | string, ctx) => {

@@ -10,6 +10,7 @@ export const SERVER_SETTINGS = {
   home: {
     env: 'SPECTRA_HOME',
     flag: 'home',
+    cli: { arg: 'DIR', help: 'state folder' },
     schema: z.string().check(z.minLength(1)),
     default: './.spectra',
     doc: 'Folder for everything the embedded shape writes: PostgreSQL data, secrets, credentials.json, result files.',
@@ -17,6 +18,7 @@ export const SERVER_SETTINGS = {
   host: {
     env: 'SPECTRA_HOST',
     flag: 'host',
+    cli: { arg: 'HOST', help: 'bind address' },
     schema: z.string().check(z.minLength(1)),
     default: '127.0.0.1',
     doc: 'Address the HTTP server binds to. Use 0.0.0.0 to accept remote connections.',
@@ -24,6 +26,7 @@ export const SERVER_SETTINGS = {
   port: {
     env: 'SPECTRA_PORT',
     flag: 'port',
+    cli: { arg: 'N', help: 'HTTP port, 0 = any free port' },
     schema: int(0, 65535),
     default: 8080,
     doc: 'HTTP port; 0 picks any free port (the chosen one is printed).',
@@ -31,6 +34,7 @@ export const SERVER_SETTINGS = {
   logLevel: {
     env: 'SPECTRA_LOG_LEVEL',
     flag: 'log-level',
+    cli: { arg: 'LEVEL', help: 'debug|info|warn|error|silent' },
     schema: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
     default: 'info',
     doc: 'Log level of the JSON logs written to stderr.',
@@ -38,6 +42,7 @@ export const SERVER_SETTINGS = {
   demo: {
     env: 'SPECTRA_DEMO',
     flag: 'demo',
+    cli: { help: 'do not create demo tenants' },
     schema: bool,
     default: true,
     doc: 'Embedded mode: seed the demo tenants (acme, globex, initech) and write credentials.json on first start.',
@@ -45,6 +50,7 @@ export const SERVER_SETTINGS = {
   demoRows: {
     env: 'SPECTRA_DEMO_ROWS',
     flag: 'demo-rows',
+    cli: { arg: 'N', help: 'rows of the demo sales table on first start' },
     schema: int(0, 100_000_000),
     default: 1_000_000,
     doc: 'Rows of the demo `sales` table, split unevenly across the demo tenants (first start only).',

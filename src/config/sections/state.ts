@@ -8,6 +8,7 @@ export const STATE_SETTINGS = {
   state: {
     env: 'SPECTRA_STATE',
     flag: 'state',
+    cli: { arg: 'NAME', help: 'control-state adapter: postgres or dynamodb' },
     schema: z.enum(['postgres', 'dynamodb']),
     default: 'postgres',
     doc: 'Control-state adapter: `postgres` (embedded, or SPECTRA_STATE_URL) or `dynamodb` (the SPECTRA_DYNAMODB_*_TABLE_NAME tables; docs/aws.md).',
@@ -15,6 +16,7 @@ export const STATE_SETTINGS = {
   stateUrl: {
     env: 'SPECTRA_STATE_URL',
     flag: 'state-url',
+    cli: { arg: 'URL', help: 'external control-state PostgreSQL' },
     schema: z.string(),
     default: '',
     doc: 'PostgreSQL connection URL of the control-state database. Empty = the embedded PostgreSQL.',
@@ -22,6 +24,7 @@ export const STATE_SETTINGS = {
   statePoolSize: {
     env: 'SPECTRA_STATE_POOL_SIZE',
     flag: 'state-pool-size',
+    cli: { arg: 'N', help: 'control-state connections of this process' },
     schema: int(1, 1000),
     default: 10,
     doc: 'Connections in the control-state pool (per process).',

@@ -25,6 +25,7 @@ export const STORAGE_SETTINGS = {
   resultDir: {
     env: 'SPECTRA_RESULT_DIR',
     flag: 'result-dir',
+    cli: { arg: 'DIR', help: 'result files, shared by API and workers', shownDefault: 'HOME/results' },
     schema: z.string(),
     default: '',
     doc: 'Folder of result files (the filesystem ResultStore). Empty = SPECTRA_HOME/results. API and worker processes of a cluster must share it.',

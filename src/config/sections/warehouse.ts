@@ -10,6 +10,7 @@ export const WAREHOUSE_SETTINGS = {
   warehouse: {
     env: 'SPECTRA_WAREHOUSE',
     flag: 'warehouse',
+    cli: { arg: 'NAME', help: 'warehouse adapter: postgres or redshift-data' },
     schema: z.enum(['postgres', 'redshift-data']),
     default: 'postgres',
     doc: 'Warehouse adapter: `postgres` (embedded, or SPECTRA_WAREHOUSE_URL: PostgreSQL or Redshift over the wire) or `redshift-data` (Amazon Redshift through the Data API; docs/aws.md).',
@@ -17,6 +18,7 @@ export const WAREHOUSE_SETTINGS = {
   warehouseUrl: {
     env: 'SPECTRA_WAREHOUSE_URL',
     flag: 'warehouse-url',
+    cli: { arg: 'URL', help: 'external warehouse instead of the embedded PostgreSQL' },
     schema: z.string(),
     default: '',
     doc: 'PostgreSQL/Redshift connection URL of the warehouse, as the non-superuser authenticator role. Empty = start the embedded PostgreSQL.',
@@ -24,6 +26,7 @@ export const WAREHOUSE_SETTINGS = {
   warehouseAdminUrl: {
     env: 'SPECTRA_WAREHOUSE_ADMIN_URL',
     flag: 'warehouse-admin-url',
+    cli: { arg: 'URL', help: 'connection allowed to create tenant roles (tenant provisioning)' },
     schema: z.string(),
     default: '',
     doc: 'Connection URL with the right to create tenant roles (used by tenant provisioning only). Empty in embedded mode = the embedded superuser.',
@@ -31,6 +34,7 @@ export const WAREHOUSE_SETTINGS = {
   warehousePoolSize: {
     env: 'SPECTRA_WAREHOUSE_POOL_SIZE',
     flag: 'warehouse-pool-size',
+    cli: { arg: 'N', help: 'warehouse connections of this process' },
     schema: int(1, 1000),
     default: 20,
     doc: 'Connections in the warehouse pool (per process).',
