@@ -39,7 +39,7 @@ export interface ApiHandlerOptions {
   telemetry?: Telemetry;
   /** Allowed browser origins (`*` for any); empty = no CORS headers. */
   corsOrigins?: string[];
-  /** Largest proxy result returned as is (default: Lambda's limit, limits.ts); larger is 413 RESULT_TOO_LARGE. */
+  /** Largest proxy result returned as is (default: Lambda's limit, config/sections/lambda.ts); larger is 413 RESULT_TOO_LARGE. */
   responseMaxBytes?: number;
 }
 
