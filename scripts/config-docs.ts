@@ -1,5 +1,5 @@
 /**
- * The settings table of docs/configuration.md, generated from src/config.
+ * The settings tables of docs/configuration.md, one per config section, generated from src/config.
  *   npx tsx scripts/config-docs.ts          prints it
  *   npx tsx scripts/config-docs.ts --write  rewrites the table in docs/configuration.md (between its markers)
  */
@@ -8,10 +8,24 @@ import path from 'node:path';
 import { settingsTable } from '../src/config/index.js';
 
 export function renderSettingsTable(): string {
-  const rows = settingsTable().map(
-    (s) => `| \`${s.env}\` | ${s.flag ? `\`${s.flag}\`` : ''} | \`${s.default === '' ? '(empty)' : s.default}\` | ${s.doc} |`,
-  );
-  return ['| variable | flag | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
+  const rows = settingsTable();
+  const sections = [...new Set(rows.map((s) => s.section))];
+  return sections
+    .map((section) =>
+      [
+        `### ${section}`,
+        '',
+        '| variable | flag | default | meaning |',
+        '|---|---|---|---|',
+        ...rows
+          .filter((s) => s.section === section)
+          .map(
+            (s) =>
+              `| \`${s.env}\` | ${s.flag ? `\`${s.flag}\`` : ''} | \`${s.default === '' ? '(empty)' : s.default}\` | ${s.doc} |`,
+          ),
+      ].join('\n'),
+    )
+    .join('\n\n');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -17,7 +17,7 @@ import { runAwsCommand } from '../src/cli/aws-init.js';
 import { loadConfig } from '../src/config/index.js';
 import { buildCore, issueAdminKey } from '../src/runtime/core.js';
 import { credentialsPath, ensureDemoTenants } from '../src/runtime/demo.js';
-import { createLogger } from '../src/runtime/logger.js';
+import { createLogger } from '../src/observability/logger.js';
 import { listen } from '../src/runtime/server.js';
 import { startJobWorker } from '../src/runtime/worker.js';
 import { createS3Client } from '../src/storage/s3/index.js';

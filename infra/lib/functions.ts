@@ -12,7 +12,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { apiFunctionLimits } from '../../src/runtime/lambda/limits.js';
+import { apiFunctionLimits } from '../../src/config/sections/lambda.js';
 import { METRICS_NAMESPACE, SERVICE_NAMES } from '../../src/runtime/lambda/metric-names.js';
 import type { SpectraConfig } from './config.js';
 import type { ResultsBucket } from './results-bucket.js';

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errorFromResponse, SpectraConnectionError } from '../client/errors.js';
+import { readClientSettings } from '../config/client.js';
 import { CliError, UsageError } from './command.js';
 import { runningServer } from './server-file.js';
 
@@ -31,11 +32,12 @@ export async function connectAdminApi(flags: {
   'admin-key'?: string;
   home?: string;
 }): Promise<AdminCall> {
-  const home = path.resolve(flags.home ?? process.env.SPECTRA_HOME ?? './.spectra');
-  const url = flags.url ?? process.env.SPECTRA_URL ?? (await runningServer(home))?.url;
+  const env = readClientSettings();
+  const home = path.resolve(flags.home ?? env.home ?? './.spectra');
+  const url = flags.url ?? env.url ?? (await runningServer(home))?.url;
   const adminKey =
     flags['admin-key'] ??
-    process.env.SPECTRA_ADMIN_KEY ??
+    env.adminKey ??
     ((await readJsonFile(path.join(home, 'credentials.json')))?.admin_key as string | undefined);
   if (!url)
     throw new CliError('no server found: start one with `npm start` (or `spectra serve`), or pass --url');

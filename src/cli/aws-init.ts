@@ -12,7 +12,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { type Config, ConfigError, loadConfig } from '../config/index.js';
-import { dynamoTableNames, s3ClientFromConfig } from '../runtime/aws.js';
+import { dynamoTableNames } from '../runtime/aws/dynamodb.js';
+import { s3ClientFromConfig } from '../runtime/aws/s3.js';
 import { createTables } from '../state/dynamodb/index.js';
 
 export const AWS_USAGE = `Usage: spectra aws init   (against SPECTRA_AWS_REGION / AWS_REGION and the AWS_ENDPOINT_URL_* endpoints)

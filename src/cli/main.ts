@@ -8,7 +8,7 @@
 import path from 'node:path';
 // Only light modules load up front (`spectra --version` stays fast); each command imports what it needs.
 import type { Config, Flags } from '../config/index.js';
-import type { Logger } from '../runtime/logger.js';
+import type { Logger } from '../observability/logger.js';
 import { VERSION } from '../runtime/version.js';
 
 /** What bin/spectra.js adds to the commands. */
@@ -91,41 +91,6 @@ Data commands find the server and API key through spectra login profiles, --prof
 or SPECTRA_URL / SPECTRA_API_KEY (docs/cli.md).
 `;
 
-export const SERVE_USAGE = `Usage: spectra serve [flags]
-       spectra worker [flags]
-Flags (each also settable as an environment variable, see docs/configuration.md):
-  --home DIR            state folder (SPECTRA_HOME, default ./.spectra)
-  --host HOST           bind address (SPECTRA_HOST, default 127.0.0.1)
-  --port N              HTTP port, 0 = any free port (SPECTRA_PORT, default 8080)
-  --demo-rows N         rows of the demo sales table on first start (SPECTRA_DEMO_ROWS, default 1000000)
-  --no-demo             do not create demo tenants (SPECTRA_DEMO=false)
-  --warehouse-url URL   external warehouse instead of the embedded PostgreSQL (SPECTRA_WAREHOUSE_URL)
-  --state-url URL       external control-state PostgreSQL (SPECTRA_STATE_URL)
-  --log-level LEVEL     debug|info|warn|error|silent (SPECTRA_LOG_LEVEL)
-  --metrics-port N      also serve GET /metrics without credentials on 127.0.0.1:N (SPECTRA_METRICS_PORT)
-  --no-worker           serve the API only; async jobs wait for \`spectra worker\` processes (SPECTRA_WORKER=false)
-  --worker-concurrency N  async jobs this process runs at once (SPECTRA_WORKER_CONCURRENCY, default 4)
-  --result-dir DIR      result files, shared by API and workers (SPECTRA_RESULT_DIR, default HOME/results)
-
-\`spectra worker\` takes the same flags (without the HTTP ones); with no --warehouse-url/--state-url it
-attaches to the embedded PostgreSQL of a \`spectra serve\` running in the same --home.
-`;
-
-const STRING_FLAGS = [
-  'home',
-  'host',
-  'port',
-  'demo-rows',
-  'warehouse-url',
-  'state-url',
-  'log-level',
-  'warehouse-pool-size',
-  'state-pool-size',
-  'metrics-port',
-  'worker-concurrency',
-  'result-dir',
-];
-
 function printVersion(): number {
   process.stdout.write(`${VERSION}\n`);
   return 0;
@@ -163,27 +128,15 @@ async function runServerCommand(
   options: MainOptions = {},
 ): Promise<number> {
   const { parseCommand, reportFailure, wantsHelp, processIo } = await import('./command.js');
-  const spec = {
-    name: command,
-    usage: SERVE_USAGE,
-    options: {
-      ...Object.fromEntries(STRING_FLAGS.map((f) => [f, { type: 'string' as const }])),
-      demo: { type: 'boolean' },
-      'no-demo': { type: 'boolean' },
-      worker: { type: 'boolean' },
-      'no-worker': { type: 'boolean' },
-    },
-  } as const;
+  const { serveFlags, serveOptions, serveUsage } = await import('./serve-flags.js');
+  const spec = { name: command, usage: serveUsage(), options: serveOptions() };
   if (wantsHelp(rest)) {
-    process.stdout.write(SERVE_USAGE);
+    process.stdout.write(spec.usage);
     return 0;
   }
   let flags: Flags;
   try {
-    const { values } = parseCommand(spec, rest);
-    flags = { ...values } as Flags;
-    if (values['no-demo']) flags.demo = false;
-    if (values['no-worker']) flags.worker = false;
+    flags = serveFlags(parseCommand(spec, rest).values);
   } catch (e) {
     return reportFailure(e, spec, processIo());
   }
@@ -198,7 +151,7 @@ async function runServerCommand(
     }
     throw e;
   }
-  const log = (await import('../runtime/logger.js')).createLogger(config.logLevel);
+  const log = (await import('../observability/logger.js')).createLogger(config.logLevel);
   if (command === 'worker') return runWorker(config, log);
   // Closing the terminal (SIGHUP) makes writes to it fail: the shutdown must still run to its end.
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});

@@ -10,6 +10,7 @@
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { readClientSettings } from '../config/client.js';
 import { CliError, UsageError } from './command.js';
 import { runningServer } from './server-file.js';
 
@@ -26,7 +27,8 @@ interface ProfilesFile {
 export const DEFAULT_PROFILE = 'default';
 
 export function configDir(env: NodeJS.ProcessEnv): string {
-  if (env.SPECTRA_CONFIG_DIR) return path.resolve(env.SPECTRA_CONFIG_DIR);
+  const dir = readClientSettings(env).configDir;
+  if (dir) return path.resolve(dir);
   if (process.platform === 'win32' && env.APPDATA) return path.join(env.APPDATA, 'spectra');
   const base = env.XDG_CONFIG_HOME || path.join(env.HOME || os.homedir(), '.config');
   return path.join(base, 'spectra');
@@ -74,7 +76,8 @@ export interface TargetFlags {
 
 export async function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv): Promise<Target> {
   const all = await readProfiles(env);
-  const named = flags.profile ?? env.SPECTRA_PROFILE;
+  const client = readClientSettings(env);
+  const named = flags.profile ?? client.profile;
   if (named && !all.profiles[named]) {
     const known = Object.keys(all.profiles);
     throw new UsageError(
@@ -88,18 +91,18 @@ export async function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv):
   let source = '';
   if (flags.url) [url, source] = [flags.url, '--url'];
   else if (explicit) [url, source] = [explicit.url, `the URL of profile "${flags.profile}"`];
-  else if (env.SPECTRA_URL) [url, source] = [env.SPECTRA_URL, 'SPECTRA_URL'];
+  else if (client.url) [url, source] = [client.url, 'SPECTRA_URL'];
   else if (stored)
     [url, source] = [stored.url, `the URL of profile "${profileName}" (spectra login --url …)`];
   else {
-    const home = path.resolve(env.SPECTRA_HOME ?? './.spectra');
+    const home = path.resolve(client.home ?? './.spectra');
     const local = await runningServer(home);
     [url, source] = [
       local?.url ?? 'http://127.0.0.1:8080',
       '--url, SPECTRA_URL or a profile (spectra login)',
     ];
   }
-  const apiKey = flags.key ?? explicit?.api_key ?? env.SPECTRA_API_KEY ?? stored?.api_key;
+  const apiKey = flags.key ?? explicit?.api_key ?? client.apiKey ?? stored?.api_key;
   if (!apiKey) {
     throw new CliError(
       'no API key: run `spectra login --url URL --key KEY` once, or pass --key / set SPECTRA_API_KEY',

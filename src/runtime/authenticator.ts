@@ -4,37 +4,15 @@
  * function opens.
  */
 import { type AuthStores, createAuthenticator } from '../auth/index.js';
-import type { JwtOptions } from '../auth/jwt.js';
-import type { Config } from '../config/index.js';
+import type { AuthConfig } from '../config/index.js';
+import { jwtOptions } from '../config/sections/auth.js';
 import type { Authenticate } from '../domain/principal.js';
 
-export function openAuthenticator(config: Config, stores: AuthStores, pepper: string): Authenticate {
+export function openAuthenticator(config: AuthConfig, stores: AuthStores, pepper: string): Authenticate {
   return createAuthenticator({
     state: stores,
     pepper,
     apiKeyCacheTtlMs: config.authCacheTtlMs,
-    jwt: jwtOptionsFrom(config),
+    jwt: jwtOptions(config),
   });
-}
-
-export function jwtOptionsFrom(config: Config): JwtOptions | undefined {
-  if (!config.jwtSecret && !config.jwtPublicKey && !config.jwtJwksUrl) return undefined;
-  return {
-    secret: config.jwtSecret || undefined,
-    publicKey: config.jwtPublicKey || undefined,
-    jwksUrl: config.jwtJwksUrl || undefined,
-    algorithms: config.jwtAlgorithms.length ? (config.jwtAlgorithms as JwtOptions['algorithms']) : undefined,
-    issuer: config.jwtIssuer.length ? config.jwtIssuer : undefined,
-    audience: config.jwtAudience.length ? config.jwtAudience : undefined,
-    clockSkewSeconds: config.jwtClockSkewSeconds,
-    maxLifetimeSeconds: config.jwtMaxLifetimeSeconds || undefined,
-    cacheTtlMs: config.jwtCacheTtlMs,
-    jwksCooldownMs: config.jwtJwksCooldownMs,
-    claims: {
-      tenantId: config.jwtTenantClaim,
-      dbUser: config.jwtDbUserClaim,
-      permissions: config.jwtPermissionsClaim,
-      subject: config.jwtSubjectClaim,
-    },
-  };
 }

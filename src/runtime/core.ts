@@ -7,6 +7,7 @@ import { type IssuedKey, issueApiKey } from '../auth/api-key.js';
 import { createTrustedHeaderAuthenticator, type TrustedHeaderAuthenticate } from '../auth/trusted-header.js';
 import type { Config } from '../config/index.js';
 import type { Authenticate } from '../domain/principal.js';
+import type { Logger } from '../observability/logger.js';
 import { BulkService } from '../services/bulk-lifecycle.js';
 import { JobService } from '../services/job-service.js';
 import { QueryService } from '../services/query-service.js';
@@ -26,14 +27,11 @@ import { PostgresTenantRoles } from '../warehouse/postgres/tenant-roles.js';
 import { openAuthenticator } from './authenticator.js';
 import type { CaptureAwsClient } from './aws/clients.js';
 import { type DemoCredentials, ensureDemoTenants } from './demo.js';
-import type { Logger } from './logger.js';
 import { buildObservability, createServiceMetrics, type Observability } from './observability.js';
 import { openResultStore } from './result-store.js';
 import { loadOrCreateSecrets, type ServerSecrets } from './secrets.js';
 import { openStateStore } from './state-store.js';
 import { openWarehouse } from './warehouse.js';
-
-export { jwtOptionsFrom } from './authenticator.js';
 
 export interface Core {
   config: Config;
@@ -215,7 +213,7 @@ export async function buildCore(config: Config, log: Logger, options: BuildCoreO
       results,
       planner,
       settings: {
-        defaultTimeoutSeconds: Math.min(config.jobDefaultTimeoutSeconds, config.jobMaxTimeoutSeconds),
+        defaultTimeoutSeconds: config.jobDefaultTimeoutSeconds,
         maxTimeoutSeconds: config.jobMaxTimeoutSeconds,
         jobTtlDays: config.jobTtlDays,
         maxPageRows: 10_000,

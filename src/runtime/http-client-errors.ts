@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { RequestError } from '@hono/node-server';
 import { ApiError, errorBody } from '../domain/errors.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../observability/logger.js';
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request',

@@ -4,7 +4,9 @@
  * core.ts calls it, the HTTP app and the worker use what it returns.
  */
 import type { Config } from '../config/index.js';
+import { querySlots, sharedRateLimits } from '../config/sections/limits.js';
 import { AuditWriter } from '../observability/audit-writer.js';
+import type { Logger } from '../observability/logger.js';
 import { OtlpHttpExporter, parseOtlpHeaders } from '../observability/otlp-exporter.js';
 import { createQueryObserver } from '../observability/query-observer.js';
 import { type PoolStats, ServiceMetrics } from '../observability/service-metrics.js';
@@ -14,7 +16,6 @@ import { QueryAdmission } from '../services/query-admission.js';
 import type { QueryObserver } from '../services/query-service.js';
 import { LocalRateLimitStore, RateLimiter } from '../services/rate-limiter.js';
 import type { StateStore } from '../state/port.js';
-import type { Logger } from './logger.js';
 import { VERSION } from './version.js';
 
 const AUDIT_SWEEP_INTERVAL_MS = 3_600_000;
@@ -51,16 +52,13 @@ export function buildObservability(
   },
 ): Observability {
   const { metrics, state } = deps;
-  const shared =
-    config.rateLimitStore === 'state' ||
-    (config.rateLimitStore === 'auto' && (!!config.stateUrl || config.state === 'dynamodb'));
   const rateLimiter = new RateLimiter({
     perMinute: config.rateLimitPerMinute,
     overrides: config.rateLimitTenants,
-    store: shared ? state.rateLimits : new LocalRateLimitStore(),
+    store: sharedRateLimits(config) ? state.rateLimits : new LocalRateLimitStore(),
   });
   const admission = new QueryAdmission({
-    maxConcurrent: config.maxConcurrentQueriesTotal || config.warehousePoolSize,
+    maxConcurrent: querySlots(config),
     perTenant: config.maxConcurrentQueries,
     queueSize: config.queryQueueSize,
     maxWaitMs: config.queryQueueWaitMs,

@@ -14,12 +14,12 @@ import { getRequestListener } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Config } from '../config/index.js';
 import { createApp } from '../http/app.js';
+import type { Logger } from '../observability/logger.js';
 import { type MetricsServer, startMetricsServer } from '../observability/metrics-server.js';
 import { appDepsFromCore } from './app-deps.js';
 import { buildCore, type Core } from './core.js';
 import type { DemoCredentials } from './demo.js';
 import { answerClientError, answerExpectationFailed, answerUnparsableRequest } from './http-client-errors.js';
-import type { Logger } from './logger.js';
 import { startJobWorker } from './worker.js';
 
 export interface RunningServer {

@@ -4,10 +4,10 @@
  * Used alone by what needs no warehouse (the authorizer function, `spectra admin-key`).
  */
 import type { Config } from '../config/index.js';
+import type { Logger } from '../observability/logger.js';
 import type { StateStore } from '../state/port.js';
 import { type PostgresStateOptions, PostgresStateStore } from '../state/postgres/index.js';
 import type { CaptureAwsClient } from './aws/clients.js';
-import type { Logger } from './logger.js';
 
 export interface OpenStateStoreOptions {
   /** Where PostgreSQL state lives; default SPECTRA_STATE_URL with a pool of 2 (a command's needs). */

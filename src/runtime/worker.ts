@@ -7,11 +7,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
+import type { Logger } from '../observability/logger.js';
 import { CONTROL_DB, WAREHOUSE_DB } from '../warehouse/embedded/bootstrap.js';
 import { type ClaimableKind, JobWorker, type JobWorkerOptions, RetentionSweeper } from '../worker/index.js';
 import { claimableBulkKind } from '../worker/kinds/bulk.js';
 import { buildCore, type Core } from './core.js';
-import type { Logger } from './logger.js';
 
 export interface RunningJobWorker {
   worker: JobWorker;

@@ -16,9 +16,9 @@ import * as parquet from 'parquet-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuiltBundle, buildLambdas, MAX_ZIP_BYTES } from '../../scripts/build-lambda.js';
 import { loadConfig } from '../../src/config/index.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { buildCore, type Core, issueAdminKey } from '../../src/runtime/core.js';
 import { ensureDemoTenants } from '../../src/runtime/demo.js';
-import { createLogger } from '../../src/runtime/logger.js';
 import { pgFacts } from '../helpers/pg-fixture.js';
 import { pgUrl } from '../helpers/spectra.js';
 

@@ -10,17 +10,17 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeyId, revokeApiKey } from '../../src/auth/api-key.js';
 import { ConfigError } from '../../src/config/index.js';
+import {
+  apiFunctionLimits,
+  LAMBDA_RESPONSE_MAX_BYTES,
+  SYNC_TIMEOUT_MARGIN_SECONDS,
+} from '../../src/config/sections/lambda.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { buildCore, type Core, issueAdminKey } from '../../src/runtime/core.js';
 import { ensureDemoTenants } from '../../src/runtime/demo.js';
 import { createApiHandler } from '../../src/runtime/lambda/api.js';
 import { createAuthorizerHandler } from '../../src/runtime/lambda/authorizer.js';
 import { loadLambdaConfig, once } from '../../src/runtime/lambda/environment.js';
-import {
-  apiFunctionLimits,
-  LAMBDA_RESPONSE_MAX_BYTES,
-  SYNC_TIMEOUT_MARGIN_SECONDS,
-} from '../../src/runtime/lambda/limits.js';
-import { createLogger } from '../../src/runtime/logger.js';
 import { apiGatewayEvents } from '../helpers/api-gateway-events.js';
 import { pgFacts } from '../helpers/pg-fixture.js';
 import { pgUrl } from '../helpers/spectra.js';

@@ -22,6 +22,7 @@ import {
 import * as arrow from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/observability/logger.js';
 import { buildCore, type Core, issueAdminKey } from '../../src/runtime/core.js';
 import { ensureDemoTenants } from '../../src/runtime/demo.js';
 import { createApiHandler } from '../../src/runtime/lambda/api.js';
@@ -35,7 +36,6 @@ import {
   type DynamoDBStreamRecord,
   runnableJob,
 } from '../../src/runtime/lambda/worker.js';
-import { createLogger } from '../../src/runtime/logger.js';
 import { createTables, stateTableNames } from '../../src/state/dynamodb/index.js';
 import type { SweepReport } from '../../src/worker/sweep.js';
 import type { RedshiftDataFake } from '../fakes/redshift-data-fake.js';

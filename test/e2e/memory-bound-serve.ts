@@ -7,9 +7,9 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { buildCore, issueAdminKey } from '../../src/runtime/core.js';
 import { ensureDemoTenants } from '../../src/runtime/demo.js';
-import { createLogger } from '../../src/runtime/logger.js';
 import { listen } from '../../src/runtime/server.js';
 
 const f = JSON.parse(process.env.SPECTRA_TEST_PG ?? '{}');

@@ -2,12 +2,15 @@
  * The DynamoDB StateStore from configuration (the tables `spectra aws init` and the CDK stack
  * create). The endpoint comes from AWS_ENDPOINT_URL_DYNAMODB (DynamoDB Local), which the SDK reads itself.
  */
-import type { Config } from '../../config/index.js';
+import type { ServerConfig, StateConfig } from '../../config/index.js';
 import { createDynamoClient, DynamoStateStore, type StateTableNames } from '../../state/dynamodb/index.js';
 import type { StateStore } from '../../state/port.js';
 import { awsRegion, type CaptureAwsClient } from './clients.js';
 
-export function buildDynamoStateStore(config: Config, capture?: CaptureAwsClient): StateStore {
+export function buildDynamoStateStore(
+  config: StateConfig & Pick<ServerConfig, 'awsRegion'>,
+  capture?: CaptureAwsClient,
+): StateStore {
   const tables = dynamoTableNames(config);
   if (!capture) return new DynamoStateStore({ tables, clientConfig: awsRegion(config) });
   const client = capture(createDynamoClient(awsRegion(config)));
@@ -22,7 +25,7 @@ export function buildDynamoStateStore(config: Config, capture?: CaptureAwsClient
 }
 
 /** The StateStore's DynamoDB table names from configuration (what `spectra aws init` creates). */
-export function dynamoTableNames(config: Config): StateTableNames {
+export function dynamoTableNames(config: StateConfig): StateTableNames {
   return {
     tenants: config.dynamodbTenantsTableName,
     apiKeys: config.dynamodbApiKeysTableName,

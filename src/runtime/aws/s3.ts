@@ -3,7 +3,8 @@
  * The endpoint comes from AWS_ENDPOINT_URL_S3 (s3rver, MinIO), which the SDK reads itself.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { type Config, ConfigError } from '../../config/index.js';
+import type { Config } from '../../config/index.js';
+import { s3Bucket } from '../../config/sections/storage.js';
 import { createS3Client, S3ResultStore } from '../../storage/s3/index.js';
 import { awsRegion, type CaptureAwsClient } from './clients.js';
 
@@ -22,11 +23,10 @@ export function s3ClientFromConfig(
 }
 
 export function buildS3ResultStore(config: Config, capture?: CaptureAwsClient): S3ResultStore {
-  if (!config.s3BucketName.trim())
-    throw new ConfigError('invalid configuration:\n  SPECTRA_STORAGE=s3 needs SPECTRA_S3_BUCKET_NAME');
+  const bucket = s3Bucket(config);
   return new S3ResultStore({
     client: s3ClientFromConfig(config, process.env, capture),
-    bucket: config.s3BucketName.trim(),
+    bucket,
     prefix: config.s3Prefix,
     bulkPrefix: config.s3BulkPrefix,
     uploadsPrefix: config.s3UploadsPrefix,

@@ -10,6 +10,8 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { type APIGatewayProxyResult, handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
 import { principalFromAuthorizerContext } from '../../auth/authorizer.js';
+import { readSetting } from '../../config/index.js';
+import { LAMBDA_RESPONSE_MAX_BYTES } from '../../config/sections/lambda.js';
 import { ApiError, errorBody } from '../../domain/errors.js';
 import type { Authenticate } from '../../domain/principal.js';
 import { createApp } from '../../http/app.js';
@@ -19,7 +21,6 @@ import { appDepsFromCore } from '../app-deps.js';
 import type { Core } from '../core.js';
 import { openLambdaCore } from './core.js';
 import { once } from './environment.js';
-import { LAMBDA_RESPONSE_MAX_BYTES } from './limits.js';
 import { METRIC, SERVICE_NAMES } from './metric-names.js';
 import { createTelemetry, invocation, recordMetric, type Telemetry } from './observability.js';
 
@@ -38,7 +39,7 @@ export interface ApiHandlerOptions {
   telemetry?: Telemetry;
   /** Allowed browser origins (`*` for any); empty = no CORS headers. */
   corsOrigins?: string[];
-  /** Largest proxy result returned as is (default: Lambda's limit, limits.ts); larger is 413 RESULT_TOO_LARGE. */
+  /** Largest proxy result returned as is (default: Lambda's limit, config/sections/lambda.ts); larger is 413 RESULT_TOO_LARGE. */
   responseMaxBytes?: number;
 }
 
@@ -182,8 +183,5 @@ const apiTelemetry = createTelemetry(SERVICE_NAMES.api);
 export const handler = createApiHandler({
   core: once(() => openLambdaCore(apiTelemetry.tracer)),
   telemetry: apiTelemetry,
-  corsOrigins: (process.env.SPECTRA_CORS_ORIGINS ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean),
+  corsOrigins: readSetting('corsOrigins'),
 });

@@ -8,9 +8,10 @@
  */
 import type { LambdaContext } from 'hono/aws-lambda';
 import { type AuthorizerEvent, type AuthorizerPolicy, authorizeRequest } from '../../auth/authorizer.js';
+import { readLambdaSettings } from '../../config/lambda.js';
 import type { Authenticate } from '../../domain/principal.js';
+import { createLogger } from '../../observability/logger.js';
 import { openAuthenticator } from '../authenticator.js';
-import { createLogger } from '../logger.js';
 import { openStateStore } from '../state-store.js';
 import { loadLambdaConfig, once } from './environment.js';
 import { METRIC, SERVICE_NAMES } from './metric-names.js';
@@ -82,5 +83,5 @@ const authorizerTelemetry = createTelemetry(SERVICE_NAMES.authorizer);
 export const handler = createAuthorizerHandler({
   authenticate: once(() => openLambdaAuthenticator(authorizerTelemetry)),
   telemetry: authorizerTelemetry,
-  usagePlans: process.env.SPECTRA_USAGE_PLANS === '1',
+  usagePlans: readLambdaSettings().usagePlans,
 });

@@ -4,8 +4,8 @@
  * authorizer does not use it: it opens only the stores it reads (authorizer.ts).
  */
 import type { Tracer } from '@aws-lambda-powertools/tracer';
+import { createLogger } from '../../observability/logger.js';
 import { type BuildCoreOptions, buildCore, type Core } from '../core.js';
-import { createLogger } from '../logger.js';
 import { loadLambdaConfig } from './environment.js';
 import { captureAwsClients } from './observability.js';
 

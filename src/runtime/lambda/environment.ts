@@ -1,14 +1,14 @@
 /**
  * Configuration of a Lambda container, loaded once (lazily, on the first invocation) by each
- * function's composition root and reused by every later invocation. Server secrets (API key pepper, JWT secret)
- * come from one Secrets Manager secret whose JSON keys are SPECTRA_* variables
- * (`SPECTRA_SECRET_ARN`); a variable already set in the environment wins over the secret.
+ * function's composition root and reused by every later invocation; config/lambda.ts reads it, this
+ * file brings the Secrets Manager client of the Lambda runtime.
  */
 import { createRequire } from 'node:module';
-import { type Config, ConfigError, loadConfig } from '../../config/index.js';
-import { checkApiFunctionLimits } from './limits.js';
+import type { Config } from '../../config/index.js';
+import { ConfigError } from '../../config/index.js';
+import { type FetchSecret, loadLambdaConfig as loadFromEnvironment } from '../../config/lambda.js';
 
-export type FetchSecret = (secretId: string) => Promise<string>;
+export type { FetchSecret };
 
 export interface LambdaEnvironmentOptions {
   env?: NodeJS.ProcessEnv;
@@ -16,41 +16,8 @@ export interface LambdaEnvironmentOptions {
 }
 
 /** Environment + app secret → Config. Refuses what cannot work on Lambda. */
-export async function loadLambdaConfig(options: LambdaEnvironmentOptions = {}): Promise<Config> {
-  const env = { ...(options.env ?? process.env) };
-  const secretId = env.SPECTRA_SECRET_ARN;
-  if (secretId) {
-    const raw = await (options.fetchSecret ?? fetchSecretFromRuntimeSdk)(secretId);
-    let values: unknown;
-    try {
-      values = JSON.parse(raw);
-    } catch {
-      throw new ConfigError('SPECTRA_SECRET_ARN: the secret is not a JSON object of SPECTRA_* keys');
-    }
-    if (typeof values !== 'object' || values === null || Array.isArray(values)) {
-      throw new ConfigError('SPECTRA_SECRET_ARN: the secret is not a JSON object of SPECTRA_* keys');
-    }
-    for (const [key, value] of Object.entries(values)) {
-      if (key.startsWith('SPECTRA_') && typeof value === 'string' && env[key] === undefined) env[key] = value;
-    }
-  }
-  const config = loadConfig(env);
-  if (!config.apiKeyPepper) {
-    // A pepper generated per container would make every API key fail on the next cold start.
-    throw new ConfigError(
-      'SPECTRA_API_KEY_PEPPER must be set on Lambda (put it in the SPECTRA_SECRET_ARN secret)',
-    );
-  }
-  const externalWarehouse =
-    config.warehouseUrl !== '' || (env.SPECTRA_WAREHOUSE ?? 'postgres') !== 'postgres';
-  const externalState = config.stateUrl !== '' || (env.SPECTRA_STATE ?? 'postgres') !== 'postgres';
-  if (!externalWarehouse || !externalState) {
-    throw new ConfigError(
-      'Lambda cannot run the embedded PostgreSQL: set SPECTRA_WAREHOUSE=redshift-data and SPECTRA_STATE=dynamodb, or SPECTRA_WAREHOUSE_URL and SPECTRA_STATE_URL',
-    );
-  }
-  checkApiFunctionLimits(config, env);
-  return config;
+export function loadLambdaConfig(options: LambdaEnvironmentOptions = {}): Promise<Config> {
+  return loadFromEnvironment(options.env ?? process.env, options.fetchSecret ?? fetchSecretFromRuntimeSdk);
 }
 
 /**

@@ -6,8 +6,8 @@
  */
 import type pg from 'pg';
 import { ApiError } from '../../domain/errors.js';
+import { columnTypeName } from '../column-types.js';
 import type { TableColumn, TableDescription } from '../port.js';
-import { columnTypeName } from './types.js';
 
 /** `table` or `schema.table`, unquoted identifiers only. */
 const OBJECT_NAME = /^(?:([A-Za-z_][A-Za-z0-9_$]{0,62})\.)?([A-Za-z_][A-Za-z0-9_$]{0,62})$/;

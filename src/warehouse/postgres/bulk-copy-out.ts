@@ -10,9 +10,9 @@
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { ApiError } from '../../domain/errors.js';
+import { columnTypeName, PG_OID, type PgFieldInfo } from '../column-types.js';
 import type { ColumnInfo, CopyOutOptions, CopyOutSink, StatementInput } from '../port.js';
 import { rowTooLarge } from './row-too-large.js';
-import { columnTypeName, PG_OID, type PgFieldInfo } from './types.js';
 
 const DELIMITER_LITERAL: Record<CopyOutOptions['delimiter'], string> = {
   ',': `','`,

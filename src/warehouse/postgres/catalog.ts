@@ -5,8 +5,8 @@
  * cannot name pg_catalog or information_schema.
  */
 import type pg from 'pg';
+import { columnTypeName } from '../column-types.js';
 import type { CatalogTable } from '../port.js';
-import { columnTypeName } from './types.js';
 
 /**
  * Column-level grants count: a table with SELECT on some columns is listed with those columns.

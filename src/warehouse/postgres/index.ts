@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { ApiError } from '../../domain/errors.js';
+import { columnTypeName, decoderFor, type PgFieldInfo, type ValueDecoder } from '../column-types.js';
 import type {
   CatalogTable,
   ColumnInfo,
@@ -37,7 +38,6 @@ import { copyInRecords } from './bulk-copy-in.js';
 import { copyOutCsv } from './bulk-copy-out.js';
 import { listTablesOn } from './catalog.js';
 import { rowTooLarge } from './row-too-large.js';
-import { columnTypeName, decoderFor, type PgFieldInfo, type ValueDecoder } from './types.js';
 import { WireWatch } from './wire-watch.js';
 
 /** Rows per cursor fetch when the caller set no `maxRows` (async jobs, exports). */

@@ -6,7 +6,8 @@ import { DescribeTimeToLiveCommand, DynamoDBClient } from '@aws-sdk/client-dynam
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runAwsCommand } from '../../../src/cli/aws-init.js';
 import { loadConfig } from '../../../src/config/index.js';
-import { buildS3ResultStore, dynamoTableNames } from '../../../src/runtime/aws.js';
+import { dynamoTableNames } from '../../../src/runtime/aws/dynamodb.js';
+import { buildS3ResultStore } from '../../../src/runtime/aws/s3.js';
 import { dynamoClientConfig, dynamoEndpoint, uniqueTablePrefix } from '../../helpers/dynamodb-fixture.js';
 import { S3RVER_CREDENTIALS, s3Endpoint } from '../../helpers/s3-fixture.js';
 

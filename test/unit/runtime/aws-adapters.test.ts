@@ -1,7 +1,8 @@
 /** Adapter selection from configuration: SPECTRA_WAREHOUSE=redshift-data (with its UNLOAD/COPY settings) and SPECTRA_STATE=dynamodb. */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/config/index.js';
-import { buildDynamoStateStore, buildRedshiftDataWarehouse } from '../../../src/runtime/aws.js';
+import { buildDynamoStateStore } from '../../../src/runtime/aws/dynamodb.js';
+import { buildRedshiftDataWarehouse } from '../../../src/runtime/aws/redshift-data.js';
 import { DynamoStateStore } from '../../../src/state/dynamodb/index.js';
 import { RedshiftDataWarehouse } from '../../../src/warehouse/redshift-data/index.js';
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { TABLES, TTL_ATTRIBUTE } from '../../../infra/lib/table-design.js';
 import { loadConfig } from '../../../src/config/index.js';
-import { dynamoTableNames } from '../../../src/runtime/aws.js';
+import { dynamoTableNames } from '../../../src/runtime/aws/dynamodb.js';
 import { STATE_TABLES, stateTableNames } from '../../../src/state/dynamodb/index.js';
 import { TTL_ATTRIBUTE as ADAPTER_TTL } from '../../../src/state/dynamodb/tables.js';
 

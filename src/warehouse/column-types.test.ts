@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { columnTypeName, decoderFor, PG_OID, quoteInexactNumbers } from './types.js';
+import { columnTypeName, decoderFor, PG_OID, quoteInexactNumbers } from './column-types.js';
 
 const field = (dataTypeID: number, dataTypeModifier = -1) => ({ name: 'c', dataTypeID, dataTypeModifier });
 const decode = (oid: number, text: string) => decoderFor(field(oid))(text);

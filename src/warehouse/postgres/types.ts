@@ -1,2 +1,0 @@
-/** The column type rules, shared by both warehouse adapters (../column-types.ts). */
-export * from '../column-types.js';
