@@ -40,17 +40,26 @@ const BIG_RUNS = 30;
 interface Measured extends LoadResult {
   cpuPerReq: number;
   pgCpuPerReq: number;
+  /** This process's CPU per request: the load generator shares the 2 cores with what it measures. */
+  loadCpuPerReq: number;
 }
+
+const ownCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 async function measured(pid: number, pgCpu: PostgresCpu, run: () => Promise<LoadResult>): Promise<Measured> {
   const cpu0 = processCpuMs(pid);
   const pg0 = pgCpu.snapshot();
+  const own0 = ownCpuMs();
   const r = await run();
   const requests = r.rps * SECONDS;
   return {
     ...r,
     cpuPerReq: (processCpuMs(pid) - cpu0) / requests,
     pgCpuPerReq: pgCpu.since(pg0) / requests,
+    loadCpuPerReq: (ownCpuMs() - own0) / requests,
   };
 }
 
@@ -112,6 +121,14 @@ export default async function queryBench(ctx: BenchContext): Promise<BenchResult
       med(base, 'pgCpuPerReq'),
       false,
     ),
+    result(
+      name,
+      'load generator CPU per request',
+      'ms',
+      med(svc, 'loadCpuPerReq'),
+      med(base, 'loadCpuPerReq'),
+      false,
+    ),
   );
   const peak = med(svc, 'rps');
   const peakP99 = med(svc, 'p99');
@@ -145,6 +162,8 @@ export default async function queryBench(ctx: BenchContext): Promise<BenchResult
   );
 
   // (c) Sustained 2× overload, open loop.
+  const overOwn0 = ownCpuMs();
+  const overSvc0 = processCpuMs(ctx.servicePid);
   const over = await openLoad({
     url: `${ctx.url}/v1/queries`,
     body,
@@ -159,6 +178,17 @@ export default async function queryBench(ctx: BenchContext): Promise<BenchResult
     result(overName, 'p99 latency of admitted (baseline: p99 at peak)', 'ms', over.okP99, peakP99, false),
     result(overName, 'refused with 429/503', 'requests', over.refused),
     result(overName, 'other failures', 'requests', over.failed),
+    // Both share the 2 cores with the service: what the generator spends per request sent, and what
+    // the service spends per refusal beyond its CPU per admitted request, bound the goodput.
+    result(overName, 'load generator CPU per request sent', 'ms', (ownCpuMs() - overOwn0) / over.sent),
+    result(
+      overName,
+      'server CPU per request sent',
+      'ms',
+      (processCpuMs(ctx.servicePid) - overSvc0) / over.sent,
+      med(svc, 'cpuPerReq'),
+      false,
+    ),
   );
 
   // (d) 10,000 rows, sequential requests, alternating service and direct fetch.

@@ -27,7 +27,7 @@ export const STATE_SETTINGS = {
     cli: { arg: 'N', help: 'control-state connections of this process' },
     schema: int(1, 1000),
     default: 10,
-    doc: 'Connections in the control-state pool (per process).',
+    doc: 'Connections in the control-state pool (per process), plus one that writes the records of synchronous queries.',
   },
   dynamodbTableName: {
     env: 'SPECTRA_DYNAMODB_TABLE_NAME',
