@@ -11,6 +11,7 @@ import type { StateStore } from '../state/port.js';
 import type { ColumnInfo, ResultMemoryAccount, Row, RowSink, Warehouse } from '../warehouse/port.js';
 import { queryJobRecord } from './query-job-record.js';
 import type { ResultMemoryBudget } from './result-memory-budget.js';
+import { tenantSourceCatalog } from './source-catalog.js';
 
 /**
  * What a synchronous result costs in memory per byte read while the response is built whole: the
@@ -102,7 +103,7 @@ export class QueryService {
     opts: { signal?: AbortSignal | undefined; timings?: StageTimings | undefined } = {},
   ): Promise<QueryOutcome> {
     const t0 = performance.now();
-    const planned = await this.planStage(req);
+    const planned = await this.planStage(principal, req);
     const tPlanned = performance.now();
     opts.timings?.add('plan', tPlanned - t0);
 
@@ -216,11 +217,15 @@ export class QueryService {
   }
 
   /** The request checks and the SQL guard; refusals are told to the observer. */
-  private async planStage(req: QueryRequest): Promise<PlannedRequest<number>> {
+  private async planStage(principal: Principal, req: QueryRequest): Promise<PlannedRequest<number>> {
     const observer = this.deps.observer;
     let planned: PlannedRequest<number>;
     try {
-      planned = await this.deps.planner.planRequest(req, this.deps.limits);
+      planned = await this.deps.planner.planRequest(
+        req,
+        this.deps.limits,
+        tenantSourceCatalog(this.deps.warehouse, principal),
+      );
     } catch (e) {
       if (e instanceof ApiError) observer?.refused?.(e, req.sql);
       throw e;

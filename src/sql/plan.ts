@@ -14,7 +14,12 @@ import { ParseFailure, type ParseResult } from './parser.js';
 import { replacePlaceholders } from './placeholders.js';
 import type { GuardPolicy, SqlDialect } from './policy.js';
 import { type PostgresOnlyConstruct, postgresOnlyConstructs } from './redshift-support.js';
-import { parseRedshift } from './redshift-syntax.js';
+import {
+  parseRedshift,
+  type RotationUnknown,
+  type SourceColumns,
+  unknownRotationColumns,
+} from './redshift-syntax.js';
 import { renderVerified } from './render.js';
 import { toPostgres } from './render-postgres.js';
 import { renderRedshift } from './render-redshift.js';
@@ -25,6 +30,11 @@ export interface PlanRequest {
   sql: string;
   /** Query API row cap (e.g. 10_000 → rows returned ≤ cap). Undefined = exports: no LIMIT rewrite. */
   rowCap?: number;
+  /**
+   * Columns of the relations a PIVOT/UNPIVOT reads without naming their columns, as the warehouse's
+   * catalog showed them to the tenant (the Planner looks them up when a plan asks for them).
+   */
+  sourceColumns?: SourceColumns;
 }
 
 /** A construct that runs on this warehouse but would be refused on Redshift. */
@@ -55,8 +65,27 @@ export interface SqlPlan {
   fingerprint: string;
 }
 
-/** A planning outcome as the Planner caches it: the plan, or the rejection to answer again. */
-export type PlanOutcome = { plan: SqlPlan } | { error: ApiError };
+/**
+ * The PostgreSQL rendering of a PIVOT/UNPIVOT over a table, a view or `SELECT *` needs the columns
+ * of `relations` (name parts as written), which only the warehouse's catalog knows. Thrown once every
+ * check passed; to a caller that cannot ask a catalog it is the refusal it carries.
+ */
+export class SourceColumnsNeeded extends ApiError {
+  readonly relations: string[][];
+  readonly refusal: ApiError;
+
+  constructor(relations: string[][], refusal: ApiError) {
+    super(refusal.code, refusal.message, refusal.details);
+    this.relations = relations;
+    this.refusal = refusal;
+  }
+}
+
+/**
+ * A planning outcome as the Planner caches it: the plan, the rejection to answer again, or the
+ * relations whose columns would complete it (with the rejection to give without them).
+ */
+export type PlanOutcome = { plan: SqlPlan } | { error: ApiError } | { needs: string[][]; error: ApiError };
 
 /**
  * Validates and rewrites one tenant statement. Synchronous, uncached (a Planner caches it);
@@ -109,7 +138,7 @@ export function planQueryUncached(req: PlanRequest, policy: GuardPolicy): SqlPla
   try {
     const placeholders = replacePlaceholders(sql);
     ({ text, sourceMap } = placeholders);
-    const front = parseRedshift(text, sourceMap);
+    const front = parseRedshift(text, sourceMap, req.sourceColumns);
     ({ text, sourceMap } = front);
     const tree = front.tree;
     const select = singleSelect(tree, sourceMap);
@@ -125,6 +154,9 @@ export function planQueryUncached(req: PlanRequest, policy: GuardPolicy): SqlPla
       req.rowCap === undefined
         ? { statement: { SelectStmt: select }, returnLimit: null }
         : applyRowCap(select, req.rowCap);
+    if (policy.target === 'postgres' && front.unknownRotations.length > 0) {
+      askForSourceColumns(front.unknownRotations, req.sourceColumns !== undefined, sourceMap);
+    }
     const canonical = { version: tree.version, stmts: [{ stmt: capped.statement }] };
     const rendered =
       policy.target === 'redshift'
@@ -189,6 +221,16 @@ function singleSelect(tree: ParseResult, sourceMap: SourceMap): SelectStmt {
 }
 
 const unique = (values: string[]) => [...new Set(values)];
+
+/** Rotations the PostgreSQL rendering cannot write: the catalog columns that would complete them, or the refusal. */
+function askForSourceColumns(unknown: RotationUnknown[], asked: boolean, sourceMap: SourceMap): never {
+  const first = unknown[0] as RotationUnknown;
+  const refusal = unknownRotationColumns(first, sourceMap);
+  if (asked || unknown.some((u) => u.relations === undefined)) throw refusal;
+  const relations = new Map<string, string[]>();
+  for (const u of unknown) for (const parts of u.relations ?? []) relations.set(parts.join('\u0000'), parts);
+  throw new SourceColumnsNeeded([...relations.values()], refusal);
+}
 
 /** The first PostgreSQL-only construct refused under the redshift dialect; otherwise each one as a warning. */
 function refusePostgresOnly(

@@ -6,6 +6,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ApiError, isApiError } from '../../../src/domain/errors.js';
 import { defaultGuardPolicy, initSqlGuard, planQueryUncached, type SqlPlan } from '../../../src/sql/index.js';
+import { SourceColumnsNeeded } from '../../../src/sql/plan.js';
+import { relationKey } from '../../../src/sql/redshift-syntax.js';
 import { attackCorpus } from './corpus.js';
 import { expectFaithfulOutput } from './output-invariants.js';
 
@@ -187,6 +189,74 @@ describe('PIVOT and UNPIVOT', () => {
       expect(error.details.position).toBeTypeOf('number');
     },
   );
+
+  const salesColumns = {
+    [relationKey(['sales'])]: ['sale_id', 'tenant_id', 'region', 'product', 'amount', 'quantity'],
+  };
+  const withColumns = (sql: string, sourceColumns: Record<string, string[]> = salesColumns) => {
+    const p = planQueryUncached({ sql, rowCap: 100, sourceColumns }, postgres);
+    expectFaithfulOutput(p, postgres);
+    return p;
+  };
+
+  it.each([
+    [
+      'PIVOT over a table groups by every other column',
+      "SELECT * FROM sales PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+      "SELECT * FROM ( SELECT sale_id, tenant_id, product, quantity, sum(CASE WHEN region = 'EMEA' THEN amount END) AS emea FROM sales GROUP BY sale_id, tenant_id, product, quantity ) LIMIT 101",
+    ],
+    [
+      'PIVOT over SELECT * of a table',
+      "SELECT * FROM (SELECT * FROM sales) PIVOT (COUNT(*) FOR region IN ('EMEA'))",
+      "SELECT * FROM ( SELECT sale_id, tenant_id, product, amount, quantity, count(CASE WHEN region = 'EMEA' THEN 1 END) AS emea FROM ( SELECT * FROM sales ) GROUP BY sale_id, tenant_id, product, amount, quantity ) LIMIT 101",
+    ],
+    [
+      'UNPIVOT over a table keeps every column not in the IN list',
+      'SELECT * FROM sales UNPIVOT (v FOR k IN (amount, quantity))',
+      "SELECT * FROM ( SELECT sale_id, tenant_id, region, product, spectra_unpivot.spectra_name AS k, spectra_unpivot.spectra_value AS v FROM sales CROSS JOIN LATERAL ( VALUES ('amount', amount), ('quantity', quantity) ) AS spectra_unpivot(spectra_name, spectra_value) WHERE spectra_unpivot.spectra_value IS NOT NULL ) LIMIT 101",
+    ],
+    [
+      'PIVOT over a CTE needs no catalog',
+      "WITH s AS (SELECT region, amount FROM sales) SELECT * FROM s PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+      "WITH s AS (SELECT region, amount FROM sales) SELECT * FROM ( SELECT sum(CASE WHEN region = 'EMEA' THEN amount END) AS emea FROM s ) LIMIT 101",
+    ],
+  ])('%s, once the catalog gave the columns', (_name, sql, onPostgres) => {
+    expect(withColumns(sql).sql).toBe(onPostgres);
+  });
+
+  it('over a CTE the Redshift target still sends the PIVOT as written', () => {
+    expect(
+      plan(
+        "WITH s AS (SELECT region, product, amount FROM sales) SELECT * FROM s PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+        redshift,
+      ).sql,
+    ).toBe(
+      "WITH s AS (SELECT region, product, amount FROM sales) SELECT * FROM s PIVOT (sum(amount) FOR region IN ('EMEA')) LIMIT 101",
+    );
+  });
+
+  it('a rotation over a table asks for the columns of exactly the relations it reads', () => {
+    const error = rejection(
+      "SELECT * FROM (SELECT s.*, 1 AS one FROM public.sales s JOIN regions r ON true) PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+    );
+    expect(error).toBeInstanceOf(SourceColumnsNeeded);
+    expect((error as SourceColumnsNeeded).relations).toEqual([['public', 'sales']]);
+    const join = rejection(
+      "SELECT * FROM (SELECT * FROM sales JOIN regions USING (region)) PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+    );
+    expect(join).not.toBeInstanceOf(SourceColumnsNeeded);
+    expect(join.code).toBe('UNSUPPORTED_SYNTAX');
+  });
+
+  it('with the catalog columns the checks run again on the completed tree', () => {
+    const sql = "SELECT * FROM sales PIVOT (SUM(pg_sleep(amount)) FOR region IN ('EMEA'))";
+    expect(() => withColumns(sql)).toThrow(expect.objectContaining({ code: 'SQL_BLOCKED' }));
+    expect(() =>
+      withColumns("SELECT * FROM spectra_globex.sales PIVOT (SUM(amount) FOR region IN ('EMEA'))", {
+        [relationKey(['spectra_globex', 'sales'])]: ['region', 'amount'],
+      }),
+    ).toThrow(expect.objectContaining({ code: 'SQL_BLOCKED' }));
+  });
 
   it('over a table the checks still read everything the rotation names', () => {
     expect(
