@@ -91,9 +91,10 @@ export interface UnpivotFlag {
 }
 
 /**
- * A rotation over a table or `SELECT *`: Redshift knows the columns it keeps, the guard does not, so
- * the canonical tree rotates only what the statement names (enough for every check, which reads
- * relations and calls) and the PostgreSQL rendering refuses it with this error's details.
+ * A rotation over a table or `SELECT *` whose columns no `SourceColumns` gave: Redshift knows the
+ * columns it keeps, the guard does not, so the canonical tree rotates only what the statement names
+ * (enough for every check, which reads relations and calls). For the PostgreSQL rendering the plan
+ * asks for the catalog columns of `relations`, or is refused with unknownRotationColumns.
  */
 export interface RotationUnknown {
   construct: 'PIVOT' | 'UNPIVOT';
@@ -114,14 +115,14 @@ export type SourceColumns = Readonly<Record<string, readonly string[]>>;
 
 export const relationKey = (parts: readonly string[]): string => JSON.stringify(parts);
 
-/** The PostgreSQL target's refusal of a rotation whose kept columns are unknown. */
+/** The PostgreSQL target's refusal of a rotation whose kept columns are unknown (and no catalog could tell them). */
 export const unknownRotationColumns = (unknown: RotationUnknown, sourceMap?: SourceMap): ApiError =>
   new ApiError(
     'UNSUPPORTED_SYNTAX',
-    `${unknown.construct} over a table or SELECT * runs on Redshift only; here it needs a subquery with an explicit column list as its source`,
+    `${unknown.construct} over this source runs on Redshift only; here it needs a subquery with an explicit column list as its source`,
     {
       construct: unknown.construct,
-      reason: `the guard does not know the columns of a table or of *, and ${unknown.construct} keeps every column it does not rotate`,
+      reason: `the guard cannot tell this source's columns (a join, a function, or * over merged columns), and ${unknown.construct} keeps every column it does not rotate`,
       rewrite: `${unknown.construct} over (SELECT col1, col2, … FROM table) instead of over the table or SELECT *`,
       ...sourceMap?.fromLocation(unknown.location),
     },

@@ -201,17 +201,39 @@ export const syntaxCases = [
   },
   {
     id: 'syntax.pivot.table-source',
-    sql: "SELECT * FROM sales PIVOT (SUM(amount) FOR region IN ('EMEA'))",
-    embedded: { error: 'UNSUPPORTED_SYNTAX' },
-    redshift: { sent: "SELECT * FROM sales PIVOT (sum(amount) FOR region IN ('EMEA')) LIMIT 10001" },
-    source: 'r_FROM_clause-pivot-unpivot-examples.html (PIVOT over a table: Redshift knows its columns)',
+    // The implicit columns are every other column of sales, sale_id among them: one row per sale.
+    sql: "SELECT count(*) = (SELECT count(*) FROM sales) AS one_row_per_sale, sum(emea) = (SELECT sum(amount) FROM sales WHERE region = 'EMEA') AS emea_total FROM sales PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+    embedded: { rows: [{ one_row_per_sale: true, emea_total: true }] },
+    redshift: {
+      sent: "SELECT count(*) = ((SELECT count(*) FROM sales)) AS one_row_per_sale, sum(emea) = ((SELECT sum(amount) FROM sales WHERE region = 'EMEA')) AS emea_total FROM sales PIVOT (sum(amount) FOR region IN ('EMEA'))",
+    },
+    source:
+      'r_FROM_clause-pivot-unpivot-examples.html (PIVOT over a table: the implicit columns are the others)',
   },
   {
     id: 'syntax.unpivot.table-source',
-    sql: 'SELECT * FROM sales UNPIVOT (v FOR k IN (amount, quantity))',
-    embedded: { error: 'UNSUPPORTED_SYNTAX' },
-    redshift: { sent: 'SELECT * FROM sales UNPIVOT (v FOR k IN (amount, quantity)) LIMIT 10001' },
+    // UNPIVOT keeps every column not in the IN list; NULLs are excluded by default (none here).
+    sql: 'SELECT count(*) = 2 * (SELECT count(*) FROM sales) AS two_per_sale, count(DISTINCT sale_id) = (SELECT count(*) FROM sales) AS sales_kept FROM sales UNPIVOT (v FOR k IN (amount, quantity))',
+    embedded: { rows: [{ two_per_sale: true, sales_kept: true }] },
+    redshift: {
+      sent: 'SELECT count(*) = (2 * ((SELECT count(*) FROM sales))) AS two_per_sale, count(DISTINCT sale_id) = ((SELECT count(*) FROM sales)) AS sales_kept FROM sales UNPIVOT (v FOR k IN (amount, quantity))',
+    },
     source: 'r_FROM_clause-pivot-unpivot-examples.html (UNPIVOT over a table)',
+  },
+  {
+    id: 'syntax.pivot.cte-source',
+    sql: "WITH s AS (SELECT region, amount FROM sales WHERE region <> 'APAC') SELECT amer + emea = (SELECT sum(amount) FROM s) AS all_counted FROM s PIVOT (SUM(amount) FOR region IN ('AMER', 'EMEA'))",
+    embedded: { rows: [{ all_counted: true }] },
+    redshift: {
+      sent: "WITH s AS (SELECT region, amount FROM sales WHERE region <> 'APAC') SELECT (amer + emea) = ((SELECT sum(amount) FROM s)) AS all_counted FROM s PIVOT (sum(amount) FOR region IN ('AMER', 'EMEA'))",
+    },
+  },
+  {
+    id: 'syntax.pivot.unreadable-table-source',
+    // The columns come from the catalog as the tenant sees it: a relation it cannot read is the statement's own error.
+    sql: "SELECT * FROM no_such_table PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+    embedded: { error: 'QUERY_FAILED' },
+    redshift: { sent: "SELECT * FROM no_such_table PIVOT (sum(amount) FOR region IN ('EMEA'))" },
   },
   {
     id: 'syntax.pivot.table-source-other-schema',

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type ApiError, isApiError } from '../../../src/domain/errors.js';
 import { defaultGuardPolicy, initSqlGuard, planQueryUncached, type SqlPlan } from '../../../src/sql/index.js';
 import { SourceColumnsNeeded } from '../../../src/sql/plan.js';
-import { relationKey } from '../../../src/sql/redshift-syntax.js';
+import { relationKey, type SourceColumns } from '../../../src/sql/redshift-syntax.js';
 import { attackCorpus } from './corpus.js';
 import { expectFaithfulOutput } from './output-invariants.js';
 
@@ -20,9 +20,9 @@ const plan = (sql: string, policy = postgres, rowCap: number | undefined = 100):
   expectFaithfulOutput(p, policy);
   return p;
 };
-const rejection = (sql: string, policy = postgres): ApiError => {
+const rejection = (sql: string, policy = postgres, sourceColumns?: SourceColumns): ApiError => {
   try {
-    planQueryUncached({ sql, rowCap: 100 }, policy);
+    planQueryUncached({ sql, rowCap: 100, ...(sourceColumns ? { sourceColumns } : {}) }, policy);
   } catch (error) {
     if (isApiError(error)) return error;
     throw error;
@@ -454,6 +454,16 @@ describe('attacks wrapped in Redshift syntax stay blocked', () => {
       (e) =>
         `SELECT * FROM (SELECT region, ${e} AS x FROM sales) AS s PIVOT (MAX(x) FOR region IN ('EMEA')) AS p`,
     ],
+    ['PIVOT over a table', (e) => `SELECT * FROM sales PIVOT (MAX(${e}) FOR region IN ('EMEA'))`],
+    [
+      'UNPIVOT over SELECT *',
+      (e) => `SELECT * FROM (SELECT *, ${e} AS x FROM sales) UNPIVOT INCLUDE NULLS (v FOR n IN (x, amount))`,
+    ],
+    [
+      'PIVOT over a CTE',
+      (e) =>
+        `WITH s AS (SELECT region, ${e} AS x FROM sales) SELECT * FROM s PIVOT (MAX(x) FOR region IN ('EMEA'))`,
+    ],
     ['SUPER subscript', (e) => `SELECT c.orders[(${e})::int].id FROM sales AS c`],
     ['unnesting', (e) => `SELECT o.id FROM sales AS c, c.orders AS o AT i WHERE (${e}) IS NOT NULL`],
     ['unnested source', (e) => `SELECT o FROM (SELECT ${e} AS orders FROM sales) AS c, c.orders AS o`],
@@ -483,10 +493,16 @@ describe('attacks wrapped in Redshift syntax stay blocked', () => {
     .map((a) => a.sql.slice('SELECT '.length))
     .slice(0, 40);
 
+  // The PostgreSQL rendering plans a rotation over a table again once the catalog gave its columns.
+  const catalogColumns = { [relationKey(['sales'])]: ['sale_id', 'tenant_id', 'region', 'amount'] };
   for (const [name, wrap] of wrappers) {
     it.each([...expressions, ...fromCorpus])(`${name}: %s`, (expression) => {
-      for (const policy of [postgres, redshift]) {
-        const error = rejection(wrap(expression), policy);
+      for (const [policy, columns] of [
+        [postgres, undefined],
+        [postgres, catalogColumns],
+        [redshift, undefined],
+      ] as const) {
+        const error = rejection(wrap(expression), policy, columns);
         expect(['SQL_BLOCKED', 'INVALID_SQL', 'UNSUPPORTED_ON_REDSHIFT']).toContain(error.code);
         if (!/^\(?SELECT|_import|lo_/i.test(expression)) expect(error.code).toBe('SQL_BLOCKED');
       }
