@@ -21,6 +21,8 @@ type Row = Record<string, unknown>;
 const HIDDEN = 'pivot_e2e_hidden';
 const PARTIAL = 'pivot_e2e_partial';
 const HIDDEN_COLUMN = 'hidden_e2e_secret';
+/** A schema the tenants have no USAGE on (its table is granted, the schema is not). */
+const PRIVATE = 'pivot_e2e_private';
 
 let spectra: TestSpectra;
 let admin: pg.Client;
@@ -32,19 +34,30 @@ describe.skipIf(onAwsStack())('PIVOT and UNPIVOT over a table on the embedded wa
     admin = await adminClient();
     await admin.query(`
       DROP TABLE IF EXISTS public.${HIDDEN}, public.${PARTIAL};
+      DROP SCHEMA IF EXISTS ${PRIVATE} CASCADE;
+      CREATE SCHEMA ${PRIVATE};
+      CREATE TABLE ${PRIVATE}.t (${HIDDEN_COLUMN} integer, region text, amount integer);
+      GRANT SELECT ON ${PRIVATE}.t TO spectra_tenants;
       CREATE TABLE public.${HIDDEN} (${HIDDEN_COLUMN} integer, region text, amount integer);
       CREATE TABLE public.${PARTIAL} (${HIDDEN_COLUMN} text, region text, amount integer);
       INSERT INTO public.${PARTIAL} VALUES ('x', 'EMEA', 5), ('y', 'EMEA', 7), ('z', 'AMER', 1);
       GRANT SELECT (region, amount) ON public.${PARTIAL} TO spectra_tenants;`);
     // Its own control database: the job worker below must claim only this file's jobs.
     control = await createControlDb('pivot_e2e');
-    spectra = await startSpectra({ SPECTRA_STATE_URL: control.url, SPECTRA_WORKER_POLL_INTERVAL_MS: '200' });
+    spectra = await startSpectra({
+      SPECTRA_STATE_URL: control.url,
+      SPECTRA_WORKER_POLL_INTERVAL_MS: '200',
+      // The guard lets the schema through: the warehouse's privileges alone must stop the catalog read.
+      SPECTRA_SQL_ALLOWED_SCHEMAS: `public,${PRIVATE}`,
+    });
     await startJobWorker(spectra.core);
   }, 120_000);
   afterAll(async () => {
     await spectra?.close();
     await control?.drop();
-    await admin?.query(`DROP TABLE IF EXISTS public.${HIDDEN}, public.${PARTIAL}`);
+    await admin?.query(
+      `DROP TABLE IF EXISTS public.${HIDDEN}, public.${PARTIAL}; DROP SCHEMA IF EXISTS ${PRIVATE} CASCADE`,
+    );
     await admin?.end();
   });
 
@@ -164,6 +177,7 @@ describe.skipIf(onAwsStack())('PIVOT and UNPIVOT over a table on the embedded wa
       [`SELECT * FROM ${PARTIAL} PIVOT (SUM(amount) FOR region IN ('EMEA'))`, 'permission denied'],
       [`SELECT * FROM (SELECT * FROM ${PARTIAL}) UNPIVOT (v FOR k IN (amount))`, 'permission denied'],
       ["SELECT * FROM pivot_e2e_nowhere PIVOT (SUM(amount) FOR region IN ('EMEA'))", 'does not exist'],
+      [`SELECT * FROM ${PRIVATE}.t PIVOT (SUM(amount) FOR region IN ('EMEA'))`, 'permission denied'],
     ];
     for (const [sql, message] of cases) {
       const res = await spectra.query('acme', { sql });
@@ -216,6 +230,17 @@ describe.skipIf(onAwsStack())('PIVOT and UNPIVOT over a table on the embedded wa
     expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
     const page = await json(await spectra.request(`/v1/jobs/${job.job_id}/results`, { tenant: 'acme' }));
     expect(page.data).toEqual((await run('acme', sql)).rows);
+  });
+
+  it('a bulk export is planned with the columns the tenant may read, or refused naming none', async () => {
+    const create = (query: string) =>
+      spectra.request('/v1/bulk/jobs', { tenant: 'acme', body: { operation: 'query', query } });
+    const ok = await create("SELECT * FROM sales PIVOT (SUM(amount) FOR region IN ('EMEA'))");
+    expect(ok.status, await ok.clone().text()).toBe(201);
+    const refused = await create(`SELECT * FROM ${HIDDEN} PIVOT (SUM(amount) FOR region IN ('EMEA'))`);
+    const text = await refused.text();
+    expect(refused.status, text).toBe(422);
+    expect(text).not.toContain(HIDDEN_COLUMN);
   });
 });
 
