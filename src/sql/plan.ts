@@ -54,6 +54,11 @@ export interface SqlPlan {
   warnings: PlanWarning[];
   /** paramNames[i] is the :name bound to $(i+1). */
   paramNames: string[];
+  /**
+   * Numbers n of the `$n` compared with SUPER values in the PostgreSQL rendering (jsonb there):
+   * bindParams sends their values as JSON, so `o.status = :s` compares with the string, as on Redshift.
+   */
+  jsonParams: number[];
   /** Max rows to return to the client (null without a row cap); the statement may yield one more. */
   returnLimit: number | null;
   /** Relations as written (schema-qualified if written so), lower-cased; WITH query names excluded. */
@@ -158,16 +163,18 @@ export function planQueryUncached(req: PlanRequest, policy: GuardPolicy): SqlPla
       askForSourceColumns(front.unknownRotations, req.sourceColumns !== undefined, sourceMap);
     }
     const canonical = { version: tree.version, stmts: [{ stmt: capped.statement }] };
+    const jsonParams = new Set<number>();
     const rendered =
       policy.target === 'redshift'
         ? renderRedshift(canonical)
-        : renderVerified(toPostgres(canonical, sourceMap));
+        : renderVerified(toPostgres(canonical, sourceMap, jsonParams));
 
     const plan: SqlPlan = {
       sql: rendered,
       target: policy.target,
       warnings: Object.freeze(warnings) as PlanWarning[],
       paramNames: Object.freeze([...placeholders.paramNames]) as string[],
+      jsonParams: Object.freeze([...jsonParams].sort((a, b) => a - b)) as number[],
       returnLimit: capped.returnLimit,
       relations: Object.freeze(
         unique(analysis.relations.filter((r) => !r.cte).map((r) => r.display)),
@@ -273,7 +280,7 @@ export function bindParams(plan: SqlPlan, params: Record<string, ParamValue>): u
   if (params === null || typeof params !== 'object' || Array.isArray(params)) {
     throw new ApiError('INVALID_REQUEST', 'params must be an object of name → value', { field: 'params' });
   }
-  const values = plan.paramNames.map((name) => {
+  const values = plan.paramNames.map((name, i) => {
     if (!Object.hasOwn(params, name)) {
       throw new ApiError('INVALID_REQUEST', `no value given for placeholder :${name}`, {
         field: 'params',
@@ -298,7 +305,8 @@ export function bindParams(plan: SqlPlan, params: Record<string, ParamValue>): u
         },
       );
     }
-    return value;
+    // jsonb reads its parameters as JSON text: the value's own JSON is its SUPER counterpart.
+    return plan.jsonParams.includes(i + 1) && value !== null ? JSON.stringify(value) : value;
   });
   for (const name of Object.keys(params)) {
     if (!plan.paramNames.includes(name)) {

@@ -175,6 +175,7 @@ function outcomeOf(reply: PlanReply): PlanOutcome {
       plan: Object.freeze({
         ...p,
         paramNames: Object.freeze(p.paramNames) as string[],
+        jsonParams: Object.freeze(p.jsonParams) as number[],
         relations: Object.freeze(p.relations) as string[],
         functions: Object.freeze(p.functions) as string[],
       }),

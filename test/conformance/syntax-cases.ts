@@ -296,6 +296,59 @@ export const syntaxCases = [
     source: NAVIGATION_SOURCE,
   },
   {
+    id: 'syntax.super.compare-with-string-parameter',
+    // Redshift compares a SUPER value with a parameter by the parameter's value: 'O' is the string "O".
+    sql: `${CUSTOMERS} SELECT c.id, o.id AS order_id FROM customers AS c, c.c_info.orders AS o WHERE o.status = :status ORDER BY o.id`,
+    params: { status: 'O' },
+    embedded: { rows: [{ id: 1, order_id: 11 }] },
+    redshift: {},
+    source: NAVIGATION_SOURCE,
+  },
+  {
+    id: 'syntax.super.compare-with-number-parameter',
+    sql: `${CUSTOMERS} SELECT c.id FROM customers AS c, c.c_info.orders AS o WHERE :order_id = o.id ORDER BY c.id`,
+    params: { order_id: 20 },
+    embedded: { rows: [{ id: 2 }] },
+    redshift: {},
+    source: NAVIGATION_SOURCE,
+  },
+  {
+    id: 'syntax.super.in-list-of-constants',
+    sql: `${CUSTOMERS} SELECT o.id FROM customers AS c, c.c_info.orders AS o WHERE o.status IN ('O', 'X') ORDER BY o.id`,
+    embedded: { rows: [{ id: 11 }] },
+    redshift: {},
+    source: NAVIGATION_SOURCE,
+  },
+  {
+    id: 'syntax.super.subscript-parameter',
+    // Redshift SUPER has no slices: `[:i]` is the parameter i as the subscript.
+    sql: `${CUSTOMERS} SELECT c.id, c.c_info.orders[:i].id AS order_id FROM customers AS c ORDER BY c.id`,
+    params: { i: 1 },
+    embedded: {
+      rows: [
+        { id: 1, order_id: 11 },
+        { id: 2, order_id: null },
+      ],
+    },
+    redshift: {},
+    source: NAVIGATION_SOURCE,
+  },
+  {
+    id: 'syntax.super.names-per-scope',
+    // `o` is an unnested order in the first branch and the customers CTE in the second: o.id is the column there.
+    sql: `${CUSTOMERS} SELECT o.id::int AS id FROM customers AS c, c.c_info.orders AS o UNION ALL SELECT o.id FROM customers AS o ORDER BY id`,
+    embedded: { rows: [{ id: 1 }, { id: 2 }, { id: 10 }, { id: 11 }, { id: 20 }] },
+    redshift: {},
+    source: NAVIGATION_SOURCE,
+  },
+  {
+    id: 'syntax.postgres-array-subscript',
+    // A subscript on a column is SUPER navigation; a PostgreSQL array is subscripted through a cast to its type.
+    sql: 'SELECT (a::int[])[2] AS x FROM (SELECT ARRAY[10, 20] AS a) AS s',
+    embedded: { rows: [{ x: 20 }] },
+    redshift: { error: 'UNSUPPORTED_ON_REDSHIFT' },
+  },
+  {
     id: 'syntax.super.navigation-missing-is-null',
     sql: `${CUSTOMERS} SELECT c.id, c.c_info.orders[1].id AS second_order, c.c_info.phone AS phone FROM customers AS c ORDER BY c.id`,
     embedded: {
