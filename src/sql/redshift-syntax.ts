@@ -480,9 +480,20 @@ function canonicalize(
   sourceColumns: SourceColumns | undefined,
   unknownRotations: RotationUnknown[],
 ): void {
-  /** FROM item names and unnested elements' names, statement-wide (navigation reads them). */
-  const itemNames = new Set<string>();
-  const elements = new Set<string>();
+  /**
+   * FROM item names and unnested elements' names per SELECT, innermost last (navigation reads them):
+   * a name means what the nearest SELECT that defines it makes it, as in SQL's own scoping.
+   */
+  const scopes: Array<{ items: Set<string>; elements: Set<string> }> = [];
+  /** Whether any unnesting was seen yet: without one, a two-part name is always a column. */
+  let unnesting = false;
+  const scopeOf = (name: string) => {
+    for (let i = scopes.length - 1; i >= 0; i--) {
+      const scope = scopes[i] as { items: Set<string>; elements: Set<string> };
+      if (scope.items.has(name) || scope.elements.has(name)) return scope;
+    }
+    return undefined;
+  };
   /** The WITH lists enclosing the node being walked, innermost last (a rotation's source may name one). */
   const withScopes: AnyNode[][] = [];
   const sources: SourceResolver = {
@@ -503,7 +514,10 @@ function canonicalize(
     }
     if (node === null || typeof node !== 'object') return;
     const obj = node as AnyNode;
-    if (selectBody) select(obj);
+    if (selectBody) {
+      scopes.push({ items: new Set(), elements: new Set() });
+      select(obj);
+    }
     if ('JoinExpr' in obj) rotate(obj, sourceMap, sources);
     if ('FuncCall' in obj) funcCall(obj);
     else if ('ColumnRef' in obj) columnRef(obj);
@@ -521,6 +535,7 @@ function canonicalize(
       walk(obj[key], key === 'SelectStmt' || (selectBody && (key === 'larg' || key === 'rarg')));
     }
     if (ctes !== undefined) withScopes.pop();
+    if (selectBody) scopes.pop();
   };
 
   const select = (stmt: AnyNode) => {
@@ -532,7 +547,8 @@ function canonicalize(
         unnest(range, path);
       fromItemNames(item, earlier);
     }
-    for (const name of earlier) itemNames.add(name);
+    const scope = scopes.at(-1);
+    for (const name of earlier) scope?.items.add(name);
     const targets = stmt.targetList as AnyNode[] | undefined;
     const first = (targets?.[0]?.ResTarget as AnyNode | undefined)?.val as AnyNode | undefined;
     const top = first?.FuncCall as AnyNode | undefined;
@@ -617,18 +633,21 @@ function canonicalize(
       );
     }
     if (alias !== undefined) delete alias.colnames;
-    const flag: UnnestFlag = { element: elements.has(path[0] as string), at };
+    const elements = scopes.at(-1)?.elements;
+    const flag: UnnestFlag = { element: elements?.has(path[0] as string) === true, at };
     range[FLAG.unnest] = flag;
-    elements.add(typeof alias?.aliasname === 'string' ? alias.aliasname : (path.at(-1) as string));
+    elements?.add(typeof alias?.aliasname === 'string' ? alias.aliasname : (path.at(-1) as string));
+    unnesting = true;
   };
 
   /** How many leading name parts are the column (the rest navigates into it): `o.x` 1, `c.orders.x` 2. */
   const columnParts = (fields: AnyNode[]): number => {
-    if (fields.length < 2 || (fields.length === 2 && elements.size === 0)) return fields.length;
+    if (fields.length < 2 || (fields.length === 2 && !unnesting)) return fields.length;
     const first = (fields[0]?.String as AnyNode | undefined)?.sval;
     if (typeof first !== 'string' || !fields.every((f) => 'String' in f)) return fields.length;
-    if (elements.has(first)) return 1;
-    return fields.length >= 3 && isItemName(itemNames, first) ? 2 : fields.length;
+    const scope = scopeOf(first);
+    if (scope?.elements.has(first)) return 1;
+    return fields.length >= 3 && scope !== undefined && isItemName(scope.items, first) ? 2 : fields.length;
   };
 
   /** `c.orders[0].id`: the column part of the reference, the rest navigation (canonical form). */

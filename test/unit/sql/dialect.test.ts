@@ -321,6 +321,18 @@ describe('PostgreSQL-only SQL', () => {
 });
 
 describe('SUPER navigation and unnesting (PartiQL)', () => {
+  it('names resolve in the nearest SELECT that defines them', () => {
+    const shadowed = plan(
+      'SELECT o.id FROM t AS c, c.orders AS o WHERE EXISTS (SELECT 1 FROM sales AS o WHERE o.amount > 0)',
+    ).sql;
+    expect(shadowed).toContain("SELECT o -> 'id' AS id");
+    expect(shadowed).toContain('FROM sales AS o WHERE o.amount > 0');
+    expect(plan('SELECT (SELECT o.id) AS x FROM t AS c, c.orders AS o').sql).toContain("SELECT o -> 'id'");
+    expect(plan('SELECT o.id FROM sales AS o UNION ALL SELECT o.id FROM t AS c, c.orders AS o').sql).toMatch(
+      /^SELECT o\.id FROM sales AS o UNION ALL SELECT o -> 'id'/,
+    );
+  });
+
   const unnestRows = (array: string, element: string, at?: string) =>
     `LATERAL ( SELECT spectra_element.value AS ${element}${at === undefined ? '' : `, spectra_element.ordinality - 1 AS ${at}`} FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(${array}) = 'array' THEN ${array} END)${at === undefined ? '' : ' WITH ORDINALITY'} AS spectra_element ) AS ${element}`;
 
