@@ -28,6 +28,7 @@ import type { BulkStateStores, Page, StateStore } from '../state/port.js';
 import type { ResultStore, UploadUrlIssuer } from '../storage/port.js';
 import type { Warehouse } from '../warehouse/port.js';
 import { bulkFolder, exportExtension, uploadKey } from './bulk-files.js';
+import { tenantSourceCatalog } from './source-catalog.js';
 
 export interface BulkSettings {
   jobTtlDays: number;
@@ -91,7 +92,10 @@ export class BulkService {
         });
       }
       // The guard decides now (a bad statement is a 400 here, not a Failed job later); no LIMIT rewrite.
-      const plan = await this.deps.planner.plan({ sql: req.query });
+      const plan = await this.deps.planner.plan(
+        { sql: req.query },
+        tenantSourceCatalog(this.deps.warehouse, principal),
+      );
       if (plan.paramNames.length > 0) {
         throw invalidRequest('bulk export queries take no :name placeholders', {
           field: 'query',

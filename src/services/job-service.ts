@@ -20,6 +20,7 @@ import {
 } from './job-results.js';
 import { queryJobRecord } from './query-job-record.js';
 import type { QueryRequest } from './query-service.js';
+import { tenantSourceCatalog } from './source-catalog.js';
 
 export interface JobSettings {
   defaultTimeoutSeconds: number;
@@ -83,7 +84,11 @@ export class JobService {
     req: QueryRequest,
     opts: { outputFormat?: 'parquet' | undefined } = {},
   ): Promise<QueryJob> {
-    const planned = await this.deps.planner.planRequest(req, this.rules);
+    const planned = await this.deps.planner.planRequest(
+      req,
+      this.rules,
+      tenantSourceCatalog(this.deps.warehouse, principal),
+    );
     const job: QueryJob = {
       ...queryJobRecord(newJobId(), principal, req.sql, planned, new Date(), this.deps.settings.jobTtlDays, {
         status: 'QUEUED',

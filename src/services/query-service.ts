@@ -11,6 +11,7 @@ import type { StateStore } from '../state/port.js';
 import type { ColumnInfo, ResultMemoryAccount, Row, RowSink, Warehouse } from '../warehouse/port.js';
 import { queryJobRecord } from './query-job-record.js';
 import type { ResultMemoryBudget } from './result-memory-budget.js';
+import { tenantSourceCatalog } from './source-catalog.js';
 
 /**
  * What a synchronous result costs in memory per byte read while the response is built whole: the
@@ -122,7 +123,7 @@ export class QueryService {
     opts: QueryCallOptions = {},
   ): Promise<QueryOutcome> {
     const t0 = performance.now();
-    const planned = await this.planStage(req, opts.facts);
+    const planned = await this.planStage(principal, req, opts.facts);
     const tPlanned = performance.now();
     opts.timings?.add('plan', tPlanned - t0);
 
@@ -236,11 +237,19 @@ export class QueryService {
   }
 
   /** The request checks and the SQL guard; refusals are told to the observer. */
-  private async planStage(req: QueryRequest, facts: QueryFacts | undefined): Promise<PlannedRequest<number>> {
+  private async planStage(
+    principal: Principal,
+    req: QueryRequest,
+    facts: QueryFacts | undefined,
+  ): Promise<PlannedRequest<number>> {
     const observer = this.deps.observer;
     let planned: PlannedRequest<number>;
     try {
-      planned = await this.deps.planner.planRequest(req, this.deps.limits);
+      planned = await this.deps.planner.planRequest(
+        req,
+        this.deps.limits,
+        tenantSourceCatalog(this.deps.warehouse, principal),
+      );
     } catch (e) {
       if (e instanceof ApiError) observer?.refused?.(e, req.sql, facts);
       throw e;

@@ -20,6 +20,7 @@ export {
   Planner,
   type PlannerOptions,
   type RequestRules,
+  type SourceCatalog,
   type StatementRequest,
 } from './planner.js';
 export type { PlannerPoolStats } from './planner-pool.js';

@@ -53,8 +53,15 @@ export function replacePlaceholders(sql: string): PlaceholderScan {
     }
 
     const next = tokens[i + 1];
-    // Inside [ ] a colon is an array-slice separator (`a[1:n]`); write `a[(:n)]` for a placeholder there.
-    if (token.text !== ':' || next === undefined || next.start !== token.end || brackets.at(-1) === '[')
+    // Inside [ ] a colon after a bound is an array-slice separator (`a[1:n]`); right after `[` it is a
+    // placeholder (`c.orders[:i]`): Redshift's SUPER has no slices, so `[:n]` cannot mean one.
+    const afterBracket = tokens[i - 1]?.text === '[';
+    if (
+      token.text !== ':' ||
+      next === undefined ||
+      next.start !== token.end ||
+      (brackets.at(-1) === '[' && !afterBracket)
+    )
       continue;
     if (!PLACEHOLDER_NAME.test(next.text) || next.tokenName === 'SCONST') continue;
     const originalStart = toIndex(token.start);

@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { isApiError } from '../domain/errors.js';
 import { initSqlGuard } from './parser.js';
-import { planQueryUncached } from './plan.js';
+import { planQueryUncached, SourceColumnsNeeded } from './plan.js';
 import type { PlanReply, PlanTask } from './planner-pool.js';
 
 const port = parentPort;
@@ -20,9 +20,14 @@ port.on('message', async (task: PlanTask) => {
     await ready;
     reply = { id: task.id, plan: planQueryUncached(task.req, task.policy) };
   } catch (error) {
-    reply = isApiError(error)
-      ? { id: task.id, error: { code: error.code, message: error.message, details: error.details } }
-      : { id: task.id, failure: error instanceof Error ? error.message : String(error) };
+    const refusal = error instanceof SourceColumnsNeeded ? error.refusal : error;
+    reply = isApiError(refusal)
+      ? {
+          id: task.id,
+          error: { code: refusal.code, message: refusal.message, details: refusal.details },
+          ...(error instanceof SourceColumnsNeeded ? { needs: error.relations } : {}),
+        }
+      : { id: task.id, failure: refusal instanceof Error ? refusal.message : String(refusal) };
   }
   port.postMessage(reply);
 });

@@ -14,7 +14,12 @@ import { ParseFailure, type ParseResult } from './parser.js';
 import { replacePlaceholders } from './placeholders.js';
 import type { GuardPolicy, SqlDialect } from './policy.js';
 import { type PostgresOnlyConstruct, postgresOnlyConstructs } from './redshift-support.js';
-import { parseRedshift } from './redshift-syntax.js';
+import {
+  parseRedshift,
+  type RotationUnknown,
+  type SourceColumns,
+  unknownRotationColumns,
+} from './redshift-syntax.js';
 import { renderVerified } from './render.js';
 import { toPostgres } from './render-postgres.js';
 import { renderRedshift } from './render-redshift.js';
@@ -25,6 +30,11 @@ export interface PlanRequest {
   sql: string;
   /** Query API row cap (e.g. 10_000 → rows returned ≤ cap). Undefined = exports: no LIMIT rewrite. */
   rowCap?: number;
+  /**
+   * Columns of the relations a PIVOT/UNPIVOT reads without naming their columns, as the warehouse's
+   * catalog showed them to the tenant (the Planner looks them up when a plan asks for them).
+   */
+  sourceColumns?: SourceColumns;
 }
 
 /** A construct that runs on this warehouse but would be refused on Redshift. */
@@ -44,6 +54,11 @@ export interface SqlPlan {
   warnings: PlanWarning[];
   /** paramNames[i] is the :name bound to $(i+1). */
   paramNames: string[];
+  /**
+   * Numbers n of the `$n` compared with SUPER values in the PostgreSQL rendering (jsonb there):
+   * bindParams sends their values as JSON, so `o.status = :s` compares with the string, as on Redshift.
+   */
+  jsonParams: number[];
   /** Max rows to return to the client (null without a row cap); the statement may yield one more. */
   returnLimit: number | null;
   /** Relations as written (schema-qualified if written so), lower-cased; WITH query names excluded. */
@@ -55,8 +70,27 @@ export interface SqlPlan {
   fingerprint: string;
 }
 
-/** A planning outcome as the Planner caches it: the plan, or the rejection to answer again. */
-export type PlanOutcome = { plan: SqlPlan } | { error: ApiError };
+/**
+ * The PostgreSQL rendering of a PIVOT/UNPIVOT over a table, a view or `SELECT *` needs the columns
+ * of `relations` (name parts as written), which only the warehouse's catalog knows. Thrown once every
+ * check passed; to a caller that cannot ask a catalog it is the refusal it carries.
+ */
+export class SourceColumnsNeeded extends ApiError {
+  readonly relations: string[][];
+  readonly refusal: ApiError;
+
+  constructor(relations: string[][], refusal: ApiError) {
+    super(refusal.code, refusal.message, refusal.details);
+    this.relations = relations;
+    this.refusal = refusal;
+  }
+}
+
+/**
+ * A planning outcome as the Planner caches it: the plan, the rejection to answer again, or the
+ * relations whose columns would complete it (with the rejection to give without them).
+ */
+export type PlanOutcome = { plan: SqlPlan } | { error: ApiError } | { needs: string[][]; error: ApiError };
 
 /**
  * Validates and rewrites one tenant statement. Synchronous, uncached (a Planner caches it);
@@ -109,7 +143,7 @@ export function planQueryUncached(req: PlanRequest, policy: GuardPolicy): SqlPla
   try {
     const placeholders = replacePlaceholders(sql);
     ({ text, sourceMap } = placeholders);
-    const front = parseRedshift(text, sourceMap);
+    const front = parseRedshift(text, sourceMap, req.sourceColumns);
     ({ text, sourceMap } = front);
     const tree = front.tree;
     const select = singleSelect(tree, sourceMap);
@@ -125,17 +159,22 @@ export function planQueryUncached(req: PlanRequest, policy: GuardPolicy): SqlPla
       req.rowCap === undefined
         ? { statement: { SelectStmt: select }, returnLimit: null }
         : applyRowCap(select, req.rowCap);
+    if (policy.target === 'postgres' && front.unknownRotations.length > 0) {
+      askForSourceColumns(front.unknownRotations, req.sourceColumns !== undefined, sourceMap);
+    }
     const canonical = { version: tree.version, stmts: [{ stmt: capped.statement }] };
+    const jsonParams = new Set<number>();
     const rendered =
       policy.target === 'redshift'
         ? renderRedshift(canonical)
-        : renderVerified(toPostgres(canonical, sourceMap));
+        : renderVerified(toPostgres(canonical, sourceMap, jsonParams));
 
     const plan: SqlPlan = {
       sql: rendered,
       target: policy.target,
       warnings: Object.freeze(warnings) as PlanWarning[],
       paramNames: Object.freeze([...placeholders.paramNames]) as string[],
+      jsonParams: Object.freeze([...jsonParams].sort((a, b) => a - b)) as number[],
       returnLimit: capped.returnLimit,
       relations: Object.freeze(
         unique(analysis.relations.filter((r) => !r.cte).map((r) => r.display)),
@@ -190,6 +229,16 @@ function singleSelect(tree: ParseResult, sourceMap: SourceMap): SelectStmt {
 
 const unique = (values: string[]) => [...new Set(values)];
 
+/** Rotations the PostgreSQL rendering cannot write: the catalog columns that would complete them, or the refusal. */
+function askForSourceColumns(unknown: RotationUnknown[], asked: boolean, sourceMap: SourceMap): never {
+  const first = unknown[0] as RotationUnknown;
+  const refusal = unknownRotationColumns(first, sourceMap);
+  if (asked || unknown.some((u) => u.relations === undefined)) throw refusal;
+  const relations = new Map<string, string[]>();
+  for (const u of unknown) for (const parts of u.relations ?? []) relations.set(parts.join('\u0000'), parts);
+  throw new SourceColumnsNeeded([...relations.values()], refusal);
+}
+
 /** The first PostgreSQL-only construct refused under the redshift dialect; otherwise each one as a warning. */
 function refusePostgresOnly(
   found: PostgresOnlyConstruct[],
@@ -231,7 +280,7 @@ export function bindParams(plan: SqlPlan, params: Record<string, ParamValue>): u
   if (params === null || typeof params !== 'object' || Array.isArray(params)) {
     throw new ApiError('INVALID_REQUEST', 'params must be an object of name → value', { field: 'params' });
   }
-  const values = plan.paramNames.map((name) => {
+  const values = plan.paramNames.map((name, i) => {
     if (!Object.hasOwn(params, name)) {
       throw new ApiError('INVALID_REQUEST', `no value given for placeholder :${name}`, {
         field: 'params',
@@ -256,7 +305,8 @@ export function bindParams(plan: SqlPlan, params: Record<string, ParamValue>): u
         },
       );
     }
-    return value;
+    // jsonb reads its parameters as JSON text: the value's own JSON is its SUPER counterpart.
+    return plan.jsonParams.includes(i + 1) && value !== null ? JSON.stringify(value) : value;
   });
   for (const name of Object.keys(params)) {
     if (!plan.paramNames.includes(name)) {

@@ -16,7 +16,12 @@ export interface PlanTask {
 
 export type PlanReply =
   | { id: number; plan: SqlPlan }
-  | { id: number; error: { code: ErrorCode; message: string; details: ErrorDetails } }
+  | {
+      id: number;
+      error: { code: ErrorCode; message: string; details: ErrorDetails };
+      /** Relations whose catalog columns would complete the plan (SourceColumnsNeeded). */
+      needs?: string[][];
+    }
   | { id: number; failure: string };
 
 export interface PlannerPoolStats {
@@ -170,12 +175,15 @@ function outcomeOf(reply: PlanReply): PlanOutcome {
       plan: Object.freeze({
         ...p,
         paramNames: Object.freeze(p.paramNames) as string[],
+        jsonParams: Object.freeze(p.jsonParams) as number[],
         relations: Object.freeze(p.relations) as string[],
         functions: Object.freeze(p.functions) as string[],
       }),
     };
   }
-  if ('error' in reply)
-    return { error: new ApiError(reply.error.code, reply.error.message, reply.error.details) };
+  if ('error' in reply) {
+    const error = new ApiError(reply.error.code, reply.error.message, reply.error.details);
+    return reply.needs === undefined ? { error } : { needs: reply.needs, error };
+  }
   return failed(reply.failure);
 }

@@ -11,11 +11,22 @@ import {
   type PlanOutcome,
   type PlanRequest,
   planQuery,
+  SourceColumnsNeeded,
   type SqlPlan,
 } from './plan.js';
 import { PlanCache, type PlanCacheStats } from './plan-cache.js';
 import { PlannerPool, type PlannerPoolStats } from './planner-pool.js';
 import type { GuardPolicy } from './policy.js';
+import { relationKey } from './redshift-syntax.js';
+
+/**
+ * The warehouse's catalog as one tenant sees it: the columns of relations, in column order, read
+ * with the tenant's own privileges. Throws an ApiError (naming no column) for a relation that does
+ * not exist or that the tenant cannot read whole.
+ */
+export interface SourceCatalog {
+  columnsOf(relations: readonly string[][]): Promise<string[][]>;
+}
 
 export interface PlannerOptions {
   /** Worker threads for large statements; 0 plans everything on the calling thread. */
@@ -86,6 +97,7 @@ export class Planner {
   async planRequest<Rows extends number | undefined>(
     req: StatementRequest,
     rules: RequestRules<Rows>,
+    catalog?: SourceCatalog,
   ): Promise<PlannedRequest<Rows>> {
     this.checkLength(req.sql, 'sql');
     const limit: number | Rows = req.limit ?? rules.defaultRows;
@@ -103,7 +115,10 @@ export class Planner {
         max: rules.maxTimeoutSeconds,
       });
     }
-    const plan = await this.plan(limit === undefined ? { sql: req.sql } : { sql: req.sql, rowCap: limit });
+    const plan = await this.plan(
+      limit === undefined ? { sql: req.sql } : { sql: req.sql, rowCap: limit },
+      catalog,
+    );
     return { plan, params: bindParams(plan, req.params), limit, timeoutSeconds };
   }
 
@@ -118,11 +133,39 @@ export class Planner {
     }
   }
 
-  /** The guard's plan for one statement: from the cache, on this thread when small, else in a thread. */
-  async plan(req: PlanRequest): Promise<SqlPlan> {
+  /**
+   * The guard's plan for one statement: from the cache, on this thread when small, else in a thread.
+   * A PIVOT/UNPIVOT over a table or `SELECT *` is completed with the source's columns as `catalog`
+   * tells them (the tenant's view of the warehouse catalog), then planned again with every check.
+   */
+  async plan(req: PlanRequest, catalog?: SourceCatalog): Promise<SqlPlan> {
+    const outcome = await this.outcome(req);
+    if ('plan' in outcome) return outcome.plan;
+    if ('needs' in outcome && catalog !== undefined && req.sourceColumns === undefined) {
+      const columns = await catalog.columnsOf(outcome.needs);
+      const sourceColumns: Record<string, readonly string[]> = {};
+      outcome.needs.forEach((parts, i) => {
+        sourceColumns[relationKey(parts)] = columns[i] ?? [];
+      });
+      return this.plan({ ...req, sourceColumns });
+    }
+    throw fresh(outcome.error);
+  }
+
+  /** The guard's plan on the calling thread, through the cache (what a cache hit costs). */
+  planSync(req: PlanRequest): SqlPlan {
     checkRequest(req, this.policy);
     const key = cacheKey(req);
-    const cached = this.cached(key);
+    const outcome = this.cache.get(key) ?? this.planHere(key, req);
+    if ('plan' in outcome) return outcome.plan;
+    throw fresh(outcome.error);
+  }
+
+  /** The planning outcome for `req`: cached, planned here, or planned in a thread (never an ApiError thrown). */
+  private async outcome(req: PlanRequest): Promise<PlanOutcome> {
+    checkRequest(req, this.policy);
+    const key = cacheKey(req);
+    const cached = this.cache.get(key);
     if (cached !== undefined) return cached;
     if (this.options.threads === 0 || req.sql.length < this.options.offloadChars) {
       return this.planHere(key, req);
@@ -137,18 +180,7 @@ export class Planner {
       });
       this.inFlight.set(key, pending);
     }
-    const outcome = await pending;
-    if ('plan' in outcome) return outcome.plan;
-    // Each caller gets its own error: waiters on the same statement must not share mutable details.
-    const { code, message, details } = outcome.error;
-    throw new ApiError(code, message, structuredClone(details));
-  }
-
-  /** The guard's plan on the calling thread, through the cache (what a cache hit costs). */
-  planSync(req: PlanRequest): SqlPlan {
-    checkRequest(req, this.policy);
-    const key = cacheKey(req);
-    return this.cached(key) ?? this.planHere(key, req);
+    return pending;
   }
 
   stats(): PlannerPoolStats & PlannerOptions {
@@ -166,23 +198,17 @@ export class Planner {
     await closing?.close();
   }
 
-  /** The cached plan for `key`, undefined on a miss; a cached rejection is thrown as a fresh ApiError. */
-  private cached(key: string): SqlPlan | undefined {
-    const cached = this.cache.get(key);
-    if (cached === undefined) return undefined;
-    if ('plan' in cached) return cached.plan;
-    throw new ApiError(cached.error.code, cached.error.message, structuredClone(cached.error.details));
-  }
-
-  private planHere(key: string, req: PlanRequest): SqlPlan {
+  private planHere(key: string, req: PlanRequest): PlanOutcome {
+    let outcome: PlanOutcome;
     try {
-      const plan = planQuery(req, this.policy);
-      this.remember(key, { plan });
-      return plan;
+      outcome = { plan: planQuery(req, this.policy) };
     } catch (error) {
-      if (isApiError(error)) this.remember(key, { error });
-      throw error;
+      if (error instanceof SourceColumnsNeeded) outcome = { needs: error.relations, error: error.refusal };
+      else if (isApiError(error)) outcome = { error };
+      else throw error;
     }
+    this.remember(key, outcome);
+    return outcome;
   }
 
   /** Caches a plan or a client-caused rejection (internal errors are never cached). */
@@ -192,5 +218,14 @@ export class Planner {
   }
 }
 
-/** One planner, one policy: the row cap and the text decide the plan. */
-const cacheKey = (req: PlanRequest) => `${req.rowCap ?? '-'}\n${req.sql}`;
+/**
+ * One planner, one policy: the row cap and the text decide the plan, and the catalog columns when
+ * a rotation needed them (so a changed table never gets a plan made for its old columns).
+ */
+const cacheKey = (req: PlanRequest) =>
+  req.sourceColumns === undefined
+    ? `${req.rowCap ?? '-'}\n${req.sql}`
+    : `${req.rowCap ?? '-'}\n${JSON.stringify(req.sourceColumns)}\n${req.sql}`;
+
+/** Each caller gets its own error: callers of the same statement must not share mutable details. */
+const fresh = (error: ApiError) => new ApiError(error.code, error.message, structuredClone(error.details));

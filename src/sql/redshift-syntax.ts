@@ -80,7 +80,7 @@ export interface PivotFlag {
   valueAliases: Array<string | null>;
   /** The aggregate was `COUNT(*)` (canonical: `count(CASE WHEN … THEN 1 END)`). */
   star: boolean;
-  /** The source is a table or `*`: its implicit columns are unknown, so only Redshift can run it (RotationUnknown). */
+  /** The source's columns are not in the statement: only Redshift can run it as parsed (RotationUnknown). */
   unknown?: RotationUnknown;
 }
 
@@ -91,24 +91,38 @@ export interface UnpivotFlag {
 }
 
 /**
- * A rotation over a table or `SELECT *`: Redshift knows the columns it keeps, the guard does not, so
- * the canonical tree rotates only what the statement names (enough for every check, which reads
- * relations and calls) and the PostgreSQL rendering refuses it with this error's details.
+ * A rotation over a table or `SELECT *` whose columns no `SourceColumns` gave: Redshift knows the
+ * columns it keeps, the guard does not, so the canonical tree rotates only what the statement names
+ * (enough for every check, which reads relations and calls). For the PostgreSQL rendering the plan
+ * asks for the catalog columns of `relations`, or is refused with unknownRotationColumns.
  */
 export interface RotationUnknown {
   construct: 'PIVOT' | 'UNPIVOT';
   /** Where the rotation was written (a `location`, so the tree comparisons ignore it like every other). */
   location: number | undefined;
+  /**
+   * The relations (name parts as written) whose catalog columns would tell the source's columns;
+   * undefined when no catalog can (a join, a function, `*` over JOIN … USING).
+   */
+  relations?: string[][];
 }
 
-/** The PostgreSQL target's refusal of a rotation whose kept columns are unknown. */
+/**
+ * Columns of relations as the warehouse's catalog showed them to the tenant, keyed by
+ * `relationKey(name parts)`: with them a rotation over a table or `SELECT *` is complete.
+ */
+export type SourceColumns = Readonly<Record<string, readonly string[]>>;
+
+export const relationKey = (parts: readonly string[]): string => JSON.stringify(parts);
+
+/** The PostgreSQL target's refusal of a rotation whose kept columns are unknown (and no catalog could tell them). */
 export const unknownRotationColumns = (unknown: RotationUnknown, sourceMap?: SourceMap): ApiError =>
   new ApiError(
     'UNSUPPORTED_SYNTAX',
-    `${unknown.construct} over a table or SELECT * runs on Redshift only; here it needs a subquery with an explicit column list as its source`,
+    `${unknown.construct} over this source runs on Redshift only; here it needs a subquery with an explicit column list as its source`,
     {
       construct: unknown.construct,
-      reason: `the guard does not know the columns of a table or of *, and ${unknown.construct} keeps every column it does not rotate`,
+      reason: `the guard cannot tell this source's columns (a join, a function, or * over merged columns), and ${unknown.construct} keeps every column it does not rotate`,
       rewrite: `${unknown.construct} over (SELECT col1, col2, … FROM table) instead of over the table or SELECT *`,
       ...sourceMap?.fromLocation(unknown.location),
     },
@@ -203,6 +217,8 @@ export interface RedshiftParse {
   sourceMap: SourceMap;
   /** The text the PostgreSQL parser read. */
   text: string;
+  /** Rotations whose source columns the statement does not say (given `sourceColumns` included). */
+  unknownRotations: RotationUnknown[];
 }
 
 interface Markers {
@@ -228,7 +244,7 @@ const mayBeMarker = (t: LexToken) =>
  * Redshift text (placeholders already `$n`) → canonical tree. `parent` maps the given text to the
  * tenant's; throws ParseFailure like parseSql.
  */
-export function parseRedshift(text: string, parent: SourceMap): RedshiftParse {
+export function parseRedshift(text: string, parent: SourceMap, sourceColumns?: SourceColumns): RedshiftParse {
   const markers: Markers = {
     convert: new Set(),
     approximate: new Set(),
@@ -242,8 +258,9 @@ export function parseRedshift(text: string, parent: SourceMap): RedshiftParse {
     if (pass !== undefined) ({ text: rewritten, sourceMap } = pass);
   }
   const tree = parseSql(rewritten);
-  canonicalize(tree.stmts, markers, sourceMap);
-  return { tree, sourceMap, text: rewritten };
+  const unknownRotations: RotationUnknown[] = [];
+  canonicalize(tree.stmts, markers, sourceMap, sourceColumns, unknownRotations);
+  return { tree, sourceMap, text: rewritten, unknownRotations };
 }
 
 function rewriteTokens(
@@ -456,10 +473,40 @@ const funcName = (call: AnyNode): string[] =>
   );
 
 /** Rewrites the marked tree in place into the canonical tree. */
-function canonicalize(value: unknown, markers: Markers, sourceMap: SourceMap): void {
-  /** FROM item names and unnested elements' names, statement-wide (navigation reads them). */
-  const itemNames = new Set<string>();
-  const elements = new Set<string>();
+function canonicalize(
+  value: unknown,
+  markers: Markers,
+  sourceMap: SourceMap,
+  sourceColumns: SourceColumns | undefined,
+  unknownRotations: RotationUnknown[],
+): void {
+  /**
+   * FROM item names and unnested elements' names per SELECT, innermost last (navigation reads them):
+   * a name means what the nearest SELECT that defines it makes it, as in SQL's own scoping.
+   */
+  const scopes: Array<{ items: Set<string>; elements: Set<string> }> = [];
+  /** Whether any unnesting was seen yet: without one, a two-part name is always a column. */
+  let unnesting = false;
+  const scopeOf = (name: string) => {
+    for (let i = scopes.length - 1; i >= 0; i--) {
+      const scope = scopes[i] as { items: Set<string>; elements: Set<string> };
+      if (scope.items.has(name) || scope.elements.has(name)) return scope;
+    }
+    return undefined;
+  };
+  /** The WITH lists enclosing the node being walked, innermost last (a rotation's source may name one). */
+  const withScopes: AnyNode[][] = [];
+  const sources: SourceResolver = {
+    cte: (name) => {
+      for (let i = withScopes.length - 1; i >= 0; i--) {
+        const found = withScopes[i]?.find((c) => (c.CommonTableExpr as AnyNode).ctename === name);
+        if (found !== undefined) return found.CommonTableExpr as AnyNode;
+      }
+      return undefined;
+    },
+    catalog: sourceColumns,
+    unknown: unknownRotations,
+  };
   const walk = (node: unknown, selectBody: boolean): void => {
     if (Array.isArray(node)) {
       for (const item of node) walk(item, false);
@@ -467,14 +514,28 @@ function canonicalize(value: unknown, markers: Markers, sourceMap: SourceMap): v
     }
     if (node === null || typeof node !== 'object') return;
     const obj = node as AnyNode;
-    if (selectBody) select(obj);
-    if ('JoinExpr' in obj) rotate(obj, sourceMap);
+    if (selectBody) {
+      scopes.push({ items: new Set(), elements: new Set() });
+      select(obj);
+    }
+    if ('JoinExpr' in obj) rotate(obj, sourceMap, sources);
     if ('FuncCall' in obj) funcCall(obj);
     else if ('ColumnRef' in obj) columnRef(obj);
     else if ('A_Indirection' in obj) indirection(obj.A_Indirection as AnyNode);
+    const ctes = selectBody
+      ? ((obj.withClause as AnyNode | undefined)?.ctes as AnyNode[] | undefined)
+      : undefined;
+    if (ctes !== undefined) {
+      withScopes.push(ctes);
+      // The WITH list first, so that a rotation over a CTE reads the CTE's canonical select list.
+      walk(obj.withClause, false);
+    }
     for (const key in obj) {
+      if (ctes !== undefined && key === 'withClause') continue;
       walk(obj[key], key === 'SelectStmt' || (selectBody && (key === 'larg' || key === 'rarg')));
     }
+    if (ctes !== undefined) withScopes.pop();
+    if (selectBody) scopes.pop();
   };
 
   const select = (stmt: AnyNode) => {
@@ -486,7 +547,8 @@ function canonicalize(value: unknown, markers: Markers, sourceMap: SourceMap): v
         unnest(range, path);
       fromItemNames(item, earlier);
     }
-    for (const name of earlier) itemNames.add(name);
+    const scope = scopes.at(-1);
+    for (const name of earlier) scope?.items.add(name);
     const targets = stmt.targetList as AnyNode[] | undefined;
     const first = (targets?.[0]?.ResTarget as AnyNode | undefined)?.val as AnyNode | undefined;
     const top = first?.FuncCall as AnyNode | undefined;
@@ -571,18 +633,21 @@ function canonicalize(value: unknown, markers: Markers, sourceMap: SourceMap): v
       );
     }
     if (alias !== undefined) delete alias.colnames;
-    const flag: UnnestFlag = { element: elements.has(path[0] as string), at };
+    const elements = scopes.at(-1)?.elements;
+    const flag: UnnestFlag = { element: elements?.has(path[0] as string) === true, at };
     range[FLAG.unnest] = flag;
-    elements.add(typeof alias?.aliasname === 'string' ? alias.aliasname : (path.at(-1) as string));
+    elements?.add(typeof alias?.aliasname === 'string' ? alias.aliasname : (path.at(-1) as string));
+    unnesting = true;
   };
 
   /** How many leading name parts are the column (the rest navigates into it): `o.x` 1, `c.orders.x` 2. */
   const columnParts = (fields: AnyNode[]): number => {
-    if (fields.length < 2 || (fields.length === 2 && elements.size === 0)) return fields.length;
+    if (fields.length < 2 || (fields.length === 2 && !unnesting)) return fields.length;
     const first = (fields[0]?.String as AnyNode | undefined)?.sval;
     if (typeof first !== 'string' || !fields.every((f) => 'String' in f)) return fields.length;
-    if (elements.has(first)) return 1;
-    return fields.length >= 3 && isItemName(itemNames, first) ? 2 : fields.length;
+    const scope = scopeOf(first);
+    if (scope?.elements.has(first)) return 1;
+    return fields.length >= 3 && scope !== undefined && isItemName(scope.items, first) ? 2 : fields.length;
   };
 
   /** `c.orders[0].id`: the column part of the reference, the rest navigation (canonical form). */
@@ -686,27 +751,121 @@ const singleName = (node: unknown): string | undefined => {
   return typeof name === 'string' ? name : undefined;
 };
 
-/** The output column names of a FROM subquery, when its select list says them. */
-function outputNames(source: AnyNode): string[] | undefined {
-  const colnames = (source.alias as AnyNode | undefined)?.colnames as AnyNode[] | undefined;
-  let stmt = (source.subquery as AnyNode | undefined)?.SelectStmt as AnyNode | undefined;
+/** What a rotation needs to know to find its source's columns. */
+interface SourceResolver {
+  /** The CTE a one-part relation name refers to at the rotation, if any. */
+  cte(name: string): AnyNode | undefined;
+  /** Catalog columns looked up for this statement (PostgreSQL target), if any. */
+  catalog: SourceColumns | undefined;
+  /** Where a rotation whose columns stay unknown is recorded. */
+  unknown: RotationUnknown[];
+}
+
+/** A FROM item's output columns: the names, the relations whose catalog columns would tell them, or undefined (unknowable). */
+type SourceOutput = { names: string[] } | { relations: string[][] } | undefined;
+
+/** CTEs that refer to CTEs nest at most this deep before the source counts as unknowable. */
+const MAX_SOURCE_DEPTH = 8;
+
+const isStarRef = (value: AnyNode | undefined): AnyNode[] | undefined => {
+  const fields = (value?.ColumnRef as AnyNode | undefined)?.fields as AnyNode[] | undefined;
+  return fields !== undefined && 'A_Star' in (fields.at(-1) ?? {}) ? fields : undefined;
+};
+
+/** A column alias list (`AS s(a, b)`) renames the leading columns. */
+function renamed(output: SourceOutput, colnames: unknown): SourceOutput {
+  const aliases = (colnames as AnyNode[] | undefined) ?? [];
+  if (output === undefined || !('names' in output) || aliases.length === 0) return output;
+  const names = [...output.names];
+  aliases.forEach((c, i) => {
+    names[i] = String((c.String as AnyNode | undefined)?.sval ?? names[i]);
+  });
+  return { names };
+}
+
+/** The output columns of a FROM item: a table or view (catalog), a CTE, or a subquery. */
+function itemOutput(item: AnyNode, sources: SourceResolver, depth: number): SourceOutput {
+  if (depth > MAX_SOURCE_DEPTH) return undefined;
+  const range = item.RangeVar as AnyNode | undefined;
+  if (range !== undefined) {
+    if (range[FLAG.unnest] !== undefined) return undefined;
+    const parts = rangeParts(range);
+    const cte = parts.length === 1 ? sources.cte(parts[0] as string) : undefined;
+    const colnames = (range.alias as AnyNode | undefined)?.colnames;
+    if (cte !== undefined) {
+      const query = (cte.ctequery as AnyNode | undefined)?.SelectStmt as AnyNode | undefined;
+      const output = query === undefined ? undefined : queryOutput(query, sources, depth + 1);
+      return renamed(renamed(output, cte.aliascolnames), colnames);
+    }
+    const known = sources.catalog?.[relationKey(parts)];
+    return renamed(known === undefined ? { relations: [parts] } : { names: [...known] }, colnames);
+  }
+  const sub = item.RangeSubselect as AnyNode | undefined;
+  const query = (sub?.subquery as AnyNode | undefined)?.SelectStmt as AnyNode | undefined;
+  if (sub === undefined || query === undefined || sub.lateral === true) return undefined;
+  return renamed(queryOutput(query, sources, depth + 1), (sub.alias as AnyNode | undefined)?.colnames);
+}
+
+/** The FROM items whose columns `*` concatenates, or undefined when a join merges columns (USING, NATURAL). */
+function starItems(from: AnyNode[]): AnyNode[] | undefined {
+  const items: AnyNode[] = [];
+  const add = (item: AnyNode): boolean => {
+    const join = item.JoinExpr as AnyNode | undefined;
+    if (join === undefined) return items.push(item) > 0;
+    if (join.isNatural === true || join.usingClause !== undefined || join.alias !== undefined) return false;
+    return add(join.larg as AnyNode) && add(join.rarg as AnyNode);
+  };
+  return from.every(add) ? items : undefined;
+}
+
+/** The name `x.*` uses for a FROM item. */
+const itemName = (item: AnyNode): string | undefined => {
+  const node = (item.RangeVar ?? item.RangeSubselect) as AnyNode | undefined;
+  const alias = (node?.alias as AnyNode | undefined)?.aliasname;
+  return typeof alias === 'string' ? alias : typeof node?.relname === 'string' ? node.relname : undefined;
+};
+
+/** The output columns of a query: its select list's names, `*` and `x.*` expanded through its FROM items. */
+function queryOutput(query: AnyNode, sources: SourceResolver, depth: number): SourceOutput {
+  let stmt: AnyNode | undefined = query;
   while (stmt !== undefined && stmt.op !== undefined && stmt.op !== 'SETOP_NONE') stmt = stmt.larg as AnyNode;
   const names: string[] = [];
-  for (const item of (stmt?.targetList as AnyNode[] | undefined) ?? []) {
-    const target = item.ResTarget as AnyNode;
+  const relations: string[][] = [];
+  const from = (stmt?.fromClause as AnyNode[] | undefined) ?? [];
+  const expand = (items: AnyNode[] | undefined): boolean => {
+    if (items === undefined || items.length === 0) return false;
+    for (const item of items) {
+      const output = itemOutput(item, sources, depth);
+      if (output === undefined) return false;
+      if ('names' in output) names.push(...output.names);
+      else relations.push(...output.relations);
+    }
+    return true;
+  };
+  for (const entry of (stmt?.targetList as AnyNode[] | undefined) ?? []) {
+    const target = entry.ResTarget as AnyNode;
+    const star = isStarRef(target.val as AnyNode);
+    if (star !== undefined) {
+      const qualifier = star.length === 2 ? (star[0]?.String as AnyNode | undefined)?.sval : undefined;
+      const items = starItems(from);
+      const chosen =
+        star.length === 1
+          ? items
+          : qualifier === undefined
+            ? undefined
+            : items?.filter((i) => itemName(i) === qualifier);
+      if (chosen?.length !== (star.length === 1 ? items?.length : 1) || !expand(chosen)) return undefined;
+      continue;
+    }
     const name = typeof target.name === 'string' ? target.name : singleName(target.val);
     const fields = (target.val as AnyNode).ColumnRef as AnyNode | undefined;
     const last = (fields?.fields as AnyNode[] | undefined)?.at(-1)?.String as AnyNode | undefined;
-    const qualified = typeof last?.sval === 'string' ? last.sval : undefined;
-    const resolved = name ?? qualified;
+    const resolved = name ?? (typeof last?.sval === 'string' ? last.sval : undefined);
     if (resolved === undefined) return undefined;
     names.push(resolved);
   }
-  if (names.length === 0) return undefined;
-  colnames?.forEach((c, i) => {
-    names[i] = String((c.String as AnyNode | undefined)?.sval ?? names[i]);
-  });
-  return names;
+  if (relations.length > 0) return { relations };
+  return names.length === 0 ? undefined : { names };
 }
 
 /** Column names referenced anywhere in `node` (their last part). */
@@ -743,7 +902,7 @@ function constantName(value: AnyNode): string | undefined {
  *            LATERAL (VALUES ('c', c), …) AS spectra_unpivot(spectra_name, spectra_value)
  *            [WHERE spectra_value IS NOT NULL])`.
  */
-function rotate(wrapper: AnyNode, sourceMap: SourceMap): void {
+function rotate(wrapper: AnyNode, sourceMap: SourceMap, sources: SourceResolver): void {
   const join = wrapper.JoinExpr as AnyNode;
   const right = (join.rarg as AnyNode | undefined)?.RangeSubselect as AnyNode | undefined;
   const select = (right?.subquery as AnyNode | undefined)?.SelectStmt as AnyNode | undefined;
@@ -758,14 +917,18 @@ function rotate(wrapper: AnyNode, sourceMap: SourceMap): void {
   const pivot = funcName(call)[0] === PIVOT_MARKER;
   const construct = pivot ? 'PIVOT' : 'UNPIVOT';
   const left = join.larg as AnyNode;
-  if ('JoinExpr' in left) rotate(left, sourceMap);
-  const source = left.RangeSubselect as AnyNode | undefined;
-  const known = source === undefined ? undefined : outputNames(source);
-  const names = known ?? [];
+  if ('JoinExpr' in left) rotate(left, sourceMap, sources);
+  const output = itemOutput(left, sources, 0);
+  const names = output !== undefined && 'names' in output ? output.names : [];
   const unknown: RotationUnknown | undefined =
-    known === undefined
-      ? { construct, location: typeof call.location === 'number' ? call.location : undefined }
-      : undefined;
+    output !== undefined && 'names' in output
+      ? undefined
+      : {
+          construct,
+          location: typeof call.location === 'number' ? call.location : undefined,
+          ...(output !== undefined ? { relations: output.relations } : {}),
+        };
+  if (unknown !== undefined) sources.unknown.push(unknown);
   const args = (call.args as AnyNode[] | undefined) ?? [];
   const base: AnyNode = { limitOption: 'LIMIT_OPTION_DEFAULT', op: 'SETOP_NONE' };
   let rotated: AnyNode;

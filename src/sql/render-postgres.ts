@@ -35,15 +35,28 @@ const lastString = (list: unknown): string | undefined => {
   return typeof last?.sval === 'string' ? last.sval : undefined;
 };
 
-/** Rewrites `tree` (canonical) into PostgreSQL in place and returns it; a refusal points at the tenant's text through `sourceMap`. */
-export function toPostgres(tree: ParseResult, sourceMap?: SourceMap): ParseResult {
-  walk(tree.stmts, false, sourceMap);
+interface Rendering {
+  sourceMap: SourceMap | undefined;
+  /** Numbers of the `$n` compared with SUPER values (jsonb here): their values are bound as JSON. */
+  jsonParams: Set<number>;
+}
+
+/**
+ * Rewrites `tree` (canonical) into PostgreSQL in place and returns it; a refusal points at the
+ * tenant's text through `sourceMap`. `jsonParams` collects the `$n` compared with SUPER values.
+ */
+export function toPostgres(
+  tree: ParseResult,
+  sourceMap?: SourceMap,
+  jsonParams: Set<number> = new Set(),
+): ParseResult {
+  walk(tree.stmts, false, { sourceMap, jsonParams });
   return tree;
 }
 
-function walk(node: unknown, selectBody: boolean, sourceMap: SourceMap | undefined): void {
+function walk(node: unknown, selectBody: boolean, rendering: Rendering): void {
   if (Array.isArray(node)) {
-    for (const item of node) walk(item, false, sourceMap);
+    for (const item of node) walk(item, false, rendering);
     return;
   }
   if (node === null || typeof node !== 'object') return;
@@ -55,8 +68,8 @@ function walk(node: unknown, selectBody: boolean, sourceMap: SourceMap | undefin
       sysdateName(obj.ResTarget as AnyNode);
       navigationName(obj.ResTarget as AnyNode);
     } else if (key === 'TypeCast') castOfNavigation(obj.TypeCast as AnyNode);
-    else if (key === 'A_Expr') comparisonWithNavigation(obj.A_Expr as AnyNode);
-    walk(obj[key], key === 'SelectStmt' || (selectBody && (key === 'larg' || key === 'rarg')), sourceMap);
+    else if (key === 'A_Expr') comparisonWithNavigation(obj.A_Expr as AnyNode, rendering.jsonParams);
+    walk(obj[key], key === 'SelectStmt' || (selectBody && (key === 'larg' || key === 'rarg')), rendering);
     if (wrapped === undefined && WRAPPERS.has(key)) wrapped = key;
   }
   if (wrapped === 'FuncCall') funcCall(obj);
@@ -71,7 +84,7 @@ function walk(node: unknown, selectBody: boolean, sourceMap: SourceMap | undefin
   } else if (wrapped === 'RangeSubselect') {
     const rotation = ((obj.RangeSubselect as AnyNode)[FLAG.pivot] ??
       (obj.RangeSubselect as AnyNode)[FLAG.unpivot]) as PivotFlag | UnpivotFlag | undefined;
-    if (rotation?.unknown !== undefined) throw unknownRotationColumns(rotation.unknown, sourceMap);
+    if (rotation?.unknown !== undefined) throw unknownRotationColumns(rotation.unknown, rendering.sourceMap);
     delete (obj.RangeSubselect as AnyNode)[FLAG.pivot];
     delete (obj.RangeSubselect as AnyNode)[FLAG.unpivot];
   }
@@ -135,29 +148,50 @@ function castOfNavigation(cast: AnyNode): void {
 
 const COMPARISONS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);
 
-/** Redshift compares SUPER with a constant (`o.status = 'F'`); jsonb compares with a jsonb. */
-function comparisonWithNavigation(expr: AnyNode): void {
-  const op = lastString(expr.name);
-  if (expr.kind !== 'AEXPR_OP' || op === undefined || !COMPARISONS.has(op)) return;
-  const asJsonb = (side: 'lexpr' | 'rexpr', other: 'lexpr' | 'rexpr') => {
-    const constant = (expr[other] as AnyNode | undefined)?.A_Const as AnyNode | undefined;
-    if (navigationOf(expr[side] as AnyNode) === undefined || constant === undefined || constant.isnull)
-      return;
-    const value = expr[other] as AnyNode;
-    const arg =
-      constant.sval !== undefined
-        ? { TypeCast: { arg: value, typeName: { names: [str('text')], typemod: -1 } } }
-        : value;
-    expr[other] = {
-      FuncCall: {
-        funcname: [str('pg_catalog'), str('to_jsonb')],
-        args: [arg],
-        funcformat: 'COERCE_EXPLICIT_CALL',
-      },
-    };
+/**
+ * A value compared with SUPER, as jsonb: a constant through to_jsonb (`'F'` is the string "F", not
+ * JSON text to parse); a parameter is left as `$n`, recorded so that its value is bound as JSON.
+ */
+function asJsonb(value: AnyNode, jsonParams: Set<number>): AnyNode {
+  const param = value.ParamRef as AnyNode | undefined;
+  if (param !== undefined) {
+    jsonParams.add(param.number as number);
+    return value;
+  }
+  const constant = value.A_Const as AnyNode | undefined;
+  if (constant === undefined || constant.isnull) return value;
+  const arg =
+    constant.sval !== undefined
+      ? { TypeCast: { arg: value, typeName: { names: [str('text')], typemod: -1 } } }
+      : value;
+  return {
+    FuncCall: {
+      funcname: [str('pg_catalog'), str('to_jsonb')],
+      args: [arg],
+      funcformat: 'COERCE_EXPLICIT_CALL',
+    },
   };
-  asJsonb('lexpr', 'rexpr');
-  asJsonb('rexpr', 'lexpr');
+}
+
+/** Redshift compares SUPER with a constant or a parameter (`o.status = 'F'`, `o.id IN (1, :id)`); jsonb compares with a jsonb. */
+function comparisonWithNavigation(expr: AnyNode, jsonParams: Set<number>): void {
+  const op = lastString(expr.name);
+  if (expr.kind === 'AEXPR_IN' && navigationOf(expr.lexpr as AnyNode) !== undefined) {
+    const list = (expr.rexpr as AnyNode | undefined)?.List as AnyNode | undefined;
+    const items = list?.items as AnyNode[] | undefined;
+    if (list !== undefined && Array.isArray(items))
+      list.items = items.map((item) => asJsonb(item, jsonParams));
+    return;
+  }
+  if (expr.kind !== 'AEXPR_OP' || op === undefined || !COMPARISONS.has(op)) return;
+  for (const [side, other] of [
+    ['lexpr', 'rexpr'],
+    ['rexpr', 'lexpr'],
+  ] as const) {
+    if (navigationOf(expr[side] as AnyNode) !== undefined && expr[other] !== undefined) {
+      expr[other] = asJsonb(expr[other] as AnyNode, jsonParams);
+    }
+  }
 }
 
 /**

@@ -109,6 +109,15 @@ export interface Warehouse {
    */
   listTables?(ctx: ExecutionContext): Promise<CatalogTable[]>;
 
+  /**
+   * The columns of each relation (name parts as a statement wrote them, resolved as that statement
+   * would be for `ctx.dbUser`), in column order, read with the user's privileges. The PostgreSQL
+   * rendering of a PIVOT/UNPIVOT over a table needs them; a Redshift warehouse reads its own catalog
+   * and leaves this undefined. A relation that does not exist, or whose columns the user cannot all
+   * SELECT, is QUERY_FAILED as the statement itself would be, naming no column.
+   */
+  relationColumns?(ctx: ExecutionContext, relations: readonly string[][]): Promise<string[][]>;
+
   // Bulk paths (the Bulk API). Adapters without them leave them undefined: bulk exports then go
   // through `execute`, and bulk imports fail with a clear error.
 

@@ -201,17 +201,39 @@ export const syntaxCases = [
   },
   {
     id: 'syntax.pivot.table-source',
-    sql: "SELECT * FROM sales PIVOT (SUM(amount) FOR region IN ('EMEA'))",
-    embedded: { error: 'UNSUPPORTED_SYNTAX' },
-    redshift: { sent: "SELECT * FROM sales PIVOT (sum(amount) FOR region IN ('EMEA')) LIMIT 10001" },
-    source: 'r_FROM_clause-pivot-unpivot-examples.html (PIVOT over a table: Redshift knows its columns)',
+    // The implicit columns are every other column of sales, sale_id among them: one row per sale.
+    sql: "SELECT count(*) = (SELECT count(*) FROM sales) AS one_row_per_sale, sum(emea) = (SELECT sum(amount) FROM sales WHERE region = 'EMEA') AS emea_total FROM sales PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+    embedded: { rows: [{ one_row_per_sale: true, emea_total: true }] },
+    redshift: {
+      sent: "SELECT count(*) = ((SELECT count(*) FROM sales)) AS one_row_per_sale, sum(emea) = ((SELECT sum(amount) FROM sales WHERE region = 'EMEA')) AS emea_total FROM sales PIVOT (sum(amount) FOR region IN ('EMEA'))",
+    },
+    source:
+      'r_FROM_clause-pivot-unpivot-examples.html (PIVOT over a table: the implicit columns are the others)',
   },
   {
     id: 'syntax.unpivot.table-source',
-    sql: 'SELECT * FROM sales UNPIVOT (v FOR k IN (amount, quantity))',
-    embedded: { error: 'UNSUPPORTED_SYNTAX' },
-    redshift: { sent: 'SELECT * FROM sales UNPIVOT (v FOR k IN (amount, quantity)) LIMIT 10001' },
+    // UNPIVOT keeps every column not in the IN list; NULLs are excluded by default (none here).
+    sql: 'SELECT count(*) = 2 * (SELECT count(*) FROM sales) AS two_per_sale, count(DISTINCT sale_id) = (SELECT count(*) FROM sales) AS sales_kept FROM sales UNPIVOT (v FOR k IN (amount, quantity))',
+    embedded: { rows: [{ two_per_sale: true, sales_kept: true }] },
+    redshift: {
+      sent: 'SELECT count(*) = (2 * ((SELECT count(*) FROM sales))) AS two_per_sale, count(DISTINCT sale_id) = ((SELECT count(*) FROM sales)) AS sales_kept FROM sales UNPIVOT (v FOR k IN (amount, quantity))',
+    },
     source: 'r_FROM_clause-pivot-unpivot-examples.html (UNPIVOT over a table)',
+  },
+  {
+    id: 'syntax.pivot.cte-source',
+    sql: "WITH s AS (SELECT region, amount FROM sales WHERE region <> 'APAC') SELECT amer + emea = (SELECT sum(amount) FROM s) AS all_counted FROM s PIVOT (SUM(amount) FOR region IN ('AMER', 'EMEA'))",
+    embedded: { rows: [{ all_counted: true }] },
+    redshift: {
+      sent: "WITH s AS (SELECT region, amount FROM sales WHERE region <> 'APAC') SELECT (amer + emea) = ((SELECT sum(amount) FROM s)) AS all_counted FROM s PIVOT (sum(amount) FOR region IN ('AMER', 'EMEA'))",
+    },
+  },
+  {
+    id: 'syntax.pivot.unreadable-table-source',
+    // The columns come from the catalog as the tenant sees it: a relation it cannot read is the statement's own error.
+    sql: "SELECT * FROM no_such_table PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+    embedded: { error: 'QUERY_FAILED' },
+    redshift: { sent: "SELECT * FROM no_such_table PIVOT (sum(amount) FOR region IN ('EMEA'))" },
   },
   {
     id: 'syntax.pivot.table-source-other-schema',
@@ -272,6 +294,59 @@ export const syntaxCases = [
       sent: `${CUSTOMERS_SENT} SELECT c.id, c.c_info.orders[0].id AS first_order FROM customers AS c ORDER BY c.id`,
     },
     source: NAVIGATION_SOURCE,
+  },
+  {
+    id: 'syntax.super.compare-with-string-parameter',
+    // Redshift compares a SUPER value with a parameter by the parameter's value: 'O' is the string "O".
+    sql: `${CUSTOMERS} SELECT c.id, o.id AS order_id FROM customers AS c, c.c_info.orders AS o WHERE o.status = :status ORDER BY o.id`,
+    params: { status: 'O' },
+    embedded: { rows: [{ id: 1, order_id: 11 }] },
+    redshift: {},
+    source: NAVIGATION_SOURCE,
+  },
+  {
+    id: 'syntax.super.compare-with-number-parameter',
+    sql: `${CUSTOMERS} SELECT c.id FROM customers AS c, c.c_info.orders AS o WHERE :order_id = o.id ORDER BY c.id`,
+    params: { order_id: 20 },
+    embedded: { rows: [{ id: 2 }] },
+    redshift: {},
+    source: NAVIGATION_SOURCE,
+  },
+  {
+    id: 'syntax.super.in-list-of-constants',
+    sql: `${CUSTOMERS} SELECT o.id FROM customers AS c, c.c_info.orders AS o WHERE o.status IN ('O', 'X') ORDER BY o.id`,
+    embedded: { rows: [{ id: 11 }] },
+    redshift: {},
+    source: NAVIGATION_SOURCE,
+  },
+  {
+    id: 'syntax.super.subscript-parameter',
+    // Redshift SUPER has no slices: `[:i]` is the parameter i as the subscript.
+    sql: `${CUSTOMERS} SELECT c.id, c.c_info.orders[:i].id AS order_id FROM customers AS c ORDER BY c.id`,
+    params: { i: 1 },
+    embedded: {
+      rows: [
+        { id: 1, order_id: 11 },
+        { id: 2, order_id: null },
+      ],
+    },
+    redshift: {},
+    source: NAVIGATION_SOURCE,
+  },
+  {
+    id: 'syntax.super.names-per-scope',
+    // `o` is an unnested order in the first branch and the customers CTE in the second: o.id is the column there.
+    sql: `${CUSTOMERS} SELECT o.id::int AS id FROM customers AS c, c.c_info.orders AS o UNION ALL SELECT o.id FROM customers AS o ORDER BY id`,
+    embedded: { rows: [{ id: 1 }, { id: 2 }, { id: 10 }, { id: 11 }, { id: 20 }] },
+    redshift: {},
+    source: NAVIGATION_SOURCE,
+  },
+  {
+    id: 'syntax.postgres-array-subscript',
+    // A subscript on a column is SUPER navigation; a PostgreSQL array is subscripted through a cast to its type.
+    sql: 'SELECT (a::int[])[2] AS x FROM (SELECT ARRAY[10, 20] AS a) AS s',
+    embedded: { rows: [{ x: 20 }] },
+    redshift: { error: 'UNSUPPORTED_ON_REDSHIFT' },
   },
   {
     id: 'syntax.super.navigation-missing-is-null',

@@ -37,6 +37,7 @@ import { describeTableOn } from './bulk-catalog.js';
 import { copyInRecords } from './bulk-copy-in.js';
 import { copyOutCsv } from './bulk-copy-out.js';
 import { listTablesOn } from './catalog.js';
+import { relationColumnsOn } from './relation-columns.js';
 import { rowTooLarge } from './row-too-large.js';
 import { WireWatch } from './wire-watch.js';
 
@@ -322,6 +323,15 @@ export class PostgresWarehouse implements Warehouse {
       ctx,
       { pool: this.pool, pipelined: false, onSinkFailure: 'rollback' },
       (client) => listTablesOn(client),
+    );
+    return result;
+  }
+
+  async relationColumns(ctx: ExecutionContext, relations: readonly string[][]): Promise<string[][]> {
+    const { result } = await this.inTenantTransaction(
+      ctx,
+      { pool: this.pool, pipelined: false, onSinkFailure: 'rollback' },
+      (client) => relationColumnsOn(client, relations),
     );
     return result;
   }

@@ -16,6 +16,18 @@ describe('bindParams', () => {
     expect(bindParams(plan(), { region: true, since: 1.5 })).toEqual([1.5, true]);
   });
 
+  it('binds a value compared with SUPER as its JSON on PostgreSQL, as it is on Redshift', () => {
+    const sql =
+      'SELECT o.id FROM t AS c, c.orders AS o WHERE o.status = :status AND c.id = :id OR o.id IN (:id2)';
+    const postgres = planQuery({ sql }, defaultGuardPolicy());
+    expect(postgres.jsonParams).toEqual([1, 3]);
+    expect(bindParams(postgres, { status: 'F', id: 'x', id2: 7 })).toEqual(['"F"', 'x', '7']);
+    expect(bindParams(postgres, { status: null, id: null, id2: true })).toEqual([null, null, 'true']);
+    const redshift = planQuery({ sql }, defaultGuardPolicy({ target: 'redshift' }));
+    expect(redshift.jsonParams).toEqual([]);
+    expect(bindParams(redshift, { status: 'F', id: 'x', id2: 7 })).toEqual(['F', 'x', 7]);
+  });
+
   it('names a missing placeholder', () => {
     expect(() => bindParams(plan(), { since: '2024-01-01' })).toThrow(
       expect.objectContaining({

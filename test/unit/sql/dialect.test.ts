@@ -6,6 +6,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ApiError, isApiError } from '../../../src/domain/errors.js';
 import { defaultGuardPolicy, initSqlGuard, planQueryUncached, type SqlPlan } from '../../../src/sql/index.js';
+import { SourceColumnsNeeded } from '../../../src/sql/plan.js';
+import { relationKey, type SourceColumns } from '../../../src/sql/redshift-syntax.js';
 import { attackCorpus } from './corpus.js';
 import { expectFaithfulOutput } from './output-invariants.js';
 
@@ -18,9 +20,9 @@ const plan = (sql: string, policy = postgres, rowCap: number | undefined = 100):
   expectFaithfulOutput(p, policy);
   return p;
 };
-const rejection = (sql: string, policy = postgres): ApiError => {
+const rejection = (sql: string, policy = postgres, sourceColumns?: SourceColumns): ApiError => {
   try {
-    planQueryUncached({ sql, rowCap: 100 }, policy);
+    planQueryUncached({ sql, rowCap: 100, ...(sourceColumns ? { sourceColumns } : {}) }, policy);
   } catch (error) {
     if (isApiError(error)) return error;
     throw error;
@@ -188,6 +190,74 @@ describe('PIVOT and UNPIVOT', () => {
     },
   );
 
+  const salesColumns = {
+    [relationKey(['sales'])]: ['sale_id', 'tenant_id', 'region', 'product', 'amount', 'quantity'],
+  };
+  const withColumns = (sql: string, sourceColumns: Record<string, string[]> = salesColumns) => {
+    const p = planQueryUncached({ sql, rowCap: 100, sourceColumns }, postgres);
+    expectFaithfulOutput(p, postgres);
+    return p;
+  };
+
+  it.each([
+    [
+      'PIVOT over a table groups by every other column',
+      "SELECT * FROM sales PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+      "SELECT * FROM ( SELECT sale_id, tenant_id, product, quantity, sum(CASE WHEN region = 'EMEA' THEN amount END) AS emea FROM sales GROUP BY sale_id, tenant_id, product, quantity ) LIMIT 101",
+    ],
+    [
+      'PIVOT over SELECT * of a table',
+      "SELECT * FROM (SELECT * FROM sales) PIVOT (COUNT(*) FOR region IN ('EMEA'))",
+      "SELECT * FROM ( SELECT sale_id, tenant_id, product, amount, quantity, count(CASE WHEN region = 'EMEA' THEN 1 END) AS emea FROM ( SELECT * FROM sales ) GROUP BY sale_id, tenant_id, product, amount, quantity ) LIMIT 101",
+    ],
+    [
+      'UNPIVOT over a table keeps every column not in the IN list',
+      'SELECT * FROM sales UNPIVOT (v FOR k IN (amount, quantity))',
+      "SELECT * FROM ( SELECT sale_id, tenant_id, region, product, spectra_unpivot.spectra_name AS k, spectra_unpivot.spectra_value AS v FROM sales CROSS JOIN LATERAL ( VALUES ('amount', amount), ('quantity', quantity) ) AS spectra_unpivot(spectra_name, spectra_value) WHERE spectra_unpivot.spectra_value IS NOT NULL ) LIMIT 101",
+    ],
+    [
+      'PIVOT over a CTE needs no catalog',
+      "WITH s AS (SELECT region, amount FROM sales) SELECT * FROM s PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+      "WITH s AS (SELECT region, amount FROM sales) SELECT * FROM ( SELECT sum(CASE WHEN region = 'EMEA' THEN amount END) AS emea FROM s ) LIMIT 101",
+    ],
+  ])('%s, once the catalog gave the columns', (_name, sql, onPostgres) => {
+    expect(withColumns(sql).sql).toBe(onPostgres);
+  });
+
+  it('over a CTE the Redshift target still sends the PIVOT as written', () => {
+    expect(
+      plan(
+        "WITH s AS (SELECT region, product, amount FROM sales) SELECT * FROM s PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+        redshift,
+      ).sql,
+    ).toBe(
+      "WITH s AS (SELECT region, product, amount FROM sales) SELECT * FROM s PIVOT (sum(amount) FOR region IN ('EMEA')) LIMIT 101",
+    );
+  });
+
+  it('a rotation over a table asks for the columns of exactly the relations it reads', () => {
+    const error = rejection(
+      "SELECT * FROM (SELECT s.*, 1 AS one FROM public.sales s JOIN regions r ON true) PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+    );
+    expect(error).toBeInstanceOf(SourceColumnsNeeded);
+    expect((error as SourceColumnsNeeded).relations).toEqual([['public', 'sales']]);
+    const join = rejection(
+      "SELECT * FROM (SELECT * FROM sales JOIN regions USING (region)) PIVOT (SUM(amount) FOR region IN ('EMEA'))",
+    );
+    expect(join).not.toBeInstanceOf(SourceColumnsNeeded);
+    expect(join.code).toBe('UNSUPPORTED_SYNTAX');
+  });
+
+  it('with the catalog columns the checks run again on the completed tree', () => {
+    const sql = "SELECT * FROM sales PIVOT (SUM(pg_sleep(amount)) FOR region IN ('EMEA'))";
+    expect(() => withColumns(sql)).toThrow(expect.objectContaining({ code: 'SQL_BLOCKED' }));
+    expect(() =>
+      withColumns("SELECT * FROM spectra_globex.sales PIVOT (SUM(amount) FOR region IN ('EMEA'))", {
+        [relationKey(['spectra_globex', 'sales'])]: ['region', 'amount'],
+      }),
+    ).toThrow(expect.objectContaining({ code: 'SQL_BLOCKED' }));
+  });
+
   it('over a table the checks still read everything the rotation names', () => {
     expect(
       rejection("SELECT * FROM spectra_globex.sales PIVOT (SUM(amount) FOR region IN ('EMEA'))", redshift)
@@ -251,6 +321,18 @@ describe('PostgreSQL-only SQL', () => {
 });
 
 describe('SUPER navigation and unnesting (PartiQL)', () => {
+  it('names resolve in the nearest SELECT that defines them', () => {
+    const shadowed = plan(
+      'SELECT o.id FROM t AS c, c.orders AS o WHERE EXISTS (SELECT 1 FROM sales AS o WHERE o.amount > 0)',
+    ).sql;
+    expect(shadowed).toContain("SELECT o -> 'id' AS id");
+    expect(shadowed).toContain('FROM sales AS o WHERE o.amount > 0');
+    expect(plan('SELECT (SELECT o.id) AS x FROM t AS c, c.orders AS o').sql).toContain("SELECT o -> 'id'");
+    expect(plan('SELECT o.id FROM sales AS o UNION ALL SELECT o.id FROM t AS c, c.orders AS o').sql).toMatch(
+      /^SELECT o\.id FROM sales AS o UNION ALL SELECT o -> 'id'/,
+    );
+  });
+
   const unnestRows = (array: string, element: string, at?: string) =>
     `LATERAL ( SELECT spectra_element.value AS ${element}${at === undefined ? '' : `, spectra_element.ordinality - 1 AS ${at}`} FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(${array}) = 'array' THEN ${array} END)${at === undefined ? '' : ' WITH ORDINALITY'} AS spectra_element ) AS ${element}`;
 
@@ -384,6 +466,16 @@ describe('attacks wrapped in Redshift syntax stay blocked', () => {
       (e) =>
         `SELECT * FROM (SELECT region, ${e} AS x FROM sales) AS s PIVOT (MAX(x) FOR region IN ('EMEA')) AS p`,
     ],
+    ['PIVOT over a table', (e) => `SELECT * FROM sales PIVOT (MAX(${e}) FOR region IN ('EMEA'))`],
+    [
+      'UNPIVOT over SELECT *',
+      (e) => `SELECT * FROM (SELECT *, ${e} AS x FROM sales) UNPIVOT INCLUDE NULLS (v FOR n IN (x, amount))`,
+    ],
+    [
+      'PIVOT over a CTE',
+      (e) =>
+        `WITH s AS (SELECT region, ${e} AS x FROM sales) SELECT * FROM s PIVOT (MAX(x) FOR region IN ('EMEA'))`,
+    ],
     ['SUPER subscript', (e) => `SELECT c.orders[(${e})::int].id FROM sales AS c`],
     ['unnesting', (e) => `SELECT o.id FROM sales AS c, c.orders AS o AT i WHERE (${e}) IS NOT NULL`],
     ['unnested source', (e) => `SELECT o FROM (SELECT ${e} AS orders FROM sales) AS c, c.orders AS o`],
@@ -413,10 +505,16 @@ describe('attacks wrapped in Redshift syntax stay blocked', () => {
     .map((a) => a.sql.slice('SELECT '.length))
     .slice(0, 40);
 
+  // The PostgreSQL rendering plans a rotation over a table again once the catalog gave its columns.
+  const catalogColumns = { [relationKey(['sales'])]: ['sale_id', 'tenant_id', 'region', 'amount'] };
   for (const [name, wrap] of wrappers) {
     it.each([...expressions, ...fromCorpus])(`${name}: %s`, (expression) => {
-      for (const policy of [postgres, redshift]) {
-        const error = rejection(wrap(expression), policy);
+      for (const [policy, columns] of [
+        [postgres, undefined],
+        [postgres, catalogColumns],
+        [redshift, undefined],
+      ] as const) {
+        const error = rejection(wrap(expression), policy, columns);
         expect(['SQL_BLOCKED', 'INVALID_SQL', 'UNSUPPORTED_ON_REDSHIFT']).toContain(error.code);
         if (!/^\(?SELECT|_import|lo_/i.test(expression)) expect(error.code).toBe('SQL_BLOCKED');
       }

@@ -36,9 +36,10 @@ describe('named placeholders', () => {
     expect(plan('SELECT :limit, :_x, :a1_b2, :from').paramNames).toEqual(['limit', '_x', 'a1_b2', 'from']);
   });
 
-  it('leave array slices alone; (:n) inside brackets is a placeholder', () => {
+  it('leave array slices alone; [:n] and (:n) inside brackets are placeholders (SUPER has no slices)', () => {
     expect(plan('SELECT a[1:n] FROM t').paramNames).toEqual([]);
-    expect(plan('SELECT a[:n] FROM t').paramNames).toEqual([]);
+    expect(plan('SELECT a[:n] FROM t').paramNames).toEqual(['n']);
+    expect(plan('SELECT c.orders[:i].id FROM t AS c').paramNames).toEqual(['i']);
     expect(plan('SELECT a[(:lo):(:hi)] FROM t').paramNames).toEqual(['lo', 'hi']);
   });
 

@@ -3,6 +3,7 @@
  * parsed once, and planRequest answers each request limit with one error code.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ApiError } from '../../../src/domain/errors.js';
 import { defaultGuardPolicy, initSqlGuard, Planner, type RequestRules } from '../../../src/sql/index.js';
 import { analyticStatement } from './guard-cost.js';
 
@@ -112,5 +113,50 @@ describe('Planner', () => {
       message: 'timeout_seconds of an async job must be at most 60',
     });
     expect(p.cacheStats().misses).toBe(0);
+  });
+
+  describe('a PIVOT over a table on the PostgreSQL target', () => {
+    const sql = "SELECT * FROM sales PIVOT (SUM(amount) FOR region IN ('EMEA'))";
+    /** The catalog as one tenant sees it (the warehouse adapter's part is tested over HTTP). */
+    const catalog = (columns: string[]) => {
+      const asked: string[][][] = [];
+      return {
+        asked,
+        columnsOf: async (relations: readonly string[][]) => {
+          asked.push(relations.map((r) => [...r]));
+          return relations.map(() => columns);
+        },
+      };
+    };
+
+    it.each([
+      ['on this thread', {}],
+      ['in a thread', { threads: 1, offloadChars: 0 }],
+    ])('is completed with the columns the catalog gives (%s)', async (_where, options) => {
+      const p = planner(options);
+      const tenant = catalog(['region', 'product', 'amount']);
+      const plan = await p.plan({ sql, rowCap: 5 }, tenant);
+      expect(plan.sql).toContain('GROUP BY product');
+      expect(tenant.asked).toEqual([[['sales']]]);
+      expect(await p.plan({ sql, rowCap: 5 }, tenant)).toBe(plan);
+      expect(tenant.asked).toHaveLength(2);
+      const changed = await p.plan({ sql, rowCap: 5 }, catalog(['region', 'amount']));
+      expect(changed.sql).not.toContain('GROUP BY');
+    });
+
+    it('without a catalog it is refused as before', async () => {
+      const error = await rejection(planner().plan({ sql, rowCap: 5 }));
+      expect(error).toMatchObject({ code: 'UNSUPPORTED_SYNTAX' });
+    });
+
+    it("the catalog's refusal is the answer", async () => {
+      const refusing = {
+        columnsOf: async () => {
+          throw new ApiError('QUERY_FAILED', 'permission denied for table sales', { sqlstate: '42501' });
+        },
+      };
+      const error = await rejection(planner().plan({ sql, rowCap: 5 }, refusing));
+      expect(error).toMatchObject({ code: 'QUERY_FAILED' });
+    });
   });
 });
