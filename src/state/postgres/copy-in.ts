@@ -5,7 +5,6 @@
  * 0.103 ms in batches of 20). Used by the audit trail and the sync job records.
  */
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { ApiError } from '../../domain/errors.js';
 
 export type CopyValue = string | number | boolean | null | undefined;
@@ -34,7 +33,59 @@ export function controlStoreUnavailable(e: unknown): ApiError {
   );
 }
 
-/** Sends `text` (lines, each ending in a newline) through `copySql` on a pooled connection; one whose COPY failed half-way is not reused. */
+/**
+ * One `COPY … FROM STDIN` whose Query, CopyData and CopyDone messages leave in one socket write.
+ * The server reads the data messages after the Query in order; if the COPY fails before copy mode,
+ * "any subsequent CopyData, CopyDone, or CopyFail messages issued by the frontend will simply be
+ * dropped" (PostgreSQL protocol, "COPY Operations"). pg-copy-streams waits for CopyInResponse and
+ * writes each piece separately: a round trip and four syscalls per batch (measured: 0.75 more
+ * socket writes per small query with both record writers on it).
+ */
+class PipelinedCopyIn implements pg.Submittable {
+  readonly settled: Promise<void>;
+  private resolve!: () => void;
+  private reject!: (e: unknown) => void;
+
+  constructor(
+    private readonly sql: string,
+    private readonly data: Buffer,
+  ) {
+    this.settled = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  submit(connection: pg.Connection): void {
+    const wire = connection as unknown as WireConnection;
+    wire.stream.cork();
+    wire.query(this.sql);
+    wire.sendCopyFromChunk(this.data);
+    wire.endCopyFrom();
+    wire.stream.uncork();
+  }
+
+  /** The data is already on its way. */
+  handleCopyInResponse(): void {}
+  handleCommandComplete(): void {}
+  handleReadyForQuery(): void {
+    this.resolve();
+  }
+  handleError(e: unknown): void {
+    this.reject(e);
+  }
+  /** pg replaces it when a query_timeout is set. */
+  callback(): void {}
+}
+
+interface WireConnection {
+  stream: { cork(): void; uncork(): void };
+  query(text: string): void;
+  sendCopyFromChunk(chunk: Buffer): void;
+  endCopyFrom(): void;
+}
+
+/** Sends `text` (lines, each ending in a newline) through `copySql` on a pooled connection; one whose COPY failed is not reused. */
 export async function copyIn(
   connect: () => Promise<pg.PoolClient>,
   copySql: string,
@@ -48,12 +99,9 @@ export async function copyIn(
   }
   let broken: Error | undefined;
   try {
-    await new Promise<void>((resolve, reject) => {
-      const stream = client.query(copyFrom(copySql));
-      stream.on('finish', resolve);
-      stream.on('error', reject);
-      stream.end(text);
-    });
+    const copy = new PipelinedCopyIn(copySql, Buffer.from(text, 'utf8'));
+    client.query(copy);
+    await copy.settled;
   } catch (e) {
     broken = e as Error;
     throw isUnreachable(e) ? controlStoreUnavailable(e) : e;
