@@ -437,6 +437,9 @@ export function warehouseContract(
         const NO_USAGE = `rc_${run}_nousage`;
         const FIRST_TENANT_ONLY = `rc_${run}_first`;
         const LOGIN_ONLY = `rc_${run}_login`;
+        /** Tables without columns: one readable, one not. */
+        const EMPTY = `rc_${run}_empty`;
+        const EMPTY_NO_GRANT = `rc_${run}_empty_nogrant`;
         const ODD_SCHEMA = `Odd "S".${run}`;
         const ODD_TABLE = `Mixed Case; "T".${run}`;
         let fixture: CatalogFixture;
@@ -460,11 +463,13 @@ export function warehouseContract(
             CREATE TABLE ${NO_USAGE}.t (${SECRET} integer, region text);
             CREATE TABLE public.${FIRST_TENANT_ONLY} (${SECRET} integer, region text);
             CREATE TABLE public.${LOGIN_ONLY} (${SECRET} integer, region text);
+            CREATE TABLE public.${EMPTY} ();
+            CREATE TABLE public.${EMPTY_NO_GRANT} ();
             CREATE SCHEMA ${quoted([ODD_SCHEMA])};
             CREATE TABLE ${odd} ("a ""b"" c" integer, "Ü.x" text, lower integer);
             GRANT USAGE ON SCHEMA ${OFF_PATH}, ${quoted([ODD_SCHEMA])} TO ${group};
             GRANT SELECT ON public.${TABLE}, public.${VIEW}, ${OFF_PATH}.${TABLE}, ${OFF_PATH}.${OFF_ONLY},
-              ${NO_USAGE}.t, ${odd} TO ${group};
+              ${NO_USAGE}.t, ${odd}, public.${EMPTY} TO ${group};
             GRANT SELECT (region, amount) ON public.${PARTIAL} TO ${group};
             GRANT SELECT ON public.${FIRST_TENANT_ONLY} TO ${quoted([tenants[0]!.dbUser])};
             GRANT SELECT ON public.${LOGIN_ONLY} TO ${quoted([fixture.loginUser])};`);
@@ -474,7 +479,7 @@ export function warehouseContract(
             DROP SCHEMA IF EXISTS ${OFF_PATH}, ${NO_USAGE}, ${quoted([ODD_SCHEMA])} CASCADE;
             DROP VIEW IF EXISTS public.${VIEW};
             DROP TABLE IF EXISTS public.${TABLE}, public.${NO_GRANT}, public.${PARTIAL},
-              public.${FIRST_TENANT_ONLY}, public.${LOGIN_ONLY};`);
+              public.${FIRST_TENANT_ONLY}, public.${LOGIN_ONLY}, public.${EMPTY}, public.${EMPTY_NO_GRANT};`);
         });
 
         const columnsOf = (tenant: ContractTenant, ...relations: string[][]) =>
@@ -529,6 +534,10 @@ export function warehouseContract(
           ]);
         });
 
+        it('gives a readable table without columns no columns, not a refusal', async () => {
+          await readsAsTheStatement(tenants[0]!, [EMPTY], []);
+        });
+
         it('gives a view’s columns in its select-list order', async () => {
           await readsAsTheStatement(tenants[1]!, [VIEW], ['label', 'doubled']);
         });
@@ -567,6 +576,7 @@ export function warehouseContract(
           await refusedAsTheStatement(t, [NO_GRANT], '42501');
           await refusedAsTheStatement(t, [PARTIAL], '42501');
           await refusedAsTheStatement(t, [NO_USAGE, 't'], '42501');
+          await refusedAsTheStatement(t, [EMPTY_NO_GRANT], '42501');
         });
 
         it('reads with the tenant’s own privileges: not the login role’s, nor another tenant’s', async () => {
