@@ -110,11 +110,15 @@ export interface Warehouse {
   listTables?(ctx: ExecutionContext): Promise<CatalogTable[]>;
 
   /**
-   * The columns of each relation (name parts as a statement wrote them, resolved as that statement
-   * would be for `ctx.dbUser`), in column order, read with the user's privileges. The PostgreSQL
-   * rendering of a PIVOT/UNPIVOT over a table needs them; a Redshift warehouse reads its own catalog
-   * and leaves this undefined. A relation that does not exist, or whose columns the user cannot all
-   * SELECT, is QUERY_FAILED as the statement itself would be, naming no column.
+   * The columns of each relation, one list per name in the order asked, each in the relation's own
+   * column order (what `SELECT *` of it returns). A name is its identifier parts as the parser reads
+   * them (quotes removed, unquoted parts already case-folded), resolved as a statement of `ctx.dbUser`
+   * would resolve it (unqualified: on that statement's search_path), and read as `ctx.dbUser` with its
+   * privileges, never the login role's. A relation that does not exist, or whose columns the user
+   * cannot all SELECT, fails the call with the QUERY_FAILED (422) `SELECT * FROM` it gives (same
+   * SQLSTATE and message), naming no column. The PostgreSQL rendering of a PIVOT/UNPIVOT over a table
+   * needs it: only an adapter whose warehouse runs Redshift SQL (`sqlDialect: 'redshift'`) leaves it
+   * undefined, as Redshift reads its own catalog. The warehouse contract checks both.
    */
   relationColumns?(ctx: ExecutionContext, relations: readonly string[][]): Promise<string[][]>;
 

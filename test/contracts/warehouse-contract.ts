@@ -1,12 +1,15 @@
 /**
  * The Warehouse port's contract: what every adapter (PostgreSQL now, the Redshift Data API later)
  * must do, written against the port only. An adapter's test file calls
- * `warehouseContract(name, factory)`; the factory builds the adapter over a warehouse holding the
- * demo tables (sales, customers, products with a tenant_id column and RLS per tenant role).
+ * `warehouseContract(name, factory, capabilities)`; the factory builds the adapter over a warehouse
+ * holding the demo tables (sales, customers, products with a tenant_id column and RLS per tenant role).
  *
  * Capabilities an engine may lack (killing a session from outside, watching running statements,
  * an unreachable endpoint) are optional on the fixture; their tests are registered only when declared.
+ * The optional port method `relationColumns` is declared either way: present, it must keep its
+ * promise (on relations the `catalog` fixture creates); absent, the contract checks that it is.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/domain/errors.js';
 import type {
@@ -51,7 +54,18 @@ export interface WarehouseUnderTest {
   isRunning?(ref: StatementRef): Promise<boolean>;
   /** The same adapter configured against an endpoint nothing answers on. */
   unreachable?(): Promise<Warehouse>;
+  /** What the `relationColumns` cases build their relations with; required when the adapter implements it. */
+  catalog?: CatalogFixture;
   close(): Promise<void>;
+}
+
+export interface CatalogFixture {
+  /** Runs DDL as the warehouse's administrator. */
+  admin(sql: string): Promise<void>;
+  /** The role every tenant's database user belongs to: a grant to it reaches every tenant. */
+  tenantsGroup: string;
+  /** The role the adapter logs in as before it becomes a tenant's user. */
+  loginUser: string;
 }
 
 export type WarehouseFactory = (opts: { poolSize: number }) => Promise<WarehouseUnderTest>;
@@ -133,12 +147,14 @@ async function untilRunning(wut: WarehouseUnderTest, ref: StatementRef): Promise
 export interface ContractCapabilities {
   unreachable: boolean;
   killSession: boolean;
+  /** Whether the adapter implements the optional `relationColumns`; either way the contract checks the claim. */
+  relationColumns: boolean;
 }
 
 export function warehouseContract(
   name: string,
   factory: WarehouseFactory,
-  capabilities: ContractCapabilities = { unreachable: true, killSession: true },
+  capabilities: ContractCapabilities,
 ): void {
   describe(`Warehouse contract: ${name}`, () => {
     let wut: WarehouseUnderTest;
@@ -396,6 +412,180 @@ export function warehouseContract(
           }
         });
     });
+
+    // Declared either way: an adapter that has the method must pass these cases, one without it must say so.
+    if (!capabilities.relationColumns)
+      it('offers no relationColumns, as only a warehouse running Redshift SQL may (it resolves PIVOT itself)', () => {
+        expect(w.relationColumns).toBeUndefined();
+        expect(w.sqlDialect).toBe('redshift');
+      });
+    else
+      describe('relationColumns', () => {
+        const run = randomBytes(3).toString('hex');
+        const quoted = (parts: readonly string[]) =>
+          parts.map((p) => `"${p.replaceAll('"', '""')}"`).join('.');
+        /** A column name that must never reach a tenant who may not read it. */
+        const SECRET = `secret_${run}`;
+        const TABLE = `rc_${run}_t`;
+        const VIEW = `rc_${run}_v`;
+        /** A schema off the search_path, readable: it shadows TABLE and alone holds OFF_ONLY. */
+        const OFF_PATH = `rc_${run}_off`;
+        const OFF_ONLY = `rc_${run}_only`;
+        const NO_GRANT = `rc_${run}_nogrant`;
+        const PARTIAL = `rc_${run}_partial`;
+        /** A schema the tenants have no USAGE on; its table is granted. */
+        const NO_USAGE = `rc_${run}_nousage`;
+        const FIRST_TENANT_ONLY = `rc_${run}_first`;
+        const LOGIN_ONLY = `rc_${run}_login`;
+        /** Tables without columns: one readable, one not. */
+        const EMPTY = `rc_${run}_empty`;
+        const EMPTY_NO_GRANT = `rc_${run}_empty_nogrant`;
+        const ODD_SCHEMA = `Odd "S".${run}`;
+        const ODD_TABLE = `Mixed Case; "T".${run}`;
+        let fixture: CatalogFixture;
+
+        beforeAll(async () => {
+          expect(wut.catalog, 'an adapter with relationColumns provides a catalog fixture').toBeDefined();
+          fixture = wut.catalog!;
+          const group = quoted([fixture.tenantsGroup]);
+          const odd = quoted([ODD_SCHEMA, ODD_TABLE]);
+          await fixture.admin(`
+            CREATE TABLE public.${TABLE} (z_last integer, dropped integer, a_first text, "Mid Case" date);
+            ALTER TABLE public.${TABLE} DROP COLUMN dropped;
+            ALTER TABLE public.${TABLE} ADD COLUMN added boolean;
+            CREATE VIEW public.${VIEW} AS SELECT a_first AS label, z_last * 2 AS doubled FROM public.${TABLE};
+            CREATE SCHEMA ${OFF_PATH};
+            CREATE TABLE ${OFF_PATH}.${TABLE} (shadow integer);
+            CREATE TABLE ${OFF_PATH}.${OFF_ONLY} (y text, x integer);
+            CREATE TABLE public.${NO_GRANT} (${SECRET} integer, region text);
+            CREATE TABLE public.${PARTIAL} (${SECRET} text, region text, amount integer);
+            CREATE SCHEMA ${NO_USAGE};
+            CREATE TABLE ${NO_USAGE}.t (${SECRET} integer, region text);
+            CREATE TABLE public.${FIRST_TENANT_ONLY} (${SECRET} integer, region text);
+            CREATE TABLE public.${LOGIN_ONLY} (${SECRET} integer, region text);
+            CREATE TABLE public.${EMPTY} ();
+            CREATE TABLE public.${EMPTY_NO_GRANT} ();
+            CREATE SCHEMA ${quoted([ODD_SCHEMA])};
+            CREATE TABLE ${odd} ("a ""b"" c" integer, "Ü.x" text, lower integer);
+            GRANT USAGE ON SCHEMA ${OFF_PATH}, ${quoted([ODD_SCHEMA])} TO ${group};
+            GRANT SELECT ON public.${TABLE}, public.${VIEW}, ${OFF_PATH}.${TABLE}, ${OFF_PATH}.${OFF_ONLY},
+              ${NO_USAGE}.t, ${odd}, public.${EMPTY} TO ${group};
+            GRANT SELECT (region, amount) ON public.${PARTIAL} TO ${group};
+            GRANT SELECT ON public.${FIRST_TENANT_ONLY} TO ${quoted([tenants[0]!.dbUser])};
+            GRANT SELECT ON public.${LOGIN_ONLY} TO ${quoted([fixture.loginUser])};`);
+        });
+        afterAll(async () => {
+          await fixture?.admin(`
+            DROP SCHEMA IF EXISTS ${OFF_PATH}, ${NO_USAGE}, ${quoted([ODD_SCHEMA])} CASCADE;
+            DROP VIEW IF EXISTS public.${VIEW};
+            DROP TABLE IF EXISTS public.${TABLE}, public.${NO_GRANT}, public.${PARTIAL},
+              public.${FIRST_TENANT_ONLY}, public.${LOGIN_ONLY}, public.${EMPTY}, public.${EMPTY_NO_GRANT};`);
+        });
+
+        const columnsOf = (tenant: ContractTenant, ...relations: string[][]) =>
+          w.relationColumns!(ctx(tenant), relations);
+
+        /** The columns `SELECT *` of the relation has when the same tenant's statement names it so. */
+        async function statementColumns(tenant: ContractTenant, parts: string[]): Promise<string[]> {
+          const sink = new RecordingSink();
+          await w.execute(
+            ctx(tenant),
+            { sql: `SELECT * FROM ${quoted(parts)} WHERE 1 = 0`, params: [] },
+            sink,
+          );
+          return sink.columnCalls[0]!.map((c) => c.name);
+        }
+
+        async function readsAsTheStatement(tenant: ContractTenant, parts: string[], expected: string[]) {
+          expect(await columnsOf(tenant, parts), parts.join('.')).toEqual([expected]);
+          expect(await statementColumns(tenant, parts), parts.join('.')).toEqual(expected);
+        }
+
+        /** Refused as `SELECT *` of it is: QUERY_FAILED, same SQLSTATE and message, and no column named. */
+        async function refusedAsTheStatement(tenant: ContractTenant, parts: string[], sqlstate: string) {
+          const e = await rejection(columnsOf(tenant, parts));
+          const s = await rejection(
+            w.execute(
+              ctx(tenant),
+              { sql: `SELECT * FROM ${quoted(parts)}`, params: [] },
+              new RecordingSink(),
+            ),
+          );
+          expect(
+            { code: e.code, status: e.status, sqlstate: e.details.sqlstate, message: e.message },
+            parts.join('.'),
+          ).toEqual({ code: 'QUERY_FAILED', status: 422, sqlstate, message: s.message });
+          expect(s.details.sqlstate).toBe(sqlstate);
+          expect(`${e.message} ${JSON.stringify(e.details)}`).not.toContain(SECRET);
+        }
+
+        it('is offered', () => {
+          expect(w.relationColumns).toBeTypeOf('function');
+        });
+
+        it('gives a readable table’s columns in table order (dropped ones left out), one list per relation asked', async () => {
+          const t = tenants[0]!;
+          await readsAsTheStatement(t, [TABLE], ['z_last', 'a_first', 'Mid Case', 'added']);
+          await readsAsTheStatement(t, ['sales'], await statementColumns(t, ['sales']));
+          expect(await columnsOf(t, ['customers'], [TABLE], ['customers'])).toEqual([
+            await statementColumns(t, ['customers']),
+            ['z_last', 'a_first', 'Mid Case', 'added'],
+            await statementColumns(t, ['customers']),
+          ]);
+        });
+
+        it('gives a readable table without columns no columns, not a refusal', async () => {
+          await readsAsTheStatement(tenants[0]!, [EMPTY], []);
+        });
+
+        it('gives a view’s columns in its select-list order', async () => {
+          await readsAsTheStatement(tenants[1]!, [VIEW], ['label', 'doubled']);
+        });
+
+        it('resolves schema-qualified names, and unqualified ones on the tenant’s search_path only', async () => {
+          const t = tenants[0]!;
+          await readsAsTheStatement(t, [OFF_PATH, TABLE], ['shadow']);
+          await readsAsTheStatement(t, ['public', TABLE], ['z_last', 'a_first', 'Mid Case', 'added']);
+          await readsAsTheStatement(t, [OFF_PATH, OFF_ONLY], ['y', 'x']);
+          // The shadowing table is off the path: the unqualified name is public's.
+          await readsAsTheStatement(t, [TABLE], ['z_last', 'a_first', 'Mid Case', 'added']);
+          await refusedAsTheStatement(t, [OFF_ONLY], '42P01');
+        });
+
+        it('takes name parts as identifiers: quotes, dots, spaces and case are part of the name', async () => {
+          const t = tenants[2]!;
+          await readsAsTheStatement(t, [ODD_SCHEMA, ODD_TABLE], ['a "b" c', 'Ü.x', 'lower']);
+          await refusedAsTheStatement(t, [ODD_SCHEMA.toLowerCase(), ODD_TABLE], '42P01');
+          await refusedAsTheStatement(t, [ODD_SCHEMA, ODD_TABLE.toLowerCase()], '42P01');
+          await refusedAsTheStatement(t, [`${ODD_SCHEMA}.${ODD_TABLE}`], '42P01');
+        });
+
+        it('a relation that does not exist → QUERY_FAILED (422) as the statement’s', async () => {
+          const t = tenants[0]!;
+          await refusedAsTheStatement(t, [`rc_${run}_nowhere`], '42P01');
+          await refusedAsTheStatement(t, [OFF_PATH, `rc_${run}_nowhere`], '42P01');
+          await refusedAsTheStatement(t, [`rc_${run}_no_schema`, TABLE], '42P01');
+          // One unknown relation fails the whole request.
+          await expect(columnsOf(t, [TABLE], [`rc_${run}_nowhere`])).rejects.toMatchObject({
+            code: 'QUERY_FAILED',
+          });
+        });
+
+        it('a relation the tenant cannot read whole → QUERY_FAILED (422) naming no column', async () => {
+          const t = tenants[1]!;
+          await refusedAsTheStatement(t, [NO_GRANT], '42501');
+          await refusedAsTheStatement(t, [PARTIAL], '42501');
+          await refusedAsTheStatement(t, [NO_USAGE, 't'], '42501');
+          await refusedAsTheStatement(t, [EMPTY_NO_GRANT], '42501');
+        });
+
+        it('reads with the tenant’s own privileges: not the login role’s, nor another tenant’s', async () => {
+          const [first, second] = tenants as [ContractTenant, ContractTenant];
+          await readsAsTheStatement(first, [FIRST_TENANT_ONLY], [SECRET, 'region']);
+          await refusedAsTheStatement(second, [FIRST_TENANT_ONLY], '42501');
+          await refusedAsTheStatement(first, [LOGIN_ONLY], '42501');
+        });
+      });
 
     describe.each([1, 4])('pool safety (pool size %i)', (poolSize) => {
       let pool: WarehouseUnderTest;

@@ -8,10 +8,14 @@ import type pg from 'pg';
 import { ApiError } from '../../domain/errors.js';
 import { quoteIdent } from './bulk-catalog.js';
 
-/** One row per asked name, in order; the column names only of columns the role may SELECT. */
+/**
+ * One row per asked name, in order; the column names only of columns the role may SELECT. Readable
+ * counts the table privilege too: a readable table without columns has no column to vouch for it.
+ */
 const RELATION_COLUMNS_SQL = `
 SELECT r.ord::int AS ord, r.oid IS NOT NULL AS found,
-       coalesce(bool_and(has_column_privilege(r.oid, a.attnum, 'SELECT')), false) AS readable,
+       coalesce(has_table_privilege(r.oid, 'SELECT')
+                OR bool_and(has_column_privilege(r.oid, a.attnum, 'SELECT')), false) AS readable,
        array_agg(a.attname::text ORDER BY a.attnum)
          FILTER (WHERE has_column_privilege(r.oid, a.attnum, 'SELECT')) AS columns
   FROM (SELECT n.ord, to_regclass(n.name) AS oid
@@ -43,7 +47,7 @@ export async function relationColumnsOn(
     const row = rows[i];
     const written = parts.join('.');
     if (row === undefined || !row.found) throw missing(written);
-    if (!row.readable || row.columns === null) throw denied(parts.at(-1) ?? written);
-    return row.columns;
+    if (!row.readable) throw denied(parts.at(-1) ?? written);
+    return row.columns ?? [];
   });
 }

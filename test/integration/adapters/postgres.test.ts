@@ -7,6 +7,7 @@ import net from 'node:net';
 import type pg from 'pg';
 import { PostgresStateStore } from '../../../src/state/postgres/index.js';
 import { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
+import { WAREHOUSE_ROLES } from '../../../src/warehouse/postgres/tenant-role-sql.js';
 import { bulkStateContract } from '../../contracts/bulk-state-contract.js';
 import { jobQueueContracts } from '../../contracts/job-kinds.js';
 import { operabilityStoresContract } from '../../contracts/operability-contract.js';
@@ -47,8 +48,8 @@ function parseRef(ref: string): { pid: number; label: string } {
   return { pid: Number(m[1]), label: m[2]! };
 }
 
-async function withAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = await adminClient('postgres');
+async function withAdmin<T>(fn: (c: pg.Client) => Promise<T>, database = 'postgres'): Promise<T> {
+  const client = await adminClient(database);
   try {
     return await fn(client);
   } finally {
@@ -64,46 +65,57 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-warehouseContract('PostgreSQL', async ({ poolSize }) => {
-  const f = pgFacts();
-  const connection = {
-    host: f.host,
-    port: f.port,
-    user: f.authenticator.user,
-    password: f.authenticator.password,
-    database: f.warehouseDb,
-  };
-  const warehouse = new PostgresWarehouse({ ...connection, poolSize });
-  return {
-    warehouse,
-    tenants: f.tenants,
-    isRunning: async (ref) => {
-      const { pid, label } = parseRef(ref);
-      return withAdmin(async (c) => {
-        const { rows } = await c.query(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1 AND application_name = $2 AND state = 'active'`,
-          [pid, label],
-        );
-        return rows[0].n > 0;
-      });
-    },
-    killSession: async (ref) => {
-      const { pid, label } = parseRef(ref);
-      await withAdmin(async (c) => {
-        // Wait until the statement itself is executing, then end its backend.
-        await waitFor(async () => {
+warehouseContract(
+  'PostgreSQL',
+  async ({ poolSize }) => {
+    const f = pgFacts();
+    const connection = {
+      host: f.host,
+      port: f.port,
+      user: f.authenticator.user,
+      password: f.authenticator.password,
+      database: f.warehouseDb,
+    };
+    const warehouse = new PostgresWarehouse({ ...connection, poolSize });
+    return {
+      warehouse,
+      tenants: f.tenants,
+      isRunning: async (ref) => {
+        const { pid, label } = parseRef(ref);
+        return withAdmin(async (c) => {
           const { rows } = await c.query(
-            `SELECT state FROM pg_stat_activity WHERE pid = $1 AND application_name = $2`,
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1 AND application_name = $2 AND state = 'active'`,
             [pid, label],
           );
-          return rows[0]?.state === 'active';
+          return rows[0].n > 0;
         });
-        const { rows } = await c.query('SELECT pg_terminate_backend($1) AS ok', [pid]);
-        if (rows[0].ok !== true) throw new Error(`could not terminate backend ${pid}`);
-      });
-    },
-    unreachable: async () =>
-      new PostgresWarehouse({ ...connection, port: await freePort(), poolSize: 1, connectTimeoutMs: 1000 }),
-    close: () => warehouse.close(),
-  };
-});
+      },
+      killSession: async (ref) => {
+        const { pid, label } = parseRef(ref);
+        await withAdmin(async (c) => {
+          // Wait until the statement itself is executing, then end its backend.
+          await waitFor(async () => {
+            const { rows } = await c.query(
+              `SELECT state FROM pg_stat_activity WHERE pid = $1 AND application_name = $2`,
+              [pid, label],
+            );
+            return rows[0]?.state === 'active';
+          });
+          const { rows } = await c.query('SELECT pg_terminate_backend($1) AS ok', [pid]);
+          if (rows[0].ok !== true) throw new Error(`could not terminate backend ${pid}`);
+        });
+      },
+      unreachable: async () =>
+        new PostgresWarehouse({ ...connection, port: await freePort(), poolSize: 1, connectTimeoutMs: 1000 }),
+      catalog: {
+        admin: async (sql) => {
+          await withAdmin((c) => c.query(sql), f.warehouseDb);
+        },
+        tenantsGroup: WAREHOUSE_ROLES.tenants,
+        loginUser: f.authenticator.user,
+      },
+      close: () => warehouse.close(),
+    };
+  },
+  { unreachable: true, killSession: true, relationColumns: true },
+);

@@ -45,5 +45,5 @@ warehouseContract(
       },
     };
   },
-  { unreachable: true, killSession: false },
+  { unreachable: true, killSession: false, relationColumns: false },
 );
