@@ -41,7 +41,6 @@ export interface QueryLimits {
   maxResultBytes?: number | undefined;
 }
 
-/** Told what a query did, for metrics and the audit trail; must not throw or block. */
 /** What one call of the pipeline learnt, for its caller's records (an HTTP request's audit entry and log lines). */
 export interface QueryFacts {
   jobId?: string;
@@ -54,7 +53,10 @@ export interface QueryFacts {
   errorCode?: string;
 }
 
-/** Told what the pipeline does, with the calling request's facts to fill in when there is one. */
+/**
+ * Told what a query did, for metrics and the audit trail, with the calling request's facts to fill
+ * in when there is one; must not throw or block.
+ */
 export interface QueryObserver {
   /** The SQL guard accepted the statement. */
   planned?(plan: SqlPlan, facts?: QueryFacts): void;
