@@ -14,7 +14,7 @@ import { bulkClient } from '../helpers/bulk.js';
 import { type ControlDb, createControlDb } from '../helpers/control-db.js';
 import { adminClient, pgFacts } from '../helpers/pg-fixture.js';
 import { pgUrl, startSpectra, type TestSpectra } from '../helpers/spectra.js';
-import { createTenantTable, type TenantTable } from '../integration/bulk/tenant-tables.js';
+import { createTenantTable, type TenantTable } from '../helpers/tenant-tables.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const RECORDS = 1_000_000;

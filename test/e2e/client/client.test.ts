@@ -22,7 +22,7 @@ import {
 import { startJobWorker } from '../../../src/runtime/worker.js';
 import { type ControlDb, createControlDb } from '../../helpers/control-db.js';
 import { startSpectra, type TestSpectra } from '../../helpers/spectra.js';
-import { createTenantTable, type TenantTable } from '../../integration/bulk/tenant-tables.js';
+import { createTenantTable, type TenantTable } from '../../helpers/tenant-tables.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const MILLION = 1_000_000;
