@@ -12,15 +12,32 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { apiFunctionLimits } from '../../src/config/sections/lambda.js';
+import { SETTINGS } from '../../src/config/index.js';
+import { apiFunctionLimits, LAMBDA_SETTINGS } from '../../src/config/sections/lambda.js';
 import { METRICS_NAMESPACE, SERVICE_NAMES } from '../../src/runtime/lambda/metric-names.js';
 import type { SpectraConfig } from './config.js';
 import type { ResultsBucket } from './results-bucket.js';
 import type { StateTables } from './state-tables.js';
-import { BUCKET_PREFIXES, LAMBDA_ENV, TABLES, type TableName } from './table-design.js';
+import { BUCKET_PREFIXES, TABLES, type TableName } from './table-design.js';
 import { WarehouseAccess } from './warehouse-access.js';
 
 export type FunctionName = 'api' | 'authorizer' | 'worker';
+
+/** The variables the stack fills from its own resources, named by their settings rows (src/config). */
+const LAMBDA_ENV = {
+  warehouse: SETTINGS.warehouse.env,
+  state: SETTINGS.state.env,
+  storage: SETTINGS.storage.env,
+  bucket: SETTINGS.s3BucketName.env,
+  redshiftClusterId: SETTINGS.redshiftClusterId.env,
+  redshiftWorkgroup: SETTINGS.redshiftWorkgroupName.env,
+  redshiftDatabase: SETTINGS.redshiftDatabase.env,
+  redshiftTenantSecretPrefix: SETTINGS.redshiftTenantSecretPrefix.env,
+  redshiftS3RoleArn: SETTINGS.redshiftS3RoleArn.env,
+  secretArn: LAMBDA_SETTINGS.secretArn.env,
+  corsOrigins: SETTINGS.corsOrigins.env,
+  usagePlans: LAMBDA_SETTINGS.usagePlans.env,
+} as const;
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUNDLE_DIR = path.join(REPO_ROOT, 'dist', 'lambda');

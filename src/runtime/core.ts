@@ -6,12 +6,14 @@ import { mkdir } from 'node:fs/promises';
 import { type IssuedKey, issueApiKey } from '../auth/api-key.js';
 import { createTrustedHeaderAuthenticator, type TrustedHeaderAuthenticate } from '../auth/trusted-header.js';
 import type { Config } from '../config/index.js';
+import { resultMemoryCapacity } from '../config/sections/limits.js';
+import { sqlDialects } from '../config/sections/sql.js';
 import type { Authenticate } from '../domain/principal.js';
 import type { Logger } from '../observability/logger.js';
 import { BulkService } from '../services/bulk-lifecycle.js';
 import { JobService } from '../services/job-service.js';
 import { QueryService } from '../services/query-service.js';
-import { defaultResultMemoryBytes, ResultMemoryBudget } from '../services/result-memory-budget.js';
+import { ResultMemoryBudget } from '../services/result-memory-budget.js';
 import { SYSTEM_TENANT_ID, TenantService } from '../services/tenant-service.js';
 import { defaultGuardPolicy, initSqlGuard, Planner } from '../sql/index.js';
 import type { StateStore } from '../state/port.js';
@@ -128,7 +130,7 @@ export async function buildCore(config: Config, log: Logger, options: BuildCoreO
 
     const metrics = createServiceMetrics(config);
     const resultMemory = new ResultMemoryBudget({
-      capacityBytes: config.resultMemoryBytes || defaultResultMemoryBytes(),
+      capacityBytes: resultMemoryCapacity(config),
       maxWaitMs: config.resultMemoryWaitMs,
     });
     if (metrics) {
@@ -169,8 +171,7 @@ export async function buildCore(config: Config, log: Logger, options: BuildCoreO
       allowFunctions: config.sqlAllowFunctions,
       denyFunctions: config.sqlDenyFunctions,
       allowedSchemas: config.sqlAllowedSchemas,
-      target: warehouse.sqlDialect ?? 'postgres',
-      dialect: config.sqlDialect || (warehouse.sqlDialect ?? 'postgres'),
+      ...sqlDialects(config),
     });
     // One planning stage for every service: sync queries, async jobs and bulk exports share its cache.
     const planner = new Planner(guardPolicy, {

@@ -10,7 +10,6 @@
  * that holds bytes is refused at once (wound-wait), so its bytes go to the older one instead of
  * every waiter timing out together.
  */
-import v8 from 'node:v8';
 import { ApiError } from '../domain/errors.js';
 import type { ResultMemory, ResultMemoryAccount } from '../warehouse/port.js';
 
@@ -19,11 +18,6 @@ export interface ResultMemoryBudgetOptions {
   capacityBytes: number;
   /** Longest wait for room before the statement fails with 503. */
   maxWaitMs: number;
-}
-
-/** A quarter of V8's heap limit: room for the copies a result passes through (rows, encoded text). */
-export function defaultResultMemoryBytes(): number {
-  return Math.floor(v8.getHeapStatistics().heap_size_limit / 4);
 }
 
 /** A statement's fetch is sized to this share of the budget. */

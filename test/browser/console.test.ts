@@ -9,7 +9,7 @@ import { type Browser, type BrowserContext, chromium, type Locator, type Page } 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobWorker } from '../../src/runtime/worker.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
-import { createTenantTable, type TenantTable } from '../integration/bulk/tenant-tables.js';
+import { createTenantTable, type TenantTable } from '../helpers/tenant-tables.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const SHOTS = path.join(root, 'test-results', 'console');

@@ -14,7 +14,7 @@ import { createTables, type StateTableNames, stateTableNames } from '../../src/s
 import { bulkClient } from '../helpers/bulk.js';
 import { dynamoClientConfig, dynamoEndpoint, uniqueTablePrefix } from '../helpers/dynamodb-fixture.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
-import { createTenantTable, type TenantTable } from '../integration/bulk/tenant-tables.js';
+import { createTenantTable, type TenantTable } from '../helpers/tenant-tables.js';
 
 let spectra: TestSpectra;
 let bulk: ReturnType<typeof bulkClient>;

@@ -13,11 +13,11 @@ import { CsvRecordSplitter, csvFieldValues } from '../../src/formats/csv-records
 import { startJobWorker } from '../../src/runtime/worker.js';
 import { onAwsStack } from '../helpers/aws-stack.js';
 import { bulkClient } from '../helpers/bulk.js';
+import { type ControlDb, createControlDb } from '../helpers/control-db.js';
 import { adminClient } from '../helpers/pg-fixture.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
+import { createTenantTable, type TenantTable } from '../helpers/tenant-tables.js';
 import { waitFor } from '../helpers/time.js';
-import { createTenantTable, type TenantTable } from '../integration/bulk/tenant-tables.js';
-import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
 
 let spectra: TestSpectra;
 let control: ControlDb;

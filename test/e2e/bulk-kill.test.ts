@@ -11,10 +11,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startJobWorker } from '../../src/runtime/worker.js';
 import { bulkClient } from '../helpers/bulk.js';
+import { type ControlDb, createControlDb } from '../helpers/control-db.js';
 import { adminClient, pgFacts } from '../helpers/pg-fixture.js';
 import { pgUrl, startSpectra, type TestSpectra } from '../helpers/spectra.js';
-import { createTenantTable, type TenantTable } from '../integration/bulk/tenant-tables.js';
-import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
+import { createTenantTable, type TenantTable } from '../helpers/tenant-tables.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const RECORDS = 1_000_000;

@@ -11,11 +11,11 @@ import { CsvRecordSplitter, csvFieldValues } from '../../src/formats/csv-records
 import { startJobWorker } from '../../src/runtime/worker.js';
 import type { RedshiftDataFake } from '../fakes/redshift-data-fake.js';
 import { bulkClient } from '../helpers/bulk.js';
+import { type ControlDb, createControlDb } from '../helpers/control-db.js';
 import { dataApiS3Settings, startRedshiftDataFake } from '../helpers/redshift-data.js';
 import { s3Endpoint, testS3Client, uniqueBucket } from '../helpers/s3-fixture.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
-import { createTenantTable, type TenantTable } from '../integration/bulk/tenant-tables.js';
-import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
+import { createTenantTable, type TenantTable } from '../helpers/tenant-tables.js';
 
 const PEOPLE = 'id integer NOT NULL, name varchar(10), score numeric(6,2), seen timestamptz';
 

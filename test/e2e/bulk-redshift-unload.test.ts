@@ -11,12 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobWorker } from '../../src/runtime/worker.js';
 import type { RedshiftDataFake } from '../fakes/redshift-data-fake.js';
 import { bulkClient } from '../helpers/bulk.js';
+import { type ControlDb, createControlDb } from '../helpers/control-db.js';
 import { adminClient } from '../helpers/pg-fixture.js';
 import { dataApiS3Settings, startRedshiftDataFake } from '../helpers/redshift-data.js';
 import { s3Endpoint, testS3Client, uniqueBucket } from '../helpers/s3-fixture.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
 import { waitFor } from '../helpers/time.js';
-import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
 
 const EXPORT_SQL = `SELECT sale_id, tenant_id, region, quantity > 2 AS big, CAST(NULL AS text) AS none, '' AS blank,
   'say "hi", ' || chr(10) || 'naïve 日本 🎉' AS tricky FROM sales ORDER BY sale_id`;

@@ -8,9 +8,9 @@ import * as parquet from 'parquet-wasm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startJobWorker } from '../../src/runtime/worker.js';
 import { bulkClient } from '../helpers/bulk.js';
+import { type ControlDb, createControlDb } from '../helpers/control-db.js';
 import { startSpectra, type TestSpectra } from '../helpers/spectra.js';
-import { createTenantTable, type TenantTable } from '../integration/bulk/tenant-tables.js';
-import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
+import { createTenantTable, type TenantTable } from '../helpers/tenant-tables.js';
 
 const ROWS = 100_000;
 const COLUMNS = `id integer NOT NULL, qty smallint, big bigint, amount numeric(12,2), ratio double precision,

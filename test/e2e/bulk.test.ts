@@ -15,11 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobWorker } from '../../src/runtime/worker.js';
 import { onAwsStack } from '../helpers/aws-stack.js';
 import { type Body, bulkClient } from '../helpers/bulk.js';
+import { type ControlDb, createControlDb } from '../helpers/control-db.js';
 import { adminClient } from '../helpers/pg-fixture.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
+import { createTenantTable, type TenantTable } from '../helpers/tenant-tables.js';
 import { waitFor } from '../helpers/time.js';
-import { createTenantTable, type TenantTable } from '../integration/bulk/tenant-tables.js';
-import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
 
 /** A couple of seconds of rows: long enough to watch it run, and to abort it (2,500 x 1,000; Redshift has no generate_series). */
 const BIG_SQL = `WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < 2500)

@@ -14,9 +14,9 @@ import * as arrow from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobWorker } from '../../src/runtime/worker.js';
+import { type ControlDb, createControlDb } from '../helpers/control-db.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
-import { createTenantTable, type TenantTable } from '../integration/bulk/tenant-tables.js';
-import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
+import { createTenantTable, type TenantTable } from '../helpers/tenant-tables.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin', 'spectra.js');

@@ -4,10 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobWorker } from '../../src/runtime/worker.js';
+import { type ControlDb, createControlDb } from '../helpers/control-db.js';
 import { adminClient } from '../helpers/pg-fixture.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
 import { WAIT_TIMEOUT_MS, waitFor } from '../helpers/time.js';
-import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
 
 /** About 50–100 ms of warehouse work. */
 const WORK_SQL = 'SELECT count(*) AS n FROM (SELECT generate_series(1, 700000) AS g) s';

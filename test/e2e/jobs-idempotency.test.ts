@@ -3,8 +3,8 @@
  * 422 on a different body, concurrent duplicates run once. Real HTTP, real PostgreSQL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ControlDb, createControlDb } from '../helpers/control-db.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
-import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
 
 let spectra: TestSpectra;
 let control: ControlDb;

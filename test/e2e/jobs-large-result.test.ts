@@ -12,9 +12,9 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FsResultStore } from '../../src/storage/fs/index.js';
+import { type ControlDb, createControlDb } from '../helpers/control-db.js';
 import { pgFacts } from '../helpers/pg-fixture.js';
 import { json, pgUrl, startSpectra, type TestSpectra } from '../helpers/spectra.js';
-import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
 
 const ROWS = 2_000_000;
 const SQL = `SELECT g AS n, md5(CAST(g AS text)) AS h FROM generate_series(1, ${ROWS}) AS g ORDER BY g`;

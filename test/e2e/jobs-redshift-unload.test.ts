@@ -12,10 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobWorker } from '../../src/runtime/worker.js';
 import type { RedshiftDataFake } from '../fakes/redshift-data-fake.js';
 import { bulkClient } from '../helpers/bulk.js';
+import { type ControlDb, createControlDb } from '../helpers/control-db.js';
 import { dataApiS3Settings, startRedshiftDataFake } from '../helpers/redshift-data.js';
 import { s3Endpoint, testS3Client, uniqueBucket } from '../helpers/s3-fixture.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
-import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
 
 const RESULT_CAP_BYTES = 64 * 1024;
 const SQL = `SELECT sale_id, tenant_id, region, quantity > 2 AS big, amount, sold_at, CAST(NULL AS text) AS none,

@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobWorker } from '../../src/runtime/worker.js';
 import type { FsResultStore } from '../../src/storage/fs/index.js';
 import { onAwsStack } from '../helpers/aws-stack.js';
+import { type ControlDb, createControlDb } from '../helpers/control-db.js';
 import { adminClient } from '../helpers/pg-fixture.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
 import { WAIT_TIMEOUT_MS, waitFor as waitForCondition } from '../helpers/time.js';
-import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
 
 /** Runs until cancelled (a set-returning function in the select list streams; it never materialises). */
 /** Runs for hours: 10^15 rows counted (a recursive WITH, so Redshift would run it too). */

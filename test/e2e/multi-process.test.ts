@@ -16,10 +16,10 @@ import { issueAdminKey } from '../../src/runtime/core.js';
 import { ensureDemoTenants } from '../../src/runtime/demo.js';
 import { loadOrCreateSecrets } from '../../src/runtime/secrets.js';
 import { PostgresStateStore } from '../../src/state/postgres/index.js';
+import { type ControlDb, createControlDb } from '../helpers/control-db.js';
 import { adminClient, pgFacts } from '../helpers/pg-fixture.js';
 import { json, pgUrl } from '../helpers/spectra.js';
 import { WAIT_TIMEOUT_MS } from '../helpers/time.js';
-import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const JOBS_PER_TENANT = 100;

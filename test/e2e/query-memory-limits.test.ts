@@ -10,9 +10,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobWorker } from '../../src/runtime/worker.js';
+import { type ControlDb, createControlDb } from '../helpers/control-db.js';
 import { pgFacts } from '../helpers/pg-fixture.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
-import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
 
 const MiB = 1 << 20;
 const ROOT = path.resolve(import.meta.dirname, '../..');

@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobWorker } from '../../src/runtime/worker.js';
 import { bulkClient } from '../helpers/bulk.js';
+import { type ControlDb, createControlDb } from '../helpers/control-db.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
-import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
 
 let control: ControlDb;
 let spectra: TestSpectra;

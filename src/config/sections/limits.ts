@@ -2,6 +2,7 @@
  * Limits: what one request may ask for and what this process holds at once (rows, timeouts, bytes,
  * query slots, rate limits). A default over its maximum is lowered to it.
  */
+import v8 from 'node:v8';
 import * as z from 'zod/mini';
 import { parseTenantOverrides } from '../../domain/rate-limit.js';
 import { type ConfigOf, int, jsonSetting, type Setting } from '../setting.js';
@@ -138,6 +139,10 @@ export function finishLimits(config: LimitsConfig): string[] {
 export const querySlots = (
   config: Pick<LimitsConfig, 'maxConcurrentQueriesTotal'> & { warehousePoolSize: number },
 ) => config.maxConcurrentQueriesTotal || config.warehousePoolSize;
+
+/** SPECTRA_RESULT_MEMORY_BYTES; 0 = a quarter of V8's heap limit: room for the copies a result passes through (rows, encoded text). */
+export const resultMemoryCapacity = (config: Pick<LimitsConfig, 'resultMemoryBytes'>) =>
+  config.resultMemoryBytes || Math.floor(v8.getHeapStatistics().heap_size_limit / 4);
 
 /** Rate-limit buckets shared through the state store: `state`, or `auto` with a state store other processes see too. */
 export const sharedRateLimits = (

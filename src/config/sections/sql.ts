@@ -69,3 +69,17 @@ export const SQL_SETTINGS = {
 } satisfies Record<string, Setting>;
 
 export type SqlConfig = ConfigOf<typeof SQL_SETTINGS>;
+
+type SqlDialectName = 'redshift' | 'postgres';
+
+/**
+ * The guard's `target` (what the warehouse adapter reads: Redshift through the Data API, PostgreSQL
+ * otherwise) and `dialect` (SPECTRA_SQL_DIALECT, empty = the target's own).
+ */
+export function sqlDialects(config: Pick<SqlConfig, 'sqlDialect'> & { warehouse: string }): {
+  target: SqlDialectName;
+  dialect: SqlDialectName;
+} {
+  const target: SqlDialectName = config.warehouse === 'redshift-data' ? 'redshift' : 'postgres';
+  return { target, dialect: config.sqlDialect || target };
+}

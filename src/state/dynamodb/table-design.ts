@@ -130,23 +130,3 @@ export const JOB_KEY_ATTRIBUTES = { tenantId: 'tenant_id', jobId: 'job_id' } as 
 /** Object key prefixes in the results bucket; each has a lifecycle expiry. Tenant comes next: `results/<tenant>/<job>/…`. */
 /** Query job results (and UNLOAD/COPY staging), bulk job files, bulk uploads: each kind has its own lifetime. */
 export const BUCKET_PREFIXES = { results: 'results/', bulk: 'bulk/', uploads: 'uploads/' } as const;
-
-/** Environment of the Lambda functions beyond the tables' variables. */
-export const LAMBDA_ENV = {
-  warehouse: 'SPECTRA_WAREHOUSE',
-  state: 'SPECTRA_STATE',
-  storage: 'SPECTRA_STORAGE',
-  bucket: 'SPECTRA_S3_BUCKET_NAME',
-  redshiftClusterId: 'SPECTRA_REDSHIFT_CLUSTER_ID',
-  redshiftWorkgroup: 'SPECTRA_REDSHIFT_WORKGROUP_NAME',
-  redshiftDatabase: 'SPECTRA_REDSHIFT_DATABASE',
-  /** Serverless: per-tenant Secrets Manager secrets are named `<prefix><db_user>`. */
-  redshiftTenantSecretPrefix: 'SPECTRA_REDSHIFT_TENANT_SECRET_PREFIX',
-  /** Role Redshift assumes for UNLOAD/COPY to and from the bucket. */
-  redshiftS3RoleArn: 'SPECTRA_REDSHIFT_S3_ROLE_ARN',
-  /** A Secrets Manager secret whose JSON keys are SPECTRA_* variables (pepper, JWT secret…), merged into the environment at start. */
-  secretArn: 'SPECTRA_SECRET_ARN',
-  corsOrigins: 'SPECTRA_CORS_ORIGINS',
-  /** `1`: the authorizer returns a usage identifier so API Gateway usage plans apply per tenant. */
-  usagePlans: 'SPECTRA_USAGE_PLANS',
-} as const;

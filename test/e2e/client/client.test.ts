@@ -20,9 +20,9 @@ import {
   type TransferProgress,
 } from '../../../src/client/index.js';
 import { startJobWorker } from '../../../src/runtime/worker.js';
+import { type ControlDb, createControlDb } from '../../helpers/control-db.js';
 import { startSpectra, type TestSpectra } from '../../helpers/spectra.js';
-import { createTenantTable, type TenantTable } from '../../integration/bulk/tenant-tables.js';
-import { type ControlDb, createControlDb } from '../../integration/jobs/control-db.js';
+import { createTenantTable, type TenantTable } from '../../helpers/tenant-tables.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const MILLION = 1_000_000;

@@ -13,9 +13,9 @@ import { jobQueueContracts } from '../../contracts/job-kinds.js';
 import { operabilityStoresContract } from '../../contracts/operability-contract.js';
 import { type StateUnderTest, stateContract } from '../../contracts/state-contract.js';
 import { warehouseContract } from '../../contracts/warehouse-contract.js';
+import { createControlDb } from '../../helpers/control-db.js';
 import { adminClient, pgFacts } from '../../helpers/pg-fixture.js';
 import { waitFor } from '../../helpers/time.js';
-import { createControlDb } from '../jobs/control-db.js';
 
 /** A migrated PostgresStateStore on a control database of its own, dropped on close. */
 async function openState(opts: { poolSize?: number; now?: () => number } = {}): Promise<StateUnderTest> {

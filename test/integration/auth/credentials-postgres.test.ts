@@ -20,8 +20,8 @@ import {
   type EmbeddedPostgres,
   startEmbeddedPostgres,
 } from '../../../src/warehouse/embedded/postgres-process.js';
+import { claims, expectRejected, HS_SECRET, signHs } from '../../helpers/jwt-tokens.js';
 import { manualClock, waitFor } from '../../helpers/time.js';
-import { claims, expectRejected, HS_SECRET, signHs } from '../../unit/auth/tokens.js';
 
 const PEPPER = 'integration-pepper';
 let home: string;

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApiKey, createAuthenticator, revokeApiKey } from '../../../src/auth/index.js';
 import { createApp } from '../../../src/http/app.js';
 import type { QueryService } from '../../../src/services/query-service.js';
-import { MemoryState } from '../../unit/auth/memory-state.js';
+import { MemoryState } from '../../fakes/memory-state.js';
 import {
   claims,
   HS_SECRET,
@@ -15,7 +15,7 @@ import {
   rsaKeyPair,
   signHs,
   unsignedToken,
-} from '../../unit/auth/tokens.js';
+} from '../../helpers/jwt-tokens.js';
 
 const PEPPER = 'http-pepper';
 const rsa = rsaKeyPair();

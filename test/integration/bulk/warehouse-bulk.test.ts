@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CopyInRequest, ExecutionContext, FailedRecord } from '../../../src/warehouse/port.js';
 import { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
 import { adminClient, pgFacts } from '../../helpers/pg-fixture.js';
+import { createTenantTable, type TenantTable } from '../../helpers/tenant-tables.js';
 import { tenantContext } from '../../helpers/warehouse-fixture.js';
-import { createTenantTable, type TenantTable } from './tenant-tables.js';
 
 let wh: PostgresWarehouse;
 let table: TenantTable;

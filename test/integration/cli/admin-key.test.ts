@@ -11,8 +11,8 @@ import { loadConfig } from '../../../src/config/index.js';
 import { openStateStore } from '../../../src/runtime/state-store.js';
 import { createTables, stateTableNames } from '../../../src/state/dynamodb/index.js';
 import { tableSettings } from '../../helpers/aws-stack.js';
+import { type ControlDb, createControlDb } from '../../helpers/control-db.js';
 import { dynamoClientConfig, dynamoEndpoint, uniqueTablePrefix } from '../../helpers/dynamodb-fixture.js';
-import { type ControlDb, createControlDb } from '../jobs/control-db.js';
 
 const PEPPER = 'the-deployments-pepper-0123456789abcdef';
 let control: ControlDb | undefined;

@@ -16,9 +16,9 @@ import { FsResultStore } from '../../../src/storage/fs/index.js';
 import type { Warehouse } from '../../../src/warehouse/port.js';
 import { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
 import { JobWorker, type JobWorkerOptions, RetentionSweeper } from '../../../src/worker/index.js';
+import { type ControlDb, createControlDb } from '../../helpers/control-db.js';
 import { pgFacts } from '../../helpers/pg-fixture.js';
 import { WAIT_TIMEOUT_MS, waitFor } from '../../helpers/time.js';
-import { type ControlDb, createControlDb } from './control-db.js';
 
 let control: ControlDb;
 let state: PostgresStateStore;

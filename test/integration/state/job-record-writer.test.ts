@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asyncFieldsUnset, newJobId, type QueryJob } from '../../../src/domain/query-job.js';
 import { PostgresStateStore } from '../../../src/state/postgres/index.js';
 import type { JobRecordTrouble } from '../../../src/state/postgres/job-record-writer.js';
-import { type ControlDb, createControlDb } from '../jobs/control-db.js';
+import { type ControlDb, createControlDb } from '../../helpers/control-db.js';
 
 let control: ControlDb;
 let store: PostgresStateStore;

@@ -8,9 +8,9 @@ import { TenantService } from '../../../src/services/tenant-service.js';
 import type { StateStore } from '../../../src/state/port.js';
 import { PostgresStateStore } from '../../../src/state/postgres/index.js';
 import { PostgresTenantRoles } from '../../../src/warehouse/postgres/tenant-roles.js';
+import { type ControlDb, createControlDb } from '../../helpers/control-db.js';
 import { adminClient, pgFacts } from '../../helpers/pg-fixture.js';
 import { pgUrl } from '../../helpers/spectra.js';
-import { type ControlDb, createControlDb } from '../jobs/control-db.js';
 
 let control: ControlDb;
 let state: PostgresStateStore;

@@ -22,9 +22,9 @@ import {
   TEST_REDSHIFT_S3_ROLE,
 } from '../../helpers/redshift-data.js';
 import { testS3Client, uniqueBucket } from '../../helpers/s3-fixture.js';
+import { createTenantTable } from '../../helpers/tenant-tables.js';
 import { waitFor } from '../../helpers/time.js';
 import { tenantContext } from '../../helpers/warehouse-fixture.js';
-import { createTenantTable } from '../bulk/tenant-tables.js';
 
 let fake: RedshiftDataFake;
 let s3: S3Client;

@@ -32,9 +32,9 @@ import {
   testDataApiClient,
 } from '../../helpers/redshift-data.js';
 import { testS3Client, uniqueBucket } from '../../helpers/s3-fixture.js';
+import { createTenantTable, type TenantTable } from '../../helpers/tenant-tables.js';
 import { waitFor } from '../../helpers/time.js';
 import { authenticatorWarehouse, tenantContext } from '../../helpers/warehouse-fixture.js';
-import { createTenantTable, type TenantTable } from '../bulk/tenant-tables.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/spectra-redshift-s3';
 const PEOPLE = `id integer NOT NULL, name varchar(12), score numeric(6,2), active boolean, born date,

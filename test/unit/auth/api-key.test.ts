@@ -11,9 +11,9 @@ import {
   rotateApiKey,
 } from '../../../src/auth/api-key.js';
 import type { ApiError } from '../../../src/domain/errors.js';
+import { MemoryState } from '../../fakes/memory-state.js';
+import { expectRejected } from '../../helpers/jwt-tokens.js';
 import { type ManualClock, manualClock } from '../../helpers/time.js';
-import { MemoryState } from './memory-state.js';
-import { expectRejected } from './tokens.js';
 
 const PEPPER = 'pepper-for-tests';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createApiKey, createAuthenticator, JwtConfigError } from '../../../src/auth/index.js';
-import { MemoryState } from './memory-state.js';
-import { claims, expectRejected, HS_SECRET, signHs } from './tokens.js';
+import { MemoryState } from '../../fakes/memory-state.js';
+import { claims, expectRejected, HS_SECRET, signHs } from '../../helpers/jwt-tokens.js';
 
 const PEPPER = 'pepper';
 

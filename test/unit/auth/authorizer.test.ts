@@ -10,8 +10,8 @@ import {
   stageWildcard,
 } from '../../../src/auth/index.js';
 import { ApiError } from '../../../src/domain/errors.js';
-import { MemoryState } from './memory-state.js';
-import { claims, HS_SECRET, signHs } from './tokens.js';
+import { MemoryState } from '../../fakes/memory-state.js';
+import { claims, HS_SECRET, signHs } from '../../helpers/jwt-tokens.js';
 
 const PEPPER = 'pepper';
 const METHOD_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/v1/queries';

@@ -3,8 +3,16 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, type JWK } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JwtAuthenticator, type JwtOptions } from '../../../src/auth/jwt.js';
-import { MemoryState } from './memory-state.js';
-import { claims, ecKeyPair, expectRejected, type KeyPair, rsaKeyPair, signHs, signWith } from './tokens.js';
+import { MemoryState } from '../../fakes/memory-state.js';
+import {
+  claims,
+  ecKeyPair,
+  expectRejected,
+  type KeyPair,
+  rsaKeyPair,
+  signHs,
+  signWith,
+} from '../../helpers/jwt-tokens.js';
 
 const rsaA = rsaKeyPair();
 const rsaB = rsaKeyPair();

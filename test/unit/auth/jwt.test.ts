@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { JwtAuthenticator, JwtConfigError, type JwtOptions } from '../../../src/auth/jwt.js';
-import { MemoryState } from './memory-state.js';
+import { MemoryState } from '../../fakes/memory-state.js';
 import {
   claims,
   ecKeyPair,
@@ -11,7 +11,7 @@ import {
   signHs,
   signWith,
   unsignedToken,
-} from './tokens.js';
+} from '../../helpers/jwt-tokens.js';
 
 const rsa = rsaKeyPair();
 const otherRsa = rsaKeyPair();

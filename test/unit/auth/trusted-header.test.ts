@@ -3,8 +3,8 @@ import {
   createTrustedHeaderAuthenticator,
   type TrustedHeaderOptions,
 } from '../../../src/auth/trusted-header.js';
-import { MemoryState } from './memory-state.js';
-import { expectRejected } from './tokens.js';
+import { MemoryState } from '../../fakes/memory-state.js';
+import { expectRejected } from '../../helpers/jwt-tokens.js';
 
 const SECRET = 'proxy-secret-0123456789abcdef0123456789';
 

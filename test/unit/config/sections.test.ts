@@ -2,11 +2,13 @@
  * The config sections: every row belongs to exactly one section, each section's derivations run in
  * loadConfig, and the readers the Lambda handlers use parse with the same rows.
  */
+import v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, readSetting, SETTINGS, settingsTable } from '../../../src/config/index.js';
 import { readLambdaSettings } from '../../../src/config/lambda.js';
 import { jwtOptions } from '../../../src/config/sections/auth.js';
-import { querySlots, sharedRateLimits } from '../../../src/config/sections/limits.js';
+import { querySlots, resultMemoryCapacity, sharedRateLimits } from '../../../src/config/sections/limits.js';
+import { sqlDialects } from '../../../src/config/sections/sql.js';
 import { resultRoot, s3Bucket } from '../../../src/config/sections/storage.js';
 import { redshiftDataTarget } from '../../../src/config/sections/warehouse.js';
 
@@ -59,6 +61,20 @@ describe('sections', () => {
       secretArnTemplate: '',
       unloadRoleArn: '',
     });
+  });
+
+  it('derivations: the SQL guard dialects from the warehouse, the result memory from the heap', () => {
+    expect(sqlDialects(loadConfig({}))).toEqual({ target: 'postgres', dialect: 'postgres' });
+    expect(sqlDialects(loadConfig({ SPECTRA_SQL_DIALECT: 'redshift' }))).toEqual({
+      target: 'postgres',
+      dialect: 'redshift',
+    });
+    expect(sqlDialects({ warehouse: 'redshift-data', sqlDialect: '' })).toEqual({
+      target: 'redshift',
+      dialect: 'redshift',
+    });
+    expect(resultMemoryCapacity(loadConfig({ SPECTRA_RESULT_MEMORY_BYTES: '1000' }))).toBe(1000);
+    expect(resultMemoryCapacity(loadConfig({}))).toBe(Math.floor(v8.getHeapStatistics().heap_size_limit / 4));
   });
 
   it('readSetting parses one row like loadConfig', () => {

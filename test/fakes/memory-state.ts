@@ -1,11 +1,11 @@
 /**
- * In-memory StateStore for auth unit tests and the auth bench ONLY: tenants and API keys behave like
+ * In-memory StateStore for the auth tests ONLY: tenants and API keys behave like
  * the port says; jobs are not implemented. The real adapters are covered by the StateStore contract
  * suite and by test/integration/auth against PostgreSQL.
  */
-import { conflict, notFound } from '../../../src/domain/errors.js';
-import type { ApiKeyRecord, Tenant } from '../../../src/domain/tenant.js';
-import type { StateStore } from '../../../src/state/port.js';
+import { conflict, notFound } from '../../src/domain/errors.js';
+import type { ApiKeyRecord, Tenant } from '../../src/domain/tenant.js';
+import type { StateStore } from '../../src/state/port.js';
 
 export class MemoryState implements StateStore {
   readonly tenantRows = new Map<string, Tenant>();

@@ -2,7 +2,7 @@
 import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { type JWTPayload, SignJWT } from 'jose';
 import { expect } from 'vitest';
-import { ApiError } from '../../../src/domain/errors.js';
+import { ApiError } from '../../src/domain/errors.js';
 
 export const HS_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
 

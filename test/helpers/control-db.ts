@@ -4,8 +4,8 @@
  * NOTIFY channel, are per database). Created empty; the service's migrations fill it.
  */
 import { randomBytes } from 'node:crypto';
-import { adminClient, pgFacts } from '../../helpers/pg-fixture.js';
-import { pgUrl } from '../../helpers/spectra.js';
+import { adminClient, pgFacts } from './pg-fixture.js';
+import { pgUrl } from './spectra.js';
 
 export interface ControlDb {
   name: string;

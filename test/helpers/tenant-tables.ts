@@ -4,8 +4,8 @@
  * `tenant_id` defaulting to the writer's tenant. Names are unique per call; drop them after.
  */
 import { randomBytes } from 'node:crypto';
-import { CURRENT_TENANT_SQL } from '../../../src/warehouse/embedded/bootstrap.js';
-import { adminClient } from '../../helpers/pg-fixture.js';
+import { CURRENT_TENANT_SQL } from '../../src/warehouse/embedded/bootstrap.js';
+import { adminClient } from './pg-fixture.js';
 
 export interface TenantTable {
   name: string;
