@@ -14,7 +14,7 @@ import { adminClient } from '../helpers/pg-fixture.js';
 import { dataApiSettings, startRedshiftDataFake } from '../helpers/redshift-data.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
 import { waitFor } from '../helpers/time.js';
-import { type ControlDb, createControlDb } from '../integration/jobs/control-db.js';
+import { type ControlDb, createControlDb } from '../helpers/control-db.js';
 
 type Row = Record<string, unknown>;
 
