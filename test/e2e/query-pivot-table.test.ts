@@ -10,11 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobWorker } from '../../src/runtime/worker.js';
 import type { RedshiftDataFake } from '../fakes/redshift-data-fake.js';
 import { onAwsStack } from '../helpers/aws-stack.js';
+import { type ControlDb, createControlDb } from '../helpers/control-db.js';
 import { adminClient } from '../helpers/pg-fixture.js';
 import { dataApiSettings, startRedshiftDataFake } from '../helpers/redshift-data.js';
 import { json, startSpectra, type TestSpectra } from '../helpers/spectra.js';
 import { waitFor } from '../helpers/time.js';
-import { type ControlDb, createControlDb } from '../helpers/control-db.js';
 
 type Row = Record<string, unknown>;
 
