@@ -1,6 +1,7 @@
 /**
- * The query job kind: streams a job's rows as NDJSON into the ResultStore (memory bounded by one
- * fetch batch, whatever the row count) and records COMPLETED with the result's location. A job
+ * The query job kind: streams a job's rows as NDJSON into the ResultStore (memory bounded by the
+ * batch being written and the one being fetched, whatever the row count) and records COMPLETED
+ * with the result's location. A job
  * submitted with `output_format: "parquet"` also gets its Parquet file written here, beside the
  * result, so a results route without the Parquet writer (the API Lambda) only has to sign it.
  * Whatever an attempt does not finish, it deletes; the files of earlier attempts go once one completes.
