@@ -239,6 +239,35 @@ describe('critical path of a job', () => {
     expect(done.rowCount).toBe(1);
   });
 
+  it('the tenant is read beside the claim, not after it', async () => {
+    // A queue whose claims go through only once the job's tenant has been read: a worker that read
+    // the tenant after claiming would wait forever.
+    let looked!: () => void;
+    const tenantRead = new Promise<void>((resolve) => {
+      looked = resolve;
+    });
+    const gated = Object.create(state) as PostgresStateStore;
+    Object.defineProperty(gated, 'tenants', {
+      value: {
+        ...state.tenants,
+        get: (id: string) => {
+          looked();
+          return state.tenants.get(id);
+        },
+      },
+    });
+    const queue = Object.create(state.jobQueue) as PostgresStateStore['jobQueue'];
+    queue.claim = async (...args) => {
+      await tenantRead;
+      return state.jobQueue.claim(...args);
+    };
+    Object.defineProperty(gated, 'jobQueue', { value: queue });
+    startWorker({ state: gated });
+    const job = await jobs.submit(principal, { sql: 'SELECT 13 AS thirteen', params: {} });
+    const done = await settle(job.jobId);
+    expect(done.status).toBe('COMPLETED');
+  });
+
   it('the result file opens while the statement starts, not before it', async () => {
     // A result store whose files open only once the warehouse has the statement: a worker that
     // opened the file first would wait forever.
