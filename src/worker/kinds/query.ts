@@ -1,6 +1,7 @@
 /**
- * The query job kind: streams a job's rows as NDJSON into the ResultStore (memory bounded by one
- * fetch batch, whatever the row count) and records COMPLETED with the result's location. A job
+ * The query job kind: streams a job's rows as NDJSON into the ResultStore (memory bounded by the
+ * batch being written and the one being fetched, whatever the row count) and records COMPLETED
+ * with the result's location. A job
  * submitted with `output_format: "parquet"` also gets its Parquet file written here, beside the
  * result, so a results route without the Parquet writer (the API Lambda) only has to sign it.
  * Whatever an attempt does not finish, it deletes; the files of earlier attempts go once one completes.
@@ -67,10 +68,20 @@ export function queryJobKind(deps: QueryKindDeps): JobKind<QueryJob, QueryResult
       if (!job.dbUser || !job.plannedSql) throw new ApiError('INTERNAL_ERROR', 'job has no statement');
       const progress = run.progress;
       const key = resultKey(job);
-      let writer: ResultWriter | undefined;
+      // The result file opens while the statement starts (its folder and file are a few system calls
+      // on the job's critical path); the first write waits for it.
+      const opening = results.createWriter(key);
+      opening.catch(() => {});
+      let opened: ResultWriter | undefined;
+      const write = (chunk: string): Promise<void> =>
+        opened
+          ? opened.write(chunk)
+          : opening.then((w) => {
+              opened = w;
+              return w.write(chunk);
+            });
+      let closed = false;
       try {
-        writer = await results.createWriter(key);
-        const w = writer;
         const encoder = createEncoder('ndjson');
         let columns: ResultColumn[] = [];
         const cap = job.rowLimit === UNLIMITED_ROWS ? undefined : job.rowLimit;
@@ -78,7 +89,7 @@ export function queryJobKind(deps: QueryKindDeps): JobKind<QueryJob, QueryResult
         const sink: RowSink = {
           columns: (cols) => {
             columns = cols.map((c) => ({ name: c.name, type: c.type }));
-            return w.write(encoder.begin(cols));
+            return write(encoder.begin(cols));
           },
           rows: (batch) => {
             if (cap !== undefined && progress.rowsFetched + batch.length > cap) {
@@ -86,7 +97,7 @@ export function queryJobKind(deps: QueryKindDeps): JobKind<QueryJob, QueryResult
               batch = batch.slice(0, cap - progress.rowsFetched);
             }
             progress.rowsFetched += batch.length;
-            return w.write(encoder.encode(batch));
+            return write(encoder.encode(batch));
           },
         };
         await deps.warehouse.execute(
@@ -104,15 +115,15 @@ export function queryJobKind(deps: QueryKindDeps): JobKind<QueryJob, QueryResult
           sink,
         );
         await run.statementRecorded();
-        await w.write(encoder.end());
+        await write(encoder.end());
         run.throwIfStopped();
-        const { sizeBytes } = await w.close();
-        writer = undefined;
+        const { sizeBytes } = await (await opening).close();
+        closed = true;
         deps.metrics?.resultBytesStored(sizeBytes);
         if (job.outputFormat) await writeFormatted(job.outputFormat, { key, columns, expiresAt: '' });
         return { key, columns, truncated, sizeBytes };
       } catch (e) {
-        await writer?.abort().catch(() => {});
+        if (!closed) await (await opening.catch(() => undefined))?.abort().catch(() => {});
         await results.delete(key).catch(() => {});
         throw e;
       }

@@ -228,3 +228,69 @@ describe('retention', () => {
     expect((await state.jobs.get('acme', job.jobId))?.result).toBeNull();
   });
 });
+
+describe('critical path of a job', () => {
+  it('a queued job is claimed when its submission is notified, not at the next poll', async () => {
+    // A poll interval no test outlives: only the queue notification can start the job.
+    startWorker({ pollIntervalMs: 3_600_000 });
+    const job = await jobs.submit(principal, { sql: 'SELECT 11 AS eleven', params: {} });
+    const done = await settle(job.jobId);
+    expect(done.status).toBe('COMPLETED');
+    expect(done.rowCount).toBe(1);
+  });
+
+  it('the tenant is read beside the claim, not after it', async () => {
+    // A queue whose claims go through only once the job's tenant has been read: a worker that read
+    // the tenant after claiming would wait forever.
+    let looked!: () => void;
+    const tenantRead = new Promise<void>((resolve) => {
+      looked = resolve;
+    });
+    const gated = Object.create(state) as PostgresStateStore;
+    Object.defineProperty(gated, 'tenants', {
+      value: {
+        ...state.tenants,
+        get: (id: string) => {
+          looked();
+          return state.tenants.get(id);
+        },
+      },
+    });
+    const queue = Object.create(state.jobQueue) as PostgresStateStore['jobQueue'];
+    queue.claim = async (...args) => {
+      await tenantRead;
+      return state.jobQueue.claim(...args);
+    };
+    Object.defineProperty(gated, 'jobQueue', { value: queue });
+    startWorker({ state: gated });
+    const job = await jobs.submit(principal, { sql: 'SELECT 13 AS thirteen', params: {} });
+    const done = await settle(job.jobId);
+    expect(done.status).toBe('COMPLETED');
+  });
+
+  it('the result file opens while the statement starts, not before it', async () => {
+    // A result store whose files open only once the warehouse has the statement: a worker that
+    // opened the file first would wait forever.
+    let started!: () => void;
+    const statementStarted = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const gatedResults = Object.create(results) as FsResultStore;
+    gatedResults.createWriter = async (key) => {
+      await statementStarted;
+      return results.createWriter(key);
+    };
+    const wh = flaky(0, unavailable);
+    const execute = wh.execute;
+    wh.execute = (...args) => {
+      started();
+      return execute(...args);
+    };
+    startWorker({ warehouse: wh, results: gatedResults });
+    const job = await jobs.submit(principal, { sql: 'SELECT 12 AS twelve', params: {} });
+    const done = await settle(job.jobId);
+    expect(done.status).toBe('COMPLETED');
+    const page = await jobs.results(principal, job.jobId, {});
+    expect(page.kind === 'page' && page.rows).toEqual(['{"twelve":12}']);
+  });
+});

@@ -171,6 +171,31 @@ describe('PostgreSQL adapter: result memory limits', () => {
     expect(budget.stats.usedBytes).toBe(0);
   });
 
+  it('a stream fetches one batch ahead: while the sink holds a batch, the next arrives and is paid for', async () => {
+    // 100 KB rows through a 4 MiB budget: fetches of two rows (half of the statement's 512 KiB share each).
+    const arrivedWhileHeld: boolean[] = [];
+    const rows: Row[] = [];
+    const result = await warehouse.execute(
+      ctx(),
+      { sql: `SELECT g, repeat('x', 100000) AS w FROM generate_series(1, 20) AS g`, params: [] },
+      sinkInto(rows, async () => {
+        if (arrivedWhileHeld.length >= 3) return;
+        const held = budget.stats.usedBytes;
+        // No fetch in flight, nothing more ever arrives: give up after a bounded number of looks.
+        let grew = false;
+        for (let i = 0; i < 100 && !grew; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+          grew = budget.stats.usedBytes > held;
+        }
+        arrivedWhileHeld.push(grew);
+      }),
+    );
+    expect(result.rowCount).toBe(20);
+    expect(rows.map((r) => r[0])).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(arrivedWhileHeld).toEqual([true, true, true]);
+    expect(budget.stats.usedBytes).toBe(0);
+  });
+
   it('a result that must be held whole and exceeds the budget fails with 503 and Retry-After', async () => {
     const account = budget.open(undefined, { holdUntilClose: true });
     const err = await warehouse

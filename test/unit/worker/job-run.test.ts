@@ -74,12 +74,23 @@ function tenant(tenantId: string, status: Tenant['status']): Tenant {
   };
 }
 
-function setup(body: Body, opts: { status?: Tenant['status']; maxAttempts?: number; leaseMs?: number } = {}) {
+function setup(
+  body: Body,
+  opts: { status?: Tenant['status']; maxAttempts?: number; leaseMs?: number; tenantsDown?: boolean } = {},
+) {
   const queue = new MemoryJobQueue();
   const completed: string[] = [];
   const tenants = new Map([['t1', tenant('t1', opts.status ?? 'active')]]);
   const deps: JobRunDeps = {
-    state: { tenants: { get: async (id) => tenants.get(id) ?? null } },
+    state: {
+      tenants: {
+        get: async (id) => {
+          if (opts.tenantsDown)
+            throw new ApiError('WAREHOUSE_UNAVAILABLE', 'control state store unavailable');
+          return tenants.get(id) ?? null;
+        },
+      },
+    },
     log: silent,
     leaseMs: opts.leaseMs ?? 60_000,
     maxAttempts: opts.maxAttempts ?? 3,
@@ -115,6 +126,20 @@ describe('JobRun<J>', () => {
     expect(ran).toBe(false);
     expect(job().state).toBe('failed');
     expect(job().error).toMatchObject({ code: 'FORBIDDEN', message: 'the tenant is not active' });
+  });
+
+  it('re-queues a job whose tenant cannot be read (the state store is down), without running its body', async () => {
+    let ran = false;
+    const { runOnce, job } = setup(
+      async () => {
+        ran = true;
+        return 'ok';
+      },
+      { tenantsDown: true },
+    );
+    expect(await runOnce()).toBe('REQUEUED');
+    expect(ran).toBe(false);
+    expect(job()).toMatchObject({ state: 'queued', attempts: 1, leaseOwner: null });
   });
 
   it('re-queues a transient failure, claims it again as attempt + 1, and fails it once out of attempts', async () => {
