@@ -1,47 +1,32 @@
 /**
- * Composition root shared by every process shape on Node (serve, worker, tests, bench): picks
- * the adapters from configuration and wires the services. Only runtime/ knows the adapters.
+ * Composition root of the HTTP app on Node (serve, tests, bench) and of the API function: the ports
+ * (ports.ts) plus the planner, the services, the authenticators and observability. The job workers
+ * build on the ports alone (worker.ts). Only runtime/ knows the adapters.
  */
-import { mkdir } from 'node:fs/promises';
 import { type IssuedKey, issueApiKey } from '../auth/api-key.js';
 import { createTrustedHeaderAuthenticator, type TrustedHeaderAuthenticate } from '../auth/trusted-header.js';
 import type { Config } from '../config/index.js';
-import { resultMemoryCapacity } from '../config/sections/limits.js';
 import { sqlDialects } from '../config/sections/sql.js';
 import type { Authenticate } from '../domain/principal.js';
 import type { Logger } from '../observability/logger.js';
 import { BulkService } from '../services/bulk-lifecycle.js';
 import { JobService } from '../services/job-service.js';
 import { QueryService } from '../services/query-service.js';
-import { ResultMemoryBudget } from '../services/result-memory-budget.js';
 import { SYSTEM_TENANT_ID, TenantService } from '../services/tenant-service.js';
 import { defaultGuardPolicy, initSqlGuard, Planner } from '../sql/index.js';
 import type { StateStore } from '../state/port.js';
-import type { PostgresStateStore } from '../state/postgres/index.js';
 import { FsResultStore } from '../storage/fs/index.js';
 import { FsUploadUrls } from '../storage/fs/upload-urls.js';
-import type { ResultStore } from '../storage/port.js';
-import { bootstrapEmbedded, DEMO_TENANTS, tenantRoleName } from '../warehouse/embedded/bootstrap.js';
-import { type EmbeddedPostgres, startEmbeddedPostgres } from '../warehouse/embedded/postgres-process.js';
-import type { TenantRoles, Warehouse } from '../warehouse/port.js';
+import type { TenantRoles } from '../warehouse/port.js';
 import { PostgresWarehouse } from '../warehouse/postgres/index.js';
 import { PostgresTenantRoles } from '../warehouse/postgres/tenant-roles.js';
 import { openAuthenticator } from './authenticator.js';
-import type { CaptureAwsClient } from './aws/clients.js';
 import { type DemoCredentials, ensureDemoTenants } from './demo.js';
-import { buildObservability, createServiceMetrics, type Observability } from './observability.js';
-import { openResultStore } from './result-store.js';
-import { loadOrCreateSecrets, type ServerSecrets } from './secrets.js';
-import { openStateStore } from './state-store.js';
-import { openWarehouse } from './warehouse.js';
+import { buildObservability, type Observability } from './observability.js';
+import { type OpenPortsOptions, openPorts, type Ports } from './ports.js';
 
-export interface Core {
-  config: Config;
-  log: Logger;
-  secrets: ServerSecrets;
+export interface Core extends Ports {
   pepper: string;
-  warehouse: Warehouse;
-  state: StateStore;
   tenantRoles: TenantRoles | null;
   /** The planning stage every service shares (its guard policy, plan cache, planner threads). */
   planner: Planner;
@@ -51,117 +36,36 @@ export interface Core {
   trustedHeader: TrustedHeaderAuthenticate;
   /** Embedded shape with demo data: what credentials.json holds. */
   credentials: DemoCredentials | null;
-  embedded: EmbeddedPostgres | null;
-  /** Result files of async jobs: SPECTRA_STORAGE=fs (SPECTRA_RESULT_DIR or SPECTRA_HOME/results) or s3. */
-  results: ResultStore;
   jobs: JobService;
   /** The Bulk API; null when the state store keeps no bulk jobs. */
   bulk: BulkService | null;
   /** Upload URLs served by the API itself (filesystem ResultStore); null when the store presigns its own. */
   bulkUploads: FsUploadUrls | null;
-  /** Runs `fn` first on close (e.g. stop a worker before the pools it uses). */
-  onClose(fn: () => Promise<void>): void;
   /** Metrics, tracer, audit trail, rate limits, query admission. */
   observability: Observability;
-  close(): Promise<void>;
 }
 
-export interface BuildCoreOptions {
-  /** Every AWS SDK client the core builds passes through it (the Lambda functions' tracer). */
-  capture?: CaptureAwsClient;
-  /** Runs the audit retention sweep in this process (default true): only where the role may delete audit entries. */
-  auditSweep?: boolean;
-}
-
-export async function buildCore(config: Config, log: Logger, options: BuildCoreOptions = {}): Promise<Core> {
-  // 0711: when running as root, PostgreSQL runs as the OS user postgres and must traverse the folder.
-  await mkdir(config.home, { recursive: true, mode: 0o711 });
-  const secrets = await loadOrCreateSecrets(config.home);
-  const pepper = config.apiKeyPepper || secrets.apiKeyPepper;
-  const cleanups: (() => Promise<void>)[] = [];
-  const close = async () => {
-    for (const fn of cleanups.splice(0).reverse())
-      await fn().catch((e) => log.warn({ err: e }, 'shutdown step failed'));
-  };
-
+/** The ports plus what the HTTP app serves from them: planner, services, authenticators, observability. */
+export async function buildCore(config: Config, log: Logger, options: OpenPortsOptions = {}): Promise<Core> {
+  // Loads the parser's WASM while the ports open.
+  const guardReady = initSqlGuard();
+  const ports = await openPorts(config, log, options);
   try {
-    const guardReady = initSqlGuard();
-    let embedded: EmbeddedPostgres | null = null;
-    let demoTenants: { tenantId: string; dbUser: string }[] = [];
-    let warehouseConn: ConstructorParameters<typeof PostgresWarehouse>[0];
-    let stateConn: ConstructorParameters<typeof PostgresStateStore>[0];
-    let adminConn: ConstructorParameters<typeof PostgresTenantRoles>[0] | null = config.warehouseAdminUrl
-      ? { connectionString: config.warehouseAdminUrl }
-      : null;
-
-    // The embedded PostgreSQL serves whichever of warehouse and state is PostgreSQL without a URL.
-    const embeddedWarehouse = config.warehouse === 'postgres' && !config.warehouseUrl;
-    const embeddedState = config.state === 'postgres' && !config.stateUrl;
-    if (embeddedWarehouse || embeddedState) {
-      const pgLog = log.child({ component: 'postgres' });
-      const pg = await startEmbeddedPostgres({ home: config.home, log: (line) => pgLog.debug(line) });
-      embedded = pg;
-      cleanups.push(() => pg.stop());
-      const tenants = config.demo ? DEMO_TENANTS : [];
-      const boot = await bootstrapEmbedded(
-        { host: pg.host, port: pg.port, user: pg.superuser, password: pg.superuserPassword },
-        { home: config.home, demoRows: config.demoRows, tenants, log: (s) => log.info(s) },
-      );
-      demoTenants = boot.tenants.map((t) => ({ tenantId: t.tenantId, dbUser: tenantRoleName(t.tenantId) }));
-      const local = { host: pg.host, port: pg.port };
-      warehouseConn = config.warehouseUrl
-        ? { connectionString: config.warehouseUrl, poolSize: config.warehousePoolSize }
-        : { ...local, ...boot.authenticator, database: boot.warehouseDb, poolSize: config.warehousePoolSize };
-      stateConn = config.stateUrl
-        ? { connectionString: config.stateUrl, poolSize: config.statePoolSize }
-        : { ...local, ...boot.stateUser, database: boot.controlDb, poolSize: config.statePoolSize };
-      // Tenant roles of the embedded warehouse; a Redshift Data API warehouse needs SPECTRA_WAREHOUSE_ADMIN_URL.
-      if (config.warehouse === 'postgres')
-        adminConn ??= {
-          ...local,
-          user: pg.superuser,
-          password: pg.superuserPassword,
-          database: boot.warehouseDb,
-        };
-    } else {
-      warehouseConn = { connectionString: config.warehouseUrl, poolSize: config.warehousePoolSize };
-      stateConn = { connectionString: config.stateUrl, poolSize: config.statePoolSize };
-    }
-
-    const metrics = createServiceMetrics(config);
-    const resultMemory = new ResultMemoryBudget({
-      capacityBytes: resultMemoryCapacity(config),
-      maxWaitMs: config.resultMemoryWaitMs,
-    });
-    if (metrics) {
-      resultMemory.onRefused = () => metrics.overloadRejections.inc({ scope: 'result_memory' });
-      metrics.addSources({ resultMemory: () => resultMemory.stats });
-    }
-    const { capture } = options;
-    const state = await openStateStore(config, { postgres: stateConn, log, capture });
-    cleanups.push(() => state.close());
-    const warehouse = await openWarehouse(config, {
-      postgres: warehouseConn,
-      metrics,
-      resultMemory,
-      state,
-      capture,
-    });
-    cleanups.push(() => warehouse.close());
+    const { state, warehouse, results, metrics, resultMemory, secrets } = ports;
+    const pepper = config.apiKeyPepper || secrets.apiKeyPepper;
     const pgWarehouse = warehouse instanceof PostgresWarehouse ? warehouse : null;
-    const tenantRoles = adminConn ? new PostgresTenantRoles(adminConn) : null;
-    if (tenantRoles) cleanups.push(() => tenantRoles.close());
+    const tenantRoles = ports.warehouseAdmin ? new PostgresTenantRoles(ports.warehouseAdmin) : null;
+    if (tenantRoles) ports.onClose(() => tenantRoles.close());
     await guardReady;
 
-    let credentials: DemoCredentials | null = null;
-    if (embedded) {
-      credentials = await ensureDemoTenants(state, {
-        home: config.home,
-        pepper,
-        tenants: demoTenants,
-        adminKey: () => issueAdminKey(state, pepper),
-      });
-    }
+    const credentials = ports.embedded
+      ? await ensureDemoTenants(state, {
+          home: config.home,
+          pepper,
+          tenants: ports.demoTenants,
+          adminKey: () => issueAdminKey(state, pepper),
+        })
+      : null;
 
     const guardPolicy = defaultGuardPolicy({
       level: config.sqlSecurityLevel,
@@ -178,11 +82,10 @@ export async function buildCore(config: Config, log: Logger, options: BuildCoreO
       threads: config.sqlPlannerThreads,
       offloadChars: config.sqlPlannerOffloadChars,
     });
-    cleanups.push(() => planner.close());
+    ports.onClose(() => planner.close());
     // The Data API has no connection pool to report.
     const poolStats = () => pgWarehouse?.poolStats ?? { total: 0, idle: 0, waiting: 0 };
     const observability = buildObservability(config, log, {
-      auditSweep: options.auditSweep ?? true,
       metrics,
       state,
       warehouse: {
@@ -191,7 +94,7 @@ export async function buildCore(config: Config, log: Logger, options: BuildCoreO
         },
       },
     });
-    cleanups.push(() => observability.close());
+    ports.onClose(() => observability.close());
     const queries = new QueryService({
       warehouse,
       state,
@@ -207,7 +110,6 @@ export async function buildCore(config: Config, log: Logger, options: BuildCoreO
       },
       resultMemory,
     });
-    const results = await openResultStore(config, { urlSigningKey: secrets.urlSigningKey, capture });
     const jobs = new JobService({
       state,
       warehouse,
@@ -255,12 +157,8 @@ export async function buildCore(config: Config, log: Logger, options: BuildCoreO
     });
 
     return {
-      config,
-      log,
-      secrets,
+      ...ports,
       pepper,
-      warehouse,
-      state,
       tenantRoles,
       planner,
       queries,
@@ -268,19 +166,13 @@ export async function buildCore(config: Config, log: Logger, options: BuildCoreO
       authenticate,
       trustedHeader,
       credentials,
-      embedded,
       observability,
-      results,
       jobs,
       bulk,
       bulkUploads,
-      onClose: (fn) => {
-        cleanups.push(fn);
-      },
-      close,
     };
   } catch (e) {
-    await close();
+    await ports.close();
     throw e;
   }
 }

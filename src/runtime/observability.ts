@@ -1,7 +1,7 @@
 /**
- * Wires the operability pieces from configuration: metrics, tracer, audit writer and retention
- * sweeper, rate limiter (local or shared buckets), query admission. Part of the composition root:
- * core.ts calls it, the HTTP app and the worker use what it returns.
+ * Wires the operability pieces of the HTTP app from configuration: metrics sources, tracer, audit
+ * writer and retention sweeper, rate limiter (local or shared buckets), query admission. Part of the
+ * composition root: core.ts calls it, the HTTP app uses what it returns (metrics open with the ports).
  */
 import type { Config } from '../config/index.js';
 import { querySlots, sharedRateLimits } from '../config/sections/limits.js';
@@ -9,7 +9,7 @@ import { AuditWriter } from '../observability/audit-writer.js';
 import type { Logger } from '../observability/logger.js';
 import { OtlpHttpExporter, parseOtlpHeaders } from '../observability/otlp-exporter.js';
 import { createQueryObserver } from '../observability/query-observer.js';
-import { type PoolStats, ServiceMetrics } from '../observability/service-metrics.js';
+import type { PoolStats, ServiceMetrics } from '../observability/service-metrics.js';
 import { Tracer } from '../observability/tracing.js';
 import { AuditService } from '../services/audit-service.js';
 import { QueryAdmission } from '../services/query-admission.js';
@@ -35,11 +35,6 @@ export interface Observability {
   close(): Promise<void>;
 }
 
-/** Created before the warehouse pool, which reports its wait times into it. */
-export function createServiceMetrics(config: Config): ServiceMetrics | null {
-  return config.metrics ? new ServiceMetrics({ version: VERSION, tenants: config.metricsTenants }) : null;
-}
-
 export function buildObservability(
   config: Config,
   log: Logger,
@@ -47,8 +42,6 @@ export function buildObservability(
     metrics: ServiceMetrics | null;
     state: StateStore;
     warehouse: { poolStats: PoolStats };
-    /** Whether this process sweeps audit entries past their retention (it needs the grant to delete them). */
-    auditSweep: boolean;
   },
 ): Observability {
   const { metrics, state } = deps;
@@ -82,7 +75,7 @@ export function buildObservability(
     retentionDays: config.auditRetentionDays,
     onSweepError: (err) => auditLog.warn({ err }, 'audit retention sweep failed'),
   });
-  if (config.audit && deps.auditSweep) audit.startSweeper(AUDIT_SWEEP_INTERVAL_MS);
+  if (config.audit) audit.startSweeper(AUDIT_SWEEP_INTERVAL_MS);
 
   const exporter = config.otlpEndpoint
     ? new OtlpHttpExporter({

@@ -11,7 +11,13 @@ import type { Logger } from '../observability/logger.js';
 import { CONTROL_DB, WAREHOUSE_DB } from '../warehouse/embedded/bootstrap.js';
 import { type ClaimableKind, JobWorker, type JobWorkerOptions, RetentionSweeper } from '../worker/index.js';
 import { claimableBulkKind } from '../worker/kinds/bulk.js';
-import { buildCore, type Core } from './core.js';
+import { openPorts, type Ports } from './ports.js';
+
+/** What a job worker runs on: the ports, no planner, services or authenticators (the server's core has them too). */
+export type WorkerCore = Pick<
+  Ports,
+  'config' | 'log' | 'state' | 'warehouse' | 'results' | 'metrics' | 'onClose'
+>;
 
 export interface RunningJobWorker {
   worker: JobWorker;
@@ -20,7 +26,7 @@ export interface RunningJobWorker {
   stop(): Promise<void>;
 }
 
-export function jobWorkerOptions(core: Core): JobWorkerOptions {
+export function jobWorkerOptions(core: WorkerCore): JobWorkerOptions {
   const { config } = core;
   const overrides = config.tenantMaxRunningJobsOverrides;
   return {
@@ -36,13 +42,13 @@ export function jobWorkerOptions(core: Core): JobWorkerOptions {
     retryBaseMs: config.jobRetryBaseMs,
     resultTtlMs: config.resultTtlHours * 3_600_000,
     parquetRowGroupRows: config.bulkParquetRowGroupRows,
-    metrics: core.observability.metrics ?? undefined,
+    metrics: core.metrics ?? undefined,
     kinds: bulkKinds(core),
   };
 }
 
 /** Bulk jobs run in the same worker when the state store keeps them. */
-function bulkKinds(core: Core): ClaimableKind[] {
+function bulkKinds(core: WorkerCore): ClaimableKind[] {
   const { config } = core;
   const kind = claimableBulkKind({
     state: core.state,
@@ -52,7 +58,7 @@ function bulkKinds(core: Core): ClaimableKind[] {
     leaseMs: config.jobLeaseSeconds * 1000,
     maxAttempts: config.jobMaxAttempts,
     retryBaseMs: config.jobRetryBaseMs,
-    metrics: core.observability.metrics ?? undefined,
+    metrics: core.metrics ?? undefined,
     settings: {
       gzipLevel: config.bulkGzipLevel,
       parquetRowGroupRows: config.bulkParquetRowGroupRows,
@@ -63,7 +69,7 @@ function bulkKinds(core: Core): ClaimableKind[] {
 }
 
 /** The retention sweeper of `core`'s stores. */
-export function retentionSweeper(core: Core): RetentionSweeper {
+export function retentionSweeper(core: WorkerCore): RetentionSweeper {
   return new RetentionSweeper({
     state: core.state,
     results: core.results,
@@ -74,7 +80,7 @@ export function retentionSweeper(core: Core): RetentionSweeper {
 
 /** Starts a worker (and the retention sweeper) on `core`; it stops before the core closes. */
 export async function startJobWorker(
-  core: Core,
+  core: WorkerCore,
   overrides: Partial<JobWorkerOptions> = {},
 ): Promise<RunningJobWorker> {
   const worker = new JobWorker({ ...jobWorkerOptions(core), ...overrides });
@@ -114,11 +120,11 @@ async function embeddedUrls(home: string): Promise<{ warehouseUrl: string; state
 }
 
 export interface RunningWorkerProcess extends RunningJobWorker {
-  core: Core;
+  core: Ports;
   close(): Promise<void>;
 }
 
-/** `spectra worker`: the core without HTTP, and a job worker. */
+/** `spectra worker`: the ports and a job worker. */
 export async function startWorkerProcess(config: Config, log: Logger): Promise<RunningWorkerProcess> {
   let effective = config;
   if (!config.warehouseUrl || !config.stateUrl) {
@@ -129,7 +135,7 @@ export async function startWorkerProcess(config: Config, log: Logger): Promise<R
       stateUrl: config.stateUrl || urls.stateUrl,
     };
   }
-  const core = await buildCore(effective, log);
+  const core = await openPorts(effective, log);
   try {
     const running = await startJobWorker(core);
     return { ...running, core, close: () => core.close() };

@@ -29,12 +29,11 @@ import {
   type SweepTask,
   type WorkerJobs,
 } from '../../worker/sweep.js';
-import type { Core } from '../core.js';
-import { jobWorkerOptions, retentionSweeper } from '../worker.js';
-import { openLambdaCore } from './core.js';
+import { jobWorkerOptions, retentionSweeper, type WorkerCore } from '../worker.js';
 import { once } from './environment.js';
 import { METRIC, SERVICE_NAMES } from './metric-names.js';
 import { annotateJob, createTelemetry, invocation, recordMetric, type Telemetry } from './observability.js';
+import { openLambdaPorts } from './ports.js';
 
 /** What a run ended as; `undefined` when the job was not ours to run (claim lost, already finished). */
 export type RunJobOutcome = { status: 'COMPLETED' | 'FAILED' | 'CANCELLED' | string } | undefined;
@@ -229,7 +228,7 @@ export interface WorkerJobsOptions {
 }
 
 /** The container's job runner and sweep over `core`: the Node worker's kinds and settings. */
-export function createWorkerJobs(core: Core, options: WorkerJobsOptions = {}): WorkerJobs {
+export function createWorkerJobs(core: WorkerCore, options: WorkerJobsOptions = {}): WorkerJobs {
   const opts = jobWorkerOptions(core);
   return createJobSweep({
     kinds: [claimableQueryKind(opts), ...(opts.kinds ?? [])],
@@ -249,10 +248,8 @@ export function createWorkerJobs(core: Core, options: WorkerJobsOptions = {}): W
 
 const workerTelemetry = createTelemetry(SERVICE_NAMES.worker);
 
-/** No audit retention sweep here: the worker's role may only append audit entries (infra/lib/functions.ts). */
+/** The ports alone: no audit writer or audit retention sweep, whose grant the worker's role lacks (infra/lib/functions.ts). */
 export const handler = createWorkerHandler({
-  jobs: once(async () =>
-    createWorkerJobs(await openLambdaCore(workerTelemetry.tracer, { auditSweep: false })),
-  ),
+  jobs: once(async () => createWorkerJobs(await openLambdaPorts(workerTelemetry.tracer))),
   telemetry: workerTelemetry,
 });

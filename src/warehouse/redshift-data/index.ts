@@ -28,7 +28,7 @@ import {
 import { ApiError } from '../../domain/errors.js';
 import type { ClaimedSession, WarehouseSession } from '../../domain/warehouse-session.js';
 import { type DataApiParameter, toDataApiStatement } from '../../sql/data-api-params.js';
-import { initSqlGuard } from '../../sql/index.js';
+import { initSqlGuard } from '../../sql/parser.js';
 import type { SessionClaim, WarehouseSessionStore } from '../../state/port.js';
 import type {
   CatalogTable,
