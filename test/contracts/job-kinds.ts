@@ -5,8 +5,9 @@
  */
 import type { BulkJob, BulkJobState } from '../../src/domain/bulk-job.js';
 import type { JobStatus } from '../../src/domain/query-job.js';
-import { asyncFieldsUnset, type QueryJob, UNLIMITED_ROWS } from '../../src/domain/query-job.js';
+import { type QueryJob, UNLIMITED_ROWS } from '../../src/domain/query-job.js';
 import type { StateStore } from '../../src/state/port.js';
+import { queuedQueryJob } from '../helpers/query-job-fixture.js';
 import { jobQueueContract, type QueueKind, type QueueUnderTest } from './job-queue-contract.js';
 import type { StateFactory } from './state-contract.js';
 
@@ -22,30 +23,17 @@ export const queryJobs: QueueKind<QueryJob> = {
     cancelled: 'CANCELLED',
     failed: 'FAILED',
   },
-  newJob: (tenantId, id, at) => ({
-    ...asyncFieldsUnset(),
-    jobId: `job-${id}`,
-    tenantId,
-    status: 'QUEUED',
-    sql: 'SELECT 1',
-    plannedSql: 'SELECT 1',
-    async: true,
-    rowLimit: UNLIMITED_ROWS,
-    timeoutSeconds: 60,
-    submittedAt: at.queuedAt.toISOString(),
-    startedAt: null,
-    completedAt: null,
-    rowCount: null,
-    truncated: null,
-    executionTimeMs: null,
-    error: null,
-    statementRef: null,
-    submittedBy: 'test',
-    expiresAt: (at.expiresAt ?? new Date(Date.now() + DAY)).toISOString(),
-    version: 1,
-    dbUser: 'tenant_x',
-    notBefore: at.notBefore?.toISOString() ?? null,
-  }),
+  newJob: (tenantId, id, at) =>
+    queuedQueryJob(tenantId, {
+      jobId: `job-${id}`,
+      plannedSql: 'SELECT 1',
+      rowLimit: UNLIMITED_ROWS,
+      submittedAt: at.queuedAt.toISOString(),
+      submittedBy: 'test',
+      expiresAt: (at.expiresAt ?? new Date(Date.now() + DAY)).toISOString(),
+      dbUser: 'tenant_x',
+      notBefore: at.notBefore?.toISOString() ?? null,
+    }),
   progressOf: (job) => ({ rowsFetched: job.rowsFetched }),
   countsFailedRows: false,
 };

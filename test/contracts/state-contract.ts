@@ -16,6 +16,7 @@ import { asyncFieldsUnset, type JobStatus, type QueryJob } from '../../src/domai
 import type { ApiKeyRecord, Tenant } from '../../src/domain/tenant.js';
 import type { WarehouseSession } from '../../src/domain/warehouse-session.js';
 import type { Page, StateStore } from '../../src/state/port.js';
+import { queuedQueryJob } from '../helpers/query-job-fixture.js';
 
 export interface StateUnderTest {
   store: StateStore;
@@ -98,29 +99,15 @@ export function stateContract(name: string, factory: StateFactory): void {
 
     function job(tenantId: string, overrides: Partial<QueryJob> = {}): QueryJob {
       const submittedAt = overrides.submittedAt ?? now();
-      return {
+      return queuedQueryJob(tenantId, {
         jobId: `job-${randomBytes(10).toString('hex')}`,
-        tenantId,
-        status: 'QUEUED',
-        sql: 'SELECT 1',
         plannedSql: 'SELECT 1 LIMIT 10001',
-        async: true,
         rowLimit: 10_000,
-        timeoutSeconds: 60,
         submittedAt,
-        startedAt: null,
-        completedAt: null,
-        rowCount: null,
-        truncated: null,
-        executionTimeMs: null,
-        error: null,
-        statementRef: null,
         submittedBy: 'key-contract',
         expiresAt: new Date(Date.parse(submittedAt) + 24 * HOUR).toISOString(),
-        version: 1,
-        ...asyncFieldsUnset(),
         ...overrides,
-      };
+      });
     }
 
     describe('tenants', () => {

@@ -18,6 +18,7 @@ import {
 } from '../../../src/state/dynamodb/index.js';
 import { dynamoClientConfig, dynamoEndpoint, uniqueTablePrefix } from '../../helpers/dynamodb-fixture.js';
 import { LaggingIndexes } from '../../helpers/dynamodb-lagging-index.js';
+import { queuedQueryJob } from '../../helpers/query-job-fixture.js';
 
 let store: DynamoStateStore;
 let lag: LaggingIndexes;
@@ -27,28 +28,7 @@ let auth: ApiKeyAuthenticator;
 let beforeTenantDelete: (() => Promise<void>) | null = null;
 const PEPPER = 'lagging-index-pepper';
 
-const job = (tenantId: string): QueryJob => ({
-  jobId: `job-${crypto.randomUUID().slice(0, 12)}`,
-  tenantId,
-  status: 'QUEUED',
-  sql: 'SELECT 1',
-  plannedSql: 'SELECT 1',
-  async: true,
-  rowLimit: 10,
-  timeoutSeconds: 60,
-  submittedAt: new Date().toISOString(),
-  startedAt: null,
-  completedAt: null,
-  rowCount: null,
-  truncated: null,
-  executionTimeMs: null,
-  error: null,
-  statementRef: null,
-  submittedBy: 'k',
-  expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
-  version: 1,
-  ...asyncFieldsUnset(),
-});
+const job = (tenantId: string): QueryJob => queuedQueryJob(tenantId, { plannedSql: 'SELECT 1' });
 
 beforeAll(async () => {
   const clientConfig = dynamoClientConfig(await dynamoEndpoint());

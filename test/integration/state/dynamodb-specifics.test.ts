@@ -14,6 +14,7 @@ import { asyncFieldsUnset, type JobStatus, type QueryJob } from '../../../src/do
 import { runnableJob } from '../../../src/runtime/lambda/worker.js';
 import { createTables, DynamoStateStore, stateTableNames } from '../../../src/state/dynamodb/index.js';
 import { dynamoClientConfig, dynamoEndpoint, uniqueTablePrefix } from '../../helpers/dynamodb-fixture.js';
+import { queuedQueryJob } from '../../helpers/query-job-fixture.js';
 
 describe('DynamoDB specifics', () => {
   let store: DynamoStateStore;
@@ -32,32 +33,7 @@ describe('DynamoDB specifics', () => {
     raw?.destroy();
   });
 
-  const job = (tenantId: string, overrides: Partial<QueryJob> = {}): QueryJob => {
-    const submittedAt = new Date().toISOString();
-    return {
-      jobId: `job-${crypto.randomUUID().slice(0, 12)}`,
-      tenantId,
-      status: 'QUEUED',
-      sql: 'SELECT 1',
-      plannedSql: null,
-      async: true,
-      rowLimit: 10,
-      timeoutSeconds: 60,
-      submittedAt,
-      startedAt: null,
-      completedAt: null,
-      rowCount: null,
-      truncated: null,
-      executionTimeMs: null,
-      error: null,
-      statementRef: null,
-      submittedBy: 'k',
-      expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
-      version: 1,
-      ...asyncFieldsUnset(),
-      ...overrides,
-    };
-  };
+  const job = queuedQueryJob;
 
   it('every table has TTL on `expires_at` and a stream; a job item carries what the worker trigger reads', async () => {
     for (const table of Object.values(tables)) {
