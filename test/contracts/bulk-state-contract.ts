@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BulkJob } from '../../src/domain/bulk-job.js';
 import type { QueryJob } from '../../src/domain/query-job.js';
 import type { BulkStateStores, StateStore } from '../../src/state/port.js';
-import { queryJobs } from './job-kinds.js';
+import { bulkJobs, queryJobs } from './job-kinds.js';
 import type { StateFactory } from './state-contract.js';
 
 export function bulkStateContract(name: string, factory: StateFactory): void {
@@ -32,42 +32,8 @@ export function bulkStateContract(name: string, factory: StateFactory): void {
 
   function bulkJob(tenantId: string, over: Partial<BulkJob> = {}): BulkJob {
     const now = Date.now() + seq++;
-    return {
-      jobId: `bulk-${run}${String(seq).padStart(6, '0')}`,
-      tenantId,
-      operation: 'query',
-      object: null,
-      query: 'SELECT 1',
-      plannedSql: 'SELECT 1',
-      contentType: 'CSV',
-      compression: 'NONE',
-      columnDelimiter: ',',
-      lineEnding: 'LF',
-      jsonFormat: 'NDJSON',
-      externalIdField: null,
-      state: 'Open',
-      dbUser: 'tenant_x',
-      createdBy: 'test',
-      createdAt: new Date(now).toISOString(),
-      updatedAt: new Date(now).toISOString(),
-      queuedAt: null,
-      startedAt: null,
-      completedAt: null,
-      recordsProcessed: 0,
-      recordsFailed: 0,
-      error: null,
-      upload: null,
-      result: null,
-      timeoutSeconds: 60,
-      statementRef: null,
-      attempts: 0,
-      leaseOwner: null,
-      leaseExpiresAt: null,
-      notBefore: null,
-      expiresAt: new Date(now + 86_400_000).toISOString(),
-      version: 1,
-      ...over,
-    };
+    const at = { queuedAt: new Date(now), draft: true, expiresAt: new Date(now + 86_400_000) };
+    return { ...bulkJobs.newJob(tenantId, `${run}${String(seq).padStart(6, '0')}`, at), ...over };
   }
 
   const queryJob = (tenantId: string): QueryJob =>

@@ -12,7 +12,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/domain/errors.js';
-import { asyncFieldsUnset, type JobStatus, type QueryJob } from '../../src/domain/query-job.js';
+import type { JobStatus, QueryJob } from '../../src/domain/query-job.js';
 import type { ApiKeyRecord, Tenant } from '../../src/domain/tenant.js';
 import type { WarehouseSession } from '../../src/domain/warehouse-session.js';
 import type { Page, StateStore } from '../../src/state/port.js';

@@ -8,7 +8,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyAuthenticator } from '../../../src/auth/api-key.js';
 import type { ApiError } from '../../../src/domain/errors.js';
-import { asyncFieldsUnset, type QueryJob } from '../../../src/domain/query-job.js';
+import type { QueryJob } from '../../../src/domain/query-job.js';
 import { TenantService } from '../../../src/services/tenant-service.js';
 import {
   createDynamoClient,

@@ -10,7 +10,7 @@ import {
   GetItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asyncFieldsUnset, type JobStatus, type QueryJob } from '../../../src/domain/query-job.js';
+import type { JobStatus, QueryJob } from '../../../src/domain/query-job.js';
 import { runnableJob } from '../../../src/runtime/lambda/worker.js';
 import { createTables, DynamoStateStore, stateTableNames } from '../../../src/state/dynamodb/index.js';
 import { dynamoClientConfig, dynamoEndpoint, uniqueTablePrefix } from '../../helpers/dynamodb-fixture.js';
