@@ -5,7 +5,7 @@
  * 0.103 ms in batches of 20). Used by the audit trail and the sync job records.
  */
 import type pg from 'pg';
-import { ApiError } from '../../domain/errors.js';
+import { controlStoreUnavailable, isUnreachable } from './unavailable.js';
 
 export type CopyValue = string | number | boolean | null | undefined;
 
@@ -16,21 +16,6 @@ export function copyField(v: CopyValue): string {
   return /[\\\t\n\r]/.test(s)
     ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')
     : s;
-}
-
-/** The store is unreachable (connection refused or lost, server shutting down). */
-export function isUnreachable(e: unknown): boolean {
-  const code = (e as { code?: string }).code;
-  return code === undefined || code.startsWith('08') || code.startsWith('57P');
-}
-
-export function controlStoreUnavailable(e: unknown): ApiError {
-  return new ApiError(
-    'WAREHOUSE_UNAVAILABLE',
-    'control state store unavailable',
-    { cause: (e as Error).message },
-    5,
-  );
 }
 
 /**
@@ -94,8 +79,8 @@ export async function copyIn(
   let client: pg.PoolClient;
   try {
     client = await connect();
-  } catch (e) {
-    throw controlStoreUnavailable(e);
+  } catch {
+    throw controlStoreUnavailable();
   }
   let broken: Error | undefined;
   try {
@@ -104,7 +89,7 @@ export async function copyIn(
     await copy.settled;
   } catch (e) {
     broken = e as Error;
-    throw isUnreachable(e) ? controlStoreUnavailable(e) : e;
+    throw isUnreachable(e) ? controlStoreUnavailable() : e;
   } finally {
     client.release(broken);
   }

@@ -17,6 +17,7 @@ import { MIGRATIONS } from './migrations.js';
 import { PostgresOperationalStats } from './operational-stats.js';
 import { PostgresRateLimitStore } from './rate-limits.js';
 import { PostgresSessionStore } from './sessions.js';
+import { controlStoreUnavailable, isUnreachable } from './unavailable.js';
 
 function rowToTenant(r: Record<string, unknown>): Tenant {
   return {
@@ -113,11 +114,7 @@ export class PostgresStateStore implements StateStore {
       return await this.pool.query(sql, params);
     } catch (e) {
       if (e instanceof ApiError) throw e;
-      const code = (e as { code?: string }).code;
-      if (code === undefined || code.startsWith('08') || code === '57P01' || code === '57P03') {
-        throw new ApiError('WAREHOUSE_UNAVAILABLE', 'control state store unavailable', {}, 5);
-      }
-      throw e;
+      throw isUnreachable(e) ? controlStoreUnavailable() : e;
     }
   }
 
