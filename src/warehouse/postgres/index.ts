@@ -3,7 +3,10 @@
  *
  * Connects as a non-superuser authenticator role. Every statement runs in its own transaction:
  * `BEGIN; SET LOCAL ROLE <db_user>; SET LOCAL statement_timeout …` in one round trip, then the
- * statement through a cursor, then COMMIT. The role is never set at session level, so a pooled
+ * statement through a cursor, then COMMIT. A capped read (a sync query bounded by its LIMIT) sends
+ * all of it in one round trip: one simple-protocol string when the statement has no parameters and
+ * no `;` (one-string.ts), else three pipelined queries, the statement through the extended protocol,
+ * which takes one statement only. The role is never set at session level, so a pooled
  * connection that fails half-way cannot carry a tenant's role into the next request: on any
  * failure we ROLLBACK, and a connection whose state we cannot confirm is destroyed, not reused.
  */
@@ -37,6 +40,7 @@ import { describeTableOn } from './bulk-catalog.js';
 import { copyInRecords } from './bulk-copy-in.js';
 import { copyOutCsv } from './bulk-copy-out.js';
 import { listTablesOn } from './catalog.js';
+import { fitsOneString, OneStringStatement } from './one-string.js';
 import { relationColumnsOn } from './relation-columns.js';
 import { rowTooLarge } from './row-too-large.js';
 import { WireWatch } from './wire-watch.js';
@@ -123,8 +127,9 @@ export class PostgresWarehouse implements Warehouse {
       application_name: 'spectra',
     };
     this.pool = new pg.Pool({ ...this.connection, max: opts.poolSize, idleTimeoutMillis: 30_000 });
-    // Capped reads send BEGIN/SET, the statement and COMMIT in one write (pipeline mode); pipelined
-    // connections cannot hold a cursor, so they live in their own pool.
+    // Capped reads with parameters send BEGIN/SET, the statement and COMMIT in one write (pipeline
+    // mode); pipelined connections cannot hold a cursor or take a one-string read, so they live in
+    // their own pool.
     this.pipelinedPool = new pg.Pool({
       ...this.connection,
       pipeline: true,
@@ -148,15 +153,21 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   async execute(ctx: ExecutionContext, statement: StatementInput, sink: RowSink): Promise<ExecutionResult> {
-    const pipelined =
+    const capped =
       ctx.boundedByStatement === true && (ctx.maxRows ?? Number.POSITIVE_INFINITY) <= CAPPED_BATCH_ROWS;
+    // A capped read is one round trip: one string when it can be (pg refuses custom query classes
+    // on pipelined connections), else three pipelined queries; a larger read streams from a cursor.
+    const oneString = capped && fitsOneString(statement.sql, statement.params);
+    const pipelined = capped && !oneString;
     const { result, statementRef } = await this.inTenantTransaction(
       ctx,
-      { pool: pipelined ? this.pipelinedPool : this.pool, pipelined, onSinkFailure: 'rollback' },
+      { pool: pipelined ? this.pipelinedPool : this.pool, oneRoundTrip: capped, onSinkFailure: 'rollback' },
       (client, begin, reading) =>
-        pipelined
-          ? this.runPipelined(client, begin, ctx, statement, sink, reading)
-          : this.streamRows(client, ctx, statement, sink, reading),
+        oneString
+          ? this.runOneString(client, begin, ctx, statement, sink, reading)
+          : pipelined
+            ? this.runPipelined(client, begin, ctx, statement, sink, reading)
+            : this.streamRows(client, ctx, statement, sink, reading),
     );
     return { ...result, statementRef };
   }
@@ -176,7 +187,6 @@ export class PostgresWarehouse implements Warehouse {
     sink: RowSink,
     reading: Reading,
   ): Promise<Omit<ExecutionResult, 'statementRef'>> {
-    const max = ctx.maxRows ?? CAPPED_BATCH_ROWS;
     const received: Row[] = [];
     let fields: PgFieldInfo[] | undefined;
     const query = new pg.Query({
@@ -184,6 +194,8 @@ export class PostgresWarehouse implements Warehouse {
       values: statement.params,
       rowMode: 'array',
       types: rawText as never,
+      // Even without parameters: the extended protocol's Parse takes one statement, never two.
+      queryMode: 'extended',
     } as pg.QueryConfig);
     // A 'row' listener keeps the rows here, so those read before a stop at the byte cap survive it.
     query.on('row', (row: Row) => {
@@ -212,21 +224,40 @@ export class PostgresWarehouse implements Warehouse {
         throw new Error('transaction still open after COMMIT');
       }
     } else if (b.status === 'rejected') throw b.reason;
-    // Rows pg-protocol parsed from the chunk that crossed the cap are not part of the result.
-    const kept = cut ? Math.min(received.length, reading.watch.rows) : received.length;
     const infos =
       fields ??
       ((query as unknown as { _result?: pg.QueryResult })._result?.fields as unknown as PgFieldInfo[]) ??
       [];
-    const decoders = infos.map(decoderFor);
-    await toSink(() => sink.columns(infos.map((f) => ({ name: f.name, type: columnTypeName(f) }))));
-    const rows = kept > max ? received.slice(0, max) : received.slice(0, kept);
-    if (rows.length > 0) {
-      decodeInPlace(rows, decoders);
-      await toSink(() => sink.rows(rows));
+    return deliverCapped(received, infos, ctx, cut, sink, reading);
+  }
+
+  /**
+   * The same transaction as `runPipelined` in one simple-protocol string (one-string.ts), for a
+   * statement without parameters or `;`: one message each way, and rows as the protocol parsed them.
+   */
+  private async runOneString(
+    client: pg.PoolClient,
+    begin: string,
+    ctx: ExecutionContext,
+    statement: StatementInput,
+    sink: RowSink,
+    reading: Reading,
+  ): Promise<Omit<ExecutionResult, 'statementRef'>> {
+    const exchange = new OneStringStatement(begin, statement.sql);
+    client.query(exchange);
+    let failure: { error: unknown } | undefined;
+    await exchange.settled.catch((error) => {
+      failure = { error };
+    });
+    // Stopped at the byte cap: rows arrived, so BEGIN and SET ran; the rows read are the result.
+    const cut = reading.watch.stopped?.reason === 'byte_cap';
+    if (!cut) {
+      if (failure) throw failure.error;
+      if ((client as unknown as { getTransactionStatus?: () => string }).getTransactionStatus?.() !== 'I') {
+        throw new Error('transaction still open after COMMIT');
+      }
     }
-    reading.delivered();
-    return { rowCount: rows.length, stoppedAtMaxRows: kept >= max, stoppedAtMaxBytes: cut };
+    return deliverCapped(exchange.rows, exchange.fields ?? [], ctx, cut, sink, reading);
   }
 
   /**
@@ -323,7 +354,7 @@ export class PostgresWarehouse implements Warehouse {
   async describeTable(ctx: ExecutionContext, object: string): Promise<TableDescription> {
     const { result } = await this.inTenantTransaction(
       ctx,
-      { pool: this.pool, pipelined: false, onSinkFailure: 'destroy', abortBeforeCommit: true },
+      { pool: this.pool, oneRoundTrip: false, onSinkFailure: 'destroy', abortBeforeCommit: true },
       async (client) => {
         const { oid: _oid, checks: _checks, ...table } = await describeTableOn(client, object);
         return table;
@@ -335,7 +366,7 @@ export class PostgresWarehouse implements Warehouse {
   async listTables(ctx: ExecutionContext): Promise<CatalogTable[]> {
     const { result } = await this.inTenantTransaction(
       ctx,
-      { pool: this.pool, pipelined: false, onSinkFailure: 'rollback' },
+      { pool: this.pool, oneRoundTrip: false, onSinkFailure: 'rollback' },
       (client) => listTablesOn(client),
     );
     return result;
@@ -344,7 +375,7 @@ export class PostgresWarehouse implements Warehouse {
   async relationColumns(ctx: ExecutionContext, relations: readonly string[][]): Promise<string[][]> {
     const { result } = await this.inTenantTransaction(
       ctx,
-      { pool: this.pool, pipelined: false, onSinkFailure: 'rollback' },
+      { pool: this.pool, oneRoundTrip: false, onSinkFailure: 'rollback' },
       (client) => relationColumnsOn(client, relations),
     );
     return result;
@@ -358,7 +389,7 @@ export class PostgresWarehouse implements Warehouse {
   ): Promise<CopyOutResult> {
     const { result, statementRef } = await this.inTenantTransaction(
       ctx,
-      { pool: this.pool, pipelined: false, onSinkFailure: 'destroy', abortBeforeCommit: true },
+      { pool: this.pool, oneRoundTrip: false, onSinkFailure: 'destroy', abortBeforeCommit: true },
       (client, _begin, reading) =>
         copyOutCsv(client, statement, opts, sink, toSink, {
           maxRowBytes: this.maxRowBytes,
@@ -377,7 +408,7 @@ export class PostgresWarehouse implements Warehouse {
   ): Promise<CopyInOutcome> {
     const { result, statementRef } = await this.inTenantTransaction(
       ctx,
-      { pool: this.pool, pipelined: false, onSinkFailure: 'destroy', abortBeforeCommit: true },
+      { pool: this.pool, oneRoundTrip: false, onSinkFailure: 'destroy', abortBeforeCommit: true },
       (client) =>
         copyInRecords(
           client,
@@ -394,7 +425,7 @@ export class PostgresWarehouse implements Warehouse {
 
   /**
    * One transaction as `ctx.dbUser`, the only place the role is switched: BEGIN/SET LOCAL in one
-   * round trip, `work`, COMMIT — or, `pipelined`, `work` writes BEGIN, its statement and COMMIT
+   * round trip, `work`, COMMIT — or, `oneRoundTrip`, `work` writes BEGIN, its statement and COMMIT
    * itself. An abort or the timeout cancels the running statement by label; any failure rolls
    * back, and a connection whose state cannot be confirmed is destroyed, never reused. When the
    * caller's own code fails (SinkFailure), `onSinkFailure` says whether a ROLLBACK is enough or
@@ -404,7 +435,7 @@ export class PostgresWarehouse implements Warehouse {
     ctx: ExecutionContext,
     opts: {
       pool: pg.Pool;
-      pipelined: boolean;
+      oneRoundTrip: boolean;
       onSinkFailure: 'rollback' | 'destroy';
       abortBeforeCommit?: boolean;
     },
@@ -447,7 +478,7 @@ export class PostgresWarehouse implements Warehouse {
     };
     const begin = `BEGIN; SET LOCAL ROLE ${quoteIdent(ctx.dbUser)}; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(ctx.timeoutMs))}; SET LOCAL application_name = '${label}'`;
     try {
-      if (opts.pipelined) {
+      if (opts.oneRoundTrip) {
         ctx.onStatement?.(statementRef);
         const result = await work(client, begin, reading);
         if (watch.stopped) destroy = new Error('the statement was stopped at the result byte cap');
@@ -603,6 +634,31 @@ async function toSink(deliver: () => void | Promise<void>): Promise<void> {
   } catch (e) {
     throw new SinkFailure(e);
   }
+}
+
+/**
+ * A capped read's rows to the sink, decoded, after its transaction ended. Rows pg-protocol parsed
+ * from the chunk that crossed the byte cap (`cut`) are not part of the result.
+ */
+async function deliverCapped(
+  received: Row[],
+  infos: PgFieldInfo[],
+  ctx: ExecutionContext,
+  cut: boolean,
+  sink: RowSink,
+  reading: Reading,
+): Promise<Omit<ExecutionResult, 'statementRef'>> {
+  const max = ctx.maxRows ?? CAPPED_BATCH_ROWS;
+  const kept = cut ? Math.min(received.length, reading.watch.rows) : received.length;
+  const decoders = infos.map(decoderFor);
+  await toSink(() => sink.columns(infos.map((f) => ({ name: f.name, type: columnTypeName(f) }))));
+  const rows = kept > max ? received.slice(0, max) : received.slice(0, kept);
+  if (rows.length > 0) {
+    decodeInPlace(rows, decoders);
+    await toSink(() => sink.rows(rows));
+  }
+  reading.delivered();
+  return { rowCount: rows.length, stoppedAtMaxRows: kept >= max, stoppedAtMaxBytes: cut };
 }
 
 function decodeInPlace(rows: Row[], decoders: ValueDecoder[]): void {

@@ -77,14 +77,16 @@ describe('PostgreSQL adapter: result memory limits', () => {
   afterAll(() => warehouse.close());
 
   const bigRow = { sql: `SELECT 1 AS a, repeat('x', 3 * 1024 * 1024) AS huge`, params: [] };
+  const bigRowParam = { sql: `SELECT $1::int AS a, repeat('x', 3 * 1024 * 1024) AS huge`, params: [1] };
 
   it.each([
-    ['pipelined (capped sync read)', { maxRows: 11, boundedByStatement: true }],
-    ['cursor (stream)', {}],
-  ])('a row over the limit fails with 413 before it is read: %s', async (_name, extra) => {
+    ['one string (capped sync read)', { maxRows: 11, boundedByStatement: true }, bigRow],
+    ['pipelined (capped sync read with parameters)', { maxRows: 11, boundedByStatement: true }, bigRowParam],
+    ['cursor (stream)', {}, bigRow],
+  ])('a row over the limit fails with 413 before it is read: %s', async (_name, extra, statement) => {
     const c = ctx(extra);
     const before = warehouse.poolStats.total;
-    const err = await warehouse.execute(c, bigRow, sinkInto([])).catch((e) => e);
+    const err = await warehouse.execute(c, statement, sinkInto([])).catch((e) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect(err.code).toBe('RESULT_TOO_LARGE');
     expect(err.details).toMatchObject({
@@ -129,22 +131,30 @@ describe('PostgreSQL adapter: result memory limits', () => {
   });
 
   const wide = { sql: `SELECT g, repeat('x', 100000) AS w FROM generate_series(1, 100) AS g`, params: [] };
+  const wideParam = {
+    sql: `SELECT g, repeat($1, 100000) AS w FROM generate_series(1, 100) AS g`,
+    params: ['x'],
+  };
 
   it.each([
-    ['pipelined', { maxRows: 101, boundedByStatement: true }],
-    ['cursor', {}],
-  ])('the byte cap stops reading as rows arrive and keeps the rows before it: %s', async (_name, extra) => {
-    const c = ctx({ ...extra, maxResultBytes: MiB });
-    const rows: Row[] = [];
-    const result = await warehouse.execute(c, wide, sinkInto(rows));
-    expect(result.stoppedAtMaxBytes).toBe(true);
-    // 1 MiB of ~100 KB rows: ten of them, in order, whole.
-    expect(rows.length).toBe(10);
-    expect(rows.map((r) => r[0])).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    expect(rows.every((r) => (r[1] as string).length === 100000)).toBe(true);
-    expect(await untilGone(c.label!)).toBe(0);
-    expect(budget.stats.usedBytes).toBe(0);
-  });
+    ['one string', { maxRows: 101, boundedByStatement: true }, wide],
+    ['pipelined (parameters)', { maxRows: 101, boundedByStatement: true }, wideParam],
+    ['cursor', {}, wide],
+  ])(
+    'the byte cap stops reading as rows arrive and keeps the rows before it: %s',
+    async (_name, extra, statement) => {
+      const c = ctx({ ...extra, maxResultBytes: MiB });
+      const rows: Row[] = [];
+      const result = await warehouse.execute(c, statement, sinkInto(rows));
+      expect(result.stoppedAtMaxBytes).toBe(true);
+      // 1 MiB of ~100 KB rows: ten of them, in order, whole.
+      expect(rows.length).toBe(10);
+      expect(rows.map((r) => r[0])).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(rows.every((r) => (r[1] as string).length === 100000)).toBe(true);
+      expect(await untilGone(c.label!)).toBe(0);
+      expect(budget.stats.usedBytes).toBe(0);
+    },
+  );
 
   it('under the byte cap a result is whole and not marked', async () => {
     const rows: Row[] = [];

@@ -71,6 +71,12 @@ describe('encodeRowObjectsJson', () => {
   it('any names and values: the same text as writing each member in column order', () => {
     const value = fc.oneof(
       fc.string(),
+      // Any UTF-16 code units: quotes, backslashes, controls, lone and paired surrogates.
+      fc.string({ unit: 'binary' }),
+      fc.string({
+        unit: fc.constantFrom('"', '\\', '\u0000', '\u001f', '\u007f', '\u2028', '\ud800', '\udc00', 'a'),
+      }),
+      fc.constantFrom(-0, Number.NaN, Number.POSITIVE_INFINITY, 1e21, 5e-324, undefined),
       fc.integer(),
       fc.double(),
       fc.boolean(),
@@ -89,7 +95,8 @@ describe('encodeRowObjectsJson', () => {
         (names, rows) => {
           const columns = cols(...names);
           const keys = uniqueColumnNames(columns);
-          const member = (row: Row, i: number) => `${JSON.stringify(keys[i])}:${JSON.stringify(row[i])}`;
+          const member = (row: Row, i: number) =>
+            `${JSON.stringify(keys[i])}:${JSON.stringify(row[i]) ?? 'null'}`;
           const expected = `[${rows.map((row) => `{${keys.map((_, i) => member(row, i)).join(',')}}`).join(',')}]`;
           expect(encodeRowObjectsJson(columns, rows)).toBe(expected);
         },
