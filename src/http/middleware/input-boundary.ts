@@ -134,6 +134,14 @@ function checkQuery(rawQuery: string): void {
   }
 }
 
+/** The same rule over Node's `[name, value, name, value, …]` list (names lower-cased as fetch Headers has them). */
+function checkRawHeaders(raw: readonly string[]): void {
+  for (let i = 1; i < raw.length; i += 2) {
+    const reason = unsafeTextReason(raw[i]!);
+    if (reason) throw unsafeInput(`header.${raw[i - 1]!.toLowerCase()}`, reason);
+  }
+}
+
 function checkHeaders(headers: Headers): void {
   // Fetch Headers (ByteString, no NUL) cannot hold these today; checked so the rule does not rest on that.
   headers.forEach((value, name) => {
@@ -148,7 +156,10 @@ export function requestLineBoundary(): MiddlewareHandler<AppEnv> {
     const { path, query } = rawTarget(c.req.url);
     checkPath(c, path);
     checkQuery(query);
-    checkHeaders(c.req.raw.headers);
+    // Node's raw header list when there is one: iterating a fetch Headers builds it per request.
+    const raw = c.env?.incoming?.rawHeaders;
+    if (raw) checkRawHeaders(raw);
+    else checkHeaders(c.req.raw.headers);
     await next();
   };
 }
