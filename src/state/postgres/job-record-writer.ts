@@ -76,16 +76,22 @@ export class JobRecordWriter {
     private readonly onTrouble: (trouble: JobRecordTrouble) => void = () => {},
   ) {}
 
-  /** Resolves once the record (or its fallback) is committed; rejects only if nothing could be. */
+  /**
+   * Resolves once the record (or its fallback) is committed; rejects only if nothing could be.
+   * The first record waits for the end of the event loop's I/O phase (setImmediate), so the records
+   * of every query that finished in the same pass go out in one write.
+   */
   add(job: QueryJob): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pending.push({ job, resolve, reject });
-      if (!this.flushing) void this.flush();
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => void this.flush());
+      }
     });
   }
 
   private async flush(): Promise<void> {
-    this.flushing = true;
     try {
       while (this.pending.length > 0) {
         const batch = this.pending.splice(0, MAX_BATCH);
