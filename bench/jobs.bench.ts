@@ -4,7 +4,8 @@
  * (a) submit → COMPLETED latency of a trivial query, one worker; baseline: the same query run sync;
  * (b) jobs/s with 3 worker processes; baseline: 1 worker process;
  * (c) async export of 1,000,000 rows: rows/s and the worker's peak RSS; baselines: a direct
- *     pg-cursor read of the same rows written as NDJSON to a file, and the idle worker's RSS.
+ *     pg-cursor read of the same rows written as NDJSON to a file, and the idle worker's RSS;
+ *     three rounds of each in alternating order (BENCH_EXPORT_ROUNDS), medians (peak RSS: the largest).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -20,6 +21,7 @@ const TRIVIAL_SQL = 'SELECT 1 AS one';
 const LATENCY_RUNS = Number(process.env.BENCH_JOB_LATENCY_RUNS ?? 300);
 const THROUGHPUT_JOBS = Number(process.env.BENCH_JOBS ?? 1500);
 const EXPORT_ROWS = 1_000_000;
+const EXPORT_ROUNDS = Number(process.env.BENCH_EXPORT_ROUNDS ?? 3);
 const EXPORT_SQL = `SELECT g AS n, md5(CAST(g AS text)) AS h, g * 0.01 AS amount FROM generate_series(1, ${EXPORT_ROWS}) AS g`;
 
 interface Worker {
@@ -85,7 +87,7 @@ export default async function jobsBench(ctx: BenchContext): Promise<BenchResult[
 
   try {
     // (a) Latency, one worker. The client polls every 2 ms; the server-side figure needs no polling.
-    let workers = [await startWorker(ctx.home, 4)];
+    const workers = [await startWorker(ctx.home, 4)];
     const clientMs: number[] = [];
     const serverMs: number[] = [];
     for (let i = 0; i < LATENCY_RUNS + 20; i++) {
@@ -181,47 +183,72 @@ export default async function jobsBench(ctx: BenchContext): Promise<BenchResult[
       ),
     );
 
-    // (c) Export of 1,000,000 rows by a fresh worker process.
-    workers = [await startWorker(ctx.home, 1)];
-    const pid = workers[0]!.child.pid!;
-    const idleRss = await status(pid, 'VmRSS');
-    const { job_id: exportId } = (await (
-      await post({ sql: EXPORT_SQL, async: true, timeout_seconds: 600 })
-    ).json()) as { job_id: string };
-    let exportJob = await getJob(exportId);
-    while (exportJob.status !== 'COMPLETED') {
-      if (exportJob.status === 'FAILED') throw new Error(`export failed: ${JSON.stringify(exportJob.error)}`);
-      await new Promise((r) => setTimeout(r, 100));
-      exportJob = await getJob(exportId);
-    }
-    const peakRss = await status(pid, 'VmHWM');
-    const exportSeconds = (Date.parse(exportJob.completed_at) - Date.parse(exportJob.started_at)) / 1000;
-    await stopWorkers(workers);
-
-    // Baseline: the driver alone, same rows as NDJSON into a file.
-    const file = path.join(os.tmpdir(), `spectra-bench-export-${process.pid}.ndjson`);
-    const direct = new pg.Client(ctx.pg);
-    await direct.connect();
-    const t0 = performance.now();
-    try {
-      await direct.query(`BEGIN; SET LOCAL ROLE "${tenant.db_user}"`);
-      const cursor = direct.query(new Cursor(EXPORT_SQL));
-      const out = createWriteStream(file);
-      for (;;) {
-        const rows = await cursor.read(2000);
-        if (rows.length === 0) break;
-        let text = '';
-        for (const row of rows) text += `${JSON.stringify(row)}\n`;
-        if (!out.write(text)) await new Promise<void>((r) => out.once('drain', () => r()));
+    // (c) Export of 1,000,000 rows by a fresh worker process, against the driver alone writing the
+    // same rows as NDJSON to a file; EXPORT_ROUNDS of each, in alternating order, medians.
+    const exportOnce = async () => {
+      const worker = await startWorker(ctx.home, 1);
+      const pid = worker.child.pid!;
+      const idleRss = await status(pid, 'VmRSS');
+      try {
+        const { job_id: exportId } = (await (
+          await post({ sql: EXPORT_SQL, async: true, timeout_seconds: 600 })
+        ).json()) as { job_id: string };
+        let exportJob = await getJob(exportId);
+        while (exportJob.status !== 'COMPLETED') {
+          if (exportJob.status === 'FAILED')
+            throw new Error(`export failed: ${JSON.stringify(exportJob.error)}`);
+          await new Promise((r) => setTimeout(r, 100));
+          exportJob = await getJob(exportId);
+        }
+        const seconds = (Date.parse(exportJob.completed_at) - Date.parse(exportJob.started_at)) / 1000;
+        return { seconds, idleRss, peakRss: await status(pid, 'VmHWM') };
+      } finally {
+        await stopWorkers([worker]);
       }
-      await new Promise<void>((r) => out.end(() => r()));
-      await cursor.close();
-      await direct.query('COMMIT');
-    } finally {
-      await direct.end();
-      await rm(file, { force: true });
+    };
+    const directOnce = async () => {
+      const file = path.join(os.tmpdir(), `spectra-bench-export-${process.pid}.ndjson`);
+      const direct = new pg.Client(ctx.pg);
+      await direct.connect();
+      const t0 = performance.now();
+      try {
+        await direct.query(`BEGIN; SET LOCAL ROLE "${tenant.db_user}"`);
+        const cursor = direct.query(new Cursor(EXPORT_SQL));
+        const out = createWriteStream(file);
+        for (;;) {
+          const rows = await cursor.read(2000);
+          if (rows.length === 0) break;
+          let text = '';
+          for (const row of rows) text += `${JSON.stringify(row)}\n`;
+          if (!out.write(text)) await new Promise<void>((r) => out.once('drain', () => r()));
+        }
+        await new Promise<void>((r) => out.end(() => r()));
+        await cursor.close();
+        await direct.query('COMMIT');
+      } finally {
+        await direct.end();
+        await rm(file, { force: true });
+      }
+      return (performance.now() - t0) / 1000;
+    };
+    const exports: Awaited<ReturnType<typeof exportOnce>>[] = [];
+    const directs: number[] = [];
+    for (let round = 0; round < EXPORT_ROUNDS; round++) {
+      if (round % 2 === 0) {
+        exports.push(await exportOnce());
+        directs.push(await directOnce());
+      } else {
+        directs.push(await directOnce());
+        exports.push(await exportOnce());
+      }
     }
-    const directSeconds = (performance.now() - t0) / 1000;
+    const exportSeconds = percentile(
+      exports.map((e) => e.seconds),
+      50,
+    );
+    const directSeconds = percentile(directs, 50);
+    const peakRss = Math.max(...exports.map((e) => e.peakRss));
+    const idleRss = exports[0]!.idleRss;
     results.push(
       result(
         'async export, 1,000,000 rows',

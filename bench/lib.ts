@@ -2,7 +2,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -236,8 +236,14 @@ export interface OpenLoadResult {
 
 /**
  * Open-loop load: `rate` requests per second whatever the answers' latency (a closed loop can
- * never offer more than the server completes), on up to `maxSockets` keep-alive connections.
- * Latency percentiles are of the 2xx answers (the admitted requests).
+ * never offer more than the server completes), on up to `maxSockets` keep-alive connections; a
+ * request due when every connection is busy waits for one, and its latency counts from when it
+ * was due. Latency percentiles are of the 2xx answers (the admitted requests).
+ *
+ * Written on raw sockets: the generator shares the machine's cores with the service, and
+ * node:http spent about 0.2 ms of CPU per request sent, as much as a fifth of what it measures.
+ * The request is one prebuilt buffer; an answer is read only as far as its status line, headers
+ * and body length (Content-Length or chunked).
  */
 export async function openLoad(opts: {
   url: string;
@@ -250,44 +256,81 @@ export async function openLoad(opts: {
   if (!/^http:\/\/(127\.\d+\.\d+\.\d+|\[::1\]|localhost)(:\d+)?\//.test(opts.url)) {
     throw new Error(`refusing to load a non-loopback address: ${opts.url}`);
   }
-  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets });
   const u = new URL(opts.url);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const body = Buffer.from(opts.body);
+  const head = [
+    `POST ${u.pathname} HTTP/1.1`,
+    `Host: ${u.host}`,
+    'Content-Type: application/json',
+    ...Object.entries(opts.headers).map(([k, v]) => `${k}: ${v}`),
+    `Content-Length: ${body.length}`,
+    '',
+    '',
+  ].join('\r\n');
+  const request = Buffer.concat([Buffer.from(head), body]);
   const okTimes: number[] = [];
   let sent = 0;
+  let answered = 0;
   let refused = 0;
   let failed = 0;
-  const inflight = new Set<Promise<void>>();
-  const one = () =>
-    new Promise<void>((resolve) => {
-      const t0 = performance.now();
-      const req = http.request(
-        {
-          agent,
-          host: u.hostname,
-          port: u.port,
-          path: u.pathname,
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...opts.headers },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => {
-            const s = res.statusCode ?? 0;
-            if (s >= 200 && s < 300) okTimes.push(performance.now() - t0);
-            else if (s === 429 || s === 503) refused++;
-            else failed++;
-            resolve();
-          });
-        },
-      );
-      req.on('error', () => {
-        failed++;
-        resolve();
-      });
-      req.end(opts.body);
+  let open = 0;
+  const idle: LoadSocket[] = [];
+  const waiting: number[] = [];
+  let stopped = false;
+  let allAnswered: (() => void) | undefined;
+
+  const settle = (status: number, dueAt: number) => {
+    answered++;
+    if (status >= 200 && status < 300) okTimes.push(performance.now() - dueAt);
+    else if (status === 429 || status === 503) refused++;
+    else failed++;
+    if (stopped && answered === sent) allAnswered?.();
+  };
+  const send = (socket: LoadSocket, dueAt: number) => {
+    socket.dueAt = dueAt;
+    socket.reader.busy = true;
+    socket.write(request);
+  };
+  const release = (socket: LoadSocket) => {
+    const next = waiting.shift();
+    if (next !== undefined) send(socket, next);
+    else idle.push(socket);
+  };
+  const connect = (dueAt: number) => {
+    open++;
+    const socket = net.connect({ host, port: Number(u.port) }) as LoadSocket;
+    socket.setNoDelay(true);
+    const reader = new AnswerReader((status, close) => {
+      settle(status, socket.dueAt);
+      if (close) socket.destroy();
+      else release(socket);
     });
+    socket.reader = reader;
+    socket.on('data', (chunk: Buffer) => reader.push(chunk));
+    socket.on('close', () => {
+      open--;
+      const i = idle.indexOf(socket);
+      if (i !== -1) idle.splice(i, 1);
+      if (reader.busy) settle(0, socket.dueAt);
+      // A request waiting for a connection gets a new one.
+      if (waiting.length > 0 && open < opts.maxSockets) connect(waiting.shift()!);
+    });
+    socket.on('error', () => {});
+    send(socket, dueAt);
+  };
+  const due = (dueAt: number) => {
+    sent++;
+    const socket = idle.pop();
+    if (socket) {
+      send(socket, dueAt);
+      return;
+    }
+    if (open < opts.maxSockets) connect(dueAt);
+    else waiting.push(dueAt);
+  };
+
   const start = performance.now();
-  const tickMs = 10;
   await new Promise<void>((done) => {
     const timer = setInterval(() => {
       const elapsed = performance.now() - start;
@@ -296,18 +339,14 @@ export async function openLoad(opts: {
         done();
         return;
       }
-      const due = Math.floor((elapsed / 1000) * opts.rate) - sent;
-      for (let i = 0; i < due; i++) {
-        sent++;
-        const p = one();
-        inflight.add(p);
-        void p.then(() => inflight.delete(p));
-      }
-    }, tickMs);
+      const count = Math.floor((elapsed / 1000) * opts.rate) - sent;
+      for (let i = 0; i < count; i++) due(start + ((sent + 1) / opts.rate) * 1000);
+    }, 10);
   });
-  await Promise.all(inflight);
+  stopped = true;
+  if (answered < sent) await new Promise<void>((r) => (allAnswered = r));
   const seconds = (performance.now() - start) / 1000;
-  agent.destroy();
+  for (const s of idle.splice(0)) s.destroy();
   return {
     sent,
     ok: okTimes.length,
@@ -317,4 +356,71 @@ export async function openLoad(opts: {
     okP50: okTimes.length ? percentile(okTimes, 50) : 0,
     okP99: okTimes.length ? percentile(okTimes, 99) : 0,
   };
+}
+
+interface LoadSocket extends net.Socket {
+  /** When the request it carries was due. */
+  dueAt: number;
+  reader: AnswerReader;
+}
+
+/**
+ * Reads HTTP/1.1 answers off one connection, one at a time: the status line, the headers (for
+ * Content-Length, chunked Transfer-Encoding and Connection: close), then skips the body.
+ */
+class AnswerReader {
+  busy = false;
+  private buffered: Buffer = Buffer.alloc(0);
+  private status = 0;
+  private close = false;
+  /** Body bytes still to skip; -1 while reading headers, -2 while reading chunk sizes. */
+  private left = -1;
+
+  constructor(private readonly onAnswer: (status: number, close: boolean) => void) {}
+
+  push(chunk: Buffer): void {
+    this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
+    for (;;) {
+      if (this.left === -1) {
+        const end = this.buffered.indexOf('\r\n\r\n');
+        if (end === -1) return;
+        const head = this.buffered.subarray(0, end).toString('latin1');
+        this.buffered = this.buffered.subarray(end + 4);
+        this.status = Number(head.slice(9, 12));
+        const lower = head.toLowerCase();
+        this.close = /\r\nconnection: *close/.test(lower);
+        const length = /\r\ncontent-length: *(\d+)/.exec(lower);
+        this.left = length ? Number(length[1]) : /\r\ntransfer-encoding: *chunked/.test(lower) ? -2 : 0;
+      }
+      if (this.left === -2) {
+        const eol = this.buffered.indexOf('\r\n');
+        if (eol === -1) return;
+        const size = Number.parseInt(this.buffered.subarray(0, eol).toString('latin1'), 16);
+        if (size === 0) {
+          // The last chunk, then an empty trailer line.
+          if (this.buffered.length < eol + 4) return;
+          this.buffered = this.buffered.subarray(eol + 4);
+          this.finish();
+          continue;
+        }
+        if (this.buffered.length < eol + 2 + size + 2) return;
+        this.buffered = this.buffered.subarray(eol + 2 + size + 2);
+        continue;
+      }
+      if (this.buffered.length < this.left) {
+        this.left -= this.buffered.length;
+        this.buffered = Buffer.alloc(0);
+        return;
+      }
+      this.buffered = this.buffered.subarray(this.left);
+      this.finish();
+      if (this.buffered.length === 0) return;
+    }
+  }
+
+  private finish(): void {
+    this.left = -1;
+    this.busy = false;
+    this.onAnswer(this.status, this.close);
+  }
 }
