@@ -21,7 +21,8 @@ import type {
 } from '../../../src/warehouse/port.js';
 import { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
 import { fitsOneString } from '../../../src/warehouse/postgres/one-string.js';
-import { pgFacts } from '../../helpers/pg-fixture.js';
+import { adminClient, pgFacts } from '../../helpers/pg-fixture.js';
+import { waitFor } from '../../helpers/time.js';
 
 interface Seen {
   columns: ColumnInfo[];
@@ -187,6 +188,52 @@ describe('PostgreSQL adapter: capped reads in one round trip', () => {
       await connectionIsClean();
     },
   );
+
+  // The runaway runs for minutes: QUERY_TIMEOUT at all proves the SET LOCAL in the same string reached it.
+  it('the statement timeout set in the string applies to the statement', async () => {
+    const e = await failure(
+      { sql: 'SELECT count(*) AS n FROM sales AS a, sales AS b', params: [] },
+      { ...SHAPES['one string'], timeoutMs: 300 },
+    );
+    expect(e.code).toBe('QUERY_TIMEOUT');
+    await connectionIsClean();
+  });
+
+  it('aborting the signal cancels the statement by its label (set in the string)', async () => {
+    const abort = new AbortController();
+    const c = ctx(0, { ...SHAPES['one string'], signal: abort.signal });
+    const done = warehouse.execute(
+      c,
+      { sql: 'SELECT count(*) AS n FROM sales AS a, sales AS b', params: [] },
+      recorder().sink,
+    );
+    done.catch(() => {});
+    const admin = await adminClient('postgres');
+    try {
+      // The client backend only: a parallel plan's workers carry the leader's application_name.
+      await waitFor(
+        async () =>
+          (
+            await admin.query(
+              `SELECT count(*)::int AS n FROM pg_stat_activity
+               WHERE backend_type = 'client backend' AND state = 'active' AND application_name LIKE '%' || $1`,
+              [c.label],
+            )
+          ).rows[0].n === 1,
+        { what: 'the statement to run under its label' },
+      );
+    } finally {
+      await admin.end();
+    }
+    abort.abort();
+    const e = await done.then(
+      () => undefined,
+      (err) => err,
+    );
+    expect(e).toBeInstanceOf(ApiError);
+    expect(e.details.reason).toBe('cancelled');
+    await connectionIsClean();
+  });
 
   it('a statement that fails at run time after sending rows keeps none of them, and the connection is clean', async () => {
     const e = await failure(
