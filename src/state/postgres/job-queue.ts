@@ -116,15 +116,13 @@ export class PostgresJobQueue<J extends QueuedJob = QueryJob> implements JobQueu
     lease: { owner: string; ms: number },
     maxRunning: number,
   ): Promise<J | null> {
-    // The claim's commit does not wait for its WAL flush (synchronous_commit off for this transaction
-    // only): one disk flush less between submit and COMPLETED. Only a crash of PostgreSQL itself can
-    // lose a claim it acknowledged, and then the job is QUEUED again as if never claimed: the
-    // worker's heartbeat and its completion both require its lease, so the job runs again. Submits
-    // and completions stay durable.
-    const r = await this.q(
-      `SELECT c.* FROM set_config('synchronous_commit', 'off', true), ${this.k.claimFunction}($1, $2, $3, $4, $5) AS c`,
-      [tenantId, jobId, lease.owner, Math.ceil(lease.ms), maxRunning],
-    );
+    const r = await this.q(`SELECT * FROM ${this.k.claimFunction}($1, $2, $3, $4, $5)`, [
+      tenantId,
+      jobId,
+      lease.owner,
+      Math.ceil(lease.ms),
+      maxRunning,
+    ]);
     return r.rows[0] ? this.k.rowTo(r.rows[0]) : null;
   }
 
