@@ -4,11 +4,14 @@
  */
 
 import type { ExecutionContext } from '../../src/warehouse/port.js';
-import { PostgresWarehouse } from '../../src/warehouse/postgres/index.js';
+import { PostgresWarehouse, type PostgresWarehouseOptions } from '../../src/warehouse/postgres/index.js';
 import { pgFacts } from './pg-fixture.js';
 
 /** The PostgreSQL adapter logged in as the non-superuser authenticator role, on the warehouse database. */
-export function authenticatorWarehouse(poolSize = 2): PostgresWarehouse {
+export function authenticatorWarehouse(
+  poolSize = 2,
+  extra: Pick<PostgresWarehouseOptions, 'maxRowBytes' | 'resultMemory'> = {},
+): PostgresWarehouse {
   const f = pgFacts();
   return new PostgresWarehouse({
     host: f.host,
@@ -17,6 +20,7 @@ export function authenticatorWarehouse(poolSize = 2): PostgresWarehouse {
     password: f.authenticator.password,
     database: f.warehouseDb,
     poolSize,
+    ...extra,
   });
 }
 

@@ -220,9 +220,7 @@ export class PostgresWarehouse implements Warehouse {
     const cut = reading.watch.stopped?.reason === 'byte_cap';
     if (!cut) {
       for (const step of [b, q, c]) if (step.status === 'rejected') throw step.reason;
-      if ((client as unknown as { getTransactionStatus?: () => string }).getTransactionStatus?.() !== 'I') {
-        throw new Error('transaction still open after COMMIT');
-      }
+      assertCommitted(client);
     } else if (b.status === 'rejected') throw b.reason;
     const infos =
       fields ??
@@ -253,9 +251,7 @@ export class PostgresWarehouse implements Warehouse {
     const cut = reading.watch.stopped?.reason === 'byte_cap';
     if (!cut) {
       if (failure) throw failure.error;
-      if ((client as unknown as { getTransactionStatus?: () => string }).getTransactionStatus?.() !== 'I') {
-        throw new Error('transaction still open after COMMIT');
-      }
+      assertCommitted(client);
     }
     return deliverCapped(exchange.rows, exchange.fields ?? [], ctx, cut, sink, reading);
   }
@@ -633,6 +629,13 @@ async function toSink(deliver: () => void | Promise<void>): Promise<void> {
     await deliver();
   } catch (e) {
     throw new SinkFailure(e);
+  }
+}
+
+/** After a one-round-trip read: its COMMIT left the connection outside any transaction. */
+function assertCommitted(client: pg.PoolClient): void {
+  if ((client as unknown as { getTransactionStatus?: () => string }).getTransactionStatus?.() !== 'I') {
+    throw new Error('transaction still open after COMMIT');
   }
 }
 

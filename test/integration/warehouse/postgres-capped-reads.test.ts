@@ -19,10 +19,11 @@ import type {
   RowSink,
   StatementInput,
 } from '../../../src/warehouse/port.js';
-import { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
+import type { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
 import { fitsOneString } from '../../../src/warehouse/postgres/one-string.js';
 import { adminClient, pgFacts } from '../../helpers/pg-fixture.js';
 import { waitFor } from '../../helpers/time.js';
+import { authenticatorWarehouse } from '../../helpers/warehouse-fixture.js';
 
 interface Seen {
   columns: ColumnInfo[];
@@ -96,16 +97,8 @@ describe('PostgreSQL adapter: capped reads in one round trip', () => {
   }
 
   beforeAll(() => {
-    const f = pgFacts();
-    tenants = f.tenants;
-    warehouse = new PostgresWarehouse({
-      host: f.host,
-      port: f.port,
-      user: f.authenticator.user,
-      password: f.authenticator.password,
-      database: f.warehouseDb,
-      poolSize: 1,
-    });
+    tenants = pgFacts().tenants;
+    warehouse = authenticatorWarehouse(1);
   });
   afterAll(() => warehouse.close());
 

@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../../src/domain/errors.js';
 import { ResultMemoryBudget } from '../../../src/services/result-memory-budget.js';
 import type { ExecutionContext, Row, RowSink } from '../../../src/warehouse/port.js';
-import { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
+import type { PostgresWarehouse } from '../../../src/warehouse/postgres/index.js';
 import { adminClient, pgFacts } from '../../helpers/pg-fixture.js';
+import { authenticatorWarehouse } from '../../helpers/warehouse-fixture.js';
 
 const MiB = 1 << 20;
 
@@ -61,16 +62,7 @@ describe('PostgreSQL adapter: result memory limits', () => {
   beforeAll(() => {
     const f = pgFacts();
     budget = new ResultMemoryBudget({ capacityBytes: 4 * MiB, maxWaitMs: 5000 });
-    warehouse = new PostgresWarehouse({
-      host: f.host,
-      port: f.port,
-      user: f.authenticator.user,
-      password: f.authenticator.password,
-      database: f.warehouseDb,
-      poolSize: 2,
-      maxRowBytes: MiB,
-      resultMemory: budget,
-    });
+    warehouse = authenticatorWarehouse(2, { maxRowBytes: MiB, resultMemory: budget });
     const t = f.tenants[0]!;
     base = { tenantId: t.tenantId, dbUser: t.dbUser, timeoutMs: 30_000 };
   });
