@@ -37,7 +37,7 @@ export const WAREHOUSE_SETTINGS = {
     cli: { arg: 'N', help: 'warehouse connections of this process' },
     schema: int(1, 1000),
     default: 20,
-    doc: 'Connections in the warehouse pool (per process).',
+    doc: 'Connections of each warehouse pool (per process). The PostgreSQL adapter keeps three, opened as needed and closed after 30 s idle: streams (cursors), sync reads with parameters (pipelined) and sync reads without (one string).',
   },
   tenantDbUserTemplate: {
     env: 'SPECTRA_TENANT_DB_USER_TEMPLATE',

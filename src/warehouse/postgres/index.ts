@@ -102,6 +102,7 @@ export class PostgresWarehouse implements Warehouse {
   readonly sqlDialect = 'postgres' as const;
   private readonly pool: pg.Pool;
   private readonly pipelinedPool: pg.Pool;
+  private readonly oneStringPool: pg.Pool;
   private readonly connection: pg.ClientConfig;
   private readonly instanceId = crypto.randomUUID().slice(0, 8);
   private statementSeq = 0;
@@ -127,22 +128,23 @@ export class PostgresWarehouse implements Warehouse {
       application_name: 'spectra',
     };
     this.pool = new pg.Pool({ ...this.connection, max: opts.poolSize, idleTimeoutMillis: 30_000 });
-    // Capped reads with parameters send BEGIN/SET, the statement and COMMIT in one write (pipeline
-    // mode); pipelined connections cannot hold a cursor or take a one-string read, so they live in
-    // their own pool.
+    // Capped reads send BEGIN/SET, the statement and COMMIT in one write. With parameters that is
+    // three queries in pipeline mode, and pipelined connections can hold neither a cursor nor a
+    // one-string read, so they live in their own pool. One-string reads get a pool of their own
+    // too, so sync queries never wait for connections held by long streams (exports, jobs).
     this.pipelinedPool = new pg.Pool({
       ...this.connection,
       pipeline: true,
       max: opts.poolSize,
       idleTimeoutMillis: 30_000,
     } as pg.PoolConfig);
+    this.oneStringPool = new pg.Pool({ ...this.connection, max: opts.poolSize, idleTimeoutMillis: 30_000 });
     // An idle client that loses its server must not crash the process; the pool replaces it.
-    this.pool.on('error', () => {});
-    this.pipelinedPool.on('error', () => {});
+    for (const pool of [this.pool, this.pipelinedPool, this.oneStringPool]) pool.on('error', () => {});
   }
 
   get poolStats() {
-    const pools = [this.pool, this.pipelinedPool];
+    const pools = [this.pool, this.pipelinedPool, this.oneStringPool];
     const sum = (f: (p: pg.Pool) => number) => pools.reduce((n, p) => n + f(p), 0);
     return {
       total: sum((p) => p.totalCount),
@@ -155,17 +157,17 @@ export class PostgresWarehouse implements Warehouse {
   async execute(ctx: ExecutionContext, statement: StatementInput, sink: RowSink): Promise<ExecutionResult> {
     const capped =
       ctx.boundedByStatement === true && (ctx.maxRows ?? Number.POSITIVE_INFINITY) <= CAPPED_BATCH_ROWS;
-    // A capped read is one round trip: one string when it can be (pg refuses custom query classes
-    // on pipelined connections), else three pipelined queries; a larger read streams from a cursor.
+    // A capped read is one round trip: one string when it can be, else three pipelined queries; a
+    // larger read streams from a cursor. Each shape has its own pool (see the constructor).
     const oneString = capped && fitsOneString(statement.sql, statement.params);
-    const pipelined = capped && !oneString;
+    const pool = oneString ? this.oneStringPool : capped ? this.pipelinedPool : this.pool;
     const { result, statementRef } = await this.inTenantTransaction(
       ctx,
-      { pool: pipelined ? this.pipelinedPool : this.pool, oneRoundTrip: capped, onSinkFailure: 'rollback' },
+      { pool, oneRoundTrip: capped, onSinkFailure: 'rollback' },
       (client, begin, reading) =>
         oneString
           ? this.runOneString(client, begin, ctx, statement, sink, reading)
-          : pipelined
+          : capped
             ? this.runPipelined(client, begin, ctx, statement, sink, reading)
             : this.streamRows(client, ctx, statement, sink, reading),
     );
@@ -253,7 +255,7 @@ export class PostgresWarehouse implements Warehouse {
       if (failure) throw failure.error;
       assertCommitted(client);
     }
-    return deliverCapped(exchange.rows, exchange.fields ?? [], ctx, cut, sink, reading);
+    return deliverCapped(exchange.received, exchange.description ?? [], ctx, cut, sink, reading);
   }
 
   /**
@@ -570,7 +572,7 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.pool.end(), this.pipelinedPool.end()]);
+    await Promise.all([this.pool.end(), this.pipelinedPool.end(), this.oneStringPool.end()]);
   }
 
   private async connect(pool: pg.Pool = this.pool): Promise<pg.PoolClient> {
