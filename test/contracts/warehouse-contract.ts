@@ -298,6 +298,68 @@ export function warehouseContract(
       });
     });
 
+    // The Query API's sync reads: the guard gave the statement a LIMIT, so the adapter may take it
+    // in one round trip (PostgreSQL: one string without parameters, else pipelined). The same
+    // answers, isolation and failures as the cursor.
+    describe('capped reads (a sync query bounded by its LIMIT)', () => {
+      const capped = (tenant: ContractTenant, extra: Partial<ExecutionContext> = {}) =>
+        ctx(tenant, { maxRows: 101, boundedByStatement: true, ...extra });
+
+      // The statement is picked once the fixture's SQL is known (it is set in beforeAll).
+      it.each([
+        ['typed columns', () => "SELECT CAST(1 AS integer) AS a, CAST('x' AS varchar) AS b", []],
+        ['an empty result', () => 'SELECT sale_id, region FROM sales WHERE 1 = 0', []],
+        ['parameters', () => sql.twoParams, ["x'; DROP TABLE sales; --", 7]],
+      ] as [string, () => string, unknown[]][])(
+        'answers like the cursor: %s',
+        async (_name, text, params) => {
+          const one = new RecordingSink();
+          const other = new RecordingSink();
+          const r1 = await w.execute(capped(tenants[0]!), { sql: text(), params }, one);
+          const r2 = await w.execute(ctx(tenants[0]!), { sql: text(), params }, other);
+          expect(one.columnCalls).toEqual(other.columnCalls);
+          expect(one.rowsSeen).toEqual(other.rowsSeen);
+          expect(r1.rowCount).toBe(r2.rowCount);
+        },
+      );
+
+      it('a result shorter than maxRows is complete', async () => {
+        const sink = new RecordingSink();
+        const result = await w.execute(
+          capped(tenants[0]!, { maxRows: 11 }),
+          { sql: sql.series(5), params: [] },
+          sink,
+        );
+        expect(sink.rowsSeen.map((r) => r[0])).toEqual([1, 2, 3, 4, 5]);
+        expect(result).toMatchObject({ rowCount: 5, stoppedAtMaxRows: false });
+      });
+
+      it('keeps 60 concurrent capped reads of interleaved tenants apart', async () => {
+        const runs = Array.from({ length: 60 }, (_, i) => tenants[i % tenants.length]!);
+        const seen = await Promise.all(
+          runs.map(async (t) => {
+            const who = new RecordingSink();
+            await w.execute(capped(t), { sql: sql.whoAmI, params: [] }, who);
+            const rows = new RecordingSink();
+            await w.execute(capped(t), { sql: 'SELECT DISTINCT tenant_id FROM sales', params: [] }, rows);
+            return { who: who.rowsSeen[0]?.[0], tenants: rows.rowsSeen.map((r) => r[0]) };
+          }),
+        );
+        seen.forEach((s, i) => {
+          expect(s).toEqual({ who: runs[i]!.dbUser, tenants: [runs[i]!.tenantId] });
+        });
+      });
+
+      it('a warehouse error → QUERY_FAILED with the SQLSTATE, and the next reads run as their tenants', async () => {
+        const e = await rejection(
+          w.execute(capped(tenants[0]!), { sql: sql.failing, params: [] }, new RecordingSink()),
+        );
+        expect(e.code).toBe('QUERY_FAILED');
+        expect(e.details.sqlstate).toBe(sql.failingSqlstate);
+        for (const t of tenants) expect((await identity(w, t)).who).toBe(t.dbUser);
+      });
+    });
+
     describe('isolation', () => {
       it('runs every statement as the tenant’s database user, seeing only its rows in every table', async () => {
         for (const tenant of tenants) {
