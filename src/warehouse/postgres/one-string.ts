@@ -45,13 +45,13 @@ export class OneStringStatement implements pg.Submittable {
   readonly settled: Promise<void>;
   /** Characters before the statement in the string: error positions are moved back by this. */
   private readonly offset: number;
-  private readonly wholeText: string;
+  private readonly text: string;
   private resolve!: () => void;
   private reject!: (e: unknown) => void;
 
   constructor(begin: string, sql: string) {
     const prefix = `${begin}; `;
-    this.wholeText = `${prefix}${sql}\n; COMMIT`;
+    this.text = `${prefix}${sql}\n; COMMIT`;
     // PostgreSQL counts characters (code points), not UTF-16 units.
     this.offset = [...prefix].length;
     this.settled = new Promise<void>((resolve, reject) => {
@@ -61,7 +61,7 @@ export class OneStringStatement implements pg.Submittable {
   }
 
   submit(connection: pg.Connection): void {
-    (connection as unknown as WireConnection).query(this.wholeText);
+    (connection as unknown as WireConnection).query(this.text);
   }
 
   /** Only the statement describes rows (BEGIN, SET and COMMIT return none). */
