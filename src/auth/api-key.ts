@@ -8,7 +8,10 @@
  * Lifecycle: create (optional expiry and permission scope), rotate (a new key; the old one keeps
  * working for a grace period), revoke. A verified key is cached for at most 1 s per process and
  * failures are never cached, so a revocation or suspension is seen everywhere within 1 s and a new
- * key works at once.
+ * key works at once. Requests that miss the cache while the same key is being verified share that
+ * verification: when the entry of a busy key expires, its next requests cost one store read, not
+ * one each (under load hundreds arrive in the time a read takes, and queued on the state store's
+ * pool they held the service's requests for seconds).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ApiError, conflict, invalidRequest, notFound, unauthorized } from '../domain/errors.js';
@@ -175,8 +178,15 @@ interface CacheEntry {
   until: number;
 }
 
+interface Verified {
+  principal: Principal;
+  expiresAtMs: number;
+}
+
 export class ApiKeyAuthenticator {
   private readonly cache = new Map<string, CacheEntry>();
+  /** Verifications under way, by cache key: a miss for a key already being verified waits for it. */
+  private readonly verifying = new Map<string, Promise<Verified>>();
   private readonly lastUsedWritten = new Map<string, number>();
   private readonly cacheTtlMs: number;
 
@@ -200,16 +210,44 @@ export class ApiKeyAuthenticator {
       }
       this.cache.delete(cacheKey);
     }
-    const { principal, expiresAtMs } = await this.verify(token, now);
-    if (this.cacheTtlMs > 0) {
-      if (this.cache.size >= MAX_CACHE_ENTRIES) this.evictOldest();
-      this.cache.set(cacheKey, { principal, until: Math.min(now + this.cacheTtlMs, expiresAtMs) });
-    }
+    const { principal } = await this.verifyOnce(cacheKey, token, now);
     this.noteUse(principal.credentialId, now);
     return principal;
   }
 
-  private async verify(token: string, now: number): Promise<{ principal: Principal; expiresAtMs: number }> {
+  /** The principal of a key whose verification is cached and fresh; no store read, no side effect. */
+  peek(token: string): Principal | undefined {
+    if (this.cache.size === 0) return undefined;
+    const hit = this.cache.get(createHash('sha256').update(token).digest('base64'));
+    return hit && hit.until > this.now() ? hit.principal : undefined;
+  }
+
+  /** One verification per key at a time; its result is cached by whoever started it. */
+  private verifyOnce(cacheKey: string, token: string, now: number): Promise<Verified> {
+    const running = this.verifying.get(cacheKey);
+    if (running) return running;
+    const verified = this.verify(token, now).then(
+      (v) => {
+        this.verifying.delete(cacheKey);
+        if (this.cacheTtlMs > 0) {
+          if (this.cache.size >= MAX_CACHE_ENTRIES) this.evictOldest();
+          this.cache.set(cacheKey, {
+            principal: v.principal,
+            until: Math.min(now + this.cacheTtlMs, v.expiresAtMs),
+          });
+        }
+        return v;
+      },
+      (e: unknown) => {
+        this.verifying.delete(cacheKey);
+        throw e;
+      },
+    );
+    this.verifying.set(cacheKey, verified);
+    return verified;
+  }
+
+  private async verify(token: string, now: number): Promise<Verified> {
     const m = KEY_PATTERN.exec(token);
     if (!m) throw unauthorized();
     const [, tenantId, keyId, secret] = m as unknown as [string, string, string, string];

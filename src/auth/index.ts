@@ -31,12 +31,18 @@ export interface AuthenticatorDeps {
 export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
   const apiKeys = new ApiKeyAuthenticator(deps.state, deps.pepper, deps.apiKeyCacheTtlMs, deps.now);
   const jwt = deps.jwt ? new JwtAuthenticator(deps.state, deps.jwt) : undefined;
-  return async function authenticateCredential(credential) {
+  const authenticate: Authenticate = async function authenticateCredential(credential) {
     if (credential.length > MAX_CREDENTIAL_LENGTH) throw unauthorized();
     if (looksLikeApiKey(credential)) return apiKeys.authenticate(credential);
     if (jwt && looksLikeJwt(credential)) return jwt.authenticate(credential);
     throw unauthorized();
   };
+  // API keys only: a cached JWT's principal also depends on a tenant re-check made on each call.
+  authenticate.peek = (credential) =>
+    credential.length <= MAX_CREDENTIAL_LENGTH && looksLikeApiKey(credential)
+      ? apiKeys.peek(credential)
+      : undefined;
+  return authenticate;
 }
 
 export {

@@ -28,4 +28,12 @@ export function hasPermission(granted: readonly string[], needed: string): boole
 }
 
 /** Verifies a bearer credential (API key or JWT) and says who is calling; throws UNAUTHORIZED/FORBIDDEN. */
-export type Authenticate = (credential: string) => Promise<Principal>;
+export interface Authenticate {
+  (credential: string): Promise<Principal>;
+  /**
+   * The principal this credential was verified as, if that verification is still cached (no I/O,
+   * no verification work); undefined otherwise. Only for decisions that refuse a request (the
+   * overload shed): whatever it grants must still go through the call itself.
+   */
+  peek?: ((credential: string) => Principal | undefined) | undefined;
+}

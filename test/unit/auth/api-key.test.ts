@@ -10,6 +10,7 @@ import {
   revokeApiKey,
   rotateApiKey,
 } from '../../../src/auth/api-key.js';
+import { createAuthenticator } from '../../../src/auth/index.js';
 import type { ApiError } from '../../../src/domain/errors.js';
 import { MemoryState } from '../../fakes/memory-state.js';
 import { expectRejected } from '../../helpers/jwt-tokens.js';
@@ -92,6 +93,56 @@ describe('API keys: issuing and verifying', () => {
     const reads = state.reads.apiKeys;
     for (let i = 0; i < 5; i++) await auth.authenticate(apiKey);
     expect(state.reads.apiKeys).toBe(reads);
+  });
+});
+
+describe('API keys: verification under load', () => {
+  it('concurrent misses for one key share one verification: one store read, not one each', async () => {
+    const clock = manualClock();
+    const { state, auth } = setup(1000, clock);
+    const { apiKey } = await createApiKey(state, PEPPER, 'acme');
+    await auth.authenticate(apiKey);
+    clock.advance(1000);
+    const reads = state.reads.apiKeys;
+    const principals = await Promise.all(Array.from({ length: 50 }, () => auth.authenticate(apiKey)));
+    expect(state.reads.apiKeys - reads).toBe(1);
+    expect(new Set(principals.map((p) => p.tenantId))).toEqual(new Set(['acme']));
+  });
+
+  it('a shared verification that fails fails every caller waiting on it, and is not remembered', async () => {
+    const { state, auth } = setup();
+    const { apiKey, record } = issueApiKey(PEPPER, 'acme');
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => auth.authenticate(apiKey)));
+    expect(results.map((r) => r.status)).toEqual(Array(5).fill('rejected'));
+    await state.apiKeys.create(record);
+    await expect(auth.authenticate(apiKey)).resolves.toMatchObject({ tenantId: 'acme' });
+  });
+
+  it('peek answers only from a fresh cache entry: never verifies, never reads the store', async () => {
+    const clock = manualClock();
+    const { state, auth } = setup(1000, clock);
+    const { apiKey } = await createApiKey(state, PEPPER, 'acme');
+    const { apiKey: other } = await createApiKey(state, PEPPER, 'globex');
+    const reads = state.reads.apiKeys;
+    expect(auth.peek(apiKey)).toBeUndefined();
+    expect(state.reads.apiKeys).toBe(reads);
+    const principal = await auth.authenticate(apiKey);
+    expect(auth.peek(apiKey)).toEqual(principal);
+    expect(auth.peek(other)).toBeUndefined();
+    expect(auth.peek(`${apiKey.slice(0, -1)}0`)).toBeUndefined();
+    clock.advance(1000);
+    expect(auth.peek(apiKey)).toBeUndefined();
+  });
+
+  it('peek through the composed authenticator: API keys only, within the credential length cap', async () => {
+    const { state } = setup();
+    const authenticate = createAuthenticator({ state, pepper: PEPPER, apiKeyCacheTtlMs: 1000 });
+    const { apiKey } = await createApiKey(state, PEPPER, 'acme');
+    expect(authenticate.peek?.(apiKey)).toBeUndefined();
+    await authenticate(apiKey);
+    expect(authenticate.peek?.(apiKey)).toMatchObject({ tenantId: 'acme' });
+    expect(authenticate.peek?.('eyJhbGciOiJIUzI1NiJ9.e30.x')).toBeUndefined();
+    expect(authenticate.peek?.(`${apiKey}${'0'.repeat(9000)}`)).toBeUndefined();
   });
 });
 
