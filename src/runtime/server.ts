@@ -14,6 +14,7 @@ import { getRequestListener } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Config } from '../config/index.js';
 import { createApp } from '../http/app.js';
+import { overloadShed } from '../http/overload-shed.js';
 import type { Logger } from '../observability/logger.js';
 import { type MetricsServer, startMetricsServer } from '../observability/metrics-server.js';
 import { appDepsFromCore } from './app-deps.js';
@@ -69,6 +70,13 @@ export async function listen(core: Core): Promise<RunningServer> {
     hostname: config.host,
     errorHandler: (err) => answerUnparsableRequest(err, log),
   });
+  const shed = overloadShed({
+    admission: ops.admission,
+    authenticate: core.authenticate,
+    metrics: ops.metrics,
+    log,
+    cors: config.corsOrigins.length > 0,
+  });
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     inFlight++;
     if (shuttingDown) res.setHeader('Connection', 'close');
@@ -76,7 +84,7 @@ export async function listen(core: Core): Promise<RunningServer> {
     res.once('close', () => {
       if (--inFlight === 0) drained?.();
     });
-    void handle(req, res);
+    shed(req, res, () => void handle(req, res));
   });
   server.on('clientError', answerClientError);
   server.on('checkExpectation', answerExpectationFailed);

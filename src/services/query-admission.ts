@@ -58,6 +58,27 @@ export class QueryAdmission {
     return { running: this.running, queued: this.queued };
   }
 
+  /** Every slot in use and the queue full: a newcomer is refused unless it displaces a waiter. */
+  get saturated(): boolean {
+    return this.running >= this.opts.maxConcurrent && this.queued >= this.opts.queueSize;
+  }
+
+  /**
+   * While saturated, the refusal `acquire` would give a request of this tenant right now (a full
+   * queue it may not displace anyone from), counted like one; undefined when it would queue, or
+   * when the service is not saturated (a refusal by a tenant's hard cap alone is left to
+   * `acquire`). Changes nothing else: the HTTP listener's overload shed (http/overload-shed.ts)
+   * uses it to refuse before parsing the request further.
+   */
+  refusalNow(tenantId: string): ApiError | undefined {
+    if (!this.saturated) return undefined;
+    const t = this.slotsOf(tenantId);
+    let err: ApiError | undefined;
+    if (!this.victimFor(t)) err = this.refusal(tenantId, t, 'queue full');
+    this.forget(tenantId, t);
+    return err;
+  }
+
   /** Running and waiting requests of one tenant. */
   tenantStats(tenantId: string): { running: number; queued: number } {
     const t = this.tenants.get(tenantId);
@@ -73,10 +94,14 @@ export class QueryAdmission {
     // Waiters left while a slot is free are all at their hard cap: a runnable newcomer passes them.
     if (this.running < this.opts.maxConcurrent && !this.capped(t))
       return Promise.resolve(this.start(tenantId, t));
-    if (this.queued >= this.opts.queueSize && !this.evictForNewcomer(t)) {
-      const err = this.refusal(tenantId, t, 'queue full');
-      this.forget(tenantId, t);
-      return Promise.reject(err);
+    if (this.queued >= this.opts.queueSize) {
+      const victim = this.victimFor(t);
+      if (!victim) {
+        const err = this.refusal(tenantId, t, 'queue full');
+        this.forget(tenantId, t);
+        return Promise.reject(err);
+      }
+      this.evictNewest(victim);
     }
     return new Promise<ReleaseSlot>((resolve, reject) => {
       const onAbort = () => {
@@ -174,8 +199,9 @@ export class QueryAdmission {
   /**
    * Full queue: a newcomer whose tenant would hold less per weight than the tenant holding most
    * (running + waiting) takes the place of that tenant's newest waiter, who is refused with 429.
+   * The tenant whose waiter would go, or none.
    */
-  private evictForNewcomer(newcomer: TenantSlots): boolean {
+  private victimFor(newcomer: TenantSlots): TenantSlots | undefined {
     const load = (t: TenantSlots) => (t.running + t.waiting.length) / t.weight;
     const mine = (newcomer.running + newcomer.waiting.length + 1) / newcomer.weight;
     let victim: TenantSlots | undefined;
@@ -183,12 +209,14 @@ export class QueryAdmission {
       if (t === newcomer || t.waiting.length === 0) continue;
       if (load(t) > mine && (!victim || load(t) > load(victim))) victim = t;
     }
-    if (!victim) return false;
+    return victim;
+  }
+
+  private evictNewest(victim: TenantSlots): void {
     const w = victim.waiting[victim.waiting.length - 1]!;
     const err = this.tenantRefusal(victim);
     this.leave(w);
     w.refuse(err);
-    return true;
   }
 
   /** A tenant's fair number of slots among the tenants now running or waiting (and the one arriving). */
@@ -205,7 +233,7 @@ export class QueryAdmission {
   private tenantRefusal(t: TenantSlots): ApiError {
     this.onRefused?.('tenant');
     if (this.capped(t)) {
-      return new ApiError(
+      return ApiError.expected(
         'RATE_LIMITED',
         `too many concurrent queries for this tenant (at most ${this.opts.perTenant}); retry later`,
         { reason: 'concurrency', limit: this.opts.perTenant },
@@ -213,7 +241,7 @@ export class QueryAdmission {
       );
     }
     const share = Math.max(1, Math.floor(this.shareOf(t)));
-    return new ApiError(
+    return ApiError.expected(
       'RATE_LIMITED',
       `this tenant is over its share of the warehouse (${share} concurrent queries) while others wait; retry later`,
       { reason: 'concurrency', share },
@@ -226,7 +254,7 @@ export class QueryAdmission {
     const hardCapped = this.capped(t) && this.running < this.opts.maxConcurrent;
     if (hardCapped || (others && t.running >= this.shareOf(t))) return this.tenantRefusal(t);
     this.onRefused?.('global');
-    return new ApiError(
+    return ApiError.expected(
       'WAREHOUSE_UNAVAILABLE',
       `the warehouse is saturated (${why}); retry later`,
       { reason: 'overloaded', max_concurrent: this.opts.maxConcurrent, queue_size: this.opts.queueSize },

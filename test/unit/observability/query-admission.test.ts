@@ -174,4 +174,65 @@ describe('query admission', () => {
     expect((await waiting).ok).toBe(false);
     expect(a.stats.queued).toBe(0);
   });
+
+  describe('refusalNow (the HTTP overload shed asks it before parsing a request)', () => {
+    it('says nothing while the queue has room, and changes nothing', async () => {
+      const a = new QueryAdmission({ maxConcurrent: 1, perTenant: 0, queueSize: 1, maxWaitMs: 10_000 });
+      expect(a.saturated).toBe(false);
+      expect(a.refusalNow('acme')).toBeUndefined();
+      await a.acquire('acme');
+      expect(a.refusalNow('acme')).toBeUndefined();
+      expect(a.stats).toEqual({ running: 1, queued: 0 });
+    });
+
+    it('gives the refusal acquire would give when the queue is full, counted once, and leaves the queue as it was', async () => {
+      const refusals: string[] = [];
+      const a = new QueryAdmission({ maxConcurrent: 1, perTenant: 0, queueSize: 1, maxWaitMs: 10_000 });
+      a.onRefused = (why) => refusals.push(why);
+      await a.acquire('acme');
+      const waiting = settle(a.acquire('acme'));
+      expect(a.saturated).toBe(true);
+      const err = a.refusalNow('acme');
+      expect(err).toMatchObject({ code: 'WAREHOUSE_UNAVAILABLE', retryAfterSeconds: 10 });
+      expect(err?.details).toMatchObject({ reason: 'overloaded', queue_size: 1 });
+      expect(refusals).toEqual(['global']);
+      expect(a.stats).toEqual({ running: 1, queued: 1 });
+      const viaAcquire = await settle(a.acquire('acme'));
+      expect(viaAcquire.ok ? null : viaAcquire.e.code).toBe(err?.code);
+      expect(a.tenantStats('acme')).toEqual({ running: 1, queued: 1 });
+      void waiting;
+    });
+
+    it('a tenant under its share is not refused (it would displace a waiter), and no waiter is displaced by asking', async () => {
+      const a = new QueryAdmission({ maxConcurrent: 1, perTenant: 0, queueSize: 2, maxWaitMs: 10_000 });
+      await a.acquire('acme');
+      const w1 = settle(a.acquire('acme'));
+      const w2 = settle(a.acquire('acme'));
+      expect(a.refusalNow('globex')).toBeUndefined();
+      expect(a.tenantStats('acme')).toEqual({ running: 1, queued: 2 });
+      expect(a.tenantStats('globex')).toEqual({ running: 0, queued: 0 });
+      // The tenant over its share while another waits is told 429, as acquire would.
+      void a.acquire('globex').catch(() => {});
+      expect(a.refusalNow('acme')?.code).toBe('RATE_LIMITED');
+      expect((await w2).ok).toBe(false);
+      void w1;
+    });
+
+    it('leaves a refusal by a tenant’s hard cap alone while slots are free (not overload)', async () => {
+      const a = new QueryAdmission({ maxConcurrent: 4, perTenant: 1, queueSize: 0, maxWaitMs: 1000 });
+      await a.acquire('acme');
+      expect(a.saturated).toBe(false);
+      expect(a.refusalNow('acme')).toBeUndefined();
+      const viaAcquire = await settle(a.acquire('acme'));
+      expect(viaAcquire.ok ? null : viaAcquire.e.code).toBe('RATE_LIMITED');
+    });
+
+    it('builds its refusals without a stack trace (an expected answer, not a fault)', async () => {
+      const a = new QueryAdmission({ maxConcurrent: 1, perTenant: 0, queueSize: 0, maxWaitMs: 1000 });
+      await a.acquire('acme');
+      const err = a.refusalNow('acme');
+      expect(err?.stack?.split('\n').length).toBe(1);
+      expect(new Error('x').stack?.split('\n').length).toBeGreaterThan(1);
+    });
+  });
 });

@@ -1,0 +1,179 @@
+/**
+ * The overload shed: under sustained overload, a synchronous query that admission control would
+ * refuse at once is refused here, in the HTTP listener, before the app parses it further. Measured
+ * (docs/benchmarks.md): a refusal through the app cost 0.35–0.5 ms of server CPU (framework,
+ * authentication, request scope, envelope, a warn line each), close to an admitted query's; at 2×
+ * overload those refusals took the CPU the admitted queries needed. Here one costs ~0.06–0.1 ms.
+ *
+ * It acts only when every one of these holds, and otherwise hands the request to the app untouched:
+ * - admission is saturated: every slot in use and SPECTRA_QUERY_QUEUE_SIZE waiting (two comparisons);
+ * - `POST /v1/queries` exactly, a JSON body with a Content-Length of at most SHED_MAX_BODY_BYTES,
+ *   no `Origin` header when CORS is on (the app adds the CORS headers);
+ * - an `Authorization: Bearer` API key whose verification is cached (`Authenticate.peek`: verified
+ *   within the last second) and that may run queries, with no other tenant named in `X-Tenant-ID` —
+ *   so an unauthenticated or unknown caller never learns anything here, and the per-tenant share
+ *   rule still applies: a tenant under its share displaces a waiter instead of being refused;
+ * - the body parses and is not an async submission (those only enqueue a job and take no slot);
+ * - admission, asked again once the body is read, still refuses (`QueryAdmission.refusalNow`).
+ *
+ * The answer is the one the app would give: 503 WAREHOUSE_UNAVAILABLE or 429 RATE_LIMITED in the
+ * error envelope, with `X-Request-ID` and `Retry-After`, counted in spectra_overload_rejections_total
+ * and the HTTP metrics. Like a rate-limited request it gets no audit entry and no span; instead of
+ * a warn line each, one warn line a second sums up the shed requests by status and tenant.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { errorBody } from '../domain/errors.js';
+import { type Authenticate, hasPermission } from '../domain/principal.js';
+import type { Logger } from '../observability/logger.js';
+import { type ServiceMetrics, statusClass } from '../observability/service-metrics.js';
+import type { QueryAdmission } from '../services/query-admission.js';
+
+/** Larger bodies go to the app (a sync query's body is its SQL and parameters: rarely over a few KiB). */
+export const SHED_MAX_BODY_BYTES = 64 * 1024;
+/** How often the summary line of shed requests is written while requests are shed. */
+const SUMMARY_INTERVAL_MS = 1000;
+/** Tenants named in one summary line; the rest are counted under `_other`. */
+const SUMMARY_TENANTS = 20;
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const BEARER = /^Bearer +([\x21-\x7e]+) *$/i;
+const ROUTE = '/v1/queries';
+
+export interface OverloadShedDeps {
+  admission: QueryAdmission;
+  authenticate: Authenticate;
+  metrics: ServiceMetrics | null;
+  log: Logger;
+  /** CORS is configured: requests with an `Origin` go to the app, which adds its headers. */
+  cors: boolean;
+}
+
+/** Takes `req` (refusing it, or reading its body first) or calls `next` at once; see the file comment. */
+export type OverloadShed = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+
+export function overloadShed(deps: OverloadShedDeps): OverloadShed {
+  const { admission, metrics } = deps;
+  const peek = deps.authenticate.peek;
+  const summary = new ShedSummary(deps.log);
+
+  const refuse = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    tenantId: string,
+    body: Buffer,
+    next: () => void,
+  ) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      parsed = undefined;
+    }
+    const err =
+      parsed !== null && typeof parsed === 'object' && (parsed as { async?: unknown }).async !== true
+        ? admission.refusalNow(tenantId)
+        : undefined;
+    if (!err) {
+      // Malformed, async, or room now: the app reads the body from here (@hono/node-server's rawBody).
+      (req as IncomingMessage & { rawBody?: Buffer }).rawBody = body;
+      next();
+      return;
+    }
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    const payload = JSON.stringify(errorBody(err, requestId));
+    const headers: Record<string, string | number> = {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(payload),
+      'X-Request-ID': requestId,
+    };
+    if (err.retryAfterSeconds !== undefined) headers['Retry-After'] = err.retryAfterSeconds;
+    res.writeHead(err.status, headers);
+    res.end(payload);
+    summary.add(err.status, tenantId);
+    if (metrics) {
+      const cls = statusClass(err.status);
+      metrics.httpRequests.inc({ method: 'POST', route: ROUTE, status: err.status });
+      metrics.httpDuration.observe({ method: 'POST', route: ROUTE, status_class: cls }, 0);
+      metrics.tenantRequests.inc({
+        tenant: metrics.tenantLabel(tenantId),
+        class: 'queries',
+        status_class: cls,
+      });
+    }
+  };
+
+  return function shed(req, res, next) {
+    if (!admission.saturated || !peek || req.method !== 'POST' || req.url !== ROUTE) return next();
+    const h = req.headers;
+    const length = Number(h['content-length']);
+    if (
+      !(length <= SHED_MAX_BODY_BYTES) ||
+      h['transfer-encoding'] !== undefined ||
+      !h['content-type']?.toLowerCase().includes('json') ||
+      (deps.cors && h.origin !== undefined)
+    )
+      return next();
+    const credential = h.authorization ? BEARER.exec(h.authorization)?.[1] : undefined;
+    const principal = credential ? peek(credential) : undefined;
+    if (
+      !principal ||
+      !hasPermission(principal.permissions, 'query:execute') ||
+      (h['x-tenant-id'] !== undefined && h['x-tenant-id'] !== principal.tenantId)
+    )
+      return next();
+    // Read the (small) body before answering, so the connection stays usable and an async submission is told apart.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => {
+      req.off('data', onData);
+      // A body longer than declared is the HTTP parser's to refuse; shorter cannot reach 'end'.
+      refuse(
+        req,
+        res,
+        principal.tenantId,
+        chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size),
+        next,
+      );
+    });
+  };
+}
+
+/** Counts shed requests and writes one warn line per interval while there are any. */
+class ShedSummary {
+  private total = 0;
+  private readonly byStatus = new Map<number, number>();
+  private readonly byTenant = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly log: Logger) {}
+
+  add(status: number, tenantId: string): void {
+    this.total++;
+    this.byStatus.set(status, (this.byStatus.get(status) ?? 0) + 1);
+    const key = this.byTenant.has(tenantId) || this.byTenant.size < SUMMARY_TENANTS ? tenantId : '_other';
+    this.byTenant.set(key, (this.byTenant.get(key) ?? 0) + 1);
+    this.timer ??= setTimeout(() => this.flush(), SUMMARY_INTERVAL_MS).unref();
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    this.log.warn(
+      {
+        shed: this.total,
+        by_status: Object.fromEntries(this.byStatus),
+        by_tenant: Object.fromEntries(this.byTenant),
+        interval_ms: SUMMARY_INTERVAL_MS,
+      },
+      'overload: sync queries refused before parsing (every slot in use, queue full)',
+    );
+    this.total = 0;
+    this.byStatus.clear();
+    this.byTenant.clear();
+  }
+}
