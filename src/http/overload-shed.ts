@@ -27,6 +27,8 @@ import { type Authenticate, hasPermission } from '../domain/principal.js';
 import type { Logger } from '../observability/logger.js';
 import { type ServiceMetrics, statusClass } from '../observability/service-metrics.js';
 import type { QueryAdmission } from '../services/query-admission.js';
+import { BEARER } from './middleware/authenticate.js';
+import { requestIdFrom } from './middleware/request-id.js';
 
 /** Larger bodies go to the app (a sync query's body is its SQL and parameters: rarely over a few KiB). */
 export const SHED_MAX_BODY_BYTES = 64 * 1024;
@@ -35,8 +37,6 @@ const SUMMARY_INTERVAL_MS = 1000;
 /** Tenants named in one summary line; the rest are counted under `_other`. */
 const SUMMARY_TENANTS = 20;
 
-const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const BEARER = /^Bearer +([\x21-\x7e]+) *$/i;
 const ROUTE = '/v1/queries';
 
 export interface OverloadShedDeps {
@@ -80,7 +80,7 @@ export function overloadShed(deps: OverloadShedDeps): OverloadShed {
       return;
     }
     const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    const requestId = requestIdFrom(typeof given === 'string' ? given : undefined);
     const payload = JSON.stringify(errorBody(err, requestId));
     const headers: Record<string, string | number> = {
       'Content-Type': 'application/json',

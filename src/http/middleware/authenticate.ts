@@ -10,6 +10,9 @@ import type { AppEnv } from '../env.js';
 
 export type { Authenticate };
 
+/** `Authorization: Bearer <credential>`; the credential is group 1. */
+export const BEARER = /^Bearer +([\x21-\x7e]+) *$/i;
+
 /** Tokens longer than this are rejected before any parsing (JWTs included). */
 const MAX_CREDENTIAL_LENGTH = 8192;
 
@@ -31,7 +34,7 @@ export function authenticate(
       c.get('timings').add('auth', performance.now() - t0);
       return next();
     }
-    const m = header ? /^Bearer +([\x21-\x7e]+) *$/i.exec(header) : null;
+    const m = header ? BEARER.exec(header) : null;
     if (!m || m[1]!.length > MAX_CREDENTIAL_LENGTH) {
       c.header('WWW-Authenticate', 'Bearer realm="spectra"');
       throw new ApiError(

@@ -4,10 +4,13 @@ import type { AppEnv } from '../env.js';
 
 const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The client's `X-Request-ID` when it is sane, else a new one. */
+export const requestIdFrom = (given: string | undefined): string =>
+  given && SANE_ID.test(given) ? given : crypto.randomUUID();
+
 export function requestId(): MiddlewareHandler<AppEnv> {
   return async function requestIdMiddleware(c, next) {
-    const given = c.req.header('x-request-id');
-    const id = given && SANE_ID.test(given) ? given : crypto.randomUUID();
+    const id = requestIdFrom(c.req.header('x-request-id'));
     c.set('requestId', id);
     c.header('X-Request-ID', id);
     await next();
