@@ -1,14 +1,15 @@
 /**
  * The overload shed: under sustained overload, a synchronous query that admission control would
  * refuse at once is refused here, in the HTTP listener, before the app parses it further. Measured
- * (docs/benchmarks.md): a refusal through the app cost 0.35–0.5 ms of server CPU (framework,
- * authentication, request scope, envelope, a warn line each), close to an admitted query's; at 2×
- * overload those refusals took the CPU the admitted queries needed. Here one costs ~0.06–0.1 ms.
+ * (docs/benchmarks.md): a refusal through the app cost 0.35–0.59 ms of server CPU (framework,
+ * authentication, request scope, envelope, a warn line each), over half an admitted query's; at 2×
+ * overload those refusals took the CPU the admitted queries needed. Here one costs 0.10–0.12 ms.
  *
  * It acts only when every one of these holds, and otherwise hands the request to the app untouched:
  * - admission is saturated: every slot in use and SPECTRA_QUERY_QUEUE_SIZE waiting (two comparisons);
- * - `POST /v1/queries` exactly, a JSON body with a Content-Length of at most SHED_MAX_BODY_BYTES,
- *   no `Origin` header when CORS is on (the app adds the CORS headers);
+ * - `POST /v1/queries` exactly, a JSON body with a Content-Length of at most SHED_MAX_BODY_BYTES
+ *   and SPECTRA_MAX_BODY_BYTES (a larger one gets the app's 413 unread), no `Origin` header when
+ *   CORS is on (the app adds the CORS headers);
  * - an `Authorization: Bearer` API key whose verification is cached (`Authenticate.peek`: verified
  *   within the last second) and that may run queries, with no other tenant named in `X-Tenant-ID` —
  *   so an unauthenticated or unknown caller never learns anything here, and the per-tenant share
@@ -46,6 +47,8 @@ export interface OverloadShedDeps {
   log: Logger;
   /** CORS is configured: requests with an `Origin` go to the app, which adds its headers. */
   cors: boolean;
+  /** SPECTRA_MAX_BODY_BYTES: a body over it is the app's to refuse (413) without reading it. */
+  maxBodyBytes: number;
 }
 
 /** Takes `req` (refusing it, or reading its body first) or calls `next` at once; see the file comment. */
@@ -55,6 +58,7 @@ export function overloadShed(deps: OverloadShedDeps): OverloadShed {
   const { admission, metrics } = deps;
   const peek = deps.authenticate.peek;
   const summary = new ShedSummary(deps.log);
+  const maxBody = Math.min(SHED_MAX_BODY_BYTES, deps.maxBodyBytes);
 
   const refuse = (
     req: IncomingMessage,
@@ -108,7 +112,7 @@ export function overloadShed(deps: OverloadShedDeps): OverloadShed {
     const h = req.headers;
     const length = Number(h['content-length']);
     if (
-      !(length <= SHED_MAX_BODY_BYTES) ||
+      !(length <= maxBody) ||
       h['transfer-encoding'] !== undefined ||
       !h['content-type']?.toLowerCase().includes('json') ||
       (deps.cors && h.origin !== undefined)

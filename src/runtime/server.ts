@@ -76,6 +76,7 @@ export async function listen(core: Core): Promise<RunningServer> {
     metrics: ops.metrics,
     log,
     cors: config.corsOrigins.length > 0,
+    maxBodyBytes: config.maxBodyBytes,
   });
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     inFlight++;

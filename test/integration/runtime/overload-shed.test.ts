@@ -21,6 +21,8 @@ import { manualClock, waitFor } from '../../helpers/time.js';
 
 const PEPPER = 'pepper-for-tests';
 const QUERY = JSON.stringify({ sql: 'SELECT 1' });
+/** SPECTRA_MAX_BODY_BYTES of this server: above the shed's own cap. */
+const MAX_BODY = 1024 * 1024;
 
 let authenticate: Authenticate;
 const keys: Record<string, string> = {};
@@ -50,7 +52,7 @@ beforeAll(async () => {
   shedFor = (withCors) => {
     const lines = logLines;
     const log = createLogger('warn', { write: (line: string) => void lines.push(line) });
-    return overloadShed({ admission, authenticate, metrics, log, cors: withCors });
+    return overloadShed({ admission, authenticate, metrics, log, cors: withCors, maxBodyBytes: MAX_BODY });
   };
   // The app stands for Hono: it answers 200 with the body it read (as @hono/node-server would).
   server = http.createServer((req, res) => {
@@ -245,6 +247,18 @@ describe('handed to the app untouched', () => {
       duplex: 'half',
     } as RequestInit);
     expect(await app(chunked)).toBe(QUERY);
+  });
+
+  it('a body over SPECTRA_MAX_BODY_BYTES when that is below the shed’s own cap: the app refuses it unread', async () => {
+    shed = overloadShed({
+      admission,
+      authenticate,
+      metrics,
+      log: createLogger('silent'),
+      cors: false,
+      maxBodyBytes: QUERY.length - 1,
+    });
+    expect(await app(await post({ key: keys.acme }))).toBe(QUERY);
   });
 
   it('a browser request (Origin) when CORS is on: the app adds the CORS headers', async () => {
