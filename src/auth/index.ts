@@ -37,11 +37,11 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
     if (jwt && looksLikeJwt(credential)) return jwt.authenticate(credential);
     throw unauthorized();
   };
-  // API keys only: a cached JWT's principal also depends on a tenant re-check made on each call.
-  authenticate.peek = (credential) =>
-    credential.length <= MAX_CREDENTIAL_LENGTH && looksLikeApiKey(credential)
-      ? apiKeys.peek(credential)
-      : undefined;
+  authenticate.peek = (credential) => {
+    if (credential.length > MAX_CREDENTIAL_LENGTH) return undefined;
+    if (looksLikeApiKey(credential)) return apiKeys.peek(credential);
+    return jwt && looksLikeJwt(credential) ? jwt.peek(credential) : undefined;
+  };
   return authenticate;
 }
 

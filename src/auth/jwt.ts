@@ -12,7 +12,8 @@
  * The tenant must exist and be active; `db_user` comes from the tenant registry, and a `db_user`
  * claim that names another role is FORBIDDEN (the signature is good, the role is not the tenant's).
  * Verified tokens are cached by SHA-256 until min(exp, cache TTL); the tenant record behind a cached
- * token is re-read at most every second, so a suspension applies within ~1 s.
+ * token is re-read at most every second (one read at a time per tenant), so a suspension applies
+ * within ~1 s.
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
@@ -143,6 +144,8 @@ export class JwtAuthenticator {
   private readonly now: () => number;
   private readonly tokenCache = new Map<string, TokenCacheEntry>();
   private readonly tenantCache = new Map<string, { tenant: Tenant; fetchedAt: number }>();
+  /** Tenant re-reads under way: a stale entry's callers share one. */
+  private readonly tenantReads = new Map<string, Promise<Tenant | null>>();
   private readonly hmacKeys = new Map<string, Promise<CryptoKey>>();
   private jwksRetryAt = 0;
 
@@ -300,8 +303,29 @@ export class JwtAuthenticator {
     };
   }
 
+  /**
+   * The principal of a token whose verification and tenant are both cached and fresh; no I/O, no
+   * verification. Undefined otherwise, and for a token the full call would refuse.
+   */
+  peek(token: string): Principal | undefined {
+    if (this.tokenCache.size === 0 || token.length > this.maxTokenBytes) return undefined;
+    const now = this.now();
+    const hit = this.tokenCache.get(createHash('sha256').update(token).digest('base64'));
+    if (!hit || hit.until <= now) return undefined;
+    const cached = this.tenantCache.get(hit.claims.tenantId);
+    if (!cached || now - cached.fetchedAt >= this.tenantRecheckMs) return undefined;
+    try {
+      return this.principalOf(hit.claims, cached.tenant);
+    } catch {
+      return undefined;
+    }
+  }
+
   private async principalFor(claims: VerifiedClaims): Promise<Principal> {
-    const tenant = await this.tenant(claims.tenantId);
+    return this.principalOf(claims, await this.tenant(claims.tenantId));
+  }
+
+  private principalOf(claims: VerifiedClaims, tenant: Tenant | null): Principal {
     if (!tenant) throw unauthorized('invalid token');
     if (tenant.status !== 'active') throw new ApiError('FORBIDDEN', 'tenant is suspended');
     if (claims.claimedDbUser !== undefined && claims.claimedDbUser !== tenant.dbUser) {
@@ -317,19 +341,28 @@ export class JwtAuthenticator {
     };
   }
 
-  /** Found tenants are reused for at most `tenantRecheckMs`; a missing tenant is never cached. */
-  private async tenant(tenantId: string): Promise<Tenant | null> {
+  /**
+   * Found tenants are reused for at most `tenantRecheckMs`; a missing tenant is never cached. Calls
+   * that find the entry stale while its re-read is under way share that read: once a second a busy
+   * tenant's requests would otherwise each read the store (API keys: the same rule, api-key.ts).
+   */
+  private tenant(tenantId: string): Promise<Tenant | null> {
     const now = this.now();
     const cached = this.tenantCache.get(tenantId);
-    if (cached && now - cached.fetchedAt < this.tenantRecheckMs) return cached.tenant;
-    const tenant = await this.state.tenants.get(tenantId);
-    if (tenant && this.tenantRecheckMs > 0) {
-      if (this.tenantCache.size >= MAX_CACHE_ENTRIES) this.tenantCache.clear();
-      this.tenantCache.set(tenantId, { tenant, fetchedAt: now });
-    } else {
-      this.tenantCache.delete(tenantId);
-    }
-    return tenant;
+    if (cached && now - cached.fetchedAt < this.tenantRecheckMs) return Promise.resolve(cached.tenant);
+    const running = this.tenantReads.get(tenantId);
+    if (running) return running;
+    const read = this.state.tenants.get(tenantId).finally(() => this.tenantReads.delete(tenantId));
+    this.tenantReads.set(tenantId, read);
+    return read.then((tenant) => {
+      if (tenant && this.tenantRecheckMs > 0) {
+        if (this.tenantCache.size >= MAX_CACHE_ENTRIES) this.tenantCache.clear();
+        this.tenantCache.set(tenantId, { tenant, fetchedAt: now });
+      } else {
+        this.tenantCache.delete(tenantId);
+      }
+      return tenant;
+    });
   }
 
   /** jose has already checked `alg` against the allowlist; HS* only ever gets the shared secret. */

@@ -10,8 +10,9 @@
  * - `POST /v1/queries` exactly, a JSON body with a Content-Length of at most SHED_MAX_BODY_BYTES
  *   and SPECTRA_MAX_BODY_BYTES (a larger one gets the app's 413 unread), no `Origin` header when
  *   CORS is on (the app adds the CORS headers);
- * - an `Authorization: Bearer` API key whose verification is cached (`Authenticate.peek`: verified
- *   within the last second) and that may run queries, with no other tenant named in `X-Tenant-ID` —
+ * - an `Authorization: Bearer` API key or JWT whose verification is cached (`Authenticate.peek`: a
+ *   key verified within the last second, a JWT whose tenant was read within the last second) and
+ *   that may run queries, with no other tenant named in `X-Tenant-ID` —
  *   so an unauthenticated or unknown caller never learns anything here, and the per-tenant share
  *   rule still applies: a tenant under its share displaces a waiter instead of being refused;
  * - the body parses and is not an async submission (those only enqueue a job and take no slot);

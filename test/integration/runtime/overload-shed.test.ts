@@ -16,6 +16,7 @@ import { createLogger } from '../../../src/observability/logger.js';
 import { ServiceMetrics } from '../../../src/observability/service-metrics.js';
 import { QueryAdmission, type ReleaseSlot } from '../../../src/services/query-admission.js';
 import { MemoryState } from '../../fakes/memory-state.js';
+import { claims, HS_SECRET, signHs } from '../../helpers/jwt-tokens.js';
 import { json } from '../../helpers/spectra.js';
 import { manualClock, waitFor } from '../../helpers/time.js';
 
@@ -42,12 +43,20 @@ beforeAll(async () => {
   const state = new MemoryState();
   state.addTenant('acme', { dbUser: 'tenant_acme' });
   state.addTenant('globex', { dbUser: 'tenant_globex' });
-  authenticate = createAuthenticator({ state, pepper: PEPPER, apiKeyCacheTtlMs: 1000, now: clock.now });
+  authenticate = createAuthenticator({
+    state,
+    pepper: PEPPER,
+    apiKeyCacheTtlMs: 1000,
+    now: clock.now,
+    jwt: { secret: HS_SECRET, now: clock.now },
+  });
   keys.acme = (await createApiKey(state, PEPPER, 'acme')).apiKey;
   keys.globex = (await createApiKey(state, PEPPER, 'globex')).apiKey;
   keys.acmeReader = (await createApiKey(state, PEPPER, 'acme', { permissions: ['catalog:read'] })).apiKey;
   keys.acmeUncached = (await createApiKey(state, PEPPER, 'acme')).apiKey;
-  for (const k of ['acme', 'globex', 'acmeReader']) await authenticate(keys[k]!);
+  keys.acmeJwt = await signHs(claims('acme'));
+  keys.acmeJwtUncached = await signHs(claims('acme', { sub: 'other-user' }));
+  for (const k of ['acme', 'globex', 'acmeReader', 'acmeJwt']) await authenticate(keys[k]!);
   // Each shed writes to the lines of the test that made it (a summary may come after its test).
   shedFor = (withCors) => {
     const lines = logLines;
@@ -123,6 +132,12 @@ describe('refused in the listener while the queue is full', () => {
       },
     });
     expect(admission.stats).toEqual({ running: 1, queued: 1 });
+  });
+
+  it('a JWT whose verification and tenant are cached is refused alike', async () => {
+    const res = await post({ key: keys.acmeJwt });
+    expect(res.status).toBe(503);
+    expect((await json(res)).error.code).toBe('WAREHOUSE_UNAVAILABLE');
   });
 
   it('echoes a sane X-Request-ID and replaces one that is not', async () => {
@@ -227,6 +242,7 @@ describe('handed to the app untouched', () => {
     expect(await app(await post())).toBe(QUERY);
     expect(await app(await post({ key: 'spk_acme_0000000000000000' + 'f'.repeat(64) }))).toBe(QUERY);
     expect(await app(await post({ key: keys.acmeUncached }))).toBe(QUERY);
+    expect(await app(await post({ key: keys.acmeJwtUncached }))).toBe(QUERY);
     expect(await app(await post({ key: keys.acmeReader }))).toBe(QUERY);
     expect(await app(await post({ key: keys.acme, headers: { 'x-tenant-id': 'globex' } }))).toBe(QUERY);
     expect(await app(await post({ key: keys.acme, headers: { authorization: 'Basic abc' } }))).toBe(QUERY);

@@ -13,7 +13,7 @@ import {
 import { createAuthenticator } from '../../../src/auth/index.js';
 import type { ApiError } from '../../../src/domain/errors.js';
 import { MemoryState } from '../../fakes/memory-state.js';
-import { expectRejected } from '../../helpers/jwt-tokens.js';
+import { claims, expectRejected, HS_SECRET, signHs } from '../../helpers/jwt-tokens.js';
 import { type ManualClock, manualClock } from '../../helpers/time.js';
 
 const PEPPER = 'pepper-for-tests';
@@ -134,14 +134,23 @@ describe('API keys: verification under load', () => {
     expect(auth.peek(apiKey)).toBeUndefined();
   });
 
-  it('peek through the composed authenticator: API keys only, within the credential length cap', async () => {
+  it('peek through the composed authenticator: API keys and JWTs, within the credential length cap', async () => {
     const { state } = setup();
-    const authenticate = createAuthenticator({ state, pepper: PEPPER, apiKeyCacheTtlMs: 1000 });
+    const authenticate = createAuthenticator({
+      state,
+      pepper: PEPPER,
+      apiKeyCacheTtlMs: 1000,
+      jwt: { secret: HS_SECRET },
+    });
     const { apiKey } = await createApiKey(state, PEPPER, 'acme');
+    const jwt = await signHs(claims('acme'));
     expect(authenticate.peek?.(apiKey)).toBeUndefined();
+    expect(authenticate.peek?.(jwt)).toBeUndefined();
     await authenticate(apiKey);
-    expect(authenticate.peek?.(apiKey)).toMatchObject({ tenantId: 'acme' });
-    expect(authenticate.peek?.('eyJhbGciOiJIUzI1NiJ9.e30.x')).toBeUndefined();
+    await authenticate(jwt);
+    expect(authenticate.peek?.(apiKey)).toMatchObject({ tenantId: 'acme', authMethod: 'api_key' });
+    expect(authenticate.peek?.(jwt)).toMatchObject({ tenantId: 'acme', authMethod: 'jwt' });
+    expect(authenticate.peek?.('not-a-credential')).toBeUndefined();
     expect(authenticate.peek?.(`${apiKey}${'0'.repeat(9000)}`)).toBeUndefined();
   });
 });

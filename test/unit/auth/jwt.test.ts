@@ -433,6 +433,44 @@ describe('JWT cache', () => {
     }
   });
 
+  it('calls that find the tenant stale while it is being re-read share that one read', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const { jwt, state } = setup();
+      const token = await signHs(claims('acme'));
+      await jwt.authenticate(token);
+      vi.setSystemTime(Date.now() + 1000);
+      const reads = state.reads.tenants;
+      const principals = await Promise.all(Array.from({ length: 40 }, () => jwt.authenticate(token)));
+      expect(state.reads.tenants - reads).toBe(1);
+      expect(new Set(principals.map((p) => p.tenantId))).toEqual(new Set(['acme']));
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('peek answers only while both the token and its tenant are fresh in the cache, and never reads', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const { jwt, state } = setup();
+      const token = await signHs(claims('acme'));
+      expect(jwt.peek(token)).toBeUndefined();
+      const principal = await jwt.authenticate(token);
+      const reads = state.reads.tenants;
+      expect(jwt.peek(token)).toEqual(principal);
+      expect(jwt.peek(await signHs(claims('globex')))).toBeUndefined();
+      vi.setSystemTime(Date.now() + 1000);
+      // The token is still cached, its tenant is due for a re-read: only the full call may say.
+      expect(jwt.peek(token)).toBeUndefined();
+      expect(state.reads.tenants).toBe(reads);
+      await state.tenants.update('acme', { status: 'suspended' });
+      await expectRejected(jwt.authenticate(token), 'FORBIDDEN');
+      expect(jwt.peek(token)).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a rejected token is not cached: the tenant created afterwards is accepted at once', async () => {
     const { jwt, state } = setup();
     const token = await signHs(claims('newco'));
