@@ -53,7 +53,11 @@ export interface OverloadShedDeps {
 }
 
 /** Takes `req` (refusing it, or reading its body first) or calls `next` at once; see the file comment. */
-export type OverloadShed = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+export interface OverloadShed {
+  (req: IncomingMessage, res: ServerResponse, next: () => void): void;
+  /** Writes the pending summary line now (shutdown), instead of at the end of its interval. */
+  flush(): void;
+}
 
 export function overloadShed(deps: OverloadShedDeps): OverloadShed {
   const { admission, metrics } = deps;
@@ -108,7 +112,7 @@ export function overloadShed(deps: OverloadShedDeps): OverloadShed {
     }
   };
 
-  return function shed(req, res, next) {
+  const shed = function shed(req: IncomingMessage, res: ServerResponse, next: () => void) {
     if (!admission.saturated || !peek || req.method !== 'POST' || req.url !== ROUTE) return next();
     const h = req.headers;
     const length = Number(h['content-length']);
@@ -147,6 +151,7 @@ export function overloadShed(deps: OverloadShedDeps): OverloadShed {
       );
     });
   };
+  return Object.assign(shed, { flush: () => summary.flush() });
 }
 
 /** Counts shed requests and writes one warn line per interval while there are any. */
@@ -166,8 +171,10 @@ class ShedSummary {
     this.timer ??= setTimeout(() => this.flush(), SUMMARY_INTERVAL_MS).unref();
   }
 
-  private flush(): void {
+  flush(): void {
+    clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.total === 0) return;
     this.log.warn(
       {
         shed: this.total,

@@ -145,6 +145,7 @@ export async function listen(core: Core): Promise<RunningServer> {
         // Closing the sockets aborts the requests' signals: their statements are cancelled in the warehouse.
         server.closeAllConnections();
         await waitForInFlight(CANCEL_GRACE_MS);
+        shed.flush();
         await metricsServer?.close();
         await serverClosed;
         await core.close();

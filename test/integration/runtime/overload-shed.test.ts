@@ -166,6 +166,14 @@ describe('refused in the listener while the queue is full', () => {
     }
   });
 
+  it('writes a pending summary at once when flushed (shutdown), and nothing when none is pending', async () => {
+    expect((await post({ key: keys.acme })).status).toBe(503);
+    shed.flush();
+    expect(logLines.map((l) => JSON.parse(l).shed)).toEqual([1]);
+    shed.flush();
+    expect(logLines).toHaveLength(1);
+  });
+
   it('reads the body first, so the next request on the same connection is answered', async () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const send = (body: string) =>
