@@ -18,18 +18,24 @@
  * - the body parses and is not an async submission (those only enqueue a job and take no slot);
  * - admission, asked again once the body is read, still refuses (`QueryAdmission.refusalNow`).
  *
- * The answer is the one the app would give: 503 WAREHOUSE_UNAVAILABLE or 429 RATE_LIMITED in the
- * error envelope, with `X-Request-ID` and `Retry-After`, counted in spectra_overload_rejections_total
- * and the HTTP metrics. Like a rate-limited request it gets no audit entry and no span; instead of
- * a warn line each, one warn line a second sums up the shed requests by status and tenant.
+ * The answer is the one the app would give: the rate limiter's token is taken first (its 429 when
+ * the tenant is over its rate limit), then 503 WAREHOUSE_UNAVAILABLE or 429 RATE_LIMITED (over its
+ * share) in the error envelope, with `X-Request-ID`, `Retry-After`, the `X-RateLimit-*` headers and
+ * `Server-Timing: shed`, counted in spectra_overload_rejections_total (or spectra_rate_limit_rejections_total)
+ * and the HTTP metrics. Like a rate-limited request it gets no audit entry and no span (no
+ * `traceparent`); instead of a warn line each, one warn line a second sums up the shed requests by
+ * status and tenant.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errorBody } from '../domain/errors.js';
+import { type ApiError, errorBody } from '../domain/errors.js';
 import { type Authenticate, hasPermission } from '../domain/principal.js';
+import type { RateDecision } from '../domain/rate-limit.js';
 import type { Logger } from '../observability/logger.js';
 import { type ServiceMetrics, statusClass } from '../observability/service-metrics.js';
 import type { QueryAdmission } from '../services/query-admission.js';
+import type { RateLimiter } from '../services/rate-limiter.js';
 import { BEARER } from './middleware/authenticate.js';
+import { rateLimited, rateLimitHeaders, takenBeforeApp } from './middleware/rate-limit.js';
 import { requestIdFrom } from './middleware/request-id.js';
 
 /** Larger bodies go to the app (a sync query's body is its SQL and parameters: rarely over a few KiB). */
@@ -50,6 +56,8 @@ export interface OverloadShedDeps {
   cors: boolean;
   /** SPECTRA_MAX_BODY_BYTES: a body over it is the app's to refuse (413) without reading it. */
   maxBodyBytes: number;
+  /** The app's per-tenant rate limiter, when enabled: a shed request takes its token like any other. */
+  rateLimiter?: RateLimiter | undefined;
 }
 
 /** Takes `req` (refusing it, or reading its body first) or calls `next` at once; see the file comment. */
@@ -61,33 +69,18 @@ export interface OverloadShed {
 
 export function overloadShed(deps: OverloadShedDeps): OverloadShed {
   const { admission, metrics } = deps;
+  const limiter = deps.rateLimiter?.enabled ? deps.rateLimiter : undefined;
   const peek = deps.authenticate.peek;
   const summary = new ShedSummary(deps.log);
   const maxBody = Math.min(SHED_MAX_BODY_BYTES, deps.maxBodyBytes);
 
-  const refuse = (
+  const answer = (
     req: IncomingMessage,
     res: ServerResponse,
     tenantId: string,
-    body: Buffer,
-    next: () => void,
+    err: ApiError,
+    rate: RateDecision | null,
   ) => {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch {
-      parsed = undefined;
-    }
-    const err =
-      parsed !== null && typeof parsed === 'object' && (parsed as { async?: unknown }).async !== true
-        ? admission.refusalNow(tenantId)
-        : undefined;
-    if (!err) {
-      // Malformed, async, or room now: the app reads the body from here (@hono/node-server's rawBody).
-      (req as IncomingMessage & { rawBody?: Buffer }).rawBody = body;
-      next();
-      return;
-    }
     const given = req.headers['x-request-id'];
     const requestId = requestIdFrom(typeof given === 'string' ? given : undefined);
     const payload = JSON.stringify(errorBody(err, requestId));
@@ -95,8 +88,11 @@ export function overloadShed(deps: OverloadShedDeps): OverloadShed {
       'Content-Type': 'application/json',
       'Content-Length': Buffer.byteLength(payload),
       'X-Request-ID': requestId,
+      // Every response has Server-Timing (docs/api.md); this one names where it was answered.
+      'Server-Timing': 'shed',
     };
     if (err.retryAfterSeconds !== undefined) headers['Retry-After'] = err.retryAfterSeconds;
+    if (rate) for (const [k, v] of rateLimitHeaders(rate)) headers[k] = v;
     res.writeHead(err.status, headers);
     res.end(payload);
     summary.add(err.status, tenantId);
@@ -110,6 +106,46 @@ export function overloadShed(deps: OverloadShedDeps): OverloadShed {
         status_class: cls,
       });
     }
+  };
+
+  /** The body is read: refuse as the app would (rate limit first, then admission), or hand it on. */
+  const decide = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    tenantId: string,
+    body: Buffer,
+    next: () => void,
+  ) => {
+    const handOn = () => {
+      // The app reads the body from here (@hono/node-server's rawBody).
+      (req as IncomingMessage & { rawBody?: Buffer }).rawBody = body;
+      next();
+    };
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      return handOn();
+    }
+    const sync =
+      parsed !== null && typeof parsed === 'object' && (parsed as { async?: unknown }).async !== true;
+    if (!sync || !admission.wouldRefuse(tenantId)) return handOn();
+    // The app's rate limiter runs before admission: a shed request takes its token too, and a
+    // tenant over its rate limit gets the limiter's 429. A store that cannot be reached lets it
+    // through, as in the app (rate-limit.ts).
+    let rate: RateDecision | null = null;
+    if (limiter) rate = await limiter.take(tenantId, 'queries').catch(() => null);
+    if (rate && !rate.allowed) {
+      metrics?.rateLimited.inc({ class: 'queries' });
+      return answer(req, res, tenantId, rateLimited('queries', rate), rate);
+    }
+    const err = admission.refusalNow(tenantId);
+    if (!err) {
+      // Room after all (the limiter's store answered meanwhile): the app must not take a second token.
+      if (rate) takenBeforeApp.set(req, rate);
+      return handOn();
+    }
+    answer(req, res, tenantId, err, rate);
   };
 
   const shed = function shed(req: IncomingMessage, res: ServerResponse, next: () => void) {
@@ -142,7 +178,7 @@ export function overloadShed(deps: OverloadShedDeps): OverloadShed {
     req.once('end', () => {
       req.off('data', onData);
       // A body longer than declared is the HTTP parser's to refuse; shorter cannot reach 'end'.
-      refuse(
+      void decide(
         req,
         res,
         principal.tenantId,

@@ -77,6 +77,7 @@ export async function listen(core: Core): Promise<RunningServer> {
     log,
     cors: config.corsOrigins.length > 0,
     maxBodyBytes: config.maxBodyBytes,
+    rateLimiter: ops.rateLimiter,
   });
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     inFlight++;

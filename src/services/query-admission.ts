@@ -63,6 +63,13 @@ export class QueryAdmission {
     return this.running >= this.opts.maxConcurrent && this.queued >= this.opts.queueSize;
   }
 
+  /** Whether `refusalNow` would refuse this tenant's request now; changes and counts nothing. */
+  wouldRefuse(tenantId: string): boolean {
+    if (!this.saturated) return false;
+    const t = this.tenants.get(tenantId) ?? { running: 0, waiting: [], weight: this.weightOf(tenantId) };
+    return !this.victimFor(t);
+  }
+
   /**
    * While saturated, the refusal `acquire` would give a request of this tenant right now (a full
    * queue it may not displace anyone from), counted like one; undefined when it would queue, or
@@ -135,11 +142,15 @@ export class QueryAdmission {
   private slotsOf(tenantId: string): TenantSlots {
     let t = this.tenants.get(tenantId);
     if (!t) {
-      const w = this.opts.weights?.[tenantId];
-      t = { running: 0, waiting: [], weight: w !== undefined && w > 0 ? w : 1 };
+      t = { running: 0, waiting: [], weight: this.weightOf(tenantId) };
       this.tenants.set(tenantId, t);
     }
     return t;
+  }
+
+  private weightOf(tenantId: string): number {
+    const w = this.opts.weights?.[tenantId];
+    return w !== undefined && w > 0 ? w : 1;
   }
 
   private forget(tenantId: string, t: TenantSlots): void {

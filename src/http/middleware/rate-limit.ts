@@ -5,6 +5,7 @@
  * is full again); a refused one is `429 RATE_LIMITED` with `Retry-After`. If the shared bucket
  * store cannot be reached the request is let through (fail open) and a warning is logged.
  */
+import type { IncomingMessage } from 'node:http';
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '../../domain/errors.js';
 import type { RateClass, RateDecision } from '../../domain/rate-limit.js';
@@ -19,7 +20,8 @@ export interface RateLimitOptions {
   onRefused?: (cls: RateClass) => void;
 }
 
-function headersOf(d: RateDecision): [string, string][] {
+/** The `X-RateLimit-*` headers of a decision. */
+export function rateLimitHeaders(d: RateDecision): [string, string][] {
   return [
     ['X-RateLimit-Limit', String(d.limit)],
     ['X-RateLimit-Remaining', String(d.remaining)],
@@ -27,15 +29,33 @@ function headersOf(d: RateDecision): [string, string][] {
   ];
 }
 
+/** The 429 of a refused decision. */
+export function rateLimited(cls: RateClass, d: RateDecision): ApiError {
+  return new ApiError(
+    'RATE_LIMITED',
+    `rate limit exceeded: ${d.limit} ${cls.replace('_', ' ')} requests per minute; retry in ${d.retryAfterSeconds} s`,
+    { class: cls, limit: d.limit, retry_after_seconds: d.retryAfterSeconds },
+    d.retryAfterSeconds,
+  );
+}
+
+/**
+ * Tokens the overload shed (http/overload-shed.ts) already took for a request it then handed to
+ * the app after all: the middleware uses that decision instead of taking a second token.
+ */
+export const takenBeforeApp = new WeakMap<IncomingMessage, RateDecision>();
+
 export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
   let lastStoreErrorLog = 0;
   return async function rateLimitMiddleware(c, next) {
     const principal = c.get('principal');
     const cls = rateClassOf(c.req.method, c.req.path);
     if (!principal || !cls) return next();
+    const incoming = c.env?.incoming;
     let decision: RateDecision | null;
     try {
-      decision = await opts.limiter.take(principal.tenantId, cls);
+      decision =
+        (incoming && takenBeforeApp.get(incoming)) ?? (await opts.limiter.take(principal.tenantId, cls));
     } catch (err) {
       const now = Date.now();
       if (now - lastStoreErrorLog > STORE_ERROR_LOG_INTERVAL_MS) {
@@ -46,16 +66,11 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
     }
     if (!decision) return next();
     c.set('rateLimit', decision);
-    const headers = headersOf(decision);
+    const headers = rateLimitHeaders(decision);
     for (const [k, v] of headers) c.header(k, v);
     if (!decision.allowed) {
       opts.onRefused?.(cls);
-      throw new ApiError(
-        'RATE_LIMITED',
-        `rate limit exceeded: ${decision.limit} ${cls.replace('_', ' ')} requests per minute; retry in ${decision.retryAfterSeconds} s`,
-        { class: cls, limit: decision.limit, retry_after_seconds: decision.retryAfterSeconds },
-        decision.retryAfterSeconds,
-      );
+      throw rateLimited(cls, decision);
     }
     await next();
     // A handler that built its own Response (streams) did not get the headers set above.

@@ -11,10 +11,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createApiKey } from '../../../src/auth/api-key.js';
 import { createAuthenticator } from '../../../src/auth/index.js';
 import type { Authenticate } from '../../../src/domain/principal.js';
+import { takenBeforeApp } from '../../../src/http/middleware/rate-limit.js';
 import { type OverloadShed, overloadShed, SHED_MAX_BODY_BYTES } from '../../../src/http/overload-shed.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import { ServiceMetrics } from '../../../src/observability/service-metrics.js';
 import { QueryAdmission, type ReleaseSlot } from '../../../src/services/query-admission.js';
+import { LocalRateLimitStore, RateLimiter } from '../../../src/services/rate-limiter.js';
+import type { RateLimitStore } from '../../../src/state/port.js';
 import { MemoryState } from '../../fakes/memory-state.js';
 import { claims, HS_SECRET, signHs } from '../../helpers/jwt-tokens.js';
 import { json } from '../../helpers/spectra.js';
@@ -35,6 +38,7 @@ let metrics: ServiceMetrics;
 let admission: QueryAdmission;
 let held: Promise<ReleaseSlot | undefined>[] = [];
 let arrived = 0;
+const arrivedAtApp: http.IncomingMessage[] = [];
 let server: http.Server;
 let base: string;
 
@@ -67,6 +71,7 @@ beforeAll(async () => {
   server = http.createServer((req, res) => {
     arrived++;
     shed(req, res, () => {
+      arrivedAtApp.push(req);
       const raw = (req as http.IncomingMessage & { rawBody?: Buffer }).rawBody;
       const answer = (body: string) => {
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -214,6 +219,83 @@ describe('refused in the listener while the queue is full', () => {
       code: 'RATE_LIMITED',
       details: { reason: 'concurrency' },
     });
+  });
+});
+
+describe('with the rate limiter on: the token is taken first, as in the app', () => {
+  /** A local bucket store that answers only when the test lets it (to change admission meanwhile). */
+  function gatedStore(clock: () => number) {
+    const local = new LocalRateLimitStore(clock);
+    let open = true;
+    let calls = 0;
+    const waiting: (() => void)[] = [];
+    const store: RateLimitStore = {
+      take: async (key, limit, count) => {
+        calls++;
+        if (!open) await new Promise<void>((r) => waiting.push(r));
+        return local.take(key, limit, count);
+      },
+    };
+    return {
+      store,
+      calls: () => calls,
+      close: () => (open = false),
+      release: () => {
+        open = true;
+        for (const r of waiting.splice(0)) r();
+      },
+    };
+  }
+  let gate: ReturnType<typeof gatedStore>;
+  beforeEach(() => {
+    gate = gatedStore(manualClock().now);
+    // acme: 3 sync queries a minute; the bucket starts full.
+    const rateLimiter = new RateLimiter({ perMinute: 3, store: gate.store });
+    const log = createLogger('silent');
+    shed = overloadShed({
+      admission,
+      authenticate,
+      metrics,
+      log,
+      cors: false,
+      maxBodyBytes: MAX_BODY,
+      rateLimiter,
+    });
+  });
+
+  it('a shed refusal takes a token and carries the X-RateLimit headers; over the limit it is the limiter’s 429', async () => {
+    const first = await post({ key: keys.acme });
+    expect(first.status).toBe(503);
+    expect(first.headers.get('x-ratelimit-limit')).toBe('3');
+    expect(first.headers.get('x-ratelimit-remaining')).toBe('2');
+    expect(first.headers.get('server-timing')).toBe('shed');
+    await post({ key: keys.acme });
+    await post({ key: keys.acme });
+    const limited = await post({ key: keys.acme });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('x-ratelimit-remaining')).toBe('0');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((await json(limited)).error).toMatchObject({
+      code: 'RATE_LIMITED',
+      details: { class: 'queries', limit: 3 },
+    });
+    const text = await metricText();
+    expect(text).toContain('spectra_rate_limit_rejections_total{class="queries"} 1');
+    expect(text).toContain('spectra_overload_rejections_total{scope="global"} 3');
+  });
+
+  it('room found while the token was being taken: the app gets the request and that token, not a second one', async () => {
+    gate.close();
+    const before = arrivedAtApp.length;
+    const pending = post({ key: keys.acme });
+    await waitFor(() => gate.calls() === 1, { what: 'the shed to ask the rate limiter' });
+    (await held[0])?.();
+    held[0] = Promise.resolve(undefined);
+    gate.release();
+    expect(await (await pending).json()).toMatchObject({ app: true });
+    expect(arrivedAtApp.length).toBe(before + 1);
+    expect(takenBeforeApp.get(arrivedAtApp.at(-1)!)).toMatchObject({ allowed: true, remaining: 2 });
+    expect(gate.calls()).toBe(1);
   });
 });
 

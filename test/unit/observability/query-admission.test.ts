@@ -218,6 +218,20 @@ describe('query admission', () => {
       void w1;
     });
 
+    it('wouldRefuse answers the same without counting or changing anything', async () => {
+      const refusals: string[] = [];
+      const a = new QueryAdmission({ maxConcurrent: 1, perTenant: 0, queueSize: 1, maxWaitMs: 10_000 });
+      a.onRefused = (why) => refusals.push(why);
+      expect(a.wouldRefuse('acme')).toBe(false);
+      await a.acquire('acme');
+      void a.acquire('acme').catch(() => {});
+      expect([a.wouldRefuse('acme'), a.wouldRefuse('globex')]).toEqual([true, false]);
+      expect(refusals).toEqual([]);
+      expect(a.tenantStats('globex')).toEqual({ running: 0, queued: 0 });
+      expect(a.refusalNow('acme')?.code).toBe('WAREHOUSE_UNAVAILABLE');
+      expect(refusals).toEqual(['global']);
+    });
+
     it('leaves a refusal by a tenant’s hard cap alone while slots are free (not overload)', async () => {
       const a = new QueryAdmission({ maxConcurrent: 4, perTenant: 1, queueSize: 0, maxWaitMs: 1000 });
       await a.acquire('acme');
