@@ -27,7 +27,7 @@
  * status and tenant.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type ApiError, errorBody } from '../domain/errors.js';
+import { ApiError, errorBody } from '../domain/errors.js';
 import { type Authenticate, hasPermission } from '../domain/principal.js';
 import type { RateDecision } from '../domain/rate-limit.js';
 import type { Logger } from '../observability/logger.js';
@@ -178,13 +178,25 @@ export function overloadShed(deps: OverloadShedDeps): OverloadShed {
     req.once('end', () => {
       req.off('data', onData);
       // A body longer than declared is the HTTP parser's to refuse; shorter cannot reach 'end'.
-      void decide(
+      decide(
         req,
         res,
         principal.tenantId,
         chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size),
         next,
-      );
+      ).catch((err: unknown) => {
+        // Nothing here is expected to throw; if it does, this request fails alone (an unhandled
+        // rejection would stop the process for everyone).
+        deps.log.error({ err }, 'overload shed failed on a request');
+        if (!res.headersSent) {
+          res.writeHead(500, { 'Content-Type': 'application/json' });
+          res.end(
+            JSON.stringify(
+              errorBody(new ApiError('INTERNAL_ERROR', 'internal error'), requestIdFrom(undefined)),
+            ),
+          );
+        } else res.destroy();
+      });
     });
   };
   return Object.assign(shed, { flush: () => summary.flush() });

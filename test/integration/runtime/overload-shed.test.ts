@@ -179,6 +179,30 @@ describe('refused in the listener while the queue is full', () => {
     expect(logLines).toHaveLength(1);
   });
 
+  it('a fault while deciding fails that request alone with 500, and is logged', async () => {
+    const broken = new QueryAdmission({ maxConcurrent: 1, perTenant: 0, queueSize: 0, maxWaitMs: 1000 });
+    await broken.acquire('acme');
+    broken.refusalNow = () => {
+      throw new Error('boom');
+    };
+    const lines: string[] = [];
+    const log = createLogger('error', { write: (line: string) => void lines.push(line) });
+    shed = overloadShed({
+      admission: broken,
+      authenticate,
+      metrics,
+      log,
+      cors: false,
+      maxBodyBytes: MAX_BODY,
+    });
+    const res = await post({ key: keys.acme });
+    expect(res.status).toBe(500);
+    expect((await json(res)).error.code).toBe('INTERNAL_ERROR');
+    expect(lines.map((l) => JSON.parse(l).msg)).toEqual(['overload shed failed on a request']);
+    shed = shedFor(false);
+    expect((await post({ key: keys.acme })).status).toBe(503);
+  });
+
   it('reads the body first, so the next request on the same connection is answered', async () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const send = (body: string) =>
