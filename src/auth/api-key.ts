@@ -18,6 +18,7 @@ import { ApiError, conflict, invalidRequest, notFound, unauthorized } from '../d
 import type { Principal } from '../domain/principal.js';
 import type { ApiKeyRecord } from '../domain/tenant.js';
 import { assertKnownPermissions } from './permissions.js';
+import { sharedRun } from './shared-run.js';
 import type { AuthStores } from './stores.js';
 
 const KEY_PATTERN = /^spk_([a-z][a-z0-9-]{0,62})_([0-9a-f]{16})([0-9a-f]{64})$/;
@@ -222,13 +223,10 @@ export class ApiKeyAuthenticator {
     return hit && hit.until > this.now() ? hit.principal : undefined;
   }
 
-  /** One verification per key at a time; its result is cached by whoever started it. */
+  /** One verification per key at a time; the run that verifies also caches the result. */
   private verifyOnce(cacheKey: string, token: string, now: number): Promise<Verified> {
-    const running = this.verifying.get(cacheKey);
-    if (running) return running;
-    const verified = this.verify(token, now).then(
-      (v) => {
-        this.verifying.delete(cacheKey);
+    return sharedRun(this.verifying, cacheKey, () =>
+      this.verify(token, now).then((v) => {
         if (this.cacheTtlMs > 0) {
           if (this.cache.size >= MAX_CACHE_ENTRIES) this.evictOldest();
           this.cache.set(cacheKey, {
@@ -237,14 +235,8 @@ export class ApiKeyAuthenticator {
           });
         }
         return v;
-      },
-      (e: unknown) => {
-        this.verifying.delete(cacheKey);
-        throw e;
-      },
+      }),
     );
-    this.verifying.set(cacheKey, verified);
-    return verified;
   }
 
   private async verify(token: string, now: number): Promise<Verified> {

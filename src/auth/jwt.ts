@@ -33,6 +33,7 @@ import { ApiError, unauthorized } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
 import { TENANT_ID_PATTERN, type Tenant } from '../domain/tenant.js';
 import { isKnownPermission } from './permissions.js';
+import { sharedRun } from './shared-run.js';
 import type { AuthStores } from './stores.js';
 
 export const JWT_ALGORITHMS = [
@@ -350,19 +351,17 @@ export class JwtAuthenticator {
     const now = this.now();
     const cached = this.tenantCache.get(tenantId);
     if (cached && now - cached.fetchedAt < this.tenantRecheckMs) return Promise.resolve(cached.tenant);
-    const running = this.tenantReads.get(tenantId);
-    if (running) return running;
-    const read = this.state.tenants.get(tenantId).finally(() => this.tenantReads.delete(tenantId));
-    this.tenantReads.set(tenantId, read);
-    return read.then((tenant) => {
-      if (tenant && this.tenantRecheckMs > 0) {
-        if (this.tenantCache.size >= MAX_CACHE_ENTRIES) this.tenantCache.clear();
-        this.tenantCache.set(tenantId, { tenant, fetchedAt: now });
-      } else {
-        this.tenantCache.delete(tenantId);
-      }
-      return tenant;
-    });
+    return sharedRun(this.tenantReads, tenantId, () =>
+      this.state.tenants.get(tenantId).then((tenant) => {
+        if (tenant && this.tenantRecheckMs > 0) {
+          if (this.tenantCache.size >= MAX_CACHE_ENTRIES) this.tenantCache.clear();
+          this.tenantCache.set(tenantId, { tenant, fetchedAt: now });
+        } else {
+          this.tenantCache.delete(tenantId);
+        }
+        return tenant;
+      }),
+    );
   }
 
   /** jose has already checked `alg` against the allowlist; HS* only ever gets the shared secret. */

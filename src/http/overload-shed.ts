@@ -31,10 +31,11 @@ import { ApiError, errorBody } from '../domain/errors.js';
 import { type Authenticate, hasPermission } from '../domain/principal.js';
 import type { RateDecision } from '../domain/rate-limit.js';
 import type { Logger } from '../observability/logger.js';
-import { type ServiceMetrics, statusClass } from '../observability/service-metrics.js';
+import type { ServiceMetrics } from '../observability/service-metrics.js';
 import type { QueryAdmission } from '../services/query-admission.js';
 import type { RateLimiter } from '../services/rate-limiter.js';
 import { BEARER } from './middleware/authenticate.js';
+import { observeResponse } from './middleware/metrics.js';
 import { rateLimited, rateLimitHeaders, takenBeforeApp } from './middleware/rate-limit.js';
 import { requestIdFrom } from './middleware/request-id.js';
 
@@ -96,16 +97,16 @@ export function overloadShed(deps: OverloadShedDeps): OverloadShed {
     res.writeHead(err.status, headers);
     res.end(payload);
     summary.add(err.status, tenantId);
-    if (metrics) {
-      const cls = statusClass(err.status);
-      metrics.httpRequests.inc({ method: 'POST', route: ROUTE, status: err.status });
-      metrics.httpDuration.observe({ method: 'POST', route: ROUTE, status_class: cls }, 0);
-      metrics.tenantRequests.inc({
-        tenant: metrics.tenantLabel(tenantId),
-        class: 'queries',
-        status_class: cls,
+    // Answered as soon as its body was read: observed with a latency of 0.
+    if (metrics)
+      observeResponse(metrics, {
+        method: 'POST',
+        route: ROUTE,
+        status: err.status,
+        seconds: 0,
+        tenantId,
+        rateClass: 'queries',
       });
-    }
   };
 
   /** The body is read: refuse as the app would (rate limit first, then admission), or hand it on. */

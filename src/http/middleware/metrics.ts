@@ -4,6 +4,7 @@
  * (bounded label), and the bytes of data responses.
  */
 import type { MiddlewareHandler } from 'hono';
+import type { RateClass } from '../../domain/rate-limit.js';
 import type { ResponseDone } from '../../observability/request-scope.js';
 import { type ServiceMetrics, statusClass } from '../../observability/service-metrics.js';
 import type { AppEnv } from '../env.js';
@@ -15,6 +16,30 @@ const isResultRoute = (route: string) =>
   route.endsWith('/results') ||
   route.endsWith('/failed-results') ||
   route.startsWith('/v1/downloads/');
+
+/** What one finished response counts in: requests by route and status, latency, the tenant's requests. */
+export function observeResponse(
+  metrics: ServiceMetrics,
+  r: {
+    method: string;
+    route: string;
+    status: number;
+    seconds: number;
+    tenantId?: string | undefined;
+    rateClass: RateClass | null;
+  },
+): void {
+  const cls = statusClass(r.status);
+  metrics.httpRequests.inc({ method: r.method, route: r.route, status: r.status });
+  metrics.httpDuration.observe({ method: r.method, route: r.route, status_class: cls }, r.seconds);
+  if (r.tenantId !== undefined && r.rateClass) {
+    metrics.tenantRequests.inc({
+      tenant: metrics.tenantLabel(r.tenantId),
+      class: r.rateClass,
+      status_class: cls,
+    });
+  }
+}
 
 export function httpMetrics(metrics: ServiceMetrics): MiddlewareHandler<AppEnv> {
   return async function httpMetricsMiddleware(c, next) {
@@ -31,19 +56,14 @@ export function httpMetrics(metrics: ServiceMetrics): MiddlewareHandler<AppEnv> 
     const status = c.res.status;
     const record = (done: ResponseDone | undefined) => {
       metrics.httpInFlight.inc(undefined, -1);
-      const cls = statusClass(status);
-      const seconds = ((done?.endedAt ?? performance.now()) - startedAt) / 1000;
-      metrics.httpRequests.inc({ method, route, status });
-      metrics.httpDuration.observe({ method, route, status_class: cls }, seconds);
-      const principal = c.get('principal');
-      const rateClass = rateClassOf(method, c.req.path);
-      if (principal && rateClass) {
-        metrics.tenantRequests.inc({
-          tenant: metrics.tenantLabel(principal.tenantId),
-          class: rateClass,
-          status_class: cls,
-        });
-      }
+      observeResponse(metrics, {
+        method,
+        route,
+        status,
+        seconds: ((done?.endedAt ?? performance.now()) - startedAt) / 1000,
+        tenantId: c.get('principal')?.tenantId,
+        rateClass: rateClassOf(method, c.req.path),
+      });
       if (done?.bytes && status < 300 && isResultRoute(route)) {
         metrics.resultBytes.inc({ sink: 'http' }, done.bytes);
         metrics.resultSize.observe(undefined, done.bytes);
