@@ -371,7 +371,8 @@ describe('authentication envelope', () => {
   });
 
   it('a well-formed but wrong key → 401 invalid_token, naming no secret', async () => {
-    const wrong = `${spectra.keys.acme!.slice(0, -4)}0000`;
+    const key = spectra.keys.acme!;
+    const wrong = `${key.slice(0, -4)}${key.endsWith('0000') ? '1111' : '0000'}`;
     const res = await spectra.request('/v1/queries', { key: wrong, body: { sql: 'SELECT 1' } });
     const e = await expectError(res, 401, 'UNAUTHORIZED');
     expect(res.headers.get('www-authenticate')).toContain('invalid_token');
