@@ -5,8 +5,8 @@
  *     the same size), in interleaved rounds; medians of throughput, p50, p99 and CPU time per
  *     request of the server process and of PostgreSQL (every postmaster child, /proc);
  * (b) fair sharing: three tenants at 50 connections each at once, throughput of each;
- * (c) sustained 2× overload: an open-loop arrival rate of twice (a)'s throughput; goodput and p99
- *     of the admitted requests;
+ * (c) sustained 2× overload: pairs of a peak (as in (a)) and an open-loop arrival rate of twice
+ *     that peak right after it; goodput ÷ peak and p99 of the admitted requests, the median pair;
  * (d) a 10,000-row sync query: median latency vs a direct `pg` fetch (one round trip) + JSON.stringify.
  */
 import pg from 'pg';
@@ -36,6 +36,8 @@ const POOL_SIZE = 20;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const BIG_RUNS = 30;
+/** Peak + 2× overload pairs in (c). */
+const OVER_PAIRS = Number(process.env.BENCH_OVER_PAIRS ?? 3);
 
 interface Measured extends LoadResult {
   cpuPerReq: number;
@@ -130,8 +132,6 @@ export default async function queryBench(ctx: BenchContext): Promise<BenchResult
       false,
     ),
   );
-  const peak = med(svc, 'rps');
-  const peakP99 = med(svc, 'p99');
 
   // (b) Three tenants, 50 connections each, at once.
   const fairBody = JSON.stringify({ sql: FAIR_SQL });
@@ -161,31 +161,64 @@ export default async function queryBench(ctx: BenchContext): Promise<BenchResult
     ),
   );
 
-  // (c) Sustained 2× overload, open loop.
-  const overOwn0 = ownCpuMs();
-  const overSvc0 = processCpuMs(ctx.servicePid);
-  const over = await openLoad({
-    url: `${ctx.url}/v1/queries`,
-    body,
-    headers: auth,
-    rate: Math.round(2 * peak),
-    seconds: SECONDS * 2,
-    maxSockets: 1500,
-  });
-  const overName = `2× overload (open loop, ${Math.round(2 * peak)} req/s offered)`;
+  // (c) Sustained 2× overload, open loop, in pairs: each overload window follows a peak measured
+  // just before it (50 connections, closed loop) and is offered twice that; the pair with the median
+  // goodput ÷ peak is reported. One peak from (a) minutes earlier made the ratio follow the
+  // machine's drift between the two (peaks of 820–1,270 req/s within minutes on this VM).
+  const pairs: { peak: number; peakP99: number; over: Awaited<ReturnType<typeof openLoad>> }[] = [];
+  let overSvcCpu = 0;
+  let overOwnCpu = 0;
+  let overSent = 0;
+  for (let i = 0; i < OVER_PAIRS; i++) {
+    const closed = await svcRun();
+    if (closed.non2xx || closed.errors)
+      throw new Error(`service answered ${closed.non2xx} non-2xx and ${closed.errors} errors at peak`);
+    const cpu0 = processCpuMs(ctx.servicePid);
+    const own0 = ownCpuMs();
+    const over = await openLoad({
+      url: `${ctx.url}/v1/queries`,
+      body,
+      headers: auth,
+      rate: Math.round(2 * closed.rps),
+      seconds: SECONDS * 2,
+      maxSockets: 1500,
+    });
+    overSvcCpu += processCpuMs(ctx.servicePid) - cpu0;
+    overOwnCpu += ownCpuMs() - own0;
+    overSent += over.sent;
+    pairs.push({ peak: closed.rps, peakP99: closed.p99, over });
+  }
+  const goodputRatio = (p: (typeof pairs)[number]) => p.over.ok / p.over.seconds / p.peak;
+  const sorted = [...pairs].sort((a, b) => goodputRatio(a) - goodputRatio(b));
+  const mid = sorted[Math.floor(sorted.length / 2)]!;
+  const overName = `2× overload (open loop at twice the peak just before, median of ${OVER_PAIRS} pairs)`;
   results.push(
-    result(overName, 'goodput (baseline: peak)', 'req/s', over.ok / over.seconds, peak, true),
-    result(overName, 'p99 latency of admitted (baseline: p99 at peak)', 'ms', over.okP99, peakP99, false),
-    result(overName, 'refused with 429/503', 'requests', over.refused),
-    result(overName, 'other failures', 'requests', over.failed),
+    result(overName, 'goodput (baseline: peak)', 'req/s', mid.over.ok / mid.over.seconds, mid.peak, true),
+    result(
+      overName,
+      'p99 latency of admitted (baseline: p99 at peak)',
+      'ms',
+      mid.over.okP99,
+      mid.peakP99,
+      false,
+    ),
+    result(overName, 'p50 latency of admitted', 'ms', mid.over.okP50),
+    ...pairs.map((p, i) => result(overName, `pair ${i + 1}: goodput ÷ peak`, '×', goodputRatio(p))),
+    result(overName, 'refused with 429/503', 'requests', mid.over.refused),
+    result(
+      overName,
+      'other failures',
+      'requests',
+      pairs.reduce((n, p) => n + p.over.failed, 0),
+    ),
     // Both share the 2 cores with the service: what the generator spends per request sent, and what
     // the service spends per refusal beyond its CPU per admitted request, bound the goodput.
-    result(overName, 'load generator CPU per request sent', 'ms', (ownCpuMs() - overOwn0) / over.sent),
+    result(overName, 'load generator CPU per request sent', 'ms', overOwnCpu / overSent),
     result(
       overName,
       'server CPU per request sent',
       'ms',
-      (processCpuMs(ctx.servicePid) - overSvc0) / over.sent,
+      overSvcCpu / overSent,
       med(svc, 'cpuPerReq'),
       false,
     ),

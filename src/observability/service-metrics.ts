@@ -22,7 +22,7 @@ export interface PoolStats {
 /** Scrape-time sources; each is optional so a process exposes what it has. */
 export interface MetricSources {
   warehousePool?: () => PoolStats;
-  admission?: () => { running: number; queued: number };
+  admission?: () => { running: number; queued: number; places?: number };
   resultMemory?: () => { usedBytes: number; capacityBytes: number; waiting: number };
   /** Job counts by kind and status, read from the StateStore on scrape (active statuses). */
   jobCounts?: () => Promise<{ kind: string; status: string; count: number }[]>;
@@ -88,6 +88,10 @@ export class ServiceMetrics {
   readonly admissionQueued = this.registry.gauge(
     'spectra_query_slots_waiting',
     'Synchronous queries waiting for an admission slot.',
+  );
+  readonly admissionPlaces = this.registry.gauge(
+    'spectra_query_queue_places',
+    'Places in the admission queue now: SPECTRA_QUERY_QUEUE_SIZE, or SPECTRA_QUERY_QUEUE_STANDING_SIZE while overload is sustained.',
   );
   readonly resultMemoryBytes = this.registry.gauge(
     'spectra_result_memory_bytes',
@@ -208,6 +212,7 @@ export class ServiceMetrics {
         const s = admission();
         this.admissionRunning.set(undefined, s.running);
         this.admissionQueued.set(undefined, s.queued);
+        if (s.places !== undefined) this.admissionPlaces.set(undefined, s.places);
       });
     }
     if (resultMemory) {

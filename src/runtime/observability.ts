@@ -56,8 +56,17 @@ export function buildObservability(
     queueSize: config.queryQueueSize,
     maxWaitMs: config.queryQueueWaitMs,
     weights: config.queryWeights,
+    standingQueueSize: config.queryQueueStandingSize,
   });
   admission.onRefused = (scope) => metrics?.overloadRejections.inc({ scope });
+  admission.onStanding = (standing, places) => {
+    if (standing)
+      log.warn(
+        { queue_places: places, queue_size: config.queryQueueSize },
+        'sustained overload: the query queue turned over without emptying; held short until it empties',
+      );
+    else log.info({ queue_places: places }, 'overload passed: the query queue emptied');
+  };
 
   const auditLog = log.child({ component: 'audit' });
   const auditWriter = config.audit
@@ -90,7 +99,7 @@ export function buildObservability(
 
   metrics?.addSources({
     warehousePool: () => deps.warehouse.poolStats,
-    admission: () => admission.stats,
+    admission: () => ({ ...admission.stats, places: admission.queuePlaces }),
     jobCounts: () => state.stats.activeJobCounts(),
     auditBuffer: () => auditWriter?.pending ?? 0,
   });

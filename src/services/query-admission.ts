@@ -10,6 +10,14 @@
  * of the newest waiter of the tenant furthest over its share. A refusal is 429 RATE_LIMITED when
  * the tenant is over its share while others wait or run, else 503 WAREHOUSE_UNAVAILABLE, both with
  * Retry-After. `perTenant` > 0 adds an optional hard cap per tenant (off by default).
+ *
+ * A burst is absorbed; sustained overload is not queued deep. Once the queue has turned over —
+ * `queueSize` waiters granted a slot — without ever emptying, more arrives than the slots can run
+ * and a deep queue only adds waiting (and memory: every waiting request is held whole). The queue
+ * is then held to `standingQueueSize` places until it next empties: newcomers beyond it are refused
+ * at once (or displace a waiter, as above); those already waiting keep their places. A single
+ * burst of up to `queueSize` waiters drains before the queue has turned over, so it is never cut.
+ * Counted in grants, not time: the rule holds the same on a slow machine.
  */
 import { ApiError } from '../domain/errors.js';
 
@@ -24,6 +32,8 @@ export interface QueryAdmissionOptions {
   maxWaitMs: number;
   /** Weight of a tenant's share under contention (default 1). */
   weights?: Readonly<Record<string, number>> | undefined;
+  /** Places in the queue under sustained overload (see the file comment); default `queueSize`. */
+  standingQueueSize?: number | undefined;
 }
 
 export type ReleaseSlot = () => void;
@@ -48,19 +58,34 @@ export class QueryAdmission {
   private running = 0;
   private queued = 0;
   private seq = 0;
+  /** Waiters granted a slot since the queue was last empty. */
+  private grantsSinceEmpty = 0;
+  /** The queue has turned over without emptying: it is held to `standingQueueSize`. */
+  private standing = false;
+  /** Places in the queue now: `queueSize`, or `standingQueueSize` under sustained overload. */
+  private capacity: number;
   private readonly tenants = new Map<string, TenantSlots>();
   /** Called once per refused request (metrics). */
   onRefused: ((why: AdmissionRefusal) => void) | undefined;
+  /** Called when sustained overload begins (`true`: the queue is held short) and ends (logs). */
+  onStanding: ((standing: boolean, places: number) => void) | undefined;
 
-  constructor(readonly opts: QueryAdmissionOptions) {}
+  constructor(readonly opts: QueryAdmissionOptions) {
+    this.capacity = opts.queueSize;
+  }
 
   get stats() {
     return { running: this.running, queued: this.queued };
   }
 
+  /** Places in the queue now: `queueSize`, or `standingQueueSize` while overload is sustained. */
+  get queuePlaces(): number {
+    return this.capacity;
+  }
+
   /** Every slot in use and the queue full: a newcomer is refused unless it displaces a waiter. */
   get saturated(): boolean {
-    return this.running >= this.opts.maxConcurrent && this.queued >= this.opts.queueSize;
+    return this.running >= this.opts.maxConcurrent && this.queued >= this.capacity;
   }
 
   /** Whether `refusalNow` would refuse this tenant's request now; changes and counts nothing. */
@@ -81,7 +106,7 @@ export class QueryAdmission {
     if (!this.saturated) return undefined;
     const t = this.slotsOf(tenantId);
     let err: ApiError | undefined;
-    if (!this.victimFor(t)) err = this.refusal(tenantId, t, 'queue full');
+    if (!this.victimFor(t)) err = this.refusal(tenantId, t, this.fullWhy());
     this.forget(tenantId, t);
     return err;
   }
@@ -101,10 +126,10 @@ export class QueryAdmission {
     // Waiters left while a slot is free are all at their hard cap: a runnable newcomer passes them.
     if (this.running < this.opts.maxConcurrent && !this.capped(t))
       return Promise.resolve(this.start(tenantId, t));
-    if (this.queued >= this.opts.queueSize) {
+    if (this.queued >= this.capacity) {
       const victim = this.victimFor(t);
       if (!victim) {
-        const err = this.refusal(tenantId, t, 'queue full');
+        const err = this.refusal(tenantId, t, this.fullWhy());
         this.forget(tenantId, t);
         return Promise.reject(err);
       }
@@ -184,6 +209,27 @@ export class QueryAdmission {
     this.queued--;
     clearTimeout(w.timer);
     this.forget(w.tenantId, t);
+    if (this.queued === 0) this.emptied();
+  }
+
+  /** The queue is empty: whatever overload there was has passed. */
+  private emptied(): void {
+    this.grantsSinceEmpty = 0;
+    if (!this.standing) return;
+    this.standing = false;
+    this.capacity = this.opts.queueSize;
+    this.onStanding?.(false, this.capacity);
+  }
+
+  /** One more waiter granted while others still wait: has the whole queue turned over? */
+  private grantedFromQueue(): void {
+    if (this.queued === 0) return this.emptied();
+    if (this.standing || ++this.grantsSinceEmpty < this.opts.queueSize) return;
+    const places = this.opts.standingQueueSize ?? this.opts.queueSize;
+    if (places >= this.opts.queueSize) return;
+    this.standing = true;
+    this.capacity = places;
+    this.onStanding?.(true, places);
   }
 
   /** Each free slot to the waiting tenant with the fewest running per weight; oldest request on a tie. */
@@ -203,6 +249,7 @@ export class QueryAdmission {
       const w = best.waiting.shift()!;
       this.queued--;
       clearTimeout(w.timer);
+      this.grantedFromQueue();
       w.grant(this.start(w.tenantId, best));
     }
   }
@@ -260,6 +307,10 @@ export class QueryAdmission {
     );
   }
 
+  private fullWhy(): string {
+    return this.standing ? `sustained overload, the queue is held to ${this.capacity} places` : 'queue full';
+  }
+
   private refusal(tenantId: string, t: TenantSlots, why: string): ApiError {
     const others = [...this.tenants.keys()].some((id) => id !== tenantId);
     const hardCapped = this.capped(t) && this.running < this.opts.maxConcurrent;
@@ -268,7 +319,7 @@ export class QueryAdmission {
     return ApiError.expected(
       'WAREHOUSE_UNAVAILABLE',
       `the warehouse is saturated (${why}); retry later`,
-      { reason: 'overloaded', max_concurrent: this.opts.maxConcurrent, queue_size: this.opts.queueSize },
+      { reason: 'overloaded', max_concurrent: this.opts.maxConcurrent, queue_size: this.capacity },
       this.retryAfter(),
     );
   }

@@ -101,6 +101,12 @@ export const LIMITS_SETTINGS = {
     default: 1000,
     doc: 'Synchronous queries that may wait for a slot; beyond it they are refused at once (a newcomer under its share takes the place of the newest waiter of the tenant furthest over its share).',
   },
+  queryQueueStandingSize: {
+    env: 'SPECTRA_QUERY_QUEUE_STANDING_SIZE',
+    schema: int(0),
+    default: 200,
+    doc: 'Places in the query queue under sustained overload: once the whole queue has turned over (SPECTRA_QUERY_QUEUE_SIZE waiters granted a slot) without emptying, it is held to this many until it next empties, and newcomers beyond it are refused at once. A single burst is never cut. At least SPECTRA_QUERY_QUEUE_SIZE = never held short.',
+  },
   queryQueueWaitMs: {
     env: 'SPECTRA_QUERY_QUEUE_WAIT_MS',
     schema: int(0),

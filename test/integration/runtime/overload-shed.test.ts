@@ -244,6 +244,48 @@ describe('refused in the listener while the queue is full', () => {
       details: { reason: 'concurrency' },
     });
   });
+
+  it('sustained overload: once the queue has turned over without emptying, the shed refuses beyond its standing places', async () => {
+    // A queue of 3 places, 1 under sustained overload; the slot is held by the test, not by the shed's requests.
+    admission = new QueryAdmission({
+      maxConcurrent: 1,
+      perTenant: 0,
+      queueSize: 3,
+      maxWaitMs: 60_000,
+      standingQueueSize: 1,
+    });
+    shed = shedFor(cors);
+    const running: ReleaseSlot[] = [await admission.acquire('acme')];
+    const waiting = () => admission.acquire('acme').then((r) => void running.push(r));
+    const queued = [waiting(), waiting()];
+    // Two of three places taken: the shed hands a request on.
+    expect(admission.saturated).toBe(false);
+    expect((await post({ key: keys.acme })).status).toBe(200);
+    // Three grants while arrivals keep the queue from emptying: it has turned over.
+    for (let i = 0; i < 3; i++) {
+      queued.push(waiting());
+      running.shift()!();
+      await queued[i];
+    }
+    expect(admission.stats).toEqual({ running: 1, queued: 2 });
+    expect(admission.queuePlaces).toBe(1);
+    const res = await post({ key: keys.acme });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('server-timing')).toBe('shed');
+    expect((await json(res)).error).toMatchObject({
+      code: 'WAREHOUSE_UNAVAILABLE',
+      message: 'the warehouse is saturated (sustained overload, the queue is held to 1 places); retry later',
+      details: { queue_size: 1 },
+    });
+    // Drained: the queue has its three places back, and the shed hands requests on again.
+    for (let i = 3; i < 5; i++) {
+      running.shift()!();
+      await queued[i];
+    }
+    expect(admission.queuePlaces).toBe(3);
+    expect((await post({ key: keys.acme })).status).toBe(200);
+    running.shift()!();
+  });
 });
 
 describe('with the rate limiter on: the token is taken first, as in the app', () => {

@@ -249,4 +249,132 @@ describe('query admission', () => {
       expect(new Error('x').stack?.split('\n').length).toBeGreaterThan(1);
     });
   });
+
+  describe('sustained overload: a queue that turns over without emptying is held short', () => {
+    const options = { maxConcurrent: 2, perTenant: 0, queueSize: 4, maxWaitMs: 60_000, standingQueueSize: 1 };
+
+    /** Two slots, a queue of 4 places (1 under sustained overload); every grant and refusal recorded. */
+    function harness(opts: Partial<typeof options> = {}) {
+      const a = new QueryAdmission({ ...options, ...opts });
+      const running: ReleaseSlot[] = [];
+      const refused: ApiError[] = [];
+      const events: [boolean, number][] = [];
+      a.onStanding = (standing, places) => events.push([standing, places]);
+      const arrive = (tenant = 'acme', signal?: AbortSignal) => {
+        a.acquire(tenant, signal).then(
+          (release) => running.push(release),
+          (e: ApiError) => refused.push(e),
+        );
+      };
+      /** The oldest running query ends: its slot goes to a waiter, if any. */
+      const finishOne = async () => {
+        running.shift()!();
+        await settled();
+      };
+      return { a, running, refused, events, arrive, finishOne };
+    }
+
+    /** Both slots busy and all 4 places taken. */
+    async function full(opts: Partial<typeof options> = {}) {
+      const h = harness(opts);
+      for (let i = 0; i < 6; i++) h.arrive();
+      await settled();
+      expect(h.a.stats).toEqual({ running: 2, queued: 4 });
+      return h;
+    }
+
+    it('a single burst that fills the queue is served whole: it drains before the queue has turned over', async () => {
+      const h = await full();
+      for (let i = 0; i < 6; i++) await h.finishOne();
+      expect(h.refused).toEqual([]);
+      expect(h.events).toEqual([]);
+      expect(h.a.stats).toEqual({ running: 0, queued: 0 });
+      expect(h.a.queuePlaces).toBe(4);
+    });
+
+    it('arrivals that keep the queue from emptying through a whole turnover hold it to standingQueueSize; newcomers beyond it are refused, the waiting keep their places', async () => {
+      const h = await full();
+      // Each finished query grants a waiter and one more arrives: the queue never empties.
+      for (let i = 0; i < 3; i++) {
+        await h.finishOne();
+        h.arrive();
+      }
+      expect(h.events).toEqual([]);
+      await h.finishOne(); // the 4th grant: the whole queue has turned over
+      expect(h.events).toEqual([[true, 1]]);
+      expect(h.a.queuePlaces).toBe(1);
+      expect(h.a.stats).toEqual({ running: 2, queued: 3 });
+      expect(h.a.saturated).toBe(true);
+      const late = await settle(h.a.acquire('acme'));
+      expect(late.ok ? null : late.e.code).toBe('WAREHOUSE_UNAVAILABLE');
+      expect(late.ok ? null : late.e.message).toMatch(/sustained overload, the queue is held to 1 places/);
+      expect(late.ok ? null : late.e.details).toMatchObject({ queue_size: 1 });
+      // The three already waiting keep their places and are served.
+      for (let i = 0; i < 3; i++) await h.finishOne();
+      expect(h.refused).toEqual([]);
+      expect(h.a.stats).toEqual({ running: 2, queued: 0 });
+    });
+
+    it('the queue gets all its places back once it empties', async () => {
+      const h = await full();
+      for (let i = 0; i < 4; i++) {
+        await h.finishOne();
+        if (i < 3) h.arrive();
+      }
+      expect(h.a.queuePlaces).toBe(1);
+      for (let i = 0; i < 3; i++) await h.finishOne();
+      expect(h.events).toEqual([
+        [true, 1],
+        [false, 4],
+      ]);
+      expect(h.a.queuePlaces).toBe(4);
+      expect(h.a.saturated).toBe(false);
+      for (let i = 0; i < 4; i++) h.arrive();
+      await settled();
+      expect(h.refused).toEqual([]);
+      expect(h.a.stats).toEqual({ running: 2, queued: 4 });
+    });
+
+    it('a waiter leaving (client gone) counts as emptying when it is the last one', async () => {
+      const h = await full();
+      const ctl = new AbortController();
+      for (let i = 0; i < 4; i++) {
+        await h.finishOne();
+        if (i < 2) h.arrive();
+        if (i === 2) h.arrive('acme', ctl.signal);
+      }
+      expect(h.a.queuePlaces).toBe(1);
+      for (let i = 0; i < 2; i++) await h.finishOne();
+      expect(h.a.stats.queued).toBe(1);
+      ctl.abort();
+      await settled();
+      expect(h.a.stats.queued).toBe(0);
+      expect(h.a.queuePlaces).toBe(4);
+      expect(h.events.at(-1)).toEqual([false, 4]);
+    });
+
+    it('a standing size of at least the queue size never holds it short', async () => {
+      const h = await full({ standingQueueSize: 4 });
+      for (let i = 0; i < 12; i++) {
+        await h.finishOne();
+        h.arrive();
+      }
+      await settled();
+      expect(h.events).toEqual([]);
+      expect(h.refused).toEqual([]);
+      expect(h.a.stats).toEqual({ running: 2, queued: 4 });
+    });
+
+    it('the shed sees the short queue: saturated, wouldRefuse and refusalNow use the places now', async () => {
+      const h = await full();
+      for (let i = 0; i < 4; i++) {
+        await h.finishOne();
+        if (i < 3) h.arrive();
+      }
+      // Three waiting, one place: the tenant alone is refused; a tenant under its share would displace a waiter.
+      expect(h.a.wouldRefuse('acme')).toBe(true);
+      expect(h.a.refusalNow('acme')?.code).toBe('WAREHOUSE_UNAVAILABLE');
+      expect(h.a.wouldRefuse('globex')).toBe(false);
+    });
+  });
 });
