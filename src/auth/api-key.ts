@@ -177,6 +177,8 @@ function normalizeExpiry(expiresAt: string | null | undefined, now: Date): strin
 interface CacheEntry {
   principal: Principal;
   until: number;
+  /** When the verification behind it started: in the second half of the TTL it is renewed ahead. */
+  verifiedAt: number;
 }
 
 interface Verified {
@@ -206,6 +208,7 @@ export class ApiKeyAuthenticator {
     const hit = this.cache.get(cacheKey);
     if (hit) {
       if (hit.until > now) {
+        this.renewAhead(cacheKey, token, hit, now);
         this.noteUse(hit.principal.credentialId, now);
         return hit.principal;
       }
@@ -216,11 +219,33 @@ export class ApiKeyAuthenticator {
     return principal;
   }
 
-  /** The principal of a key whose verification is cached and fresh; no store read, no side effect. */
+  /**
+   * The principal of a key whose verification is cached and fresh, without waiting for any store
+   * read; undefined otherwise. Like `authenticate`, a hit in the second half of the entry's life
+   * starts its renewal in the background.
+   */
   peek(token: string): Principal | undefined {
     if (this.cache.size === 0) return undefined;
-    const hit = this.cache.get(createHash('sha256').update(token).digest('base64'));
-    return hit && hit.until > this.now() ? hit.principal : undefined;
+    const cacheKey = createHash('sha256').update(token).digest('base64');
+    const hit = this.cache.get(cacheKey);
+    const now = this.now();
+    if (!hit || hit.until <= now) return undefined;
+    this.renewAhead(cacheKey, token, hit, now);
+    return hit.principal;
+  }
+
+  /**
+   * Renew-ahead: a key used in the second half of its entry's life is verified again in the
+   * background (one shared verification), so a busy key's entry is replaced before it expires and
+   * no request waits for the store (nor falls out of the overload shed, http/overload-shed.ts) once
+   * a TTL. The entry is never older than the TTL; a renewal that fails removes it, so a revoked key
+   * is refused from then on.
+   */
+  private renewAhead(cacheKey: string, token: string, hit: CacheEntry, now: number): void {
+    if (now - hit.verifiedAt < this.cacheTtlMs / 2 || this.verifying.has(cacheKey)) return;
+    this.verifyOnce(cacheKey, token, now).catch(() => {
+      if (this.cache.get(cacheKey) === hit) this.cache.delete(cacheKey);
+    });
   }
 
   /** One verification per key at a time; the run that verifies also caches the result. */
@@ -232,6 +257,7 @@ export class ApiKeyAuthenticator {
           this.cache.set(cacheKey, {
             principal: v.principal,
             until: Math.min(now + this.cacheTtlMs, v.expiresAtMs),
+            verifiedAt: now,
           });
         }
         return v;

@@ -315,6 +315,7 @@ export class JwtAuthenticator {
     if (!hit || hit.until <= now) return undefined;
     const cached = this.tenantCache.get(hit.claims.tenantId);
     if (!cached || now - cached.fetchedAt >= this.tenantRecheckMs) return undefined;
+    this.renewTenantAhead(hit.claims.tenantId, cached, now);
     try {
       return this.principalOf(hit.claims, cached.tenant);
     } catch {
@@ -350,7 +351,26 @@ export class JwtAuthenticator {
   private tenant(tenantId: string): Promise<Tenant | null> {
     const now = this.now();
     const cached = this.tenantCache.get(tenantId);
-    if (cached && now - cached.fetchedAt < this.tenantRecheckMs) return Promise.resolve(cached.tenant);
+    if (cached && now - cached.fetchedAt < this.tenantRecheckMs) {
+      this.renewTenantAhead(tenantId, cached, now);
+      return Promise.resolve(cached.tenant);
+    }
+    return this.readTenant(tenantId, now);
+  }
+
+  /**
+   * Renew-ahead, as for API keys: a tenant used in the second half of its entry's life is read again
+   * in the background, so a busy tenant's entry is replaced before it goes stale and no request
+   * waits for the read. A read that fails removes the entry.
+   */
+  private renewTenantAhead(tenantId: string, cached: { fetchedAt: number }, now: number): void {
+    if (now - cached.fetchedAt < this.tenantRecheckMs / 2 || this.tenantReads.has(tenantId)) return;
+    this.readTenant(tenantId, now).catch(() => {
+      if (this.tenantCache.get(tenantId) === cached) this.tenantCache.delete(tenantId);
+    });
+  }
+
+  private readTenant(tenantId: string, now: number): Promise<Tenant | null> {
     return sharedRun(this.tenantReads, tenantId, () =>
       this.state.tenants.get(tenantId).then((tenant) => {
         if (tenant && this.tenantRecheckMs > 0) {

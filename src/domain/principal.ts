@@ -31,8 +31,9 @@ export function hasPermission(granted: readonly string[], needed: string): boole
 export interface Authenticate {
   (credential: string): Promise<Principal>;
   /**
-   * The principal this credential was verified as, if that verification is still cached (no I/O,
-   * no verification work); undefined otherwise. Only for decisions that refuse a request (the
+   * The principal this credential was verified as, if that verification is still cached (it never
+   * waits for I/O or verification work; a cached entry due for renewal is renewed in the
+   * background); undefined otherwise. Only for decisions that refuse a request (the
    * overload shed): whatever it grants must still go through the call itself.
    */
   peek?: ((credential: string) => Principal | undefined) | undefined;

@@ -118,7 +118,45 @@ describe('API keys: verification under load', () => {
     await expect(auth.authenticate(apiKey)).resolves.toMatchObject({ tenantId: 'acme' });
   });
 
-  it('peek answers only from a fresh cache entry: never verifies, never reads the store', async () => {
+  it('renew-ahead: a key used in the second half of its entry’s life is verified again once, in the background, so a busy key never waits for the store', async () => {
+    const clock = manualClock();
+    const { state, auth } = setup(1000, clock);
+    const { apiKey } = await createApiKey(state, PEPPER, 'acme');
+    const principal = await auth.authenticate(apiKey);
+    const reads = state.reads.apiKeys;
+    clock.advance(499);
+    await auth.authenticate(apiKey);
+    expect(auth.peek(apiKey)).toEqual(principal);
+    expect(state.reads.apiKeys).toBe(reads);
+    // Second half: every caller is answered from the entry; one verification renews it.
+    clock.advance(1);
+    expect(auth.peek(apiKey)).toEqual(principal);
+    await Promise.all(Array.from({ length: 20 }, () => auth.authenticate(apiKey)));
+    await new Promise((r) => setImmediate(r));
+    expect(state.reads.apiKeys).toBe(reads + 1);
+    // Past the first entry's end the renewed one answers at once (and, in its own second half, renews).
+    clock.advance(600);
+    expect(auth.peek(apiKey)).toEqual(principal);
+    await new Promise((r) => setImmediate(r));
+    expect(state.reads.apiKeys).toBe(reads + 2);
+  });
+
+  it('renew-ahead: a key revoked meanwhile is dropped by its renewal, before the TTL would have ended it', async () => {
+    const clock = manualClock();
+    const { state, auth } = setup(1000, clock);
+    const { apiKey, record } = await createApiKey(state, PEPPER, 'acme');
+    await auth.authenticate(apiKey);
+    await revokeApiKey(state, 'acme', record.keyId);
+    clock.advance(600);
+    // Still within its TTL: answered from the entry while the renewal runs…
+    expect(auth.peek(apiKey)).toMatchObject({ tenantId: 'acme' });
+    await new Promise((r) => setImmediate(r));
+    // …which found the key revoked: gone at once, not 400 ms later.
+    expect(auth.peek(apiKey)).toBeUndefined();
+    await expect(auth.authenticate(apiKey)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+  });
+
+  it('peek answers only from a fresh cache entry, and in the entry’s first half never verifies or reads the store', async () => {
     const clock = manualClock();
     const { state, auth } = setup(1000, clock);
     const { apiKey } = await createApiKey(state, PEPPER, 'acme');
