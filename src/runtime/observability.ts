@@ -59,13 +59,15 @@ export function buildObservability(
     standingQueueSize: config.queryQueueStandingSize,
   });
   admission.onRefused = (scope) => metrics?.overloadRejections.inc({ scope });
+  // Info, not warn: a queue held short refuses only what arrives beyond its places, and those
+  // refusals have their own warn lines (the app's, or the shed's summary).
   admission.onStanding = (standing, places) => {
     if (standing)
-      log.warn(
+      log.info(
         { queue_places: places, queue_size: config.queryQueueSize },
-        'sustained overload: the query queue turned over without emptying; held short until it empties',
+        'query queue held short: it turned over without emptying (sustained demand beyond the slots)',
       );
-    else log.info({ queue_places: places }, 'overload passed: the query queue emptied');
+    else log.info({ queue_places: places }, 'query queue back to its full size: it emptied');
   };
 
   const auditLog = log.child({ component: 'audit' });

@@ -223,7 +223,10 @@ export class QueryAdmission {
 
   /** One more waiter granted while others still wait: has the whole queue turned over? */
   private grantedFromQueue(): void {
-    if (this.queued === 0) return this.emptied();
+    if (this.queued === 0) {
+      this.emptied();
+      return;
+    }
     if (this.standing || ++this.grantsSinceEmpty < this.opts.queueSize) return;
     const places = this.opts.standingQueueSize ?? this.opts.queueSize;
     if (places >= this.opts.queueSize) return;
