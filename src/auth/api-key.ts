@@ -14,7 +14,7 @@
  * pool they held the service's requests for seconds).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ApiError, conflict, invalidRequest, notFound, unauthorized } from '../domain/errors.js';
+import { ApiError, conflict, invalidRequest, isApiError, notFound, unauthorized } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
 import type { ApiKeyRecord } from '../domain/tenant.js';
 import { assertKnownPermissions } from './permissions.js';
@@ -238,13 +238,14 @@ export class ApiKeyAuthenticator {
    * Renew-ahead: a key used in the second half of its entry's life is verified again in the
    * background (one shared verification), so a busy key's entry is replaced before it expires and
    * no request waits for the store (nor falls out of the overload shed, http/overload-shed.ts) once
-   * a TTL. The entry is never older than the TTL; a renewal that fails removes it, so a revoked key
-   * is refused from then on.
+   * a TTL. The entry is never older than the TTL. A renewal that refuses the key (revoked,
+   * expired, tenant suspended) removes it, so the key is refused from then on; one that fails for
+   * another reason (the store did not answer) leaves it to end with its TTL, as before.
    */
   private renewAhead(cacheKey: string, token: string, hit: CacheEntry, now: number): void {
     if (now - hit.verifiedAt < this.cacheTtlMs / 2 || this.verifying.has(cacheKey)) return;
-    this.verifyOnce(cacheKey, token, now).catch(() => {
-      if (this.cache.get(cacheKey) === hit) this.cache.delete(cacheKey);
+    this.verifyOnce(cacheKey, token, now).catch((err: unknown) => {
+      if (isApiError(err) && this.cache.get(cacheKey) === hit) this.cache.delete(cacheKey);
     });
   }
 

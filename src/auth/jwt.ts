@@ -361,13 +361,12 @@ export class JwtAuthenticator {
   /**
    * Renew-ahead, as for API keys: a tenant used in the second half of its entry's life is read again
    * in the background, so a busy tenant's entry is replaced before it goes stale and no request
-   * waits for the read. A read that fails removes the entry.
+   * waits for the read. A tenant gone or changed replaces the entry (readTenant); a read that fails
+   * leaves it to go stale at its recheck time, as before.
    */
   private renewTenantAhead(tenantId: string, cached: { fetchedAt: number }, now: number): void {
     if (now - cached.fetchedAt < this.tenantRecheckMs / 2 || this.tenantReads.has(tenantId)) return;
-    this.readTenant(tenantId, now).catch(() => {
-      if (this.tenantCache.get(tenantId) === cached) this.tenantCache.delete(tenantId);
-    });
+    this.readTenant(tenantId, now).catch(() => {});
   }
 
   private readTenant(tenantId: string, now: number): Promise<Tenant | null> {

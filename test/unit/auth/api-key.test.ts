@@ -156,6 +156,22 @@ describe('API keys: verification under load', () => {
     await expect(auth.authenticate(apiKey)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
   });
 
+  it('renew-ahead: a renewal the store fails leaves the entry to end with its TTL, as before', async () => {
+    const clock = manualClock();
+    const { state, auth } = setup(1000, clock);
+    const { apiKey } = await createApiKey(state, PEPPER, 'acme');
+    const principal = await auth.authenticate(apiKey);
+    const get = state.apiKeys.get.bind(state.apiKeys);
+    state.apiKeys.get = () => Promise.reject(new Error('connection terminated'));
+    clock.advance(600);
+    expect(auth.peek(apiKey)).toEqual(principal);
+    await new Promise((r) => setImmediate(r));
+    expect(auth.peek(apiKey)).toEqual(principal);
+    state.apiKeys.get = get;
+    clock.advance(400);
+    expect(auth.peek(apiKey)).toBeUndefined();
+  });
+
   it('peek answers only from a fresh cache entry, and in the entry’s first half never verifies or reads the store', async () => {
     const clock = manualClock();
     const { state, auth } = setup(1000, clock);
