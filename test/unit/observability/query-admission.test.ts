@@ -283,6 +283,16 @@ describe('query admission', () => {
       return h;
     }
 
+    /** Full, then turned over: 4 grants while 3 more arrive, so it never emptied. Held to 1 place, 3 waiting. */
+    async function heldShort() {
+      const h = await full();
+      for (let i = 0; i < 4; i++) {
+        await h.finishOne();
+        if (i < 3) h.arrive();
+      }
+      return h;
+    }
+
     it('a single burst that fills the queue is served whole: it drains before the queue has turned over', async () => {
       const h = await full();
       for (let i = 0; i < 6; i++) await h.finishOne();
@@ -316,11 +326,7 @@ describe('query admission', () => {
     });
 
     it('the queue gets all its places back once it empties', async () => {
-      const h = await full();
-      for (let i = 0; i < 4; i++) {
-        await h.finishOne();
-        if (i < 3) h.arrive();
-      }
+      const h = await heldShort();
       expect(h.a.queuePlaces).toBe(1);
       for (let i = 0; i < 3; i++) await h.finishOne();
       expect(h.events).toEqual([
@@ -366,11 +372,7 @@ describe('query admission', () => {
     });
 
     it('the shed sees the short queue: saturated, wouldRefuse and refusalNow use the places now', async () => {
-      const h = await full();
-      for (let i = 0; i < 4; i++) {
-        await h.finishOne();
-        if (i < 3) h.arrive();
-      }
+      const h = await heldShort();
       // Three waiting, one place: the tenant alone is refused; a tenant under its share would displace a waiter.
       expect(h.a.wouldRefuse('acme')).toBe(true);
       expect(h.a.refusalNow('acme')?.code).toBe('WAREHOUSE_UNAVAILABLE');
