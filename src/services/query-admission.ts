@@ -11,13 +11,15 @@
  * the tenant is over its share while others wait or run, else 503 WAREHOUSE_UNAVAILABLE, both with
  * Retry-After. `perTenant` > 0 adds an optional hard cap per tenant (off by default).
  *
- * A burst is absorbed; sustained overload is not queued deep. Once the queue has turned over —
- * `queueSize` waiters granted a slot — without ever emptying, more arrives than the slots can run
- * and a deep queue only adds waiting (and memory: every waiting request is held whole). The queue
- * is then held to `standingQueueSize` places until it next empties: newcomers beyond it are refused
- * at once (or displace a waiter, as above); those already waiting keep their places. A single
- * burst of up to `queueSize` waiters drains before the queue has turned over, so it is never cut.
- * Counted in grants, not time: the rule holds the same on a slow machine.
+ * A burst is absorbed; sustained overload is not queued deep. Once the queue has been full and has
+ * turned over — `queueSize` waiters granted a slot — without ever emptying, more arrives than the
+ * slots can run and a deep queue only adds waiting (and memory: every waiting request is held
+ * whole). The queue is then held to `standingQueueSize` places until it next empties: newcomers
+ * beyond it are refused at once (or displace a waiter, as above); those already waiting keep their
+ * places. A single burst of up to `queueSize` waiters drains before the queue has turned over, and
+ * a steady load that keeps some waiting without ever filling the queue leaves every place to the
+ * next burst, so neither is cut. Counted in grants, not time: the rule holds the same on a slow
+ * machine.
  */
 import { ApiError } from '../domain/errors.js';
 
@@ -60,6 +62,8 @@ export class QueryAdmission {
   private seq = 0;
   /** Waiters granted a slot since the queue was last empty. */
   private grantsSinceEmpty = 0;
+  /** Every place was taken at some moment since the queue was last empty. */
+  private fullSinceEmpty = false;
   /** The queue has turned over without emptying: it is held to `standingQueueSize`. */
   private standing = false;
   /** Places in the queue now: `queueSize`, or `standingQueueSize` under sustained overload. */
@@ -159,7 +163,7 @@ export class QueryAdmission {
         waiter.refuse(err);
       }, this.opts.maxWaitMs);
       t.waiting.push(waiter);
-      this.queued++;
+      if (++this.queued >= this.capacity) this.fullSinceEmpty = true;
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
@@ -215,19 +219,20 @@ export class QueryAdmission {
   /** The queue is empty: whatever overload there was has passed. */
   private emptied(): void {
     this.grantsSinceEmpty = 0;
+    this.fullSinceEmpty = false;
     if (!this.standing) return;
     this.standing = false;
     this.capacity = this.opts.queueSize;
     this.onStanding?.(false, this.capacity);
   }
 
-  /** One more waiter granted while others still wait: has the whole queue turned over? */
+  /** One more waiter granted while others still wait: has the queue, once full, turned over? */
   private grantedFromQueue(): void {
     if (this.queued === 0) {
       this.emptied();
       return;
     }
-    if (this.standing || ++this.grantsSinceEmpty < this.opts.queueSize) return;
+    if (this.standing || ++this.grantsSinceEmpty < this.opts.queueSize || !this.fullSinceEmpty) return;
     const places = this.opts.standingQueueSize ?? this.opts.queueSize;
     if (places >= this.opts.queueSize) return;
     this.standing = true;

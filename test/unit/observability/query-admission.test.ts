@@ -302,7 +302,24 @@ describe('query admission', () => {
       expect(h.a.queuePlaces).toBe(4);
     });
 
-    it('arrivals that keep the queue from emptying through a whole turnover hold it to standingQueueSize; newcomers beyond it are refused, the waiting keep their places', async () => {
+    it('a steady load that keeps some waiting but never fills the queue leaves every place to the next burst', async () => {
+      const h = harness();
+      for (let i = 0; i < 4; i++) h.arrive(); // two running, two waiting
+      await settled();
+      for (let i = 0; i < 12; i++) {
+        await h.finishOne();
+        h.arrive();
+      }
+      expect(h.a.stats).toEqual({ running: 2, queued: 2 });
+      expect(h.events).toEqual([]);
+      // A burst on top: it takes the two free places, and those are all there are.
+      for (let i = 0; i < 2; i++) h.arrive();
+      await settled();
+      expect(h.refused).toEqual([]);
+      expect(h.a.stats).toEqual({ running: 2, queued: 4 });
+    });
+
+    it('arrivals that keep a full queue from emptying through a whole turnover hold it to standingQueueSize; newcomers beyond it are refused, the waiting keep their places', async () => {
       const h = await full();
       // Each finished query grants a waiter and one more arrives: the queue never empties.
       for (let i = 0; i < 3; i++) {
