@@ -11,15 +11,15 @@
  * the tenant is over its share while others wait or run, else 503 WAREHOUSE_UNAVAILABLE, both with
  * Retry-After. `perTenant` > 0 adds an optional hard cap per tenant (off by default).
  *
- * A burst is absorbed; sustained overload is not queued deep. Once the queue has been full and has
- * turned over — `queueSize` waiters granted a slot — without ever emptying, more arrives than the
- * slots can run and a deep queue only adds waiting (and memory: every waiting request is held
- * whole). The queue is then held to `standingQueueSize` places until it next empties: newcomers
- * beyond it are refused at once (or displace a waiter, as above); those already waiting keep their
- * places. A single burst of up to `queueSize` waiters drains before the queue has turned over, and
- * a steady load that keeps some waiting without ever filling the queue leaves every place to the
- * next burst, so neither is cut. Counted in grants, not time: the rule holds the same on a slow
- * machine.
+ * A burst is absorbed; sustained overload is not queued deep. Once the queue has stayed longer than
+ * `standingQueueSize` through a whole turnover — `queueSize` waiters granted a slot — more arrives
+ * than the slots can run, and a deep queue only adds waiting (and memory: every waiting request is
+ * held whole). The queue is then held to `standingQueueSize` places until it next empties:
+ * newcomers beyond it are refused at once (or displace a waiter, as above); those already waiting
+ * keep their places. A single burst of up to `queueSize` waiters falls back to `standingQueueSize`
+ * within `queueSize - standingQueueSize` grants, before a turnover, and a steady load that keeps no
+ * more than `standingQueueSize` waiting never starts the count, so neither is cut, whatever came
+ * before. Counted in grants, not time: the rule holds the same on a slow machine.
  */
 import { ApiError } from '../domain/errors.js';
 
@@ -60,10 +60,8 @@ export class QueryAdmission {
   private running = 0;
   private queued = 0;
   private seq = 0;
-  /** Waiters granted a slot since the queue was last empty. */
-  private grantsSinceEmpty = 0;
-  /** Every place was taken at some moment since the queue was last empty. */
-  private fullSinceEmpty = false;
+  /** Waiters granted a slot since the queue was last no longer than `standingQueueSize`. */
+  private grantsAbove = 0;
   /** The queue has turned over without emptying: it is held to `standingQueueSize`. */
   private standing = false;
   /** Places in the queue now: `queueSize`, or `standingQueueSize` under sustained overload. */
@@ -163,7 +161,7 @@ export class QueryAdmission {
         waiter.refuse(err);
       }, this.opts.maxWaitMs);
       t.waiting.push(waiter);
-      if (++this.queued >= this.capacity) this.fullSinceEmpty = true;
+      this.queued++;
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
@@ -218,23 +216,26 @@ export class QueryAdmission {
 
   /** The queue is empty: whatever overload there was has passed. */
   private emptied(): void {
-    this.grantsSinceEmpty = 0;
-    this.fullSinceEmpty = false;
+    this.grantsAbove = 0;
     if (!this.standing) return;
     this.standing = false;
     this.capacity = this.opts.queueSize;
     this.onStanding?.(false, this.capacity);
   }
 
-  /** One more waiter granted while others still wait: has the queue, once full, turned over? */
+  /** One more waiter granted: has the queue stayed above its standing size through a turnover? */
   private grantedFromQueue(): void {
     if (this.queued === 0) {
       this.emptied();
       return;
     }
-    if (this.standing || ++this.grantsSinceEmpty < this.opts.queueSize || !this.fullSinceEmpty) return;
     const places = this.opts.standingQueueSize ?? this.opts.queueSize;
-    if (places >= this.opts.queueSize) return;
+    if (this.standing || places >= this.opts.queueSize) return;
+    if (this.queued <= places) {
+      this.grantsAbove = 0;
+      return;
+    }
+    if (++this.grantsAbove < this.opts.queueSize) return;
     this.standing = true;
     this.capacity = places;
     this.onStanding?.(true, places);

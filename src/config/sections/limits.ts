@@ -105,7 +105,7 @@ export const LIMITS_SETTINGS = {
     env: 'SPECTRA_QUERY_QUEUE_STANDING_SIZE',
     schema: int(0),
     default: 200,
-    doc: 'Places in the query queue under sustained overload: once the queue has been full and has turned over (SPECTRA_QUERY_QUEUE_SIZE waiters granted a slot) without emptying, it is held to this many until it next empties, and newcomers beyond it are refused at once. A single burst, or a steady load that never fills the queue, is never cut. At least SPECTRA_QUERY_QUEUE_SIZE = never held short.',
+    doc: 'Places in the query queue under sustained overload: once more than this many have stayed waiting through a whole turnover of the queue (SPECTRA_QUERY_QUEUE_SIZE waiters granted a slot), it is held to this many until it next empties, and newcomers beyond it are refused at once. A single burst, or a steady load that keeps no more than this many waiting, is never cut. At least SPECTRA_QUERY_QUEUE_SIZE = never held short.',
   },
   queryQueueWaitMs: {
     env: 'SPECTRA_QUERY_QUEUE_WAIT_MS',

@@ -302,8 +302,8 @@ describe('query admission', () => {
       expect(h.a.queuePlaces).toBe(4);
     });
 
-    it('a steady load that keeps some waiting but never fills the queue leaves every place to the next burst', async () => {
-      const h = harness();
+    it('a steady load that keeps no more than standingQueueSize waiting, for many turnovers, leaves every place to the next burst', async () => {
+      const h = harness({ standingQueueSize: 2 });
       for (let i = 0; i < 4; i++) h.arrive(); // two running, two waiting
       await settled();
       for (let i = 0; i < 12; i++) {
@@ -312,14 +312,32 @@ describe('query admission', () => {
       }
       expect(h.a.stats).toEqual({ running: 2, queued: 2 });
       expect(h.events).toEqual([]);
-      // A burst on top: it takes the two free places, and those are all there are.
+      // A burst on top: it takes the two free places, and drains without a turnover above 2.
       for (let i = 0; i < 2; i++) h.arrive();
       await settled();
       expect(h.refused).toEqual([]);
       expect(h.a.stats).toEqual({ running: 2, queued: 4 });
+      for (let i = 0; i < 2; i++) await h.finishOne();
+      expect(h.events).toEqual([]);
     });
 
-    it('arrivals that keep a full queue from emptying through a whole turnover hold it to standingQueueSize; newcomers beyond it are refused, the waiting keep their places', async () => {
+    it('a steady load that keeps more than standingQueueSize waiting is held short after a turnover (it never drains)', async () => {
+      const h = harness({ standingQueueSize: 2 });
+      for (let i = 0; i < 6; i++) h.arrive(); // two running, four waiting
+      await settled();
+      // Each grant leaves three waiting (more than 2) and one more arrives: four grants turn it over.
+      for (let i = 0; i < 4; i++) {
+        await h.finishOne();
+        h.arrive();
+      }
+      expect(h.events).toEqual([[true, 2]]);
+      // The arrival after the fourth grant found the queue held to 2 places, with 3 waiting.
+      await settled();
+      expect(h.refused.map((e) => e.code)).toEqual(['WAREHOUSE_UNAVAILABLE']);
+      expect(h.a.stats).toEqual({ running: 2, queued: 3 });
+    });
+
+    it('arrivals that keep the queue above its standing size through a whole turnover hold it to standingQueueSize; newcomers beyond it are refused, the waiting keep their places', async () => {
       const h = await full();
       // Each finished query grants a waiter and one more arrives: the queue never empties.
       for (let i = 0; i < 3; i++) {
