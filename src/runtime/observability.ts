@@ -65,7 +65,7 @@ export function buildObservability(
     if (standing)
       log.info(
         { queue_places: places, queue_size: config.queryQueueSize },
-        'query queue held short: it turned over without emptying (sustained demand beyond the slots)',
+        'query queue held short: more than its standing size stayed waiting through a whole turnover (sustained demand beyond the slots)',
       );
     else log.info({ queue_places: places }, 'query queue back to its full size: it emptied');
   };

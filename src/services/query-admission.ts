@@ -62,7 +62,7 @@ export class QueryAdmission {
   private seq = 0;
   /** Waiters granted a slot since the queue was last no longer than `standingQueueSize`. */
   private grantsAbove = 0;
-  /** The queue has turned over without emptying: it is held to `standingQueueSize`. */
+  /** More than `standingQueueSize` stayed waiting through a turnover: the queue is held to it. */
   private standing = false;
   /** Places in the queue now: `queueSize`, or `standingQueueSize` under sustained overload. */
   private capacity: number;

@@ -245,7 +245,7 @@ describe('refused in the listener while the queue is full', () => {
     });
   });
 
-  it('sustained overload: once the queue has turned over without emptying, the shed refuses beyond its standing places', async () => {
+  it('sustained overload: once more than its standing places stayed waiting through a turnover, the shed refuses beyond its standing places', async () => {
     // A queue of 3 places, 1 under sustained overload; the slot is held by the test, not by the shed's requests.
     admission = new QueryAdmission({
       maxConcurrent: 1,
