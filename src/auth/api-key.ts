@@ -18,7 +18,7 @@ import { ApiError, conflict, invalidRequest, isApiError, notFound, unauthorized 
 import type { Principal } from '../domain/principal.js';
 import type { ApiKeyRecord } from '../domain/tenant.js';
 import { assertKnownPermissions } from './permissions.js';
-import { sharedRun } from './shared-run.js';
+import { dueForRenewal, sharedRun } from './shared-run.js';
 import type { AuthStores } from './stores.js';
 
 const KEY_PATTERN = /^spk_([a-z][a-z0-9-]{0,62})_([0-9a-f]{16})([0-9a-f]{64})$/;
@@ -243,7 +243,7 @@ export class ApiKeyAuthenticator {
    * another reason (the store did not answer) leaves it to end with its TTL, as before.
    */
   private renewAhead(cacheKey: string, token: string, hit: CacheEntry, now: number): void {
-    if (now - hit.verifiedAt < this.cacheTtlMs / 2 || this.verifying.has(cacheKey)) return;
+    if (!dueForRenewal(this.verifying, cacheKey, now - hit.verifiedAt, this.cacheTtlMs)) return;
     this.verifyOnce(cacheKey, token, now).catch((err: unknown) => {
       if (isApiError(err) && this.cache.get(cacheKey) === hit) this.cache.delete(cacheKey);
     });

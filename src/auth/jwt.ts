@@ -33,7 +33,7 @@ import { ApiError, unauthorized } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
 import { TENANT_ID_PATTERN, type Tenant } from '../domain/tenant.js';
 import { isKnownPermission } from './permissions.js';
-import { sharedRun } from './shared-run.js';
+import { dueForRenewal, sharedRun } from './shared-run.js';
 import type { AuthStores } from './stores.js';
 
 export const JWT_ALGORITHMS = [
@@ -365,7 +365,7 @@ export class JwtAuthenticator {
    * leaves it to go stale at its recheck time, as before.
    */
   private renewTenantAhead(tenantId: string, cached: { fetchedAt: number }, now: number): void {
-    if (now - cached.fetchedAt < this.tenantRecheckMs / 2 || this.tenantReads.has(tenantId)) return;
+    if (!dueForRenewal(this.tenantReads, tenantId, now - cached.fetchedAt, this.tenantRecheckMs)) return;
     this.readTenant(tenantId, now).catch(() => {});
   }
 

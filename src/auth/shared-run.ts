@@ -14,3 +14,18 @@ export function sharedRun<T>(
   running.set(key, run);
   return run;
 }
+
+/**
+ * Renew-ahead: whether a cache entry `ageMs` old, of a life of `lifeMs`, should start its shared run
+ * in the background now — it is in the second half of its life and no run for its key is under way.
+ * Both authenticators renew this way, so a busy credential's entry is replaced before it expires and
+ * no request waits for the store.
+ */
+export function dueForRenewal(
+  running: Map<string, Promise<unknown>>,
+  key: string,
+  ageMs: number,
+  lifeMs: number,
+): boolean {
+  return ageMs >= lifeMs / 2 && !running.has(key);
+}
