@@ -19,6 +19,7 @@ import { createApp, type Operability } from '../src/http/app.js';
 import { AuditWriter } from '../src/observability/audit-writer.js';
 import { ServiceMetrics } from '../src/observability/service-metrics.js';
 import { Tracer } from '../src/observability/tracing.js';
+import { SERVE_NODE_OPTION } from '../src/runtime/node-heap.js';
 import { AuditService } from '../src/services/audit-service.js';
 import { QueryAdmission } from '../src/services/query-admission.js';
 import { QueryService } from '../src/services/query-service.js';
@@ -213,7 +214,18 @@ export default async function operabilityBench(ctx: BenchContext): Promise<Bench
         variant,
         await startListening(
           process.execPath,
-          ['bin/spectra.js', 'serve', '--no-worker', '--port', '0', '--home', home, '--log-level', 'warn'],
+          [
+            SERVE_NODE_OPTION,
+            'bin/spectra.js',
+            'serve',
+            '--no-worker',
+            '--port',
+            '0',
+            '--home',
+            home,
+            '--log-level',
+            'warn',
+          ],
           { ...common, ...VARIANT_ENV[variant] },
         ),
       );

@@ -10,6 +10,7 @@
  * (d) a 10,000-row sync query: median latency vs a direct `pg` fetch (one round trip) + JSON.stringify.
  */
 import pg from 'pg';
+import { SERVE_NODE_OPTION } from '../src/runtime/node-heap.js';
 import {
   type BenchResult,
   type LoadResult,
@@ -73,15 +74,20 @@ export default async function queryBench(ctx: BenchContext): Promise<BenchResult
   const admin = new pg.Pool({ ...ctx.pg, max: 1 });
   const pgCpu = await PostgresCpu.of(admin);
   await admin.end();
-  const baseline = await startListening(process.execPath, ['--import', 'tsx', 'bench/baseline-server.ts'], {
-    PGHOST: ctx.pg.host,
-    PGPORT: String(ctx.pg.port),
-    PGUSER: ctx.pg.user,
-    PGPASSWORD: ctx.pg.password,
-    PGDATABASE: ctx.pg.database,
-    BASELINE_DB_USER: tenant.db_user,
-    BASELINE_POOL_SIZE: String(POOL_SIZE),
-  });
+  // The same Node option as the service (`npm start`): the two differ only in their code.
+  const baseline = await startListening(
+    process.execPath,
+    [SERVE_NODE_OPTION, '--import', 'tsx', 'bench/baseline-server.ts'],
+    {
+      PGHOST: ctx.pg.host,
+      PGPORT: String(ctx.pg.port),
+      PGUSER: ctx.pg.user,
+      PGPASSWORD: ctx.pg.password,
+      PGDATABASE: ctx.pg.database,
+      BASELINE_DB_USER: tenant.db_user,
+      BASELINE_POOL_SIZE: String(POOL_SIZE),
+    },
+  );
   const results: BenchResult[] = [];
   const body = JSON.stringify({ sql: SMALL_SQL });
   const svcRun = () =>

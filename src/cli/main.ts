@@ -168,6 +168,12 @@ async function runServerCommand(
     }
     throw e;
   }
+  const { SERVE_NODE_OPTION, semiSpaceOption } = await import('../runtime/node-heap.js');
+  if (semiSpaceOption(process.execArgv, process.env.NODE_OPTIONS) === null)
+    log.info(
+      { node_option: SERVE_NODE_OPTION },
+      `Node's young generation is at its default size: start with NODE_OPTIONS=${SERVE_NODE_OPTION} for goodput under overload, as npm start does (docs/operations.md#nodes-young-generation)`,
+    );
   const { forgetServer, recordServer } = await import('./server-file.js');
   const out = process.stdout;
   // Lets `spectra tenants …` and `spectra keys …` find this server; removed on every exit.

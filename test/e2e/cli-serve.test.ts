@@ -187,8 +187,12 @@ describe('spectra serve', { timeout: 180_000 }, () => {
   let creds: Credentials;
 
   it('first start: prints "listening on", writes credentials.json (0600) and a curl that returns one tenant’s rows', async () => {
-    first = await startServe({ SPECTRA_LOG_LEVEL: 'info' });
+    first = await startServe({ SPECTRA_LOG_LEVEL: 'info', NODE_OPTIONS: '' });
     expect(first.stderr()).toMatch(/seeded the demo warehouse/);
+    // Started without `npm start`'s Node option: one info line says how to set it.
+    expect(first.stderr()).toMatch(
+      /"node_option":"--max-semi-space-size=64".*young generation is at its default/,
+    );
     expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 
     const file = path.join(home, 'credentials.json');
@@ -242,7 +246,8 @@ describe('spectra serve', { timeout: 180_000 }, () => {
   let second: Serve;
   it('a second start with the same home reuses the cluster, the demo data and the keys', async () => {
     const clusterBefore = await stat(path.join(home, 'pg', 'data', 'PG_VERSION'));
-    second = await startServe({ SPECTRA_LOG_LEVEL: 'info' });
+    second = await startServe({ SPECTRA_LOG_LEVEL: 'info', NODE_OPTIONS: '--max-semi-space-size=64' });
+    expect(second.stderr()).not.toMatch(/young generation/);
     // No initdb, no seeding: the same cluster (same PG_VERSION file) and the same demo warehouse.
     expect((await stat(path.join(home, 'pg', 'data', 'PG_VERSION'))).ino).toBe(clusterBefore.ino);
     expect(second.stderr()).not.toMatch(/seeded the demo warehouse|bootstrapped the embedded warehouse/);
