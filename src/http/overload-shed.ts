@@ -82,8 +82,7 @@ export function overloadShed(deps: OverloadShedDeps): OverloadShed {
     err: ApiError,
     rate: RateDecision | null,
   ) => {
-    const given = req.headers['x-request-id'];
-    const requestId = requestIdFrom(typeof given === 'string' ? given : undefined);
+    const requestId = requestIdOf(req);
     const payload = JSON.stringify(errorBody(err, requestId));
     const headers: Record<string, string | number> = {
       'Content-Type': 'application/json',
@@ -188,19 +187,22 @@ export function overloadShed(deps: OverloadShedDeps): OverloadShed {
       ).catch((err: unknown) => {
         // Nothing here is expected to throw; if it does, this request fails alone (an unhandled
         // rejection would stop the process for everyone).
-        deps.log.error({ err }, 'overload shed failed on a request');
+        const requestId = requestIdOf(req);
+        deps.log.error({ err, request_id: requestId }, 'overload shed failed on a request');
         if (!res.headersSent) {
-          res.writeHead(500, { 'Content-Type': 'application/json' });
-          res.end(
-            JSON.stringify(
-              errorBody(new ApiError('INTERNAL_ERROR', 'internal error'), requestIdFrom(undefined)),
-            ),
-          );
+          res.writeHead(500, { 'Content-Type': 'application/json', 'X-Request-ID': requestId });
+          res.end(JSON.stringify(errorBody(new ApiError('INTERNAL_ERROR', 'internal error'), requestId)));
         } else res.destroy();
       });
     });
   };
   return Object.assign(shed, { flush: () => summary.flush() });
+}
+
+/** The client's `X-Request-ID` when it is sane, else a new one (as the app's request-id middleware). */
+function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return requestIdFrom(typeof given === 'string' ? given : undefined);
 }
 
 /** Counts shed requests and writes one warn line per interval while there are any. */

@@ -195,10 +195,14 @@ describe('refused in the listener while the queue is full', () => {
       cors: false,
       maxBodyBytes: MAX_BODY,
     });
-    const res = await post({ key: keys.acme });
+    const res = await post({ key: keys.acme, headers: { 'x-request-id': 'client-id.500' } });
     expect(res.status).toBe(500);
-    expect((await json(res)).error.code).toBe('INTERNAL_ERROR');
-    expect(lines.map((l) => JSON.parse(l).msg)).toEqual(['overload shed failed on a request']);
+    // The client's request id, as on every other answer, so the failure can be found in the log.
+    expect(res.headers.get('x-request-id')).toBe('client-id.500');
+    expect((await json(res)).error).toMatchObject({ code: 'INTERNAL_ERROR', request_id: 'client-id.500' });
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({ msg: 'overload shed failed on a request', request_id: 'client-id.500' }),
+    ]);
     shed = shedFor(false);
     expect((await post({ key: keys.acme })).status).toBe(503);
   });
