@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { SERVE_NODE_OPTION } from '../src/runtime/node-heap.js';
 
 export interface BenchResult {
   name: string;
@@ -18,6 +19,22 @@ export interface BenchResult {
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 export const RESULTS_FILE = path.join(ROOT, 'bench', 'results', 'latest.json');
+
+/** `spectra serve` as `npm start` starts it (with its Node option), on a free port, logging warnings only. */
+export function serveArgs(home: string, ...flags: string[]): string[] {
+  return [
+    SERVE_NODE_OPTION,
+    'bin/spectra.js',
+    'serve',
+    ...flags,
+    '--port',
+    '0',
+    '--home',
+    home,
+    '--log-level',
+    'warn',
+  ];
+}
 
 /** Starts a process and resolves with the URL once it prints "listening on URL". */
 export function startListening(

@@ -19,7 +19,6 @@ import { createApp, type Operability } from '../src/http/app.js';
 import { AuditWriter } from '../src/observability/audit-writer.js';
 import { ServiceMetrics } from '../src/observability/service-metrics.js';
 import { Tracer } from '../src/observability/tracing.js';
-import { SERVE_NODE_OPTION } from '../src/runtime/node-heap.js';
 import { AuditService } from '../src/services/audit-service.js';
 import { QueryAdmission } from '../src/services/query-admission.js';
 import { QueryService } from '../src/services/query-service.js';
@@ -27,7 +26,16 @@ import { LocalRateLimitStore, RateLimiter } from '../src/services/rate-limiter.j
 import { defaultGuardPolicy, initSqlGuard, Planner } from '../src/sql/index.js';
 import type { AuditStore, StateStore } from '../src/state/port.js';
 import type { Warehouse } from '../src/warehouse/port.js';
-import { type BenchResult, type LoadResult, load, median, result, startListening, stop } from './lib.js';
+import {
+  type BenchResult,
+  type LoadResult,
+  load,
+  median,
+  result,
+  serveArgs,
+  startListening,
+  stop,
+} from './lib.js';
 import type { BenchContext } from './run.js';
 
 const SMALL_SQL =
@@ -212,22 +220,10 @@ export default async function operabilityBench(ctx: BenchContext): Promise<Bench
       homes.push(home);
       servers.set(
         variant,
-        await startListening(
-          process.execPath,
-          [
-            SERVE_NODE_OPTION,
-            'bin/spectra.js',
-            'serve',
-            '--no-worker',
-            '--port',
-            '0',
-            '--home',
-            home,
-            '--log-level',
-            'warn',
-          ],
-          { ...common, ...VARIANT_ENV[variant] },
-        ),
+        await startListening(process.execPath, serveArgs(home, '--no-worker'), {
+          ...common,
+          ...VARIANT_ENV[variant],
+        }),
       );
     }
     const measure = async (variant: Variant, seconds: number, connections = 50): Promise<Run> => {

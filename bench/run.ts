@@ -9,8 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { SERVE_NODE_OPTION } from '../src/runtime/node-heap.js';
-import { type BenchResult, printTable, saveResults, startListening, stop } from './lib.js';
+import { type BenchResult, printTable, saveResults, serveArgs, startListening, stop } from './lib.js';
 
 export interface BenchContext {
   url: string;
@@ -74,18 +73,7 @@ async function runShared(names: string[]): Promise<BenchResult[]> {
     : [];
   const server = await startListening(
     process.execPath,
-    [
-      ...prof,
-      SERVE_NODE_OPTION,
-      'bin/spectra.js',
-      'serve',
-      '--port',
-      '0',
-      '--home',
-      home,
-      '--log-level',
-      'warn',
-    ],
+    [...prof, ...serveArgs(home)],
     // No in-process job worker: the jobs suite starts `spectra worker` processes and counts them.
     // The service runs on its defaults except the rate limit, a policy rather than overhead, with
     // the Node option `npm start` gives it (src/runtime/node-heap.ts).
