@@ -172,7 +172,7 @@ async function runServerCommand(
   if (semiSpaceOption(process.execArgv, process.env.NODE_OPTIONS) === null)
     log.info(
       { node_option: SERVE_NODE_OPTION },
-      `Node's young generation is at its default size: start with NODE_OPTIONS=${SERVE_NODE_OPTION} for goodput under overload, as npm start does (docs/operations.md#nodes-young-generation)`,
+      `Node's young generation is at its default size: start with NODE_OPTIONS=${SERVE_NODE_OPTION}, as npm start does, for a freshly started server under overload (docs/operations.md#nodes-young-generation)`,
     );
   const { forgetServer, recordServer } = await import('./server-file.js');
   const out = process.stdout;

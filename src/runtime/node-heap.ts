@@ -5,8 +5,9 @@
  *
  * Why: under sustained overload every waiting request (its parsed body, request scope, promises)
  * outlives Node's default semi-space of 16 MiB, is promoted to the old generation and collected
- * there; 64 MiB keeps it young. In interleaved starts at 2× their peak, goodput rose 18 % with peak
- * throughput and RSS unchanged (docs/benchmarks.md, "Node's young generation").
+ * there; 64 MiB keeps it young. At 2× the peak, a freshly started server's goodput rose 18 % with
+ * peak throughput and RSS unchanged; a warm one's showed no difference (docs/benchmarks.md, "Node's
+ * young generation").
  */
 
 /** The semi-space `npm start` gives `spectra serve` (`--max-semi-space-size`, MiB). */
