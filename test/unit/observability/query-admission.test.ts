@@ -271,7 +271,14 @@ describe('query admission', () => {
         running.shift()!();
         await settled();
       };
-      return { a, running, refused, events, arrive, finishOne };
+      /** A steady load: `grants` times, the oldest query ends and one more request arrives. */
+      const steady = async (grants: number) => {
+        for (let i = 0; i < grants; i++) {
+          await finishOne();
+          arrive();
+        }
+      };
+      return { a, running, refused, events, arrive, finishOne, steady };
     }
 
     /** Both slots busy and all 4 places taken. */
@@ -306,10 +313,7 @@ describe('query admission', () => {
       const h = harness({ standingQueueSize: 2 });
       for (let i = 0; i < 4; i++) h.arrive(); // two running, two waiting
       await settled();
-      for (let i = 0; i < 12; i++) {
-        await h.finishOne();
-        h.arrive();
-      }
+      await h.steady(12);
       expect(h.a.stats).toEqual({ running: 2, queued: 2 });
       expect(h.events).toEqual([]);
       // A burst on top: it takes the two free places, and drains without a turnover above 2.
@@ -326,10 +330,7 @@ describe('query admission', () => {
       for (let i = 0; i < 6; i++) h.arrive(); // two running, four waiting
       await settled();
       // Each grant leaves three waiting (more than 2) and one more arrives: four grants turn it over.
-      for (let i = 0; i < 4; i++) {
-        await h.finishOne();
-        h.arrive();
-      }
+      await h.steady(4);
       expect(h.events).toEqual([[true, 2]]);
       // The arrival after the fourth grant found the queue held to 2 places, with 3 waiting.
       await settled();
@@ -340,10 +341,7 @@ describe('query admission', () => {
     it('arrivals that keep the queue above its standing size through a whole turnover hold it to standingQueueSize; newcomers beyond it are refused, the waiting keep their places', async () => {
       const h = await full();
       // Each finished query grants a waiter and one more arrives: the queue never empties.
-      for (let i = 0; i < 3; i++) {
-        await h.finishOne();
-        h.arrive();
-      }
+      await h.steady(3);
       expect(h.events).toEqual([]);
       await h.finishOne(); // the 4th grant: the whole queue has turned over
       expect(h.events).toEqual([[true, 1]]);
@@ -396,10 +394,7 @@ describe('query admission', () => {
 
     it('a standing size of at least the queue size never holds it short', async () => {
       const h = await full({ standingQueueSize: 4 });
-      for (let i = 0; i < 12; i++) {
-        await h.finishOne();
-        h.arrive();
-      }
+      await h.steady(12);
       await settled();
       expect(h.events).toEqual([]);
       expect(h.refused).toEqual([]);
