@@ -13,10 +13,11 @@
  * one each (under load hundreds arrive in the time a read takes, and queued on the state store's
  * pool they held the service's requests for seconds).
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ApiError, conflict, invalidRequest, isApiError, notFound, unauthorized } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
 import type { ApiKeyRecord } from '../domain/tenant.js';
+import { credentialCacheKey } from './credential-cache-key.js';
 import { assertKnownPermissions } from './permissions.js';
 import { dueForRenewal, sharedRun } from './shared-run.js';
 import type { AuthStores } from './stores.js';
@@ -203,7 +204,7 @@ export class ApiKeyAuthenticator {
   }
 
   async authenticate(token: string): Promise<Principal> {
-    const cacheKey = createHash('sha256').update(token).digest('base64');
+    const cacheKey = credentialCacheKey(token);
     const now = this.now();
     const hit = this.cache.get(cacheKey);
     if (hit) {
@@ -226,7 +227,7 @@ export class ApiKeyAuthenticator {
    */
   peek(token: string): Principal | undefined {
     if (this.cache.size === 0) return undefined;
-    const cacheKey = createHash('sha256').update(token).digest('base64');
+    const cacheKey = credentialCacheKey(token);
     const hit = this.cache.get(cacheKey);
     const now = this.now();
     if (!hit || hit.until <= now) return undefined;

@@ -15,7 +15,7 @@
  * token is re-read at most every second (one read at a time per tenant), so a suspension applies
  * within ~1 s.
  */
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import {
   type CompactJWSHeaderParameters,
@@ -32,6 +32,7 @@ import {
 import { ApiError, unauthorized } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
 import { TENANT_ID_PATTERN, type Tenant } from '../domain/tenant.js';
+import { credentialCacheKey } from './credential-cache-key.js';
 import { isKnownPermission } from './permissions.js';
 import { dueForRenewal, sharedRun } from './shared-run.js';
 import type { AuthStores } from './stores.js';
@@ -239,7 +240,7 @@ export class JwtAuthenticator {
 
   async authenticate(token: string): Promise<Principal> {
     if (token.length > this.maxTokenBytes || !JWT_SHAPE.test(token)) throw unauthorized('invalid token');
-    const cacheKey = createHash('sha256').update(token).digest('base64');
+    const cacheKey = credentialCacheKey(token);
     const now = this.now();
     const hit = this.tokenCache.get(cacheKey);
     if (hit) {
@@ -311,7 +312,7 @@ export class JwtAuthenticator {
   peek(token: string): Principal | undefined {
     if (this.tokenCache.size === 0 || token.length > this.maxTokenBytes) return undefined;
     const now = this.now();
-    const hit = this.tokenCache.get(createHash('sha256').update(token).digest('base64'));
+    const hit = this.tokenCache.get(credentialCacheKey(token));
     if (!hit || hit.until <= now) return undefined;
     const cached = this.tenantCache.get(hit.claims.tenantId);
     if (!cached || now - cached.fetchedAt >= this.tenantRecheckMs) return undefined;

@@ -67,6 +67,8 @@ export class QueryAdmission {
   /** Places in the queue now: `queueSize`, or `standingQueueSize` under sustained overload. */
   private capacity: number;
   private readonly tenants = new Map<string, TenantSlots>();
+  /** Refusal errors by situation (`refusalError`). */
+  private readonly refusals = new Map<string, ApiError>();
   /** Called once per refused request (metrics). */
   onRefused: ((why: AdmissionRefusal) => void) | undefined;
   /** Called when sustained overload begins (`true`: the queue is held short) and ends (logs). */
@@ -300,20 +302,38 @@ export class QueryAdmission {
   private tenantRefusal(t: TenantSlots): ApiError {
     this.onRefused?.('tenant');
     if (this.capped(t)) {
-      return ApiError.expected(
-        'RATE_LIMITED',
-        `too many concurrent queries for this tenant (at most ${this.opts.perTenant}); retry later`,
-        { reason: 'concurrency', limit: this.opts.perTenant },
-        this.retryAfter(),
+      return this.refusalError('capped', () =>
+        ApiError.expected(
+          'RATE_LIMITED',
+          `too many concurrent queries for this tenant (at most ${this.opts.perTenant}); retry later`,
+          { reason: 'concurrency', limit: this.opts.perTenant },
+          this.retryAfter(),
+        ),
       );
     }
     const share = Math.max(1, Math.floor(this.shareOf(t)));
-    return ApiError.expected(
-      'RATE_LIMITED',
-      `this tenant is over its share of the warehouse (${share} concurrent queries) while others wait; retry later`,
-      { reason: 'concurrency', share },
-      this.retryAfter(),
+    return this.refusalError(`share ${share}`, () =>
+      ApiError.expected(
+        'RATE_LIMITED',
+        `this tenant is over its share of the warehouse (${share} concurrent queries) while others wait; retry later`,
+        { reason: 'concurrency', share },
+        this.retryAfter(),
+      ),
     );
+  }
+
+  /**
+   * The refusal for one situation, built once: under overload the same few errors answer thousands
+   * of requests a second, and nothing changes an ApiError once built. Keys are bounded: a share is
+   * at most `maxConcurrent`, and the other situations are a handful.
+   */
+  private refusalError(key: string, build: () => ApiError): ApiError {
+    let err = this.refusals.get(key);
+    if (!err) {
+      err = build();
+      this.refusals.set(key, err);
+    }
+    return err;
   }
 
   private fullWhy(): string {
@@ -321,15 +341,18 @@ export class QueryAdmission {
   }
 
   private refusal(tenantId: string, t: TenantSlots, why: string): ApiError {
-    const others = [...this.tenants.keys()].some((id) => id !== tenantId);
+    const others = this.tenants.size > (this.tenants.has(tenantId) ? 1 : 0);
     const hardCapped = this.capped(t) && this.running < this.opts.maxConcurrent;
     if (hardCapped || (others && t.running >= this.shareOf(t))) return this.tenantRefusal(t);
     this.onRefused?.('global');
-    return ApiError.expected(
-      'WAREHOUSE_UNAVAILABLE',
-      `the warehouse is saturated (${why}); retry later`,
-      { reason: 'overloaded', max_concurrent: this.opts.maxConcurrent, queue_size: this.capacity },
-      this.retryAfter(),
+    const places = this.capacity;
+    return this.refusalError(`global ${places} ${why}`, () =>
+      ApiError.expected(
+        'WAREHOUSE_UNAVAILABLE',
+        `the warehouse is saturated (${why}); retry later`,
+        { reason: 'overloaded', max_concurrent: this.opts.maxConcurrent, queue_size: places },
+        this.retryAfter(),
+      ),
     );
   }
 }

@@ -241,6 +241,28 @@ describe('query admission', () => {
       expect(viaAcquire.ok ? null : viaAcquire.e.code).toBe('RATE_LIMITED');
     });
 
+    it('answers the same situation with the same refusal, built once, and a changed one with a new one', async () => {
+      const refusals: string[] = [];
+      const a = new QueryAdmission({ maxConcurrent: 1, perTenant: 0, queueSize: 1, maxWaitMs: 1000 });
+      a.onRefused = (why) => refusals.push(why);
+      const release = await a.acquire('acme');
+      const waiting = settle(a.acquire('acme'));
+      const first = a.refusalNow('acme');
+      expect(a.refusalNow('acme')).toBe(first);
+      const viaAcquire = await settle(a.acquire('acme'));
+      expect(viaAcquire.ok ? null : viaAcquire.e).toBe(first);
+      // Still counted once per refusal.
+      expect(refusals).toEqual(['global', 'global', 'global']);
+      // Another tenant waiting: acme, over its share, now gets the tenant refusal instead.
+      void a.acquire('globex').catch(() => {});
+      const share = a.refusalNow('acme');
+      expect(share?.code).toBe('RATE_LIMITED');
+      expect(share).not.toBe(first);
+      expect(a.refusalNow('acme')).toBe(share);
+      release();
+      void waiting;
+    });
+
     it('builds its refusals without a stack trace (an expected answer, not a fault)', async () => {
       const a = new QueryAdmission({ maxConcurrent: 1, perTenant: 0, queueSize: 0, maxWaitMs: 1000 });
       await a.acquire('acme');
