@@ -17,6 +17,7 @@ import { createApp } from '../http/app.js';
 import { overloadShed } from '../http/overload-shed.js';
 import type { Logger } from '../observability/logger.js';
 import { type MetricsServer, startMetricsServer } from '../observability/metrics-server.js';
+import { listenShared } from './acceptors.js';
 import { appDepsFromCore } from './app-deps.js';
 import { buildCore, type Core } from './core.js';
 import type { DemoCredentials } from './demo.js';
@@ -90,15 +91,19 @@ export async function listen(core: Core): Promise<RunningServer> {
   });
   server.on('clientError', answerClientError);
   server.on('checkExpectation', answerExpectationFailed);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    // A burst of new connections (1,000 clients at once) must wait in the accept queue, not be reset: Node's default is 511.
-    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
-      server.off('error', reject);
-      resolve();
-    });
+  // A burst of new connections (1,000 clients at once) must wait in the accept queue, not be reset:
+  // Node's default backlog is 511. Several sockets share the port where Node can (acceptors.ts).
+  const listening = await listenShared(server, {
+    host: config.host,
+    port: config.port,
+    backlog: LISTEN_BACKLOG,
+    sockets: config.listenSockets,
   });
-  const serverClosed = new Promise<void>((resolve) => server.once('close', () => resolve()));
+  if (listening.sockets < config.listenSockets)
+    log.info(
+      { sockets: listening.sockets, wanted: config.listenSockets, node: process.version },
+      'this Node cannot share a port between sockets (SO_REUSEPORT, Node 22.12+): one listening socket, so under overload new connections wait longer to be accepted',
+    );
   let metricsServer: MetricsServer | null = null;
   let closing: Promise<void> | undefined;
   if (ops.metrics && config.metricsPort !== null) {
@@ -109,7 +114,7 @@ export async function listen(core: Core): Promise<RunningServer> {
       });
       log.info({ url: metricsServer.url }, 'metrics listener started');
     } catch (e) {
-      server.close();
+      listening.stopAccepting();
       throw e;
     }
   }
@@ -134,7 +139,7 @@ export async function listen(core: Core): Promise<RunningServer> {
       closing ??= (async () => {
         shuttingDown = true;
         if (config.shutdownDelaySeconds > 0) await sleep(config.shutdownDelaySeconds * 1000);
-        server.close();
+        listening.stopAccepting();
         server.closeIdleConnections();
         log.info(
           { in_flight: inFlight, grace_seconds: config.shutdownGraceSeconds },
@@ -148,7 +153,7 @@ export async function listen(core: Core): Promise<RunningServer> {
         await waitForInFlight(CANCEL_GRACE_MS);
         shed.flush();
         await metricsServer?.close();
-        await serverClosed;
+        await listening.closed;
         await core.close();
       })();
       return closing;

@@ -31,6 +31,12 @@ export const SERVER_SETTINGS = {
     default: 8080,
     doc: 'HTTP port; 0 picks any free port (the chosen one is printed).',
   },
+  listenSockets: {
+    env: 'SPECTRA_LISTEN_SOCKETS',
+    schema: int(1, 64),
+    default: 8,
+    doc: 'Listening sockets sharing the HTTP port (SO_REUSEPORT, Node 22.12+; older Node uses one and logs so at start). Node accepts one new connection per socket per turn of its event loop, so under overload more sockets keep new connections from waiting seconds in the accept queue. Another process still cannot bind the port while it is served.',
+  },
   logLevel: {
     env: 'SPECTRA_LOG_LEVEL',
     flag: 'log-level',
