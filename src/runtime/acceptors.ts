@@ -11,9 +11,10 @@
  *
  * SO_REUSEPORT would also let a second process of the same user bind the port and take half of
  * the new connections (a stale instance left running, say) where it used to fail with EADDRINUSE.
- * So the port is first bound once without it, which fails as before when anything holds the port,
- * and only then shared by our own sockets; a later process binding without SO_REUSEPORT (every
- * `spectra serve` probes so) still gets EADDRINUSE.
+ * So a given port is first bound once without it, which fails as before when anything holds the
+ * port, and only then shared by our own sockets; a later process binding without SO_REUSEPORT
+ * (every `spectra serve` probes so) still gets EADDRINUSE. Port 0 needs no probe: the kernel picks
+ * a port no socket holds.
  */
 import type { Server as HttpServer } from 'node:http';
 import net from 'node:net';
@@ -29,7 +30,7 @@ export interface Listening {
 
 export interface ListenOptions {
   host: string;
-  /** 0 = any free port (then the port the probe got). */
+  /** 0 = any free port. */
   port: number;
   backlog: number;
   /** Sockets wanted on the port (SPECTRA_LISTEN_SOCKETS). */
@@ -43,8 +44,10 @@ export async function listenShared(server: HttpServer, opts: ListenOptions): Pro
     await bind(server, { host, port: opts.port, backlog });
     return listening([server]);
   }
-  const port = await probe(host, opts.port);
-  await bind(server, { host, port, backlog, reusePort: true });
+  // Port 0: the kernel picks a port no socket is bound to (an autobind does not join a group).
+  if (opts.port !== 0) await probe(host, opts.port);
+  await bind(server, { host, port: opts.port, backlog, reusePort: true });
+  const { port } = server.address() as net.AddressInfo;
   const extra: net.Server[] = [];
   try {
     for (let i = 1; i < opts.sockets; i++) {
@@ -86,12 +89,10 @@ function listening(servers: net.Server[]): Listening {
 }
 
 /** Binds the port alone (no SO_REUSEPORT) and lets it go: EADDRINUSE when anything holds it. */
-async function probe(host: string, port: number): Promise<number> {
+async function probe(host: string, port: number): Promise<void> {
   const s = net.createServer();
   await bind(s, { host, port, exclusive: true });
-  const got = (s.address() as net.AddressInfo).port;
   await new Promise<void>((resolve) => s.close(() => resolve()));
-  return got;
 }
 
 function bind(s: net.Server, opts: net.ListenOptions & { reusePort?: boolean }): Promise<void> {
