@@ -166,6 +166,13 @@ async function runServerCommand(
       process.stderr.write(`spectra: ${e.message}\n`);
       return 1;
     }
+    const inUse = addressInUse(e);
+    if (inUse) {
+      process.stderr.write(
+        `spectra: ${inUse} is already in use (another spectra serve, or another program): choose another port with --port or SPECTRA_PORT (--metrics-port for the metrics listener)\n`,
+      );
+      return 1;
+    }
     throw e;
   }
   const { SERVE_NODE_OPTION, semiSpaceOption } = await import('../runtime/node-heap.js');
@@ -244,4 +251,11 @@ async function runWorker(config: Config, log: Logger): Promise<number> {
   await untilStopSignal(log, () => running.close());
   log.flush();
   return 0;
+}
+
+/** `host:port` of a listen that failed because the address is taken, else undefined. */
+function addressInUse(e: unknown): string | undefined {
+  const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (err?.code !== 'EADDRINUSE' || err.syscall !== 'listen' || err.address === undefined) return undefined;
+  return `${err.address.includes(':') ? `[${err.address}]` : err.address}:${err.port}`;
 }

@@ -491,6 +491,32 @@ describe('one serve per home; a crash leaves no stale server.json', { timeout: 1
     await expect(stat(path.join(home, 'server.json'))).rejects.toThrow();
   });
 
+  it('a serve on a port already in use says so in one line and exits 1, its PostgreSQL stopped', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen({ host: '127.0.0.1', port: 0 }, resolve));
+    const port = (holder.address() as net.AddressInfo).port;
+    try {
+      const refused = await spectraCommand([
+        'serve',
+        '--port',
+        String(port),
+        '--home',
+        home,
+        '--demo-rows',
+        String(DEMO_ROWS),
+      ]);
+      expect(refused.code).toBe(1);
+      const lines = refused.stderr.split('\n').filter((l) => l.length > 0 && !l.startsWith('{'));
+      expect(lines, refused.stderr).toEqual([
+        `spectra: 127.0.0.1:${port} is already in use (another spectra serve, or another program): choose another port with --port or SPECTRA_PORT (--metrics-port for the metrics listener)`,
+      ]);
+      await expect(stat(path.join(home, 'server.json'))).rejects.toThrow();
+      expect(await postmasterPid()).toBeUndefined();
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
+  });
+
   it('an uncaught exception: exit 1, server.json removed, PostgreSQL stopped; a stale server.json is ignored', async () => {
     // Makes SIGUSR2 throw inside the serve process: a crash the code did not expect.
     const hook = path.join(home, 'crash-on-sigusr2.mjs');
