@@ -491,11 +491,13 @@ export class RedshiftDataFake {
     st.status = 'PICKED';
     let client: pg.ClientBase;
     let release = () => {};
+    /** The connection's transaction could not be ended: it must not serve another statement. */
+    let broken = false;
     if (session) client = session.client;
     else {
       const pooled = await this.pool!.connect();
       client = pooled;
-      release = () => pooled.release();
+      release = () => pooled.release(broken);
     }
     try {
       if (st.cancelRequested) {
@@ -526,7 +528,8 @@ export class RedshiftDataFake {
         this.settle(st, 'FAILED');
       } else this.settle(st, 'FINISHED');
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
+      broken = !(await rollBack(client));
+      if (broken && session) await this.closeSession(session.id);
       const err = e as { code?: string; message?: string };
       if (st.cancelRequested && err.code === '57014') this.settle(st, 'ABORTED');
       else {
@@ -621,6 +624,7 @@ export class RedshiftDataFake {
     if (st.status !== 'SUBMITTED') return;
     st.status = 'PICKED';
     const client = await this.pool!.connect();
+    let broken = false;
     let current: FakeStatement | undefined;
     try {
       if (st.cancelRequested) throw Object.assign(new Error('cancelled'), { code: '57014' });
@@ -664,7 +668,7 @@ export class RedshiftDataFake {
       await client.query('COMMIT');
       this.settle(st, 'FINISHED');
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
+      broken = !(await rollBack(client));
       const err = e as { code?: string; message?: string };
       const cancelled = st.cancelRequested && err.code === '57014';
       if (current) {
@@ -678,7 +682,7 @@ export class RedshiftDataFake {
         this.settle(st, 'FAILED');
       }
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 
@@ -908,6 +912,23 @@ function callerOf(req: IncomingMessage): string {
  * (redshift-data:statement-owner-iam-userid / session-owner-iam-userid in the Service
  * Authorization Reference); another identity is refused as IAM refuses it.
  */
+/**
+ * Ends a failed statement's transaction; false when it could not be ended. `cancelUntilSettled`
+ * repeats its cancel until the statement settles, so one can land on the ROLLBACK itself: the
+ * transaction then stays aborted, and a connection returned to the pool like that fails the next
+ * statement on it with "current transaction is aborted". Tried twice; a cancel that lands on both
+ * leaves the connection to be closed.
+ */
+async function rollBack(client: pg.ClientBase): Promise<boolean> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await client.query('ROLLBACK');
+      return true;
+    } catch {}
+  }
+  return false;
+}
+
 function notOwner(caller: string, action: string, what: 'statement' | 'session'): AwsError {
   return new AwsError(
     'AccessDeniedException',
