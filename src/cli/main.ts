@@ -175,6 +175,9 @@ async function runServerCommand(
     }
     throw e;
   }
+  // Before anything announces the server: a supervisor that signals as soon as it reads "listening
+  // on" must reach these handlers, not the default action (a stdout pipe is written synchronously).
+  const stopped = untilStopSignal(log, () => server.close());
   const { SERVE_NODE_OPTION, semiSpaceOption } = await import('../runtime/node-heap.js');
   if (semiSpaceOption(process.execArgv, process.env.NODE_OPTIONS) === null)
     log.info(
@@ -206,7 +209,7 @@ async function runServerCommand(
     }
     out.write(`\nAPI docs: ${server.url}/docs\nConsole:  ${server.url}/console\n`);
   }
-  await untilStopSignal(log, () => server.close());
+  await stopped;
   forgetServer(config.home);
   log.flush();
   return 0;
@@ -245,10 +248,11 @@ function isInside(file: string, dir: string): boolean {
 /** `spectra worker`: runs until SIGINT/SIGTERM/SIGHUP, then lets running jobs finish (bounded) and re-queues the rest. */
 async function runWorker(config: Config, log: Logger): Promise<number> {
   const running = await (await import('../runtime/worker.js')).startWorkerProcess(config, log);
+  const stopped = untilStopSignal(log, () => running.close());
   process.stdout.write(
     `worker started (owner ${running.worker.owner}, concurrency ${config.workerConcurrency})\n`,
   );
-  await untilStopSignal(log, () => running.close());
+  await stopped;
   log.flush();
   return 0;
 }

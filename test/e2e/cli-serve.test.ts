@@ -517,6 +517,35 @@ describe('one serve per home; a crash leaves no stale server.json', { timeout: 1
     }
   });
 
+  it('a SIGTERM sent the moment the banner is read stops it gracefully (the handlers come first)', async () => {
+    // The serve process stops right after writing its banner (a pipe: written synchronously) until
+    // the test has signalled it and created `release`. Were the stop handlers installed after the
+    // banner, the SIGTERM would meet the default action and kill it there.
+    const release = path.join(home, 'banner-release');
+    const hook = path.join(home, 'hold-after-banner.mjs');
+    await writeFile(
+      hook,
+      [
+        "import { existsSync } from 'node:fs';",
+        'const cell = new Int32Array(new SharedArrayBuffer(4));',
+        'const write = process.stdout.write.bind(process.stdout);',
+        'process.stdout.write = (chunk, ...rest) => {',
+        '  const done = write(chunk, ...rest);',
+        `  if (String(chunk).includes('API docs:')) while (!existsSync(${JSON.stringify(release)})) Atomics.wait(cell, 0, 0, 10);`,
+        '  return done;',
+        '};',
+        '',
+      ].join('\n'),
+    );
+    const serve = await startServe({}, ['--import', pathToFileURL(hook).href]);
+    const postmaster = (await postmasterPid())!;
+    const sigterm = STOP_SIGNALS.find((s) => s.name === 'SIGTERM to the node process')!;
+    sigterm.send(serve);
+    await writeFile(release, '');
+    await stopsCleanly(serve, postmaster, sigterm);
+    await rm(release);
+  });
+
   it('an uncaught exception: exit 1, server.json removed, PostgreSQL stopped; a stale server.json is ignored', async () => {
     // Makes SIGUSR2 throw inside the serve process: a crash the code did not expect.
     const hook = path.join(home, 'crash-on-sigusr2.mjs');
