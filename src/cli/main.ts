@@ -5,6 +5,7 @@
  * Every command loads lazily, so `spectra --version` loads almost nothing (docs/cli.md).
  */
 
+import os from 'node:os';
 import path from 'node:path';
 // Only light modules load up front (`spectra --version` stays fast); each command imports what it needs.
 import type { Config, Flags } from '../config/index.js';
@@ -152,7 +153,9 @@ async function runServerCommand(
     throw e;
   }
   const log = (await import('../observability/logger.js')).createLogger(config.logLevel);
-  if (command === 'worker') return runWorker(config, log);
+  // From here on SIGINT/SIGTERM/SIGHUP are ours, so none meets its default action (see stopSignals).
+  const signals = stopSignals(log);
+  if (command === 'worker') return runWorker(config, log, signals);
   // Closing the terminal (SIGHUP) makes writes to it fail: the shutdown must still run to its end.
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
   await options.beforeServe?.();
@@ -175,9 +178,7 @@ async function runServerCommand(
     }
     throw e;
   }
-  // Before anything announces the server: a supervisor that signals as soon as it reads "listening
-  // on" must reach these handlers, not the default action (a stdout pipe is written synchronously).
-  const stopped = untilStopSignal(log, () => server.close());
+  const stopped = signals.running(() => server.close());
   const { SERVE_NODE_OPTION, semiSpaceOption } = await import('../runtime/node-heap.js');
   if (semiSpaceOption(process.execArgv, process.env.NODE_OPTIONS) === null)
     log.info(
@@ -215,29 +216,54 @@ async function runServerCommand(
   return 0;
 }
 
+interface StopSignals {
+  /**
+   * The server or worker has started: from now on a signal runs `close`; the promise resolves once
+   * it has finished. Called before anything announces readiness ("listening on"): stdout to a pipe
+   * is written synchronously, and a supervisor may signal the moment it reads that line.
+   */
+  running(close: () => Promise<void>): Promise<void>;
+}
+
 /**
- * Resolves once `close` has finished after SIGINT (Ctrl-C), SIGTERM or SIGHUP (terminal closed).
- * Later signals do not cut the drain short, except a second Ctrl-C, which exits at once.
+ * Handles SIGINT (Ctrl-C), SIGTERM and SIGHUP (terminal closed) for a serve or worker process's
+ * whole life. While it starts — a first start initialises PostgreSQL and seeds the demo for a while
+ * — a signal exits at once with 128 + its number: the 'exit' handlers stop an embedded PostgreSQL
+ * already spawned (its own process group, so a Ctrl-C does not reach it) and remove server.json.
+ * Once running, a signal starts the graceful stop; later signals do not cut the drain short,
+ * except a second Ctrl-C, which exits at once.
  */
-function untilStopSignal(log: Logger, close: () => Promise<void>): Promise<void> {
-  return new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        if (signal !== 'SIGINT') return;
-        log.warn({ signal }, 'second interrupt: exiting without waiting for the drain');
-        log.flush();
-        process.exit(130);
-      }
-      stopping = true;
-      log.info({ signal }, 'shutting down');
-      close().then(resolve, (e) => {
-        log.error({ err: e }, 'shutdown failed');
-        resolve();
-      });
-    };
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
-  });
+function stopSignals(log: Logger): StopSignals {
+  let close: (() => Promise<void>) | undefined;
+  let stopping = false;
+  let done!: () => void;
+  const stopped = new Promise<void>((resolve) => (done = resolve));
+  const stop = (signal: NodeJS.Signals) => {
+    if (!close) {
+      log.warn({ signal }, 'stopped while starting');
+      log.flush();
+      process.exit(128 + os.constants.signals[signal]);
+    }
+    if (stopping) {
+      if (signal !== 'SIGINT') return;
+      log.warn({ signal }, 'second interrupt: exiting without waiting for the drain');
+      log.flush();
+      process.exit(130);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    close().then(done, (e) => {
+      log.error({ err: e }, 'shutdown failed');
+      done();
+    });
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
+  return {
+    running(closeWith) {
+      close = closeWith;
+      return stopped;
+    },
+  };
 }
 
 function isInside(file: string, dir: string): boolean {
@@ -246,9 +272,9 @@ function isInside(file: string, dir: string): boolean {
 }
 
 /** `spectra worker`: runs until SIGINT/SIGTERM/SIGHUP, then lets running jobs finish (bounded) and re-queues the rest. */
-async function runWorker(config: Config, log: Logger): Promise<number> {
+async function runWorker(config: Config, log: Logger, signals: StopSignals): Promise<number> {
   const running = await (await import('../runtime/worker.js')).startWorkerProcess(config, log);
-  const stopped = untilStopSignal(log, () => running.close());
+  const stopped = signals.running(() => running.close());
   process.stdout.write(
     `worker started (owner ${running.worker.owner}, concurrency ${config.workerConcurrency})\n`,
   );

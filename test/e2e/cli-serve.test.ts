@@ -5,7 +5,7 @@
  * keys; a serve killed with SIGKILL (alone, or with its PostgreSQL) is recovered on the next start.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
@@ -544,6 +544,80 @@ describe('one serve per home; a crash leaves no stale server.json', { timeout: 1
     await writeFile(release, '');
     await stopsCleanly(serve, postmaster, sigterm);
     await rm(release);
+  });
+
+  it('a SIGTERM while it starts: exit 143 at once, its PostgreSQL stopped, no server.json', async () => {
+    // The serve process stops at its first TCP connection (to its just-started PostgreSQL) until the
+    // test has signalled it and created `release`. A signal there used to meet the default action:
+    // the process died, and its PostgreSQL (its own process group) ran on as an orphan.
+    const held = path.join(home, 'startup-held');
+    const release = path.join(home, 'startup-release');
+    const hook = path.join(home, 'hold-first-connect.mjs');
+    await writeFile(
+      hook,
+      [
+        "import { existsSync, writeFileSync } from 'node:fs';",
+        "import net from 'node:net';",
+        'const cell = new Int32Array(new SharedArrayBuffer(4));',
+        'const connect = net.Socket.prototype.connect;',
+        'let first = true;',
+        'net.Socket.prototype.connect = function (...args) {',
+        // TCP only: a module loader may connect to a local socket first.
+        "  const port = typeof args[0] === 'object' ? args[0]?.port : args[0];",
+        '  if (first && port !== undefined) {',
+        '    first = false;',
+        `    writeFileSync(${JSON.stringify(held)}, '');`,
+        `    while (!existsSync(${JSON.stringify(release)})) Atomics.wait(cell, 0, 0, 10);`,
+        '  }',
+        '  return connect.apply(this, args);',
+        '};',
+        '',
+      ].join('\n'),
+    );
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SPECTRA_')));
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        pathToFileURL(hook).href,
+        'bin/spectra.js',
+        'serve',
+        '--port',
+        '0',
+        '--home',
+        home,
+        '--demo-rows',
+        String(DEMO_ROWS),
+      ],
+      {
+        cwd: ROOT,
+        env: { ...env, SPECTRA_LOG_LEVEL: 'warn' },
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    children.push(child);
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    let output = '';
+    child.stdout!.on('data', (d) => {
+      output += d;
+    });
+    child.stderr!.on('data', (d) => {
+      output += d;
+    });
+    await waitFor('serve to hold at its first TCP connection', () => existsSync(held), READY_TIMEOUT_MS);
+    const postmaster = await postmasterPid();
+    expect(postmaster !== undefined && alive(postmaster)).toBe(true);
+    process.kill(child.pid!, 'SIGTERM');
+    await writeFile(release, '');
+    expect(await exited, output).toEqual({ code: 143, signal: null });
+    expect(output).toMatch(/"signal":"SIGTERM".*"msg":"stopped while starting"/);
+    expect(output).not.toMatch(/listening on/);
+    await waitFor('its PostgreSQL to stop', () => !alive(postmaster!), 30_000);
+    await expect(stat(path.join(home, 'server.json'))).rejects.toThrow();
+    await Promise.all([held, release, hook].map((f) => rm(f)));
   });
 
   it('an uncaught exception: exit 1, server.json removed, PostgreSQL stopped; a stale server.json is ignored', async () => {

@@ -662,16 +662,18 @@ function spawnPostmaster(
       if (line.includes(READY_MESSAGE)) {
         ready = true;
         clearTimeout(timer);
-        process.on('exit', stopOnExit);
         resolve(child);
       }
     };
     forwardLines(child.stdout, onLine);
     forwardLines(child.stderr, onLine);
 
-    // If this process exits without calling stop(), ask PostgreSQL for a fast shutdown on its own.
+    // If this process exits without calling stop() — also while PostgreSQL is still starting (a
+    // Ctrl-C during a first start) — ask PostgreSQL for a fast shutdown on its own.
     const stopOnExit = () => child.kill('SIGINT');
+    process.on('exit', stopOnExit);
     child.once('error', (error) => {
+      process.off('exit', stopOnExit);
       clearTimeout(timer);
       reject(error);
     });
