@@ -60,15 +60,47 @@ afterAll(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-/** Spawns `spectra serve` in its own process group and waits for "listening on …" and the credentials block. */
-async function startServe(extraEnv: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Serve> {
+/**
+ * Writes an `--import` hook for a serve process into the home and returns its URL. `body` may call
+ * `hold()`, which blocks the process where it is called until the file `release` exists: the test
+ * acts on the process at that point (signals it), then creates the file.
+ */
+async function holdingHook(name: string, release: string, body: string[]): Promise<string> {
+  const file = path.join(home, name);
+  await writeFile(
+    file,
+    [
+      "import { existsSync, writeFileSync } from 'node:fs';",
+      'const cell = new Int32Array(new SharedArrayBuffer(4));',
+      `const hold = () => { while (!existsSync(${JSON.stringify(release)})) Atomics.wait(cell, 0, 0, 10); };`,
+      ...body,
+      '',
+    ].join('\n'),
+  );
+  return pathToFileURL(file).href;
+}
+
+/** Spawns `spectra serve` (port 0, log level warn, no SPECTRA_* from this process) in its own process group. */
+function spawnServe(
+  opts: { home?: string; demoRows?: number; env?: Record<string, string>; nodeArgs?: string[] } = {},
+) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SPECTRA_')));
   const child = spawn(
     process.execPath,
-    [...nodeArgs, 'bin/spectra.js', 'serve', '--port', '0', '--home', home, '--demo-rows', String(DEMO_ROWS)],
+    [
+      ...(opts.nodeArgs ?? []),
+      'bin/spectra.js',
+      'serve',
+      '--port',
+      '0',
+      '--home',
+      opts.home ?? home,
+      '--demo-rows',
+      String(opts.demoRows ?? DEMO_ROWS),
+    ],
     {
       cwd: ROOT,
-      env: { ...env, SPECTRA_LOG_LEVEL: 'warn', ...extraEnv },
+      env: { ...env, SPECTRA_LOG_LEVEL: 'warn', ...opts.env },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -77,6 +109,12 @@ async function startServe(extraEnv: Record<string, string> = {}, nodeArgs: strin
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
+  return { child, exited };
+}
+
+/** Spawns `spectra serve` and waits for "listening on …" and the credentials block. */
+async function startServe(extraEnv: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Serve> {
+  const { child, exited } = spawnServe({ env: extraEnv, nodeArgs });
   let stdout = '';
   let stderr = '';
   const watchers: { pattern: RegExp; resolve: (line: string) => void }[] = [];
@@ -522,28 +560,21 @@ describe('one serve per home; a crash leaves no stale server.json', { timeout: 1
     // the test has signalled it and created `release`. Were the stop handlers installed after the
     // banner, the SIGTERM would meet the default action and kill it there.
     const release = path.join(home, 'banner-release');
-    const hook = path.join(home, 'hold-after-banner.mjs');
-    await writeFile(
-      hook,
-      [
-        "import { existsSync } from 'node:fs';",
-        'const cell = new Int32Array(new SharedArrayBuffer(4));',
-        'const write = process.stdout.write.bind(process.stdout);',
-        'process.stdout.write = (chunk, ...rest) => {',
-        '  const done = write(chunk, ...rest);',
-        `  if (String(chunk).includes('API docs:')) while (!existsSync(${JSON.stringify(release)})) Atomics.wait(cell, 0, 0, 10);`,
-        '  return done;',
-        '};',
-        '',
-      ].join('\n'),
-    );
-    const serve = await startServe({}, ['--import', pathToFileURL(hook).href]);
+    const hook = await holdingHook('hold-after-banner.mjs', release, [
+      'const write = process.stdout.write.bind(process.stdout);',
+      'process.stdout.write = (chunk, ...rest) => {',
+      '  const done = write(chunk, ...rest);',
+      "  if (String(chunk).includes('API docs:')) hold();",
+      '  return done;',
+      '};',
+    ]);
+    const serve = await startServe({}, ['--import', hook]);
     const postmaster = (await postmasterPid())!;
     const sigterm = STOP_SIGNALS.find((s) => s.name === 'SIGTERM to the node process')!;
     sigterm.send(serve);
     await writeFile(release, '');
     await stopsCleanly(serve, postmaster, sigterm);
-    await rm(release);
+    await Promise.all([release, fileURLToPath(hook)].map((f) => rm(f)));
   });
 
   it('a SIGTERM while it starts: exit 143 at once, its PostgreSQL stopped, no server.json', async () => {
@@ -552,54 +583,22 @@ describe('one serve per home; a crash leaves no stale server.json', { timeout: 1
     // the process died, and its PostgreSQL (its own process group) ran on as an orphan.
     const held = path.join(home, 'startup-held');
     const release = path.join(home, 'startup-release');
-    const hook = path.join(home, 'hold-first-connect.mjs');
-    await writeFile(
-      hook,
-      [
-        "import { existsSync, writeFileSync } from 'node:fs';",
-        "import net from 'node:net';",
-        'const cell = new Int32Array(new SharedArrayBuffer(4));',
-        'const connect = net.Socket.prototype.connect;',
-        'let first = true;',
-        'net.Socket.prototype.connect = function (...args) {',
-        // TCP only: a module loader may connect to a local socket first.
-        "  const port = typeof args[0] === 'object' ? args[0]?.port : args[0];",
-        '  if (first && port !== undefined) {',
-        '    first = false;',
-        `    writeFileSync(${JSON.stringify(held)}, '');`,
-        `    while (!existsSync(${JSON.stringify(release)})) Atomics.wait(cell, 0, 0, 10);`,
-        '  }',
-        '  return connect.apply(this, args);',
-        '};',
-        '',
-      ].join('\n'),
-    );
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SPECTRA_')));
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        pathToFileURL(hook).href,
-        'bin/spectra.js',
-        'serve',
-        '--port',
-        '0',
-        '--home',
-        home,
-        '--demo-rows',
-        String(DEMO_ROWS),
-      ],
-      {
-        cwd: ROOT,
-        env: { ...env, SPECTRA_LOG_LEVEL: 'warn' },
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    children.push(child);
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.once('exit', (code, signal) => resolve({ code, signal })),
-    );
+    const hook = await holdingHook('hold-first-connect.mjs', release, [
+      "import net from 'node:net';",
+      'const connect = net.Socket.prototype.connect;',
+      'let first = true;',
+      'net.Socket.prototype.connect = function (...args) {',
+      // TCP only: a module loader may connect to a local socket first.
+      "  const port = typeof args[0] === 'object' ? args[0]?.port : args[0];",
+      '  if (first && port !== undefined) {',
+      '    first = false;',
+      `    writeFileSync(${JSON.stringify(held)}, '');`,
+      '    hold();',
+      '  }',
+      '  return connect.apply(this, args);',
+      '};',
+    ]);
+    const { child, exited } = spawnServe({ nodeArgs: ['--import', hook] });
     let output = '';
     child.stdout!.on('data', (d) => {
       output += d;
@@ -617,7 +616,7 @@ describe('one serve per home; a crash leaves no stale server.json', { timeout: 1
     expect(output).not.toMatch(/listening on/);
     await waitFor('its PostgreSQL to stop', () => !alive(postmaster!), 30_000);
     await expect(stat(path.join(home, 'server.json'))).rejects.toThrow();
-    await Promise.all([held, release, hook].map((f) => rm(f)));
+    await Promise.all([held, release, fileURLToPath(hook)].map((f) => rm(f)));
   });
 
   it('an uncaught exception: exit 1, server.json removed, PostgreSQL stopped; a stale server.json is ignored', async () => {
@@ -673,21 +672,7 @@ describe.runIf(process.getuid?.() === 0)(
 
     /** `spectra serve` on the private home; resolves with its URL once the credentials block is printed. */
     async function servePrivate() {
-      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SPECTRA_')));
-      const child = spawn(
-        process.execPath,
-        ['bin/spectra.js', 'serve', '--port', '0', '--home', privateHome, '--demo-rows', '2000'],
-        {
-          cwd: ROOT,
-          env: { ...env, SPECTRA_LOG_LEVEL: 'warn' },
-          detached: true,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      children.push(child);
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-        child.once('exit', (code, signal) => resolve({ code, signal })),
-      );
+      const { child, exited } = spawnServe({ home: privateHome, demoRows: 2000 });
       let stdout = '';
       let stderr = '';
       child.stderr!.on('data', (d) => {
