@@ -908,16 +908,10 @@ function callerOf(req: IncomingMessage): string {
 }
 
 /**
- * Statements and sessions belong to the IAM identity that created them
- * (redshift-data:statement-owner-iam-userid / session-owner-iam-userid in the Service
- * Authorization Reference); another identity is refused as IAM refuses it.
- */
-/**
- * Ends a failed statement's transaction; false when it could not be ended. `cancelUntilSettled`
- * repeats its cancel until the statement settles, so one can land on the ROLLBACK itself: the
- * transaction then stays aborted, and a connection returned to the pool like that fails the next
- * statement on it with "current transaction is aborted". Tried twice; a cancel that lands on both
- * leaves the connection to be closed.
+ * Ends a failed statement's transaction; false when it could not be ended. A connection whose
+ * transaction stays aborted must not go back to the pool: the next statement on it would fail with
+ * "current transaction is aborted". Tried twice (a cancel that `cancelUntilSettled` repeats until
+ * the statement settles could land on the first ROLLBACK); if both fail, the connection is closed.
  */
 async function rollBack(client: pg.ClientBase): Promise<boolean> {
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -929,6 +923,11 @@ async function rollBack(client: pg.ClientBase): Promise<boolean> {
   return false;
 }
 
+/**
+ * Statements and sessions belong to the IAM identity that created them
+ * (redshift-data:statement-owner-iam-userid / session-owner-iam-userid in the Service
+ * Authorization Reference); another identity is refused as IAM refuses it.
+ */
 function notOwner(caller: string, action: string, what: 'statement' | 'session'): AwsError {
   return new AwsError(
     'AccessDeniedException',
