@@ -229,7 +229,8 @@ interface StopSignals {
  * Handles SIGINT (Ctrl-C), SIGTERM and SIGHUP (terminal closed) for a serve or worker process's
  * whole life. While it starts — a first start initialises PostgreSQL and seeds the demo for a while
  * — a signal exits at once with 128 + its number: the 'exit' handlers stop an embedded PostgreSQL
- * already spawned (its own process group, so a Ctrl-C does not reach it) and remove server.json.
+ * already spawned (its own process group, so a Ctrl-C does not reach it); server.json is written
+ * only once the server runs.
  * Once running, a signal starts the graceful stop; later signals do not cut the drain short,
  * except a second Ctrl-C, which exits at once.
  */
