@@ -168,8 +168,12 @@ export interface QueueHead {
 }
 
 export type QueueEvent =
-  /** A job became claimable (submitted or re-queued), or the event source reconnected: scan. */
-  | { type: 'queued' }
+  /**
+   * A job became claimable (submitted or re-queued): `job` names it where the source knows which
+   * (an idle worker may claim it without reading the queue heads); without it (a reconnect, a
+   * poll), scan.
+   */
+  | { type: 'queued'; job?: { tenantId: string; jobId: string } }
   /** A RUNNING job was cancelled: whoever runs it stops. */
   | { type: 'cancelled'; tenantId: string; jobId: string };
 

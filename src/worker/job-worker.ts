@@ -44,6 +44,13 @@ export interface JobWorkerOptions {
   kinds?: ClaimableKind[];
 }
 
+/** A job a queue event named, and the kind whose queue it is in. */
+interface NamedJob {
+  kind: ClaimableKind;
+  tenantId: string;
+  jobId: string;
+}
+
 /** Expired leases are looked for at this fraction of the lease. */
 const REQUEUE_CHECK_FRACTION = 0.5;
 /** How many tenants a scan considers. */
@@ -76,7 +83,7 @@ export class JobWorker {
     for (const kind of this.kinds.values()) {
       this.unsubscribes.push(
         await kind.queue.subscribe((event) => {
-          if (event.type === 'queued') this.wake();
+          if (event.type === 'queued') this.wake(event.job && { kind, ...event.job });
           else this.runs.get(`${event.tenantId}/${event.jobId}`)?.stop('cancelled');
         }),
       );
@@ -94,28 +101,47 @@ export class JobWorker {
     this.wake();
   }
 
-  /** Looks for claimable jobs now (coalesces concurrent calls into one more scan). */
-  wake(): void {
+  /**
+   * Looks for claimable jobs now (coalesces concurrent calls into one more scan). A `named` job (the
+   * one a queue event announced) is claimed directly when no scan is under way and a slot is free:
+   * the last scan then found nothing else claimable (a job whose backoff has ended since waits for
+   * the periodic scan, as it would without events), so it is the job a scan would pick, and the
+   * queue heads' read (a round trip and a plan of the loose index scan) is off its critical path.
+   * Any other event while it is claimed, or a claim it loses, makes a scan follow.
+   */
+  wake(named?: NamedJob): void {
     if (this.stopping) return;
     if (this.scanning) {
       this.rescan = true;
       return;
     }
     this.scanning = true;
-    void this.scanLoop();
+    void this.scanLoop(named);
   }
 
-  private async scanLoop(): Promise<void> {
+  private async scanLoop(named?: NamedJob): Promise<void> {
     try {
-      do {
+      this.rescan = false;
+      if (!named || !(await this.claimNamed(named))) this.rescan = true;
+      while (this.rescan && !this.stopping && this.runs.size < this.opts.concurrency) {
         this.rescan = false;
         await this.scanOnce();
-      } while (this.rescan && !this.stopping && this.runs.size < this.opts.concurrency);
+      }
     } catch (e) {
       this.opts.log.warn({ err: e }, 'job scan failed; retrying on the next poll');
     } finally {
       this.scanning = false;
     }
+  }
+
+  /** Claims the job a queue event named; false when there was no slot or the claim was lost (scan instead). */
+  private async claimNamed({ kind, tenantId, jobId }: NamedJob): Promise<boolean> {
+    if (this.stopping || this.runs.size >= this.opts.concurrency) return false;
+    const { tenantCap, leaseMs } = this.opts;
+    const won = await kind.claim(tenantId, jobId, { owner: this.owner, ms: leaseMs }, tenantCap(tenantId));
+    if (!won) return false;
+    this.launch(kind, won);
+    return true;
   }
 
   private async scanOnce(): Promise<void> {

@@ -222,14 +222,17 @@ export function jobQueueContract<J extends LeasedJob>(
       expect([...requeued, ...failed].map((j) => j.jobId)).not.toContain(live.jobId);
     });
 
-    it('publishes a queued event for new jobs and a cancelled event for running jobs', async () => {
+    it('publishes a queued event naming a new job, and a cancelled event for running jobs', async () => {
       const events: QueueEvent[] = [];
       const unsubscribe = await queue.subscribe((e) => events.push(e));
       try {
         const job = await queued(`${run}-events`);
+        // Sources may also publish unnamed events (a poll, a reconnect); the new job's names it.
         await expect
-          .poll(() => events.some((e) => e.type === 'queued'), { timeout: WAIT_TIMEOUT_MS })
-          .toBe(true);
+          .poll(() => events.find((e) => e.type === 'queued' && e.job?.jobId === job.jobId), {
+            timeout: WAIT_TIMEOUT_MS,
+          })
+          .toEqual({ type: 'queued', job: { tenantId: job.tenantId, jobId: job.jobId } });
         await queue.claim(job.tenantId, job.jobId, lease('w'), 5);
         await sut.move(job.tenantId, job.jobId, [states.running], states.cancelled);
         await expect

@@ -89,7 +89,8 @@ export class MemoryJobQueue implements JobQueueStore<MemoryJob> {
       throw new ApiError('CONFLICT', 'the job is held by another worker', { state: job.state });
     const was = job.state;
     Object.assign(job, patch);
-    if (job.state === 'queued' && was !== 'queued') this.publish({ type: 'queued' });
+    if (job.state === 'queued' && was !== 'queued')
+      this.publish({ type: 'queued', job: { tenantId, jobId } });
     if (was === 'running' && job.state === 'cancelled') this.publish({ type: 'cancelled', tenantId, jobId });
     return { ...job };
   }
@@ -182,7 +183,8 @@ export class MemoryJobQueue implements JobQueueStore<MemoryJob> {
     const k = key(job.tenantId, job.jobId);
     if (this.jobs.has(k)) throw new ApiError('CONFLICT', `job ${job.jobId} already exists`);
     this.jobs.set(k, job);
-    if (job.state === 'queued') this.publish({ type: 'queued' });
+    if (job.state === 'queued')
+      this.publish({ type: 'queued', job: { tenantId: job.tenantId, jobId: job.jobId } });
   }
 
   private live(tenantId: string, jobId: string): MemoryJob | undefined {

@@ -261,7 +261,7 @@ export class JobItems<
     }
     const failed = await this.transact([{ Put: put }, this.counterUpdate(j.tenantId, delta, flag)]);
     if (failed) throw conflict(`job ${j.jobId} already exists`);
-    if (flag) this.emit({ type: 'queued' });
+    if (flag) this.emit({ type: 'queued', job: { tenantId: j.tenantId, jobId: j.jobId } });
   }
 
   /**
@@ -290,7 +290,7 @@ export class JobItems<
       const flag = target === kind.queued;
       const job = await this.updateFrom(tenantId, jobId, group, patch, extras, delta, flag);
       if (!job) continue;
-      if (target === kind.queued) this.emit({ type: 'queued' });
+      if (target === kind.queued) this.emit({ type: 'queued', job: { tenantId, jobId } });
       if (wasRunning && target === kind.cancelled) this.emit({ type: 'cancelled', tenantId, jobId });
       return job;
     }

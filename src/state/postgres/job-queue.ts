@@ -178,12 +178,11 @@ export class PostgresJobQueue<J extends QueuedJob = QueryJob> implements JobQueu
     const connect = async (): Promise<void> => {
       const c = new pg.Client({ ...this.listenConfig, application_name: 'spectra-listen' });
       c.on('notification', (msg) => {
-        const payload = msg.payload ?? '';
-        if (payload === 'queued') onEvent({ type: 'queued' });
-        else if (payload.startsWith('cancelled ')) {
-          const [, tenantId, jobId] = payload.split(' ');
-          if (tenantId && jobId) onEvent({ type: 'cancelled', tenantId, jobId });
-        }
+        // 'queued <tenant> <job>' (migration 8; 'queued' alone before it) or 'cancelled <tenant> <job>'.
+        const [type, tenantId, jobId] = (msg.payload ?? '').split(' ');
+        const named = tenantId && jobId ? { tenantId, jobId } : undefined;
+        if (type === 'queued') onEvent(named ? { type, job: named } : { type });
+        else if (type === 'cancelled' && named) onEvent({ type, ...named });
       });
       const lost = () => {
         if (client !== c) return;

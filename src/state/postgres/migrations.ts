@@ -334,4 +334,31 @@ $$;
 ALTER TABLE query_jobs ADD COLUMN output_format text;
 `,
   },
+  {
+    version: 8,
+    name: 'queue notifications name the job',
+    sql: `
+-- 'queued <tenant> <job>': an idle worker claims the job at once instead of reading the queue
+-- heads first (job-worker.ts). Workers from before this migration know only 'queued' and find such
+-- jobs at their next periodic scan (SPECTRA_WORKER_POLL_INTERVAL_MS) until they are replaced.
+CREATE OR REPLACE FUNCTION spectra_job_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.status = 'QUEUED' THEN
+    PERFORM pg_notify('spectra_jobs', 'queued ' || NEW.tenant_id || ' ' || NEW.job_id);
+  ELSIF TG_OP = 'UPDATE' AND OLD.status = 'RUNNING' AND NEW.status = 'CANCELLED' THEN
+    PERFORM pg_notify('spectra_jobs', 'cancelled ' || NEW.tenant_id || ' ' || NEW.job_id);
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION spectra_bulk_job_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.state = 'UploadComplete' THEN
+    PERFORM pg_notify('spectra_bulk_jobs', 'queued ' || NEW.tenant_id || ' ' || NEW.job_id);
+  ELSIF TG_OP = 'UPDATE' AND OLD.state = 'InProgress' AND NEW.state = 'Aborted' THEN
+    PERFORM pg_notify('spectra_bulk_jobs', 'cancelled ' || NEW.tenant_id || ' ' || NEW.job_id);
+  END IF;
+  RETURN NULL;
+END $$;
+`,
+  },
 ];

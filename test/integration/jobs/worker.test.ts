@@ -239,6 +239,55 @@ describe('critical path of a job', () => {
     expect(done.rowCount).toBe(1);
   });
 
+  it('an idle worker claims the job its notification names without reading the queue heads', async () => {
+    // A queue whose heads are always empty and a poll no test outlives: only the named claim can start it.
+    const blind = Object.create(state) as PostgresStateStore;
+    const queue = Object.create(state.jobQueue) as PostgresStateStore['jobQueue'];
+    let headReads = 0;
+    queue.heads = async () => {
+      headReads++;
+      return [];
+    };
+    // How many times the heads had been read at each claim (a finished job wakes another scan).
+    const readsAtClaim: number[] = [];
+    queue.claim = async (...args) => {
+      readsAtClaim.push(headReads);
+      return state.jobQueue.claim(...args);
+    };
+    Object.defineProperty(blind, 'jobQueue', { value: queue });
+    startWorker({ state: blind, pollIntervalMs: 3_600_000 });
+    await waitFor(() => headReads === 1); // the scan every worker makes once it listens
+    const job = await jobs.submit(principal, { sql: 'SELECT 14 AS fourteen', params: {} });
+    const done = await settle(job.jobId);
+    expect(done.status).toBe('COMPLETED');
+    expect(readsAtClaim).toEqual([1]);
+  });
+
+  it('a named claim it loses is followed by a scan of the queue', async () => {
+    // The first claim "loses" (as to another worker) without touching the job: the scan after it
+    // must find the job, since no poll comes.
+    const losing = Object.create(state) as PostgresStateStore;
+    const queue = Object.create(state.jobQueue) as PostgresStateStore['jobQueue'];
+    let headReads = 0;
+    queue.heads = async (opts) => {
+      headReads++;
+      return state.jobQueue.heads(opts);
+    };
+    const readsAtClaim: number[] = [];
+    queue.claim = async (...args) => {
+      readsAtClaim.push(headReads);
+      return readsAtClaim.length === 1 ? null : state.jobQueue.claim(...args);
+    };
+    Object.defineProperty(losing, 'jobQueue', { value: queue });
+    startWorker({ state: losing, pollIntervalMs: 3_600_000 });
+    await waitFor(() => headReads === 1);
+    const job = await jobs.submit(principal, { sql: 'SELECT 15 AS fifteen', params: {} });
+    const done = await settle(job.jobId);
+    expect(done.status).toBe('COMPLETED');
+    // The named claim before any further read, then the scan's claim after one.
+    expect(readsAtClaim).toEqual([1, 2]);
+  });
+
   it('the tenant is read beside the claim, not after it', async () => {
     // A queue whose claims go through only once the job's tenant has been read: a worker that read
     // the tenant after claiming would wait forever.
