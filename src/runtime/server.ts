@@ -89,6 +89,9 @@ export async function listen(core: Core): Promise<RunningServer> {
     });
     shed(req, res, () => void handle(req, res));
   });
+  // Node's default (5 s) is shorter than a load balancer's idle timeout: it would close connections
+  // the balancer is about to reuse (SPECTRA_KEEP_ALIVE_TIMEOUT_SECONDS, docs/operations.md).
+  server.keepAliveTimeout = config.keepAliveTimeoutSeconds * 1000;
   server.on('clientError', answerClientError);
   server.on('checkExpectation', answerExpectationFailed);
   // A burst of new connections (1,000 clients at once) must wait in the accept queue, not be reset:

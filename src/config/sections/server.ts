@@ -37,6 +37,12 @@ export const SERVER_SETTINGS = {
     default: 8,
     doc: 'Listening sockets sharing the HTTP port (SO_REUSEPORT, Node 22.12+; older Node uses one and logs so at start). Node accepts one new connection per socket per turn of its event loop, so under overload more sockets keep new connections from waiting seconds in the accept queue. Another process still cannot bind the port while it is served.',
   },
+  keepAliveTimeoutSeconds: {
+    env: 'SPECTRA_KEEP_ALIVE_TIMEOUT_SECONDS',
+    schema: int(1, 3600),
+    default: 65,
+    doc: 'How long an idle keep-alive connection stays open (announced in `Keep-Alive: timeout=N`). Keep it above the idle timeout of any load balancer or proxy in front (AWS ALB: 60 s), so that they, not the server, close idle connections: a connection the server closes just as the balancer reuses it fails that request (a 502 from the balancer).',
+  },
   logLevel: {
     env: 'SPECTRA_LOG_LEVEL',
     flag: 'log-level',
