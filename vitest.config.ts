@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /** The embedded PostgreSQL, DynamoDB Local (started in the background; see dynamodb-setup.ts), s3rver: started once for the projects that list them. */
@@ -15,6 +16,11 @@ export default defineConfig({
     hookTimeout: 180_000,
     teardownTimeout: 60_000,
     pool: 'forks',
+    // Vitest runs cores − 1 files at once: one on CI's 2 cores. The files mostly wait (on spawned
+    // processes, PostgreSQL, DynamoDB Local, lease and timeout events), and every test is written
+    // to hold on an oversubscribed machine, so two at a time there: 446 s of wall time against
+    // 704 s on this 2-core VM, 697 s with two CPU hogs beside them (docs/architecture.md, Tests).
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     reporters: ['default'],
     // `npm run test:unit` (no server, no database, no Java), `test:integration`, `test:e2e`; `npm test` runs all.
     projects: [
