@@ -137,15 +137,19 @@ export class JobWorker {
   /** Claims the job a queue event named; false when there was no slot or the claim was lost (scan instead). */
   private async claimNamed({ kind, tenantId, jobId }: NamedJob): Promise<boolean> {
     if (this.stopping || this.runs.size >= this.opts.concurrency) return false;
+    return this.claimAndLaunch(kind, tenantId, jobId);
+  }
+
+  /** Claims one job under this worker's lease and the tenant's cap and starts it; false when the claim was lost. */
+  private async claimAndLaunch(kind: ClaimableKind, tenantId: string, jobId: string): Promise<boolean> {
     const { tenantCap, leaseMs } = this.opts;
     const won = await kind.claim(tenantId, jobId, { owner: this.owner, ms: leaseMs }, tenantCap(tenantId));
-    if (!won) return false;
-    this.launch(kind, won);
-    return true;
+    if (won) this.launch(kind, won);
+    return won !== null;
   }
 
   private async scanOnce(): Promise<void> {
-    const { concurrency, tenantCap, leaseMs } = this.opts;
+    const { concurrency, tenantCap } = this.opts;
     const free = concurrency - this.runs.size;
     if (free <= 0) return;
     const heads = await queueHeads([...this.kinds.values()], free);
@@ -154,19 +158,12 @@ export class JobWorker {
     for (const candidate of claimOrder(heads, free, tenantCap)) {
       if (this.stopping || this.runs.size >= concurrency) break;
       const kind = this.kinds.get(candidate.kind ?? QUERY_KIND)!;
-      const won = await kind.claim(
-        candidate.tenantId,
-        candidate.jobId,
-        { owner: this.owner, ms: leaseMs },
-        tenantCap(candidate.tenantId),
-      );
-      if (!won) {
+      if (!(await this.claimAndLaunch(kind, candidate.tenantId, candidate.jobId))) {
         // Another worker won it, or the tenant reached its cap meanwhile: look again.
         this.rescan = true;
         continue;
       }
       claimed++;
-      this.launch(kind, won);
     }
     // A full batch may mean more is waiting.
     if (claimed > 0 && claimed === free) this.rescan = true;
